@@ -1,0 +1,190 @@
+//! Findings and verdicts: what the validator says about a prescription, as plain values.
+
+use serde::Serialize;
+use std::borrow::Cow;
+use std::fmt;
+
+/// How serious a finding is. Ordered from least to most serious.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Advice; never changes the verdict.
+    Info,
+    /// Use with caution, below a minimum, or cannot be verified.
+    Warn,
+    /// Contraindicated or above a maximum.
+    Reject,
+    /// The input itself cannot be checked.
+    Invalid,
+}
+
+impl Severity {
+    /// The lowercase name used in every output format.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warn => "warn",
+            Severity::Reject => "reject",
+            Severity::Invalid => "invalid",
+        }
+    }
+
+    /// Parses a severity as written in the formulary (`info`, `warn`, `reject`).
+    pub fn from_formulary(name: &str) -> Option<Severity> {
+        match name {
+            "info" => Some(Severity::Info),
+            "warn" => Some(Severity::Warn),
+            "reject" => Some(Severity::Reject),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What part of the prescription a finding is about. The names are a public contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    Input,
+    DoseSingle,
+    DoseDaily,
+    Frequency,
+    Duration,
+    Age,
+    Pregnancy,
+    Breastfeeding,
+    Condition,
+    Allergy,
+    Interaction,
+    DuplicateTherapy,
+    Administration,
+}
+
+impl Category {
+    /// The snake_case name used in every output format.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::Input => "input",
+            Category::DoseSingle => "dose_single",
+            Category::DoseDaily => "dose_daily",
+            Category::Frequency => "frequency",
+            Category::Duration => "duration",
+            Category::Age => "age",
+            Category::Pregnancy => "pregnancy",
+            Category::Breastfeeding => "breastfeeding",
+            Category::Condition => "condition",
+            Category::Allergy => "allergy",
+            Category::Interaction => "interaction",
+            Category::DuplicateTherapy => "duplicate_therapy",
+            Category::Administration => "administration",
+        }
+    }
+}
+
+impl fmt::Display for Category {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One thing the validator found, traced to the rule and the source sentence behind it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding<'f> {
+    pub severity: Severity,
+    pub category: Category,
+    /// The formulary rule (or input rule) that produced the finding.
+    pub rule: Cow<'f, str>,
+    pub message: Cow<'f, str>,
+    /// The section and sentence of the reference the rule encodes.
+    pub source: Cow<'f, str>,
+}
+
+/// The overall answer for one prescription: the worst severity among its findings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// Nothing above info.
+    Ok,
+    /// Not checked on purpose (batch `--skip-uncovered`): the drug is outside the formulary.
+    Skipped,
+    Warn,
+    Reject,
+    Invalid,
+}
+
+impl Verdict {
+    /// The lowercase name used in every output format.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Ok => "ok",
+            Verdict::Skipped => "skipped",
+            Verdict::Warn => "warn",
+            Verdict::Reject => "reject",
+            Verdict::Invalid => "invalid",
+        }
+    }
+
+    /// The verdict that a set of findings with this worst severity deserves.
+    pub fn from_worst(worst: Option<Severity>) -> Verdict {
+        match worst {
+            None | Some(Severity::Info) => Verdict::Ok,
+            Some(Severity::Warn) => Verdict::Warn,
+            Some(Severity::Reject) => Verdict::Reject,
+            Some(Severity::Invalid) => Verdict::Invalid,
+        }
+    }
+
+    /// The process exit code for a run whose worst verdict is this one:
+    /// 0 ok (or skipped), 1 warn, 2 reject or invalid.
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Verdict::Ok | Verdict::Skipped => 0,
+            Verdict::Warn => 1,
+            Verdict::Reject | Verdict::Invalid => 2,
+        }
+    }
+
+    /// Every verdict, in the order summaries list them.
+    pub const ALL: [Verdict; 5] = [
+        Verdict::Ok,
+        Verdict::Warn,
+        Verdict::Reject,
+        Verdict::Invalid,
+        Verdict::Skipped,
+    ];
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Everything the validator says about one prescription.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Assessment<'f> {
+    pub findings: Vec<Finding<'f>>,
+    /// Set when the row was deliberately not checked (see [`Verdict::Skipped`]).
+    pub skipped: bool,
+}
+
+impl<'f> Assessment<'f> {
+    /// The verdict: the worst severity among the findings.
+    pub fn verdict(&self) -> Verdict {
+        if self.skipped {
+            return Verdict::Skipped;
+        }
+        Verdict::from_worst(self.findings.iter().map(|f| f.severity).max())
+    }
+
+    /// Empties the assessment for reuse, keeping its allocation.
+    pub fn clear(&mut self) {
+        self.findings.clear();
+        self.skipped = false;
+    }
+}

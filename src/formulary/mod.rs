@@ -1,0 +1,390 @@
+//! The formulary: drugs, forms, their dosage and rules, and the vocabulary of conditions and
+//! classes, as the validator uses them. Built from TOML by [`Formulary::load`].
+
+mod build;
+mod diagnostic;
+mod embedded;
+mod raw;
+
+pub use diagnostic::{Diagnostic, Level, LoadError, SourceFile};
+pub use embedded::embedded_sources;
+
+use crate::finding::Severity;
+use crate::units::{Dimension, Strength};
+use rust_decimal::Decimal;
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+/// A loaded, checked formulary.
+#[derive(Debug)]
+pub struct Formulary {
+    pub name: String,
+    pub version: String,
+    pub reference: String,
+    pub conditions: Vec<Condition>,
+    pub classes: Vec<DrugClass>,
+    pub drugs: Vec<Drug>,
+    pub sources: Vec<Source>,
+    /// Shared rule sets: id and label.
+    pub rule_sets: Vec<(String, String)>,
+    /// Problems that do not stop the formulary from loading (shown by lint).
+    pub warnings: Vec<Diagnostic>,
+    condition_ids: HashMap<String, usize>,
+    /// ICD-10 prefixes without their dot (`K254`), each with the condition it means.
+    icd_prefixes: Vec<(String, usize)>,
+    /// Every name a prescription may give a drug by: generic, alias or brand.
+    drug_names: HashMap<String, DrugRef>,
+    /// Every known substance name (class members and formulary drugs) with its classes.
+    substances: HashMap<String, Substance>,
+}
+
+/// Which drug (and brand, if the name was a brand's) a prescribed name means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DrugRef {
+    pub drug: usize,
+    pub brand: Option<usize>,
+}
+
+/// What a co-medication or allergy name is known as.
+#[derive(Debug, Clone, Default)]
+pub struct Substance {
+    /// The formulary drug it names, if any.
+    pub drug: Option<usize>,
+    /// The classes it belongs to.
+    pub classes: Vec<usize>,
+}
+
+#[derive(Debug)]
+pub struct Condition {
+    pub id: String,
+    pub label: String,
+    /// ICD-10 codes (both editions), as written.
+    pub icd10: Vec<String>,
+    /// The condition itself and every condition it implies (its parents, transitively).
+    pub implies: Vec<usize>,
+}
+
+#[derive(Debug)]
+pub struct DrugClass {
+    pub id: String,
+    pub label: String,
+    pub members: Vec<String>,
+}
+
+/// A sentence of the reference that rules cite.
+#[derive(Debug)]
+pub struct Source {
+    pub id: String,
+    pub section: String,
+    pub text: String,
+    /// `Section: "sentence"`, as findings show it.
+    pub citation: String,
+}
+
+#[derive(Debug)]
+pub struct Drug {
+    pub id: String,
+    pub name: String,
+    pub atc: Option<String>,
+    pub classes: Vec<usize>,
+    pub aliases: Vec<String>,
+    pub brands: Vec<Brand>,
+    pub forms: Vec<Form>,
+    form_names: HashMap<String, usize>,
+}
+
+#[derive(Debug)]
+pub struct Brand {
+    pub id: String,
+    pub names: Vec<String>,
+    /// Complete rule profiles for the forms this brand overrides, by form index.
+    pub overrides: HashMap<usize, Profile>,
+}
+
+#[derive(Debug)]
+pub struct Form {
+    pub id: String,
+    pub aliases: Vec<String>,
+    pub route: String,
+    pub systemic: bool,
+    /// What a dose of this form measures; `None` when the dosage is unknown.
+    pub dose_dimension: Option<Dimension>,
+    /// Words that count units of this form (`tablet`, `suppository`).
+    pub unit_names: Vec<String>,
+    pub strengths: Vec<Strength>,
+    pub default_strength: Option<Strength>,
+    pub dosing: Dosing,
+    pub profile: Profile,
+}
+
+/// What the formulary knows of a form's dosage.
+#[derive(Debug)]
+pub enum Dosing {
+    Known(Vec<DoseRule>),
+    /// The reference is silent: the validator reports that the dose cannot be verified.
+    Unknown {
+        rule: String,
+        reason: String,
+        source: usize,
+    },
+}
+
+/// A min / usual max / max triple in the base unit of the form's dimension.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Limits {
+    pub min: Option<Decimal>,
+    /// Above it: warn (the text's usual maximum, below an absolute one).
+    pub usual_max: Option<Decimal>,
+    /// Above it: reject.
+    pub max: Option<Decimal>,
+}
+
+/// One dosage statement, for an age band and/or a strength, or for everyone.
+#[derive(Debug)]
+pub struct DoseRule {
+    /// The rule id the limits extend (`diclofenac.tablet.dosage.over_15`).
+    pub rule: String,
+    pub ages: Option<(u32, u32)>,
+    pub strength: Option<Strength>,
+    pub per_administration: Limits,
+    pub per_day: Limits,
+    pub times_per_day: (Option<u32>, Option<u32>),
+    pub max_duration_days: Option<u32>,
+    pub source: usize,
+}
+
+impl DoseRule {
+    /// Whether the rule covers a patient of this age (completed years).
+    pub fn covers_age(&self, age: u32) -> bool {
+        self.ages
+            .is_none_or(|(min, max)| (min..=max).contains(&age))
+    }
+}
+
+/// A rule with a severity and a source.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub rule: String,
+    pub severity: Severity,
+    pub source: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct AgeRule {
+    pub rule: String,
+    pub years: u32,
+    pub source: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct ConditionRule {
+    pub condition: usize,
+    pub rule: Rule,
+}
+
+#[derive(Debug, Clone)]
+pub struct PregnancyRule {
+    pub weeks: (u32, u32),
+    pub rule: Rule,
+}
+
+#[derive(Debug, Clone)]
+pub struct ClassRule {
+    pub classes: Vec<usize>,
+    pub rule: Rule,
+}
+
+#[derive(Debug, Clone)]
+pub struct DuplicateRule {
+    pub class: usize,
+    pub rule: Rule,
+    pub topical_severity: Severity,
+}
+
+#[derive(Debug, Clone)]
+pub struct AdministrationRule {
+    pub note: String,
+    pub rule: Rule,
+}
+
+/// Every rule that applies to one drug form (and brand), flattened from the drug, the form,
+/// the rule sets they use and the brand's override.
+#[derive(Debug, Clone, Default)]
+pub struct Profile {
+    pub min_age: Option<AgeRule>,
+    pub contraindications: Vec<ConditionRule>,
+    pub pregnancy: Vec<PregnancyRule>,
+    pub breastfeeding: Vec<Rule>,
+    pub allergy: Vec<ClassRule>,
+    pub interactions: Vec<ClassRule>,
+    pub duplicate_therapy: Vec<DuplicateRule>,
+    pub administration: Vec<AdministrationRule>,
+}
+
+/// Normalises a name for lookup: lower case, `-` and `_` as spaces, runs of spaces as one.
+/// Borrows when the name is already normal.
+pub fn normalize_name(name: &str) -> Cow<'_, str> {
+    let name = name.trim();
+    let already = !name.contains("  ")
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b' ' || b >= 0x80);
+    if already {
+        return Cow::Borrowed(name);
+    }
+    let mut out = String::with_capacity(name.len());
+    for word in name
+        .split(|c: char| c.is_whitespace() || c == '-' || c == '_')
+        .filter(|w| !w.is_empty())
+    {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.extend(word.chars().flat_map(char::to_lowercase));
+    }
+    Cow::Owned(out)
+}
+
+/// An ICD-10 code without its dot, upper case, if `text` is a well-formed code
+/// (`K25`, `K25.4`, `k254`, `N18.6`).
+pub fn normalize_icd10(text: &str) -> Option<String> {
+    let text = text.trim();
+    let bytes = text.as_bytes();
+    if bytes.len() < 3 || bytes.len() > 8 {
+        return None;
+    }
+    let letter = bytes.first()?.is_ascii_alphabetic();
+    let digit = bytes.get(1)?.is_ascii_digit();
+    let third = bytes.get(2)?.is_ascii_alphanumeric();
+    if !(letter && digit && third) {
+        return None;
+    }
+    let rest = &text[3..];
+    let rest = rest.strip_prefix('.').unwrap_or(rest);
+    if rest.len() > 4 || !rest.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return None;
+    }
+    if text.len() > 3 && rest.is_empty() {
+        return None;
+    }
+    let mut code = text[..3].to_ascii_uppercase();
+    code.push_str(&rest.to_ascii_uppercase());
+    Some(code)
+}
+
+impl Formulary {
+    /// Loads and checks a formulary from its files (each named, for diagnostics).
+    pub fn load(files: &[SourceFile]) -> Result<Formulary, LoadError> {
+        build::build(files)
+    }
+
+    /// The formulary shipped inside rxcheck.
+    pub fn embedded() -> Result<Formulary, LoadError> {
+        Formulary::load(&embedded_sources())
+    }
+
+    /// Finds a drug by generic name, alias or brand name (any case).
+    pub fn find_drug(&self, name: &str) -> Option<DrugRef> {
+        self.drug_names.get(normalize_name(name).as_ref()).copied()
+    }
+
+    /// The known drug names closest to `name`, for a "did you mean" hint.
+    pub fn suggest_drug(&self, name: &str) -> Option<&str> {
+        closest(
+            &normalize_name(name),
+            self.drug_names.keys().map(String::as_str),
+        )
+    }
+
+    /// Finds a condition by its id.
+    pub fn find_condition(&self, id: &str) -> Option<usize> {
+        self.condition_ids.get(id.trim()).copied()
+    }
+
+    /// The condition id closest to `id`, for a "did you mean" hint.
+    pub fn suggest_condition(&self, id: &str) -> Option<&str> {
+        closest(id, self.condition_ids.keys().map(String::as_str))
+    }
+
+    /// Calls `found` with every condition an ICD-10 code (dotless, upper case) means.
+    pub fn conditions_for_icd10(&self, code: &str, mut found: impl FnMut(usize)) {
+        for (prefix, condition) in &self.icd_prefixes {
+            if code.starts_with(prefix.as_str()) {
+                found(*condition);
+            }
+        }
+    }
+
+    /// What a co-medication or allergy name is known as, if anything.
+    pub fn substance(&self, name: &str) -> Option<&Substance> {
+        self.substances.get(normalize_name(name).as_ref())
+    }
+
+    /// Finds a class by id.
+    pub fn find_class(&self, id: &str) -> Option<usize> {
+        self.classes.iter().position(|c| c.id == id)
+    }
+
+    /// The citation of a source, as findings show it.
+    pub fn citation(&self, source: usize) -> &str {
+        self.sources.get(source).map_or("", |s| s.citation.as_str())
+    }
+}
+
+impl Drug {
+    /// The rule profile for one of this drug's forms, taking a brand's override into account.
+    pub fn profile(&self, form: usize, brand: Option<usize>) -> Option<&Profile> {
+        brand
+            .and_then(|b| self.brands.get(b))
+            .and_then(|b| b.overrides.get(&form))
+            .or_else(|| self.forms.get(form).map(|f| &f.profile))
+    }
+
+    /// Finds a form of this drug by id or alias (any case).
+    pub fn find_form(&self, name: &str) -> Option<usize> {
+        self.form_names.get(normalize_name(name).as_ref()).copied()
+    }
+
+    /// The form names closest to `name`, for a "did you mean" hint.
+    pub fn suggest_form(&self, name: &str) -> Option<&str> {
+        closest(
+            &normalize_name(name),
+            self.form_names.keys().map(String::as_str),
+        )
+    }
+}
+
+/// The candidate nearest to `name` by edit distance, when it is near enough to be a typo.
+pub fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .map(|c| (strsim::damerau_levenshtein(name, c), c))
+        .filter(|&(d, c)| d > 0 && d <= 2.max(c.len() / 4))
+        .min()
+        .map(|(_, c)| c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn icd10_codes_are_normalised() {
+        assert_eq!(normalize_icd10("K25.4").as_deref(), Some("K254"));
+        assert_eq!(normalize_icd10("k254").as_deref(), Some("K254"));
+        assert_eq!(normalize_icd10("I10").as_deref(), Some("I10"));
+        assert_eq!(normalize_icd10("N18.6").as_deref(), Some("N186"));
+        for bad in ["K2", "25.4", "K25.", "K25.45678", "gi_ulcer", "K 25"] {
+            assert_eq!(normalize_icd10(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn names_are_normalised() {
+        assert_eq!(normalize_name(" Voltaren-Gel "), "voltaren gel");
+        assert_eq!(
+            normalize_name("acetylsalicylic  acid"),
+            "acetylsalicylic acid"
+        );
+        assert!(matches!(normalize_name("ibuprofen"), Cow::Borrowed(_)));
+    }
+}

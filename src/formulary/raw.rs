@@ -1,0 +1,275 @@
+//! Stage one of loading: the formulary's TOML as written, with spans, and nothing checked
+//! beyond its shape (unknown keys are errors).
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use toml::Spanned;
+
+pub type Text = Spanned<String>;
+
+/// One formulary file. Every section is optional so a formulary may be split across files.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawFile {
+    pub formulary: Option<RawMeta>,
+    #[serde(default)]
+    pub conditions: BTreeMap<String, Spanned<RawCondition>>,
+    #[serde(default)]
+    pub classes: BTreeMap<String, Spanned<RawClass>>,
+    #[serde(default)]
+    pub sources: BTreeMap<String, Spanned<RawSource>>,
+    #[serde(default)]
+    pub rule_sets: BTreeMap<String, Spanned<RawRuleSet>>,
+    #[serde(default)]
+    pub drugs: BTreeMap<String, Spanned<RawDrug>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMeta {
+    pub name: String,
+    pub version: String,
+    pub reference: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCondition {
+    pub label: String,
+    #[serde(default)]
+    pub icd10: Vec<Text>,
+    #[serde(default)]
+    pub icd10_cm: Vec<Text>,
+    #[serde(default)]
+    pub parents: Vec<Text>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawClass {
+    pub label: String,
+    #[serde(default)]
+    pub members: Vec<Text>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSource {
+    pub section: String,
+    pub text: String,
+}
+
+/// The rules a drug, a form, a brand's form or a shared rule set may hold, gathered from the
+/// owner's table (serde cannot flatten them there and still deny unknown keys).
+#[derive(Debug, Default)]
+pub struct RawRules {
+    pub uses: Vec<Text>,
+    pub min_age: Option<Spanned<RawMinAge>>,
+    pub contraindications: Vec<Spanned<RawContraindication>>,
+    pub pregnancy: Vec<Spanned<RawPregnancy>>,
+    pub breastfeeding: Vec<Spanned<RawBreastfeeding>>,
+    pub allergy: Vec<Spanned<RawAllergy>>,
+    pub interactions: Vec<Spanned<RawClassRule>>,
+    pub duplicate_therapy: Vec<Spanned<RawDuplicate>>,
+    pub administration: Vec<Spanned<RawAdministration>>,
+}
+
+/// Declares a raw table that holds its own keys plus every key of [`RawRules`].
+macro_rules! with_rules {
+    ($(#[$meta:meta])* pub struct $name:ident { $($(#[$fmeta:meta])* pub $field:ident : $ty:ty,)* }) => {
+        $(#[$meta])*
+        #[derive(Debug, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            $($(#[$fmeta])* pub $field: $ty,)*
+            #[serde(default)]
+            pub uses: Vec<Text>,
+            pub min_age: Option<Spanned<RawMinAge>>,
+            #[serde(default)]
+            pub contraindications: Vec<Spanned<RawContraindication>>,
+            #[serde(default)]
+            pub pregnancy: Vec<Spanned<RawPregnancy>>,
+            #[serde(default)]
+            pub breastfeeding: Vec<Spanned<RawBreastfeeding>>,
+            #[serde(default)]
+            pub allergy: Vec<Spanned<RawAllergy>>,
+            #[serde(default)]
+            pub interactions: Vec<Spanned<RawClassRule>>,
+            #[serde(default)]
+            pub duplicate_therapy: Vec<Spanned<RawDuplicate>>,
+            #[serde(default)]
+            pub administration: Vec<Spanned<RawAdministration>>,
+        }
+
+        impl $name {
+            /// Moves the rule keys out of the table.
+            pub fn take_rules(&mut self) -> RawRules {
+                RawRules {
+                    uses: std::mem::take(&mut self.uses),
+                    min_age: self.min_age.take(),
+                    contraindications: std::mem::take(&mut self.contraindications),
+                    pregnancy: std::mem::take(&mut self.pregnancy),
+                    breastfeeding: std::mem::take(&mut self.breastfeeding),
+                    allergy: std::mem::take(&mut self.allergy),
+                    interactions: std::mem::take(&mut self.interactions),
+                    duplicate_therapy: std::mem::take(&mut self.duplicate_therapy),
+                    administration: std::mem::take(&mut self.administration),
+                }
+            }
+        }
+    };
+}
+
+with_rules! {
+    /// A brand's override for one form (only rules, such as a higher minimum age).
+    pub struct RawBrandForm {}
+}
+
+with_rules! {
+    /// A named set of rules that drugs, forms and other sets may `use`.
+    pub struct RawRuleSet {
+        pub label: String,
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMinAge {
+    pub years: Spanned<i64>,
+    pub source: Text,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawContraindication {
+    pub condition: Text,
+    pub severity: Text,
+    pub source: Text,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRange {
+    pub min: Option<Spanned<i64>>,
+    pub max: Option<Spanned<i64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPregnancy {
+    pub weeks: Spanned<RawRange>,
+    pub severity: Text,
+    pub source: Text,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBreastfeeding {
+    pub severity: Text,
+    pub source: Text,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAllergy {
+    pub classes: Vec<Text>,
+    pub severity: Text,
+    pub source: Text,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawClassRule {
+    pub class: Text,
+    pub severity: Text,
+    pub source: Text,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDuplicate {
+    pub class: Text,
+    pub severity: Text,
+    pub topical_severity: Option<Text>,
+    pub source: Text,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAdministration {
+    pub id: Text,
+    pub note: String,
+    pub severity: Option<Text>,
+    pub source: Text,
+}
+
+with_rules! {
+    /// A drug: its names, classes, brands, forms, and the rules of every form.
+    pub struct RawDrug {
+        pub name: String,
+        pub atc: Option<Text>,
+        #[serde(default)]
+        pub classes: Vec<Text>,
+        #[serde(default)]
+        pub aliases: Vec<Text>,
+        #[serde(default)]
+        pub brands: BTreeMap<String, Spanned<RawBrand>>,
+        #[serde(default)]
+        pub forms: BTreeMap<String, Spanned<RawForm>>,
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBrand {
+    pub names: Vec<Text>,
+    #[serde(default)]
+    pub forms: BTreeMap<String, Spanned<RawBrandForm>>,
+}
+
+with_rules! {
+    /// A dosage form of a drug: how it is measured, its strengths, dosage and rules.
+    pub struct RawForm {
+        #[serde(default)]
+        pub aliases: Vec<Text>,
+        pub route: String,
+        pub systemic: bool,
+        pub dose_dimension: Option<Text>,
+        #[serde(default)]
+        pub unit_names: Vec<Text>,
+        #[serde(default)]
+        pub strengths: Vec<Text>,
+        pub default_strength: Option<Text>,
+        #[serde(default)]
+        pub dosage: Vec<Spanned<RawDosage>>,
+        pub dosage_unknown: Option<Spanned<RawDosageUnknown>>,
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDosageUnknown {
+    pub reason: String,
+    pub source: Text,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAmountRange {
+    pub min: Option<Text>,
+    pub max: Option<Text>,
+    pub usual_max: Option<Text>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDosage {
+    pub id: Option<Text>,
+    pub ages: Option<Spanned<RawRange>>,
+    pub strength: Option<Text>,
+    pub dose_per_administration: Option<Spanned<RawAmountRange>>,
+    pub dose_per_day: Option<Spanned<RawAmountRange>>,
+    pub times_per_day: Option<Spanned<RawRange>>,
+    pub max_duration_days: Option<Spanned<i64>>,
+    pub source: Text,
+}

@@ -1,0 +1,17 @@
+//! rxcheck: checks proposed drug regimens against an editable TOML formulary and says, with
+//! reasons and sources, whether a prescription may be dispensed as written.
+//!
+//! The library does no I/O of its own: the formulary loads from text, prescriptions arrive as
+//! borrowed fields, and findings come back as values for a printer to render.
+
+pub mod finding;
+pub mod formulary;
+pub mod request;
+pub mod units;
+pub mod validate;
+
+pub use finding::{Assessment, Category, Finding, Severity, Verdict};
+pub use formulary::Formulary;
+pub use request::Prescription;
+pub use validate::{validate, validate_into};
+pub mod report;

@@ -1,0 +1,71 @@
+//! Human-readable output for the pharmacist: the verdict first, then each finding with its
+//! severity, message, rule and source. Colour only when asked for.
+
+use super::{Printer, Record};
+use crate::finding::{Severity, Verdict};
+use std::io::Write;
+
+/// Prints a readable report; `color` adds ANSI colours (only on a terminal, never with NO_COLOR).
+#[derive(Debug, Default)]
+pub struct TextPrinter {
+    pub color: bool,
+}
+
+impl TextPrinter {
+    fn paint(&self, out: &mut Vec<u8>, code: &str, text: &str) {
+        if self.color {
+            let _ = write!(out, "\x1b[{code}m{text}\x1b[0m");
+        } else {
+            out.extend_from_slice(text.as_bytes());
+        }
+    }
+}
+
+fn verdict_color(verdict: Verdict) -> &'static str {
+    match verdict {
+        Verdict::Ok => "1;32",
+        Verdict::Warn => "1;33",
+        Verdict::Reject | Verdict::Invalid => "1;31",
+        Verdict::Skipped => "1;36",
+    }
+}
+
+fn severity_color(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Info => "36",
+        Severity::Warn => "33",
+        Severity::Reject | Severity::Invalid => "31",
+    }
+}
+
+impl Printer for TextPrinter {
+    fn record(&self, out: &mut Vec<u8>, record: &Record<'_, '_>) {
+        let verdict = record.assessment.verdict();
+        self.paint(
+            out,
+            verdict_color(verdict),
+            &verdict.as_str().to_uppercase(),
+        );
+        if let Some(id) = record.rx_id {
+            let _ = write!(out, "  {id}");
+        }
+        if let Some(line) = record.line {
+            let _ = write!(out, "  (line {line})");
+        }
+        out.push(b'\n');
+        if record.assessment.findings.is_empty() {
+            out.extend_from_slice(b"  no findings\n");
+        }
+        for f in &record.assessment.findings {
+            out.extend_from_slice(b"  ");
+            self.paint(
+                out,
+                severity_color(f.severity),
+                &format!("{:<7}", f.severity.as_str()),
+            );
+            let _ = writeln!(out, " {:<17} {}", f.category.as_str(), f.message);
+            let _ = writeln!(out, "          rule:   {}", f.rule);
+            let _ = writeln!(out, "          source: {}", f.source);
+        }
+    }
+}

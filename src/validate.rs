@@ -1,0 +1,1065 @@
+//! The validator: a pure function of (formulary, prescription, as-of date) that returns every
+//! finding. It fails closed: what it cannot verify becomes a finding, never a silent pass.
+
+use crate::finding::{Assessment, Category, Finding, Severity};
+use crate::formulary::{
+    DoseRule, Dosing, Drug, Form, Formulary, Limits, Profile, Rule, normalize_icd10, normalize_name,
+};
+use crate::request::{
+    Flag, MAX_DURATION_DAYS, MAX_TIMES_PER_DAY, Prescription, completed_years, list_items,
+    parse_date, parse_flag, parse_whole,
+};
+use crate::units::{Dimension, Strength, Unit, parse_dose, parse_strength};
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use std::borrow::Cow;
+
+/// The largest age in completed years that is taken as real.
+pub const MAX_AGE_YEARS: u32 = 130;
+/// The largest gestational week (completed weeks) that is taken as real.
+pub const MAX_GESTATIONAL_WEEK: u32 = 45;
+
+/// Validates one prescription as of `as_of` (the prescription date when it gives none).
+pub fn validate<'f>(
+    formulary: &'f Formulary,
+    rx: &Prescription<'_>,
+    as_of: NaiveDate,
+) -> Assessment<'f> {
+    let mut out = Assessment::default();
+    validate_into(formulary, rx, as_of, &mut out);
+    out
+}
+
+/// Like [`validate`], reusing `out`'s allocation (the batch hot path).
+pub fn validate_into<'f>(
+    formulary: &'f Formulary,
+    rx: &Prescription<'_>,
+    as_of: NaiveDate,
+    out: &mut Assessment<'f>,
+) {
+    out.clear();
+    let mut v = Validation { f: formulary, out };
+    let target = v.resolve_target(rx);
+    let patient = v.patient(rx, as_of);
+    let regimen = v.regimen(rx);
+    let Some((drug, form_index, brand)) = target else {
+        return;
+    };
+    let Some(form) = drug.forms.get(form_index) else {
+        return;
+    };
+    let Some(profile) = drug.profile(form_index, brand) else {
+        return;
+    };
+    let subject = Subject {
+        drug,
+        form,
+        profile,
+    };
+    v.check_age(&subject, patient.age);
+    v.check_dose(&subject, rx, &regimen, patient.age);
+    v.check_pregnancy(&subject, patient.pregnancy);
+    v.check_breastfeeding(&subject, patient.breastfeeding);
+    v.check_conditions(&subject, &patient.conditions);
+    v.check_allergies(&subject, rx.allergies);
+    v.check_co_medications(&subject, rx.co_medications);
+    v.check_administration(&subject);
+}
+
+/// Whether `name` is a drug the formulary covers (its generic name, an alias or a brand).
+pub fn covers_drug(formulary: &Formulary, name: &str) -> bool {
+    formulary.find_drug(name).is_some()
+}
+
+struct Validation<'f, 'o> {
+    f: &'f Formulary,
+    out: &'o mut Assessment<'f>,
+}
+
+struct Subject<'f> {
+    drug: &'f Drug,
+    form: &'f Form,
+    profile: &'f Profile,
+}
+
+impl Subject<'_> {
+    fn name(&self) -> String {
+        format!("{} {}", self.drug.id, self.form.id)
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Pregnancy {
+    No,
+    Unknown,
+    Yes(Option<u32>),
+}
+
+struct Patient {
+    age: Option<u32>,
+    pregnancy: Pregnancy,
+    breastfeeding: Flag,
+    /// Every condition the patient has, with everything it implies.
+    conditions: Vec<(usize, String)>,
+}
+
+struct Regimen {
+    times_per_day: Option<u32>,
+    duration_days: Option<u32>,
+    /// Whether `duration_days` was given at all (valid or not).
+    duration_given: bool,
+}
+
+fn input_source(field: &str) -> &'static str {
+    match field {
+        "dose" => {
+            "rxcheck input rules: a dose is a positive number and a unit, such as `50 mg`, `0.1 g`, `3 ml`, `1 tablet`, `10 cm`, or a range `50-100 mg`"
+        }
+        "strength" => "rxcheck input rules: a strength is written `100 mg`, `75 mg/3 ml` or `5%`",
+        "times_per_day" => "rxcheck input rules: times_per_day is a whole number of at least 1",
+        "duration_days" => {
+            "rxcheck input rules: duration_days is a whole number of days, at least 1"
+        }
+        "age" => {
+            "rxcheck input rules: an age comes from birth_date (YYYY-MM-DD) or age_years (0-130), in completed years at the prescription date"
+        }
+        "date" => "rxcheck input rules: dates are written YYYY-MM-DD",
+        "pregnant" | "breastfeeding" => {
+            "rxcheck input rules: yes/no flags are `yes`, `no` or `unknown`"
+        }
+        "gestational_week" => "rxcheck input rules: gestational_week is completed weeks, 0-45",
+        "conditions" => {
+            "rxcheck input rules: a condition is a formulary condition id or an ICD-10 code"
+        }
+        "drug" | "form" => "rxcheck input rules: the drug and form must be in the formulary",
+        _ => "rxcheck input rules",
+    }
+}
+
+fn input_rule(field: &str) -> &'static str {
+    match field {
+        "dose" => "input.dose",
+        "strength" => "input.strength",
+        "times_per_day" => "input.times_per_day",
+        "duration_days" => "input.duration_days",
+        "age" => "input.age",
+        "date" => "input.date",
+        "pregnant" => "input.pregnant",
+        "breastfeeding" => "input.breastfeeding",
+        "gestational_week" => "input.gestational_week",
+        "conditions" => "input.conditions",
+        "drug" => "input.drug",
+        "form" => "input.form",
+        _ => "input",
+    }
+}
+
+fn amount(value: Decimal, dimension: Dimension) -> String {
+    format!("{} {}", value.normalize(), dimension.base_unit())
+}
+
+impl<'f> Validation<'f, '_> {
+    fn invalid(&mut self, field: &str, message: String) {
+        self.out.findings.push(Finding {
+            severity: Severity::Invalid,
+            category: Category::Input,
+            rule: Cow::Borrowed(input_rule(field)),
+            message: Cow::Owned(message),
+            source: Cow::Borrowed(input_source(field)),
+        });
+    }
+
+    fn finding(&mut self, category: Category, severity: Severity, rule: &'f Rule, message: String) {
+        self.out.findings.push(Finding {
+            severity,
+            category,
+            rule: Cow::Borrowed(&rule.rule),
+            message: Cow::Owned(message),
+            source: Cow::Borrowed(self.f.citation(rule.source)),
+        });
+    }
+
+    fn resolve_target(
+        &mut self,
+        rx: &Prescription<'_>,
+    ) -> Option<(&'f Drug, usize, Option<usize>)> {
+        let f = self.f;
+        if rx.drug.trim().is_empty() {
+            self.invalid("drug", "drug is missing".into());
+            return None;
+        }
+        let Some(found) = f.find_drug(rx.drug) else {
+            let hint = match f.suggest_drug(rx.drug) {
+                Some(s) => format!("; did you mean `{s}`?"),
+                None => String::new(),
+            };
+            self.invalid(
+                "drug",
+                format!("drug `{}` is not in the formulary{hint}", rx.drug.trim()),
+            );
+            return None;
+        };
+        let drug = f.drugs.get(found.drug)?;
+        if rx.form.trim().is_empty() {
+            self.invalid("form", format!("form is missing for `{}`", drug.id));
+            return None;
+        }
+        let Some(form) = drug.find_form(rx.form) else {
+            let hint = match drug.suggest_form(rx.form) {
+                Some(s) => format!("; did you mean `{s}`?"),
+                None => format!(
+                    "; it has {}",
+                    drug.forms
+                        .iter()
+                        .map(|f| format!("`{}`", f.id))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            };
+            self.invalid(
+                "form",
+                format!(
+                    "form `{}` is not in the formulary for `{}`{hint}",
+                    rx.form.trim(),
+                    drug.id
+                ),
+            );
+            return None;
+        };
+        Some((drug, form, found.brand))
+    }
+
+    fn patient(&mut self, rx: &Prescription<'_>, as_of: NaiveDate) -> Patient {
+        let date = if rx.date.trim().is_empty() {
+            Some(as_of)
+        } else {
+            let parsed = parse_date(rx.date);
+            if parsed.is_none() {
+                self.invalid(
+                    "date",
+                    format!(
+                        "date `{}` is not a real date written YYYY-MM-DD",
+                        rx.date.trim()
+                    ),
+                );
+            }
+            parsed
+        };
+        let age = self.age(rx, date);
+        let pregnancy = self.pregnancy(rx);
+        let breastfeeding = match parse_flag(rx.breastfeeding) {
+            Some(flag) => flag,
+            None => {
+                self.invalid(
+                    "breastfeeding",
+                    format!(
+                        "breastfeeding `{}` is not `yes`, `no` or `unknown`",
+                        rx.breastfeeding.trim()
+                    ),
+                );
+                Flag::Unknown
+            }
+        };
+        let conditions = self.conditions(rx.conditions);
+        Patient {
+            age,
+            pregnancy,
+            breastfeeding,
+            conditions,
+        }
+    }
+
+    fn age(&mut self, rx: &Prescription<'_>, date: Option<NaiveDate>) -> Option<u32> {
+        if !rx.birth_date.trim().is_empty() {
+            let Some(birth) = parse_date(rx.birth_date) else {
+                self.invalid(
+                    "age",
+                    format!(
+                        "birth_date `{}` is not a real date written YYYY-MM-DD",
+                        rx.birth_date.trim()
+                    ),
+                );
+                return None;
+            };
+            let date = date?;
+            return match completed_years(birth, date) {
+                None => {
+                    self.invalid(
+                        "age",
+                        format!("birth_date {birth} is after the prescription date {date}"),
+                    );
+                    None
+                }
+                Some(years) if years > MAX_AGE_YEARS => {
+                    self.invalid("age", format!("birth_date {birth} makes the patient {years} years old, over {MAX_AGE_YEARS}"));
+                    None
+                }
+                Some(years) => Some(years),
+            };
+        }
+        if !rx.age_years.trim().is_empty() {
+            let age = parse_whole(rx.age_years, 0, MAX_AGE_YEARS);
+            if age.is_none() {
+                self.invalid(
+                    "age",
+                    format!(
+                        "age_years `{}` is not a whole number of years from 0 to {MAX_AGE_YEARS}",
+                        rx.age_years.trim()
+                    ),
+                );
+            }
+            return age;
+        }
+        self.invalid("age", "no age: give birth_date or age_years".into());
+        None
+    }
+
+    fn pregnancy(&mut self, rx: &Prescription<'_>) -> Pregnancy {
+        let flag = parse_flag(rx.pregnant);
+        if flag.is_none() {
+            self.invalid(
+                "pregnant",
+                format!(
+                    "pregnant `{}` is not `yes`, `no` or `unknown`",
+                    rx.pregnant.trim()
+                ),
+            );
+        }
+        let week = if rx.gestational_week.trim().is_empty() {
+            None
+        } else {
+            let week = parse_whole(rx.gestational_week, 0, MAX_GESTATIONAL_WEEK);
+            if week.is_none() {
+                self.invalid("gestational_week", format!("gestational_week `{}` is not a whole number of weeks from 0 to {MAX_GESTATIONAL_WEEK}", rx.gestational_week.trim()));
+            }
+            week
+        };
+        match (flag, week) {
+            (Some(Flag::No), Some(w)) => {
+                self.invalid(
+                    "gestational_week",
+                    format!("gestational_week {w} is given but pregnant is `no`"),
+                );
+                Pregnancy::Unknown
+            }
+            (Some(Flag::No), None) => Pregnancy::No,
+            (Some(Flag::Yes), w) => Pregnancy::Yes(w),
+            // A gestational week says the patient is pregnant even when the flag is unknown.
+            (_, Some(w)) => Pregnancy::Yes(Some(w)),
+            _ if !rx.gestational_week.trim().is_empty() => Pregnancy::Yes(None),
+            _ => Pregnancy::Unknown,
+        }
+    }
+
+    fn conditions(&mut self, text: &str) -> Vec<(usize, String)> {
+        let f = self.f;
+        let mut found: Vec<(usize, String)> = Vec::new();
+        let add = |found: &mut Vec<(usize, String)>, condition: usize, given: &str| {
+            if let Some(c) = f.conditions.get(condition) {
+                for &implied in &c.implies {
+                    if !found.iter().any(|(i, _)| *i == implied) {
+                        found.push((implied, given.to_string()));
+                    }
+                }
+            }
+        };
+        for item in list_items(text) {
+            if let Some(id) = f.find_condition(item) {
+                add(&mut found, id, item);
+            } else if let Some(code) = normalize_icd10(item) {
+                let mut hits = Vec::new();
+                f.conditions_for_icd10(&code, |c| hits.push(c));
+                for c in hits {
+                    add(&mut found, c, item);
+                }
+            } else if let Some(id) = f.find_condition(&item.to_ascii_lowercase()) {
+                add(&mut found, id, item);
+            } else {
+                let hint = match f.suggest_condition(&item.to_ascii_lowercase()) {
+                    Some(s) => format!("; did you mean `{s}`?"),
+                    None => "; use a condition id of the formulary or an ICD-10 code".into(),
+                };
+                self.invalid(
+                    "conditions",
+                    format!("condition `{item}` is not in the vocabulary{hint}"),
+                );
+            }
+        }
+        found
+    }
+
+    fn regimen(&mut self, rx: &Prescription<'_>) -> Regimen {
+        let times_per_day = if rx.times_per_day.trim().is_empty() {
+            self.invalid("times_per_day", "times_per_day is missing".into());
+            None
+        } else {
+            let t = parse_whole(rx.times_per_day, 1, MAX_TIMES_PER_DAY);
+            if t.is_none() {
+                self.invalid(
+                    "times_per_day",
+                    format!(
+                        "times_per_day `{}` is not a whole number from 1 to {MAX_TIMES_PER_DAY}",
+                        rx.times_per_day.trim()
+                    ),
+                );
+            }
+            t
+        };
+        let duration_given = !rx.duration_days.trim().is_empty();
+        let duration_days = if duration_given {
+            let d = parse_whole(rx.duration_days, 1, MAX_DURATION_DAYS);
+            if d.is_none() {
+                self.invalid("duration_days", format!("duration_days `{}` is not a whole number of days from 1 to {MAX_DURATION_DAYS}", rx.duration_days.trim()));
+            }
+            d
+        } else {
+            None
+        };
+        Regimen {
+            times_per_day,
+            duration_days,
+            duration_given,
+        }
+    }
+
+    fn check_age(&mut self, s: &Subject<'f>, age: Option<u32>) {
+        let (Some(age), Some(rule)) = (age, &s.profile.min_age) else {
+            return;
+        };
+        if age < rule.years {
+            self.out.findings.push(Finding {
+                severity: Severity::Reject,
+                category: Category::Age,
+                rule: Cow::Borrowed(&rule.rule),
+                message: Cow::Owned(format!(
+                    "patient is {age} years old; {} is for patients from {} years",
+                    s.name(),
+                    rule.years
+                )),
+                source: Cow::Borrowed(self.f.citation(rule.source)),
+            });
+        }
+    }
+
+    /// The strength that converts counts and volumes: the prescribed one, else the form's default.
+    fn strength(&mut self, s: &Subject<'f>, text: &str) -> (Option<Strength>, bool) {
+        if text.trim().is_empty() {
+            return (s.form.default_strength, false);
+        }
+        match parse_strength(text) {
+            Ok(strength) => {
+                if !s.form.strengths.contains(&strength) {
+                    let listed = if s.form.strengths.is_empty() {
+                        "the reference lists no strengths for it".to_string()
+                    } else {
+                        format!(
+                            "it lists {}",
+                            s.form
+                                .strengths
+                                .iter()
+                                .map(|st| format!("`{st}`"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
+                    };
+                    self.out.findings.push(Finding {
+                        severity: Severity::Info,
+                        category: Category::DoseSingle,
+                        rule: Cow::Owned(format!("{}.{}.strength", s.drug.id, s.form.id)),
+                        message: Cow::Owned(format!(
+                            "strength `{}` is not listed in the formulary for {} ({listed}); the dose is checked as given",
+                            text.trim(),
+                            s.name()
+                        )),
+                        source: Cow::Borrowed("rxcheck formulary: strengths the reference names"),
+                    });
+                }
+                (Some(strength), true)
+            }
+            Err(e) => {
+                self.invalid("strength", format!("strength {e}"));
+                (None, true)
+            }
+        }
+    }
+
+    /// The top of the prescribed dose in the base unit of the form's dimension.
+    fn dose_amount(&mut self, s: &Subject<'f>, rx: &Prescription<'_>) -> Option<Decimal> {
+        let (strength, strength_given) = self.strength(s, rx.strength);
+        if strength_given && strength.is_none() {
+            return None;
+        }
+        let dose = match parse_dose(rx.dose) {
+            Ok(d) => d,
+            Err(e) => {
+                self.invalid("dose", format!("dose {e}"));
+                return None;
+            }
+        };
+        let top = &dose.top;
+        let dimension = s.form.dose_dimension?;
+        let unit_word = normalize_name(top.unit);
+        let is_form_unit = s
+            .form
+            .unit_names
+            .iter()
+            .any(|u| u.as_str() == unit_word.as_ref());
+        let converted = match (top.unit_kind(), dimension) {
+            (
+                Unit::Measure {
+                    dimension: d,
+                    factor,
+                },
+                want,
+            ) if d == want => top.value.checked_mul(factor),
+            (
+                Unit::Measure {
+                    dimension: Dimension::Volume,
+                    factor,
+                },
+                Dimension::Mass,
+            ) => {
+                let Some(per_ml) = strength.and_then(Strength::mg_per_ml) else {
+                    self.invalid("dose", format!(
+                        "dose `{}` is a volume; give the strength as a concentration (such as `75 mg/3 ml`) to convert it to mg",
+                        rx.dose.trim()
+                    ));
+                    return None;
+                };
+                top.value
+                    .checked_mul(factor)
+                    .and_then(|ml| ml.checked_mul(per_ml))
+            }
+            (Unit::Word, Dimension::Mass) if is_form_unit => {
+                let Some(per_unit) = strength.and_then(Strength::mg_per_unit) else {
+                    self.invalid("dose", format!(
+                        "dose `{}` counts units, but no strength is given and {} has no single default strength; give the strength (such as `50 mg`)",
+                        rx.dose.trim(),
+                        s.name()
+                    ));
+                    return None;
+                };
+                top.value.checked_mul(per_unit)
+            }
+            (Unit::Word, Dimension::Count) if is_form_unit => Some(top.value),
+            (Unit::Word, _) => {
+                let accepted = if s.form.unit_names.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " or `{}`",
+                        s.form.unit_names.first().map_or("", String::as_str)
+                    )
+                };
+                self.invalid("dose", format!(
+                    "dose `{}`: unit `{}` does not fit {} (doses are {}, such as `{}`{accepted})",
+                    rx.dose.trim(), top.unit, s.name(), dimension.as_str(), example_unit(dimension)
+                ));
+                return None;
+            }
+            (Unit::Measure { dimension: d, .. }, want) => {
+                self.invalid(
+                    "dose",
+                    format!(
+                        "dose `{}` is a {}, but doses of {} are measured in {} (such as `{}`)",
+                        rx.dose.trim(),
+                        d.as_str(),
+                        s.name(),
+                        want.as_str(),
+                        example_unit(want)
+                    ),
+                );
+                return None;
+            }
+        };
+        if converted.is_none() {
+            self.invalid(
+                "dose",
+                format!("dose `{}` is too large to compute with", rx.dose.trim()),
+            );
+        }
+        converted
+    }
+
+    fn check_dose(
+        &mut self,
+        s: &Subject<'f>,
+        rx: &Prescription<'_>,
+        regimen: &Regimen,
+        age: Option<u32>,
+    ) {
+        let single = self.dose_amount(s, rx);
+        let rules = match &s.form.dosing {
+            Dosing::Unknown {
+                rule,
+                reason,
+                source,
+            } => {
+                if single.is_some() || s.form.dose_dimension.is_none() {
+                    self.out.findings.push(Finding {
+                        severity: Severity::Warn,
+                        category: Category::DoseSingle,
+                        rule: Cow::Borrowed(rule),
+                        message: Cow::Owned(format!(
+                            "the dose of {} cannot be verified: {reason}",
+                            s.name()
+                        )),
+                        source: Cow::Borrowed(self.f.citation(*source)),
+                    });
+                }
+                return;
+            }
+            Dosing::Known(rules) => rules,
+        };
+        let Some(dimension) = s.form.dose_dimension else {
+            return;
+        };
+        let prescribed_strength = parse_strength(rx.strength).ok().or(s.form.default_strength);
+        let by_age: Vec<&'f DoseRule> = rules
+            .iter()
+            .filter(|r| match age {
+                Some(a) => r.covers_age(a),
+                None => r.ages.is_none(),
+            })
+            .collect();
+        if by_age.is_empty() {
+            if age.is_some() {
+                let first = rules.first();
+                let bands = rules
+                    .iter()
+                    .filter_map(|r| r.ages.map(|(lo, hi)| format!("{lo}-{hi}")))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                self.out.findings.push(Finding {
+                    severity: Severity::Warn,
+                    category: Category::DoseSingle,
+                    rule: Cow::Owned(format!("{}.{}.dosage.age_not_covered", s.drug.id, s.form.id)),
+                    message: Cow::Owned(format!(
+                        "the dose of {} cannot be verified for a patient of {} years: the reference gives its dosage for ages {bands}",
+                        s.name(),
+                        age.unwrap_or_default()
+                    )),
+                    source: Cow::Borrowed(first.map_or("", |r| self.f.citation(r.source))),
+                });
+            }
+            return;
+        }
+        let matching_strength: Vec<&'f DoseRule> = by_age
+            .iter()
+            .copied()
+            .filter(|r| r.strength.is_none() || r.strength == prescribed_strength)
+            .collect();
+        let candidates = if matching_strength.is_empty() {
+            self.out.findings.push(Finding {
+                severity: Severity::Info,
+                category: Category::DoseSingle,
+                rule: Cow::Owned(format!("{}.{}.dosage.strength_not_given", s.drug.id, s.form.id)),
+                message: Cow::Owned(format!(
+                    "the dosage of {} depends on the strength, which is not given or not listed; checked against the strictest",
+                    s.name()
+                )),
+                source: Cow::Borrowed(by_age.first().map_or("", |r| self.f.citation(r.source))),
+            });
+            by_age
+        } else {
+            matching_strength
+        };
+        let daily = match (single, regimen.times_per_day) {
+            (Some(d), Some(t)) => {
+                let daily = d.checked_mul(Decimal::from(t));
+                if daily.is_none() {
+                    self.invalid(
+                        "dose",
+                        format!(
+                            "the daily dose of `{}` x {t} is too large to compute with",
+                            rx.dose.trim()
+                        ),
+                    );
+                }
+                daily
+            }
+            _ => None,
+        };
+        if let [only] = candidates.as_slice() {
+            self.apply_dose_rule(s, only, single, daily, regimen, dimension);
+            return;
+        }
+        // Several rules apply (the strength is unknown): report the strictest outcome.
+        let mut worst: Option<(Severity, Vec<Finding<'f>>)> = None;
+        for rule in candidates {
+            let start = self.out.findings.len();
+            self.apply_dose_rule(s, rule, single, daily, regimen, dimension);
+            let found: Vec<Finding<'f>> = self.out.findings.drain(start..).collect();
+            let severity = found
+                .iter()
+                .map(|f| f.severity)
+                .max()
+                .unwrap_or(Severity::Info);
+            if worst.as_ref().is_none_or(|(w, _)| severity > *w) {
+                worst = Some((severity, found));
+            }
+        }
+        if let Some((_, found)) = worst {
+            self.out.findings.extend(found);
+        }
+    }
+
+    fn apply_dose_rule(
+        &mut self,
+        s: &Subject<'f>,
+        rule: &'f DoseRule,
+        single: Option<Decimal>,
+        daily: Option<Decimal>,
+        regimen: &Regimen,
+        dimension: Dimension,
+    ) {
+        let source = self.f.citation(rule.source);
+        if let Some(single) = single {
+            self.check_limits(
+                &rule.rule,
+                "dose_per_administration",
+                "single dose",
+                Category::DoseSingle,
+                single,
+                &rule.per_administration,
+                dimension,
+                source,
+            );
+        }
+        if let Some(daily) = daily {
+            self.check_limits(
+                &rule.rule,
+                "dose_per_day",
+                "daily dose",
+                Category::DoseDaily,
+                daily,
+                &rule.per_day,
+                dimension,
+                source,
+            );
+        }
+        if let Some(times) = regimen.times_per_day {
+            if let Some(max) = rule.times_per_day.1.filter(|&m| times > m) {
+                self.push_owned(
+                    Severity::Reject,
+                    Category::Frequency,
+                    format!("{}.times_per_day.max", rule.rule),
+                    format!(
+                        "{times} times a day is more than the maximum of {max} for {}",
+                        s.name()
+                    ),
+                    source,
+                );
+            } else if let Some(min) = rule.times_per_day.0.filter(|&m| times < m) {
+                self.push_owned(
+                    Severity::Warn,
+                    Category::Frequency,
+                    format!("{}.times_per_day.min", rule.rule),
+                    format!(
+                        "{times} times a day is fewer than the minimum of {min} for {}",
+                        s.name()
+                    ),
+                    source,
+                );
+            }
+        }
+        if let Some(max) = rule.max_duration_days {
+            match regimen.duration_days {
+                Some(days) if days > max => self.push_owned(Severity::Reject, Category::Duration, format!("{}.max_duration_days", rule.rule),
+                    format!("a course of {days} days is longer than the maximum of {max} days for {}", s.name()), source),
+                None if !regimen.duration_given => self.push_owned(Severity::Warn, Category::Duration, format!("{}.max_duration_days", rule.rule),
+                    format!("the course length is not given, so the maximum of {max} days for {} cannot be verified", s.name()), source),
+                _ => {}
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn check_limits(
+        &mut self,
+        rule: &str,
+        key: &str,
+        what: &str,
+        category: Category,
+        value: Decimal,
+        limits: &Limits,
+        dimension: Dimension,
+        source: &'f str,
+    ) {
+        let shown = amount(value, dimension);
+        if let Some(max) = limits.max.filter(|m| value > *m) {
+            self.push_owned(
+                Severity::Reject,
+                category,
+                format!("{rule}.{key}.max"),
+                format!(
+                    "{what} {shown} is above the maximum of {}",
+                    amount(max, dimension)
+                ),
+                source,
+            );
+        } else if let Some(usual) = limits.usual_max.filter(|m| value > *m) {
+            self.push_owned(Severity::Warn, category, format!("{rule}.{key}.usual_max"),
+                format!("{what} {shown} is above the usual maximum of {} (allowed up to {} only where the reference says so)",
+                    amount(usual, dimension), limits.max.map_or_else(|| "-".into(), |m| amount(m, dimension))), source);
+        } else if let Some(min) = limits.min.filter(|m| value < *m) {
+            self.push_owned(
+                Severity::Warn,
+                category,
+                format!("{rule}.{key}.min"),
+                format!(
+                    "{what} {shown} is below the minimum of {}",
+                    amount(min, dimension)
+                ),
+                source,
+            );
+        }
+    }
+
+    fn push_owned(
+        &mut self,
+        severity: Severity,
+        category: Category,
+        rule: String,
+        message: String,
+        source: &'f str,
+    ) {
+        self.out.findings.push(Finding {
+            severity,
+            category,
+            rule: Cow::Owned(rule),
+            message: Cow::Owned(message),
+            source: Cow::Borrowed(source),
+        });
+    }
+
+    fn check_pregnancy(&mut self, s: &Subject<'f>, pregnancy: Pregnancy) {
+        let rules = &s.profile.pregnancy;
+        let strictest = rules
+            .iter()
+            .max_by_key(|r| (r.rule.severity, std::cmp::Reverse(r.weeks.0)));
+        match pregnancy {
+            Pregnancy::No => {}
+            Pregnancy::Yes(Some(week)) => {
+                for r in rules
+                    .iter()
+                    .filter(|r| (r.weeks.0..=r.weeks.1).contains(&week))
+                {
+                    let message = format!(
+                        "{} at gestational week {week}: {} in weeks {}-{}",
+                        s.name(),
+                        verb(r.rule.severity),
+                        r.weeks.0,
+                        r.weeks.1
+                    );
+                    self.finding(Category::Pregnancy, r.rule.severity, &r.rule, message);
+                }
+            }
+            Pregnancy::Yes(None) => {
+                if let Some(r) = strictest {
+                    let message = format!(
+                        "pregnant with no gestational week given: the strictest pregnancy rule of {} applies ({} in weeks {}-{})",
+                        s.name(),
+                        verb(r.rule.severity),
+                        r.weeks.0,
+                        r.weeks.1
+                    );
+                    self.finding(Category::Pregnancy, r.rule.severity, &r.rule, message);
+                }
+            }
+            Pregnancy::Unknown => {
+                if let Some(r) = strictest {
+                    let message = format!(
+                        "pregnancy status is unknown, so the pregnancy rules of {} cannot be verified ({} in weeks {}-{})",
+                        s.name(),
+                        verb(r.rule.severity),
+                        r.weeks.0,
+                        r.weeks.1
+                    );
+                    self.finding(
+                        Category::Pregnancy,
+                        r.rule.severity.min(Severity::Warn),
+                        &r.rule,
+                        message,
+                    );
+                }
+            }
+        }
+    }
+
+    fn check_breastfeeding(&mut self, s: &Subject<'f>, flag: Flag) {
+        for r in &s.profile.breastfeeding {
+            match flag {
+                Flag::No => {}
+                Flag::Yes => {
+                    let message = format!("{} while breastfeeding: {}", s.name(), verb(r.severity));
+                    self.finding(Category::Breastfeeding, r.severity, r, message);
+                }
+                Flag::Unknown => {
+                    let message = format!(
+                        "breastfeeding status is unknown, so the breastfeeding rule of {} cannot be verified ({} while breastfeeding)",
+                        s.name(),
+                        verb(r.severity)
+                    );
+                    self.finding(
+                        Category::Breastfeeding,
+                        r.severity.min(Severity::Warn),
+                        r,
+                        message,
+                    );
+                }
+            }
+        }
+    }
+
+    fn check_conditions(&mut self, s: &Subject<'f>, conditions: &[(usize, String)]) {
+        for rule in &s.profile.contraindications {
+            if let Some((_, given)) = conditions.iter().find(|(c, _)| *c == rule.condition) {
+                let label = self
+                    .f
+                    .conditions
+                    .get(rule.condition)
+                    .map_or("", |c| c.label.as_str());
+                let message = format!(
+                    "{} with {label} (`{given}`): {}",
+                    s.name(),
+                    verb(rule.rule.severity)
+                );
+                self.finding(Category::Condition, rule.rule.severity, &rule.rule, message);
+            }
+        }
+    }
+
+    fn check_allergies(&mut self, s: &Subject<'f>, allergies: &str) {
+        for rule in &s.profile.allergy {
+            for item in list_items(allergies) {
+                let hit = self.allergy_matches(s, &rule.classes, item);
+                if let Some(why) = hit {
+                    let message = format!(
+                        "allergy to `{item}`{why}: {} is {}",
+                        s.name(),
+                        verb(rule.rule.severity)
+                    );
+                    self.finding(Category::Allergy, rule.rule.severity, &rule.rule, message);
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Whether an allergy to `item` rules the drug out: the drug itself, one of `classes`,
+    /// or a member of one of them. Returns how it matched.
+    fn allergy_matches(&self, s: &Subject<'f>, classes: &[usize], item: &str) -> Option<String> {
+        let f = self.f;
+        if let Some(found) = f.find_drug(item) {
+            if f.drugs
+                .get(found.drug)
+                .is_some_and(|d| std::ptr::eq(d, s.drug))
+            {
+                return Some(String::new());
+            }
+        }
+        let name = normalize_name(item);
+        let singular = name.strip_suffix('s').unwrap_or(&name);
+        for &class in classes {
+            let Some(c) = f.classes.get(class) else {
+                continue;
+            };
+            if c.id == name.as_ref() || c.id == singular {
+                return Some(String::new());
+            }
+            if f.substance(item)
+                .is_some_and(|sub| sub.classes.contains(&class))
+            {
+                return Some(format!(" (a member of class `{}`)", c.id));
+            }
+        }
+        None
+    }
+
+    fn check_co_medications(&mut self, s: &Subject<'f>, co_medications: &str) {
+        let f = self.f;
+        for item in list_items(co_medications) {
+            let Some(substance) = f.substance(item) else {
+                continue;
+            };
+            let same_drug = substance
+                .drug
+                .and_then(|d| f.drugs.get(d))
+                .is_some_and(|d| std::ptr::eq(d, s.drug));
+            for rule in &s.profile.duplicate_therapy {
+                if substance.classes.contains(&rule.class) {
+                    let severity = if s.form.systemic {
+                        rule.rule.severity
+                    } else {
+                        rule.topical_severity
+                    };
+                    let class = f.classes.get(rule.class).map_or("", |c| c.id.as_str());
+                    let what = if same_drug {
+                        "the same drug".to_string()
+                    } else {
+                        format!("another `{class}`")
+                    };
+                    let note = if s.form.systemic {
+                        ""
+                    } else {
+                        " (topical form: low systemic absorption)"
+                    };
+                    let message = format!(
+                        "co-medication `{item}` is {what}: duplicate therapy with {}{note}",
+                        s.name()
+                    );
+                    self.finding(Category::DuplicateTherapy, severity, &rule.rule, message);
+                }
+            }
+            if same_drug {
+                continue;
+            }
+            for rule in &s.profile.interactions {
+                if let Some(class) = rule.classes.iter().find(|c| substance.classes.contains(c)) {
+                    let class = f.classes.get(*class).map_or("", |c| c.label.as_str());
+                    let message = format!(
+                        "co-medication `{item}` is one of the {class}: {} with it is {}",
+                        s.name(),
+                        verb(rule.rule.severity)
+                    );
+                    self.finding(
+                        Category::Interaction,
+                        rule.rule.severity,
+                        &rule.rule,
+                        message,
+                    );
+                }
+            }
+        }
+    }
+
+    fn check_administration(&mut self, s: &Subject<'f>) {
+        for note in &s.profile.administration {
+            self.out.findings.push(Finding {
+                severity: note.rule.severity,
+                category: Category::Administration,
+                rule: Cow::Borrowed(&note.rule.rule),
+                message: Cow::Borrowed(&note.note),
+                source: Cow::Borrowed(self.f.citation(note.rule.source)),
+            });
+        }
+    }
+}
+
+fn verb(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Reject | Severity::Invalid => "contraindicated",
+        Severity::Warn => "use with caution",
+        Severity::Info => "note",
+    }
+}
+
+fn example_unit(dimension: Dimension) -> &'static str {
+    match dimension {
+        Dimension::Mass => "50 mg",
+        Dimension::Volume => "3 ml",
+        Dimension::Length => "10 cm",
+        Dimension::Count => "1 unit",
+    }
+}
