@@ -1,0 +1,1052 @@
+//! Every rule of the shipped formulary, triggered and tested at its boundary, through the
+//! library's validator.
+
+use chrono::NaiveDate;
+use rxcheck::{Formulary, Prescription, Verdict, validate};
+use std::sync::OnceLock;
+
+fn formulary() -> &'static Formulary {
+    static F: OnceLock<Formulary> = OnceLock::new();
+    F.get_or_init(|| Formulary::embedded().expect("the shipped formulary loads"))
+}
+
+const AS_OF: &str = "2026-11-24";
+
+/// Checks a prescription given as `key=value` pairs on top of an adult (40 years, not
+/// pregnant, not breastfeeding) and returns the verdict and `category:rule` of each finding.
+fn check(fields: &[(&str, &str)]) -> (Verdict, Vec<String>) {
+    let mut rx = Prescription {
+        age_years: "40",
+        pregnant: "no",
+        breastfeeding: "no",
+        ..Prescription::default()
+    };
+    for &(key, value) in fields {
+        match key {
+            "drug" => rx.drug = value,
+            "form" => rx.form = value,
+            "strength" => rx.strength = value,
+            "dose" => rx.dose = value,
+            "times" => rx.times_per_day = value,
+            "days" => rx.duration_days = value,
+            "age" => rx.age_years = value,
+            "birth" => rx.birth_date = value,
+            "date" => rx.date = value,
+            "pregnant" => rx.pregnant = value,
+            "week" => rx.gestational_week = value,
+            "breastfeeding" => rx.breastfeeding = value,
+            "conditions" => rx.conditions = value,
+            "allergies" => rx.allergies = value,
+            "co" => rx.co_medications = value,
+            other => panic!("unknown test field {other}"),
+        }
+    }
+    let as_of = NaiveDate::parse_from_str(AS_OF, "%Y-%m-%d").unwrap();
+    let a = validate(formulary(), &rx, as_of);
+    let rules = a
+        .findings
+        .iter()
+        .map(|f| format!("{}:{}", f.category, f.rule))
+        .collect();
+    (a.verdict(), rules)
+}
+
+/// Asserts the verdict, and that each expected `category:rule` fragment is among the findings.
+#[track_caller]
+fn expect(fields: &[(&str, &str)], verdict: Verdict, rules: &[&str]) {
+    let (got, found) = check(fields);
+    assert_eq!(got, verdict, "verdict for {fields:?}; findings {found:#?}");
+    for rule in rules {
+        assert!(
+            found.iter().any(|f| f.contains(rule)),
+            "expected a finding containing `{rule}` for {fields:?}; got {found:#?}"
+        );
+    }
+}
+
+use Verdict::{Invalid, Ok, Reject, Warn};
+
+const NIM: [(&str, &str); 2] = [("drug", "nimesulide"), ("form", "tablet")];
+const DIC_TAB: [(&str, &str); 2] = [("drug", "diclofenac"), ("form", "tablet")];
+const DIC_SUP: [(&str, &str); 2] = [("drug", "diclofenac"), ("form", "suppository")];
+const DIC_INJ: [(&str, &str); 2] = [("drug", "diclofenac"), ("form", "injection")];
+const DIC_GEL: [(&str, &str); 2] = [("drug", "diclofenac"), ("form", "gel")];
+const IND_TAB: [(&str, &str); 2] = [("drug", "indomethacin"), ("form", "tablet")];
+const IND_SUP: [(&str, &str); 2] = [("drug", "indomethacin"), ("form", "suppository")];
+const IND_GEL: [(&str, &str); 2] = [("drug", "indomethacin"), ("form", "ointment")];
+
+fn with<'a>(base: &[(&'a str, &'a str)], extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    base.iter().chain(extra).copied().collect()
+}
+
+mod nimesulide {
+    use super::*;
+
+    fn tab(extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
+        with(&with(&NIM, &[("dose", "100 mg"), ("times", "2")]), extra)
+    }
+
+    #[test]
+    fn the_usual_regimen_is_ok() {
+        expect(
+            &tab(&[]),
+            Ok,
+            &["administration:nimesulide.tablet.administration.after_meals"],
+        );
+        expect(
+            &with(&NIM, &[("dose", "1 tablet"), ("times", "2")]),
+            Ok,
+            &[],
+        );
+        expect(
+            &with(&NIM, &[("dose", "1/2 tablet"), ("times", "2")]),
+            Ok,
+            &[],
+        );
+        expect(&with(&NIM, &[("dose", "0.1 g"), ("times", "2")]), Ok, &[]);
+        expect(
+            &with(&NIM, &[("dose", "100000 mcg"), ("times", "2")]),
+            Ok,
+            &[],
+        );
+        expect(
+            &with(
+                &[("drug", "Nimulide"), ("form", "tablets")],
+                &[("dose", "100 mg"), ("times", "2")],
+            ),
+            Ok,
+            &[],
+        );
+    }
+
+    #[test]
+    fn single_dose_boundaries() {
+        expect(
+            &with(&NIM, &[("dose", "101 mg"), ("times", "2")]),
+            Reject,
+            &["dose_single:nimesulide.tablet.dosage.dose_per_administration.max"],
+        );
+        expect(
+            &with(&NIM, &[("dose", "100.001 mg"), ("times", "1")]),
+            Reject,
+            &["dose_per_administration.max"],
+        );
+        expect(&with(&NIM, &[("dose", "50 mg"), ("times", "2")]), Ok, &[]);
+        expect(
+            &with(&NIM, &[("dose", "49 mg"), ("times", "2")]),
+            Warn,
+            &[
+                "dose_single:nimesulide.tablet.dosage.dose_per_administration.min",
+                "dose_daily:nimesulide.tablet.dosage.dose_per_day.min",
+            ],
+        );
+        expect(
+            &with(&NIM, &[("dose", "50-100 mg"), ("times", "2")]),
+            Ok,
+            &[],
+        );
+        expect(
+            &with(&NIM, &[("dose", "50-150 mg"), ("times", "2")]),
+            Reject,
+            &["dose_per_administration.max"],
+        );
+    }
+
+    #[test]
+    fn frequency_and_daily_boundaries() {
+        expect(
+            &with(&NIM, &[("dose", "100 mg"), ("times", "3")]),
+            Reject,
+            &[
+                "frequency:nimesulide.tablet.dosage.times_per_day.max",
+                "dose_daily:nimesulide.tablet.dosage.dose_per_day.max",
+            ],
+        );
+        expect(
+            &with(&NIM, &[("dose", "100 mg"), ("times", "1")]),
+            Warn,
+            &["frequency:nimesulide.tablet.dosage.times_per_day.min"],
+        );
+    }
+
+    #[test]
+    fn from_twelve_years() {
+        expect(&tab(&[("age", "12")]), Ok, &[]);
+        expect(&tab(&[("age", "11")]), Reject, &["age:nimesulide.min_age"]);
+        // Birthday on the prescription date counts; the day before does not.
+        expect(&tab(&[("age", ""), ("birth", "2014-11-24")]), Ok, &[]);
+        expect(
+            &tab(&[("age", ""), ("birth", "2014-11-25")]),
+            Reject,
+            &["age:nimesulide.min_age"],
+        );
+        expect(
+            &tab(&[("age", ""), ("birth", "2014-11-25"), ("date", "2026-11-25")]),
+            Ok,
+            &[],
+        );
+    }
+
+    #[test]
+    fn pregnancy_is_a_caution_in_every_week() {
+        expect(
+            &tab(&[("pregnant", "yes"), ("week", "0")]),
+            Warn,
+            &["pregnancy:nimesulide.pregnancy.weeks_0_45"],
+        );
+        expect(
+            &tab(&[("pregnant", "yes"), ("week", "45")]),
+            Warn,
+            &["pregnancy:nimesulide.pregnancy.weeks_0_45"],
+        );
+        expect(&tab(&[("pregnant", "yes")]), Warn, &["pregnancy:"]);
+    }
+
+    #[test]
+    fn contraindications() {
+        for (condition, rule) in [
+            ("gi_ulcer", "gi_ulcer"),
+            ("K25.4", "gi_ulcer"),
+            ("K254", "gi_bleeding"),
+            ("gi_bleeding", "gi_bleeding"),
+            ("bronchial_asthma", "bronchial_asthma"),
+            ("J45.9", "bronchial_asthma"),
+            ("aspirin_asthma", "bronchial_asthma"),
+            ("ibd", "ibd"),
+            ("ulcerative_colitis", "ibd"),
+            ("crohns_disease", "crohns_disease"),
+            ("K50.1", "crohns_disease"),
+            ("hemophilia", "hemophilia"),
+            ("D66", "bleeding_disorder"),
+            ("bleeding_disorder", "bleeding_disorder"),
+            ("nasal_polyposis", "nasal_polyposis"),
+            ("active_bleeding", "active_bleeding"),
+            ("rectal_bleeding", "active_bleeding"),
+        ] {
+            expect(
+                &tab(&[("conditions", condition)]),
+                Reject,
+                &[&format!(
+                    "condition:nsaid_contraindications.contraindication.{rule}"
+                )],
+            );
+        }
+    }
+
+    #[test]
+    fn cautions() {
+        for (condition, rule) in [
+            ("severe_hepatic_impairment", "severe_hepatic_impairment"),
+            ("K72.1", "severe_hepatic_impairment"),
+            ("severe_renal_impairment", "severe_renal_impairment"),
+            ("N18.5", "severe_renal_impairment"),
+            ("N18.6", "severe_renal_impairment"),
+            ("decompensated_heart_failure", "decompensated_heart_failure"),
+            ("hyperkalemia", "hyperkalemia"),
+            ("E87.5", "hyperkalemia"),
+            ("post_cabg", "post_cabg"),
+        ] {
+            expect(
+                &tab(&[("conditions", condition)]),
+                Warn,
+                &[&format!("condition:nsaid_cautions.contraindication.{rule}")],
+            );
+        }
+        expect(&tab(&[("conditions", "I10")]), Ok, &[]);
+        expect(&tab(&[("conditions", "N18.3")]), Ok, &[]);
+    }
+
+    #[test]
+    fn allergies_interactions_and_duplicates() {
+        for allergy in [
+            "nimesulide",
+            "nsaid",
+            "NSAIDs",
+            "ibuprofen",
+            "Aspirin",
+            "acetylsalicylic acid",
+            "Voltaren",
+        ] {
+            expect(
+                &tab(&[("allergies", allergy)]),
+                Reject,
+                &["allergy:nimesulide.allergy"],
+            );
+        }
+        expect(&tab(&[("allergies", "penicillin")]), Ok, &[]);
+        expect(
+            &tab(&[("co", "methotrexate")]),
+            Warn,
+            &["interaction:nimesulide.interaction.hepatotoxic"],
+        );
+        expect(
+            &tab(&[("co", "Valproic acid; amlodipine")]),
+            Warn,
+            &["interaction:nimesulide.interaction.hepatotoxic"],
+        );
+        expect(
+            &tab(&[("co", "ibuprofen")]),
+            Warn,
+            &["duplicate_therapy:nsaid_class.duplicate_therapy.nsaid"],
+        );
+        expect(&tab(&[("co", "metformin")]), Ok, &[]);
+        let (_, found) = check(&tab(&[("co", "nimesulide")]));
+        assert!(
+            !found.iter().any(|f| f.starts_with("interaction")),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn ointment_dose_cannot_be_verified() {
+        expect(
+            &[
+                ("drug", "Nise"),
+                ("form", "ointment"),
+                ("dose", "2 g"),
+                ("times", "2"),
+            ],
+            Warn,
+            &["dose_single:nimesulide.gel.dosage.unknown"],
+        );
+        expect(
+            &[
+                ("drug", "nimesulide"),
+                ("form", "gel"),
+                ("dose", "2 g"),
+                ("times", "2"),
+                ("age", "11"),
+            ],
+            Reject,
+            &["age:nimesulide.min_age"],
+        );
+    }
+}
+
+mod diclofenac {
+    use super::*;
+
+    #[test]
+    fn tablets_daily_dose_boundaries() {
+        expect(
+            &with(&DIC_TAB, &[("dose", "50 mg"), ("times", "3")]),
+            Ok,
+            &[],
+        );
+        expect(
+            &with(&DIC_TAB, &[("dose", "75.5 mg"), ("times", "2")]),
+            Reject,
+            &["dose_daily:diclofenac.tablet.dosage.over_15.dose_per_day.max"],
+        );
+        expect(
+            &with(&DIC_TAB, &[("dose", "37.5 mg"), ("times", "2")]),
+            Ok,
+            &[],
+        );
+        expect(
+            &with(&DIC_TAB, &[("dose", "37 mg"), ("times", "2")]),
+            Warn,
+            &["dose_daily:diclofenac.tablet.dosage.over_15.dose_per_day.min"],
+        );
+        expect(
+            &with(&DIC_TAB, &[("dose", "50 mg"), ("times", "4")]),
+            Reject,
+            &["frequency:diclofenac.tablet.dosage.over_15.times_per_day.max"],
+        );
+        expect(
+            &with(&DIC_TAB, &[("dose", "100 mg"), ("times", "1")]),
+            Warn,
+            &["frequency:diclofenac.tablet.dosage.over_15.times_per_day.min"],
+        );
+        expect(
+            &with(
+                &DIC_TAB,
+                &[("strength", "50 mg"), ("dose", "1 tablet"), ("times", "3")],
+            ),
+            Ok,
+            &["dose_single:diclofenac.tablet.strength"],
+        );
+        expect(
+            &with(&DIC_TAB, &[("dose", "1 tablet"), ("times", "3")]),
+            Invalid,
+            &["input:input.dose"],
+        );
+    }
+
+    #[test]
+    fn tablets_ages() {
+        let base = with(&DIC_TAB, &[("dose", "25 mg"), ("times", "2")]);
+        expect(
+            &with(&base, &[("age", "6")]),
+            Warn,
+            &["dose_single:diclofenac.tablet.dosage.age_not_covered"],
+        );
+        expect(
+            &with(&base, &[("age", "5")]),
+            Reject,
+            &["age:diclofenac.tablet.min_age"],
+        );
+        expect(
+            &with(
+                &DIC_TAB,
+                &[("dose", "50 mg"), ("times", "3"), ("age", "15")],
+            ),
+            Warn,
+            &["age_not_covered"],
+        );
+        expect(
+            &with(
+                &DIC_TAB,
+                &[("dose", "50 mg"), ("times", "3"), ("age", "16")],
+            ),
+            Ok,
+            &[],
+        );
+    }
+
+    #[test]
+    fn tablets_pregnancy_and_extra_contraindications() {
+        let base = with(&DIC_TAB, &[("dose", "50 mg"), ("times", "3")]);
+        expect(
+            &with(&base, &[("pregnant", "yes"), ("week", "27")]),
+            Warn,
+            &["pregnancy:diclofenac_tablet_contraindications.pregnancy.weeks_0_27"],
+        );
+        expect(
+            &with(&base, &[("pregnant", "yes"), ("week", "28")]),
+            Reject,
+            &["pregnancy:diclofenac_tablet_contraindications.pregnancy.weeks_28_45"],
+        );
+        expect(
+            &with(&base, &[("pregnant", "yes")]),
+            Reject,
+            &["pregnancy:diclofenac_tablet_contraindications.pregnancy.weeks_28_45"],
+        );
+        expect(&with(&base, &[("pregnant", "")]), Warn, &["pregnancy:"]);
+        expect(
+            &with(&base, &[("conditions", "lactose_intolerance")]),
+            Reject,
+            &["condition:diclofenac_tablet_contraindications.contraindication.lactose_intolerance"],
+        );
+        expect(
+            &with(&base, &[("conditions", "E87.5")]),
+            Reject,
+            &["condition:diclofenac_tablet_contraindications.contraindication.hyperkalemia"],
+        );
+        expect(
+            &with(&base, &[("conditions", "gi_ulcer")]),
+            Reject,
+            &["condition:nsaid_contraindications.contraindication.gi_ulcer"],
+        );
+        expect(
+            &with(&base, &[("conditions", "post_cabg")]),
+            Warn,
+            &["condition:nsaid_cautions.contraindication.post_cabg"],
+        );
+        expect(
+            &with(&base, &[("allergies", "ketoprofen")]),
+            Reject,
+            &["allergy:diclofenac.allergy"],
+        );
+        expect(
+            &with(&base, &[("co", "naproxen")]),
+            Warn,
+            &["duplicate_therapy:nsaid_class.duplicate_therapy.nsaid"],
+        );
+    }
+
+    #[test]
+    fn suppositories() {
+        expect(
+            &with(&DIC_SUP, &[("dose", "50 mg"), ("times", "3")]),
+            Ok,
+            &[],
+        );
+        expect(
+            &with(
+                &DIC_SUP,
+                &[("dose", "50 mg"), ("times", "2"), ("age", "14")],
+            ),
+            Ok,
+            &[],
+        );
+        expect(
+            &with(
+                &DIC_SUP,
+                &[("dose", "51 mg"), ("times", "2"), ("age", "14")],
+            ),
+            Reject,
+            &["dose_single:diclofenac.suppository.dosage.children.dose_per_administration.max"],
+        );
+        expect(
+            &with(
+                &DIC_SUP,
+                &[("dose", "50 mg"), ("times", "2"), ("age", "13")],
+            ),
+            Reject,
+            &["age:diclofenac.suppository.min_age"],
+        );
+        expect(
+            &with(&DIC_SUP, &[("dose", "75 mg"), ("times", "2")]),
+            Ok,
+            &[],
+        );
+        expect(
+            &with(&DIC_SUP, &[("dose", "76 mg"), ("times", "2")]),
+            Reject,
+            &["dose_daily:diclofenac.suppository.dosage.adults.dose_per_day.max"],
+        );
+        expect(
+            &with(&DIC_SUP, &[("dose", "49 mg"), ("times", "2")]),
+            Warn,
+            &["dose_daily:diclofenac.suppository.dosage.adults.dose_per_day.min"],
+        );
+        expect(
+            &with(
+                &DIC_SUP,
+                &[
+                    ("strength", "50 mg"),
+                    ("dose", "1 suppository"),
+                    ("times", "3"),
+                ],
+            ),
+            Ok,
+            &[],
+        );
+        let base = with(&DIC_SUP, &[("dose", "50 mg"), ("times", "3")]);
+        expect(
+            &with(&base, &[("conditions", "proctitis")]),
+            Reject,
+            &["condition:diclofenac.suppository.contraindication.proctitis"],
+        );
+        expect(
+            &with(&base, &[("conditions", "lactose_intolerance")]),
+            Reject,
+            &["lactose_intolerance"],
+        );
+        expect(
+            &with(&base, &[("pregnant", "yes"), ("week", "28")]),
+            Reject,
+            &["weeks_28_45"],
+        );
+    }
+
+    #[test]
+    fn injection() {
+        let ok = with(
+            &DIC_INJ,
+            &[("dose", "75 mg"), ("times", "2"), ("days", "2")],
+        );
+        expect(&ok, Ok, &[]);
+        expect(
+            &with(&DIC_INJ, &[("dose", "3 ml"), ("times", "2"), ("days", "2")]),
+            Ok,
+            &[],
+        );
+        expect(
+            &with(
+                &DIC_INJ,
+                &[("dose", "1 ampoule"), ("times", "2"), ("days", "2")],
+            ),
+            Ok,
+            &[],
+        );
+        expect(
+            &with(
+                &DIC_INJ,
+                &[
+                    ("strength", "75 mg/3 ml"),
+                    ("dose", "3.04 ml"),
+                    ("times", "2"),
+                    ("days", "2"),
+                ],
+            ),
+            Reject,
+            &["dose_single:diclofenac.injection.dosage.dose_per_administration.max"],
+        );
+        expect(
+            &with(
+                &DIC_INJ,
+                &[("dose", "76 mg"), ("times", "2"), ("days", "2")],
+            ),
+            Reject,
+            &["dose_per_administration.max"],
+        );
+        expect(
+            &with(
+                &DIC_INJ,
+                &[("dose", "74 mg"), ("times", "2"), ("days", "2")],
+            ),
+            Warn,
+            &["dose_per_administration.min"],
+        );
+        expect(
+            &with(
+                &DIC_INJ,
+                &[("dose", "75 mg"), ("times", "3"), ("days", "2")],
+            ),
+            Reject,
+            &["frequency:diclofenac.injection.dosage.times_per_day.max"],
+        );
+        expect(
+            &with(
+                &DIC_INJ,
+                &[("dose", "75 mg"), ("times", "2"), ("days", "3")],
+            ),
+            Reject,
+            &["duration:diclofenac.injection.dosage.max_duration_days"],
+        );
+        expect(
+            &with(&DIC_INJ, &[("dose", "75 mg"), ("times", "2")]),
+            Warn,
+            &["duration:diclofenac.injection.dosage.max_duration_days"],
+        );
+        expect(&with(&ok, &[("age", "15")]), Ok, &[]);
+        expect(
+            &with(&ok, &[("age", "14")]),
+            Reject,
+            &["age:diclofenac.injection.min_age"],
+        );
+        expect(
+            &with(&ok, &[("pregnant", "yes"), ("week", "0")]),
+            Reject,
+            &["pregnancy:diclofenac.injection.pregnancy.weeks_0_45"],
+        );
+        expect(
+            &with(&ok, &[("breastfeeding", "yes")]),
+            Reject,
+            &["breastfeeding:diclofenac.injection.breastfeeding"],
+        );
+        expect(
+            &with(&ok, &[("breastfeeding", "unknown")]),
+            Warn,
+            &["breastfeeding:diclofenac.injection.breastfeeding"],
+        );
+        for c in ["gi_ulcer", "hematopoietic_disorder", "aspirin_asthma"] {
+            expect(
+                &with(&ok, &[("conditions", c)]),
+                Reject,
+                &[&format!(
+                    "condition:diclofenac.injection.contraindication.{c}"
+                )],
+            );
+        }
+        expect(&with(&ok, &[("conditions", "bronchial_asthma")]), Ok, &[]);
+        expect(
+            &with(
+                &DIC_INJ,
+                &[
+                    ("dose", "75 mg"),
+                    ("times", "2"),
+                    ("days", "2"),
+                    ("strength", "25 mg/ml"),
+                    ("dose", "3 ml"),
+                ],
+            ),
+            Ok,
+            &["dose_single:diclofenac.injection.strength"],
+        );
+    }
+
+    #[test]
+    fn gel_and_voltaren() {
+        let ok = with(&DIC_GEL, &[("dose", "2-4 g"), ("times", "3")]);
+        expect(
+            &ok,
+            Ok,
+            &["administration:diclofenac.gel.administration.intact_skin"],
+        );
+        expect(
+            &with(&DIC_GEL, &[("dose", "4.1 g"), ("times", "3")]),
+            Reject,
+            &["dose_single:diclofenac.gel.dosage.dose_per_administration.max"],
+        );
+        expect(
+            &with(&DIC_GEL, &[("dose", "1.9 g"), ("times", "3")]),
+            Warn,
+            &["dose_per_administration.min"],
+        );
+        expect(&with(&DIC_GEL, &[("dose", "2 g"), ("times", "4")]), Ok, &[]);
+        expect(
+            &with(&DIC_GEL, &[("dose", "2 g"), ("times", "5")]),
+            Reject,
+            &["frequency:diclofenac.gel.dosage.times_per_day.max"],
+        );
+        expect(
+            &with(&DIC_GEL, &[("dose", "2 g"), ("times", "2")]),
+            Warn,
+            &["times_per_day.min"],
+        );
+        expect(
+            &with(&DIC_GEL, &[("dose", "10 cm"), ("times", "3")]),
+            Invalid,
+            &["input:input.dose"],
+        );
+        expect(&with(&ok, &[("age", "6")]), Ok, &[]);
+        expect(
+            &with(&ok, &[("age", "5")]),
+            Reject,
+            &["age:diclofenac.gel.min_age"],
+        );
+        let voltaren = [
+            ("drug", "Voltaren"),
+            ("form", "gel"),
+            ("dose", "2 g"),
+            ("times", "3"),
+        ];
+        expect(&with(&voltaren, &[("age", "12")]), Ok, &[]);
+        expect(
+            &with(&voltaren, &[("age", "11")]),
+            Reject,
+            &["age:diclofenac.voltaren.gel.min_age"],
+        );
+        expect(
+            &with(
+                &[
+                    ("drug", "Voltaren"),
+                    ("form", "tablet"),
+                    ("dose", "50 mg"),
+                    ("times", "2"),
+                ],
+                &[("age", "40")],
+            ),
+            Ok,
+            &[],
+        );
+        expect(&with(&ok, &[("pregnant", "yes"), ("week", "27")]), Ok, &[]);
+        expect(
+            &with(&ok, &[("pregnant", "yes"), ("week", "28")]),
+            Reject,
+            &["pregnancy:diclofenac.gel.pregnancy.weeks_28_45"],
+        );
+        expect(
+            &with(&ok, &[("conditions", "aspirin_asthma")]),
+            Reject,
+            &["condition:diclofenac.gel.contraindication.aspirin_asthma"],
+        );
+        expect(
+            &with(&ok, &[("conditions", "damaged_skin")]),
+            Reject,
+            &["condition:diclofenac.gel.contraindication.damaged_skin"],
+        );
+        expect(&with(&ok, &[("conditions", "gi_ulcer")]), Ok, &[]);
+        // Topical NSAIDs alongside another NSAID: an info only.
+        expect(
+            &with(&ok, &[("co", "ibuprofen")]),
+            Ok,
+            &["duplicate_therapy:nsaid_class.duplicate_therapy.nsaid"],
+        );
+    }
+}
+
+mod indomethacin {
+    use super::*;
+
+    #[test]
+    fn tablets() {
+        let ok = with(&IND_TAB, &[("dose", "25 mg"), ("times", "3")]);
+        expect(
+            &ok,
+            Ok,
+            &["administration:indomethacin.tablet.administration.with_meals"],
+        );
+        expect(
+            &with(&IND_TAB, &[("dose", "100 mg"), ("times", "2")]),
+            Ok,
+            &[],
+        );
+        expect(
+            &with(&IND_TAB, &[("dose", "67 mg"), ("times", "3")]),
+            Reject,
+            &["dose_daily:indomethacin.tablet.dosage.dose_per_day.max"],
+        );
+        expect(
+            &with(&IND_TAB, &[("dose", "24 mg"), ("times", "2")]),
+            Warn,
+            &["dose_single:indomethacin.tablet.dosage.dose_per_administration.min"],
+        );
+        expect(
+            &with(&IND_TAB, &[("dose", "25 mg"), ("times", "4")]),
+            Reject,
+            &["frequency:"],
+        );
+        expect(
+            &with(&IND_TAB, &[("dose", "25 mg"), ("times", "1")]),
+            Warn,
+            &["frequency:"],
+        );
+        expect(&with(&ok, &[("age", "14")]), Ok, &[]);
+        expect(
+            &with(&ok, &[("age", "13")]),
+            Reject,
+            &["age:indomethacin_systemic_contraindications.min_age"],
+        );
+        expect(
+            &with(&ok, &[("pregnant", "yes"), ("week", "1")]),
+            Reject,
+            &["pregnancy:indomethacin_systemic_contraindications.pregnancy.weeks_0_45"],
+        );
+        expect(
+            &with(&ok, &[("breastfeeding", "yes")]),
+            Reject,
+            &["breastfeeding:indomethacin_systemic_contraindications.breastfeeding"],
+        );
+        expect(
+            &with(&ok, &[("conditions", "Q21.0")]),
+            Reject,
+            &[
+                "condition:indomethacin_systemic_contraindications.contraindication.congenital_heart_defect",
+            ],
+        );
+        expect(
+            &with(&ok, &[("conditions", "nasal_polyposis")]),
+            Reject,
+            &["nsaid_contraindications.contraindication.nasal_polyposis"],
+        );
+        expect(
+            &with(&ok, &[("allergies", "celecoxib")]),
+            Reject,
+            &["allergy:indomethacin.allergy"],
+        );
+    }
+
+    #[test]
+    fn suppositories_two_tier_daily_maximum() {
+        expect(
+            &with(&IND_SUP, &[("dose", "50 mg"), ("times", "3")]),
+            Ok,
+            &["administration:indomethacin.suppository.administration.rectal"],
+        );
+        expect(
+            &with(&IND_SUP, &[("dose", "100 mg"), ("times", "1")]),
+            Ok,
+            &[],
+        );
+        expect(
+            &with(&IND_SUP, &[("dose", "100 mg"), ("times", "2")]),
+            Warn,
+            &["dose_daily:indomethacin.suppository.dosage.dose_per_day.usual_max"],
+        );
+        expect(
+            &with(&IND_SUP, &[("dose", "75 mg"), ("times", "2")]),
+            Ok,
+            &[],
+        );
+        expect(
+            &with(&IND_SUP, &[("dose", "100 mg"), ("times", "3")]),
+            Reject,
+            &["dose_daily:indomethacin.suppository.dosage.dose_per_day.max"],
+        );
+        expect(
+            &with(&IND_SUP, &[("dose", "101 mg"), ("times", "1")]),
+            Reject,
+            &["dose_single:indomethacin.suppository.dosage.dose_per_administration.max"],
+        );
+        expect(
+            &with(&IND_SUP, &[("dose", "50 mg"), ("times", "4")]),
+            Reject,
+            &["frequency:indomethacin.suppository.dosage.times_per_day.max"],
+        );
+        expect(
+            &with(
+                &IND_SUP,
+                &[
+                    ("strength", "100 mg"),
+                    ("dose", "1 suppository"),
+                    ("times", "1"),
+                ],
+            ),
+            Ok,
+            &[],
+        );
+        let ok = with(&IND_SUP, &[("dose", "50 mg"), ("times", "3")]);
+        expect(
+            &with(&ok, &[("conditions", "K64.9")]),
+            Reject,
+            &["condition:indomethacin.suppository.contraindication.hemorrhoids"],
+        );
+        expect(
+            &with(&ok, &[("conditions", "I84.2")]),
+            Reject,
+            &["hemorrhoids"],
+        );
+        expect(
+            &with(&ok, &[("conditions", "proctitis")]),
+            Reject,
+            &["condition:indomethacin.suppository.contraindication.proctitis"],
+        );
+        expect(
+            &with(&ok, &[("conditions", "K62.5")]),
+            Reject,
+            &["condition:indomethacin.suppository.contraindication.rectal_bleeding"],
+        );
+        expect(&with(&ok, &[("age", "13")]), Reject, &["age:"]);
+    }
+
+    #[test]
+    fn ointment_by_strength() {
+        let ten = with(&IND_GEL, &[("strength", "10%"), ("dose", "10 cm")]);
+        expect(&with(&ten, &[("times", "3")]), Ok, &[]);
+        expect(
+            &with(&ten, &[("times", "4")]),
+            Reject,
+            &["frequency:indomethacin.gel.dosage.10_percent.times_per_day.max"],
+        );
+        expect(
+            &with(&ten, &[("times", "1")]),
+            Warn,
+            &["frequency:indomethacin.gel.dosage.10_percent.times_per_day.min"],
+        );
+        let five = with(&IND_GEL, &[("strength", "5%"), ("dose", "10 cm")]);
+        expect(&with(&five, &[("times", "4")]), Ok, &[]);
+        expect(
+            &with(&five, &[("times", "5")]),
+            Reject,
+            &["frequency:indomethacin.gel.dosage.5_percent.times_per_day.max"],
+        );
+        expect(
+            &with(&five, &[("times", "2")]),
+            Warn,
+            &["frequency:indomethacin.gel.dosage.5_percent.times_per_day.min"],
+        );
+        // Unknown strength: the strictest of both.
+        expect(
+            &with(&IND_GEL, &[("dose", "10 cm"), ("times", "4")]),
+            Reject,
+            &["10_percent.times_per_day.max"],
+        );
+        expect(
+            &with(&IND_GEL, &[("dose", "10 cm"), ("times", "2")]),
+            Warn,
+            &["5_percent.times_per_day.min"],
+        );
+        expect(
+            &with(&IND_GEL, &[("dose", "10 cm"), ("times", "3")]),
+            Ok,
+            &["dose_single:indomethacin.gel.dosage.strength_not_given"],
+        );
+        expect(
+            &with(
+                &IND_GEL,
+                &[("strength", "5%"), ("dose", "20 cm"), ("times", "3")],
+            ),
+            Ok,
+            &[],
+        );
+        expect(
+            &with(
+                &IND_GEL,
+                &[("strength", "5%"), ("dose", "21 cm"), ("times", "3")],
+            ),
+            Reject,
+            &["dose_per_administration.max"],
+        );
+        expect(
+            &with(
+                &IND_GEL,
+                &[("strength", "5%"), ("dose", "40 mm"), ("times", "3")],
+            ),
+            Ok,
+            &[],
+        );
+        expect(
+            &with(
+                &IND_GEL,
+                &[("strength", "5%"), ("dose", "3 cm"), ("times", "3")],
+            ),
+            Warn,
+            &["dose_per_administration.min"],
+        );
+        let ok = with(&five, &[("times", "3")]);
+        expect(&with(&ok, &[("age", "1")]), Ok, &[]);
+        expect(
+            &with(&ok, &[("age", "0")]),
+            Reject,
+            &["age:indomethacin.gel.min_age"],
+        );
+        expect(&with(&ok, &[("pregnant", "yes"), ("week", "27")]), Ok, &[]);
+        expect(
+            &with(&ok, &[("pregnant", "yes"), ("week", "28")]),
+            Reject,
+            &["pregnancy:indomethacin.pregnancy.weeks_28_45"],
+        );
+        expect(
+            &with(&ok, &[("conditions", "damaged_skin")]),
+            Reject,
+            &["condition:indomethacin.gel.contraindication.damaged_skin"],
+        );
+        expect(
+            &with(&ok, &[("conditions", "S81.0")]),
+            Reject,
+            &["damaged_skin"],
+        );
+        expect(&with(&ok, &[("conditions", "bronchial_asthma")]), Ok, &[]);
+    }
+}
+
+mod input {
+    use super::*;
+
+    const BASE: [(&str, &str); 4] = [
+        ("drug", "diclofenac"),
+        ("form", "tablet"),
+        ("dose", "50 mg"),
+        ("times", "3"),
+    ];
+
+    #[test]
+    fn malformed_fields_are_invalid_and_named() {
+        for (field, value, rule) in [
+            ("dose", "-5 mg", "input.dose"),
+            ("dose", "0 mg", "input.dose"),
+            ("dose", "fifty mg", "input.dose"),
+            ("dose", "50", "input.dose"),
+            ("dose", "99999999999999999999999999999 mg", "input.dose"),
+            ("dose", "50 ml", "input.dose"),
+            ("dose", "2 suppositories", "input.dose"),
+            ("times", "0", "input.times_per_day"),
+            ("times", "two", "input.times_per_day"),
+            ("times", "1e9", "input.times_per_day"),
+            ("days", "0", "input.duration_days"),
+            ("age", "131", "input.age"),
+            ("age", "forty", "input.age"),
+            ("age", "", "input.age"),
+            ("birth", "2030-01-01", "input.age"),
+            ("birth", "2023-02-30", "input.age"),
+            ("date", "24/11/2026", "input.date"),
+            ("pregnant", "maybe", "input.pregnant"),
+            ("week", "46", "input.gestational_week"),
+            ("breastfeeding", "sometimes", "input.breastfeeding"),
+            ("conditions", "gi_ulcr", "input.conditions"),
+            ("conditions", "stomach ache", "input.conditions"),
+            ("drug", "diclofenak", "input.drug"),
+            ("drug", "paracetamol", "input.drug"),
+            ("form", "syrup", "input.form"),
+            ("strength", "lots", "input.strength"),
+        ] {
+            expect(
+                &with(&BASE, &[(field, value)]),
+                Invalid,
+                &[&format!("input:{rule}")],
+            );
+        }
+    }
+
+    #[test]
+    fn birth_date_wins_over_age() {
+        expect(
+            &with(&BASE, &[("age", "40"), ("birth", "2022-01-01")]),
+            Reject,
+            &["age:diclofenac.tablet.min_age"],
+        );
+    }
+
+    #[test]
+    fn huge_counts_do_not_overflow() {
+        expect(
+            &with(&BASE, &[("dose", "999999 mg"), ("times", "1000")]),
+            Reject,
+            &["dose_daily"],
+        );
+    }
+}

@@ -1,0 +1,4 @@
+//! Integration tests: the shipped formulary rule by rule, and the real binary.
+
+mod cli;
+mod rules;
