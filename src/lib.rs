@@ -14,4 +14,5 @@ pub use finding::{Assessment, Category, Finding, Severity, Verdict};
 pub use formulary::Formulary;
 pub use request::Prescription;
 pub use validate::{validate, validate_into};
+pub mod batch;
 pub mod report;

@@ -1,5 +1,6 @@
 //! Argument parsing, formulary loading and exit codes shared by every subcommand.
 
+mod batch;
 mod check;
 
 use clap::{Parser, Subcommand};
@@ -26,6 +27,8 @@ struct Cli {
 enum Command {
     /// Check one prescription, given field by field (the pharmacist's command)
     Check(check::Args),
+    /// Check every row of a prescription CSV file (one verdict per row, in order)
+    Batch(batch::Args),
 }
 
 /// Where the formulary comes from: `--formulary PATH` or `RXCHECK_FORMULARY`, else the
@@ -54,6 +57,7 @@ pub fn run() -> i32 {
     };
     let result = match cli.command {
         Command::Check(args) => check::run(args),
+        Command::Batch(args) => batch::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,365 @@
+//! Splits CSV input into rows without ever losing one: a BOM is dropped, CRLF and LF both end
+//! a row, quoted fields may span lines, and a quote that never closes (or runs past the field
+//! limit) makes only its own line an invalid row; reading resumes on the next line.
+
+use std::io::{self, Read};
+use std::ops::Range;
+
+/// How a row came out of the splitter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowKind {
+    /// A complete row, ready for field parsing.
+    Complete,
+    /// A quoted field opened on this row's line and never closed within the limit.
+    UnbalancedQuote,
+    /// The row is longer than the row limit; its bytes were dropped.
+    TooLong,
+}
+
+/// One row: where it starts, what kind it is, and its bytes in the caller's buffer (without
+/// the line terminator).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowSpan {
+    /// 1-based line at which the row starts.
+    pub line: u64,
+    pub kind: RowKind,
+    pub bytes: Range<usize>,
+}
+
+const CHUNK: usize = 1 << 20;
+
+/// Reads rows from any byte stream, in bounded memory.
+pub struct RowSplitter<R> {
+    input: R,
+    buf: Vec<u8>,
+    /// Start of unconsumed data in `buf`.
+    pos: usize,
+    /// End of valid data in `buf`.
+    filled: usize,
+    eof: bool,
+    /// Line number of the byte at `pos`.
+    line: u64,
+    max_field_bytes: usize,
+    max_row_bytes: usize,
+    started: bool,
+    /// Bytes consumed so far (for progress).
+    consumed: u64,
+}
+
+enum Scan {
+    /// A row ends at `end` (exclusive, terminator not included); the next starts at `next`.
+    Row { end: usize, next: usize },
+    /// A quote opened at `quote` never closes within the limit.
+    Unbalanced { quote: usize },
+    /// More input is needed to decide.
+    NeedMore,
+}
+
+impl<R: Read> RowSplitter<R> {
+    /// A splitter over `input`; a quoted field longer than `max_field_bytes` counts as unbalanced.
+    pub fn new(input: R, max_field_bytes: usize) -> Self {
+        RowSplitter {
+            input,
+            buf: Vec::new(),
+            pos: 0,
+            filled: 0,
+            eof: false,
+            line: 1,
+            max_field_bytes: max_field_bytes.max(1),
+            max_row_bytes: max_field_bytes.saturating_mul(16).max(CHUNK),
+            started: false,
+            consumed: 0,
+        }
+    }
+
+    /// Bytes of input consumed so far.
+    pub fn consumed(&self) -> u64 {
+        self.consumed
+    }
+
+    /// Reads more input into the buffer, keeping unconsumed bytes. Returns false at EOF.
+    fn fill(&mut self) -> io::Result<bool> {
+        if self.eof {
+            return Ok(false);
+        }
+        if self.pos > 0 {
+            self.buf.copy_within(self.pos..self.filled, 0);
+            self.filled -= self.pos;
+            self.pos = 0;
+        }
+        let want = self.filled + CHUNK;
+        if self.buf.len() < want {
+            self.buf.resize(want, 0);
+        }
+        loop {
+            match self.input.read(&mut self.buf[self.filled..]) {
+                Ok(0) => {
+                    self.eof = true;
+                    return Ok(false);
+                }
+                Ok(n) => {
+                    self.filled += n;
+                    return Ok(true);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Finds the end of the row starting at `start` in `data` (quote-aware).
+    fn scan(&self, data: &[u8], start: usize, delimiter: u8) -> Scan {
+        let newline = data[start..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map(|i| start + i);
+        let line_end = newline.unwrap_or(data.len());
+        if !data[start..line_end].contains(&b'"') {
+            return match newline {
+                Some(nl) => Scan::Row {
+                    end: nl,
+                    next: nl + 1,
+                },
+                None if self.eof => Scan::Row {
+                    end: data.len(),
+                    next: data.len(),
+                },
+                None => Scan::NeedMore,
+            };
+        }
+        // 0: start of field, 1: unquoted field, 2: inside quotes, 3: quote inside quotes.
+        let mut state = 0u8;
+        let mut quote_at = 0;
+        let mut i = start;
+        while i < data.len() {
+            let b = data[i];
+            match state {
+                0 | 1 => {
+                    if b == b'\n' {
+                        return Scan::Row {
+                            end: i,
+                            next: i + 1,
+                        };
+                    } else if b == delimiter {
+                        state = 0;
+                    } else if b == b'"' && state == 0 {
+                        state = 2;
+                        quote_at = i;
+                    } else {
+                        state = 1;
+                    }
+                }
+                2 => {
+                    if b == b'"' {
+                        state = 3;
+                    } else if i - quote_at > self.max_field_bytes {
+                        return Scan::Unbalanced { quote: quote_at };
+                    }
+                }
+                _ => {
+                    if b == b'"' {
+                        state = 2;
+                    } else if b == b'\n' {
+                        return Scan::Row {
+                            end: i,
+                            next: i + 1,
+                        };
+                    } else if b == delimiter {
+                        state = 0;
+                    } else {
+                        state = 1;
+                    }
+                }
+            }
+            i += 1;
+        }
+        if !self.eof {
+            return Scan::NeedMore;
+        }
+        if state == 2 {
+            Scan::Unbalanced { quote: quote_at }
+        } else {
+            Scan::Row {
+                end: data.len(),
+                next: data.len(),
+            }
+        }
+    }
+
+    /// Appends the next row's bytes to `sink` and describes it; `None` at the end of input.
+    /// Blank lines are skipped (they are not rows).
+    pub fn next_row(&mut self, delimiter: u8, sink: &mut Vec<u8>) -> io::Result<Option<RowSpan>> {
+        loop {
+            if !self.started {
+                while self.filled - self.pos < 3 && self.fill()? {}
+                if self.buf[self.pos..self.filled].starts_with(b"\xEF\xBB\xBF") {
+                    self.pos += 3;
+                    self.consumed += 3;
+                }
+                self.started = true;
+            }
+            if self.pos >= self.filled && !self.fill()? {
+                return Ok(None);
+            }
+            let data = &self.buf[..self.filled];
+            match self.scan(data, self.pos, delimiter) {
+                Scan::NeedMore => {
+                    if self.filled - self.pos > self.max_row_bytes {
+                        return self.skip_long_row().map(Some);
+                    }
+                    self.fill()?;
+                }
+                Scan::Row { end, next } => {
+                    let start = self.pos;
+                    let line = self.line;
+                    let body_end = if end > start && data[end - 1] == b'\r' {
+                        end - 1
+                    } else {
+                        end
+                    };
+                    let newlines = data[start..next].iter().filter(|&&b| b == b'\n').count() as u64;
+                    self.line += newlines;
+                    self.consumed += (next - start) as u64;
+                    self.pos = next;
+                    if body_end == start {
+                        continue;
+                    }
+                    let from = sink.len();
+                    sink.extend_from_slice(&data[start..body_end]);
+                    return Ok(Some(RowSpan {
+                        line,
+                        kind: RowKind::Complete,
+                        bytes: from..sink.len(),
+                    }));
+                }
+                Scan::Unbalanced { quote } => {
+                    let start = self.pos;
+                    let line = self.line;
+                    let Some(nl) = data[quote..]
+                        .iter()
+                        .position(|&b| b == b'\n')
+                        .map(|i| quote + i)
+                    else {
+                        if self.eof {
+                            // The quote's line runs to the end of the input.
+                            let end = self.filled;
+                            self.consumed += (end - start) as u64;
+                            self.pos = end;
+                            let from = sink.len();
+                            sink.extend_from_slice(
+                                &data[start..end.min(start + self.max_field_bytes)],
+                            );
+                            return Ok(Some(RowSpan {
+                                line,
+                                kind: RowKind::UnbalancedQuote,
+                                bytes: from..sink.len(),
+                            }));
+                        }
+                        return self.skip_long_row().map(Some);
+                    };
+                    let newlines = data[start..=nl].iter().filter(|&&b| b == b'\n').count() as u64;
+                    self.line += newlines;
+                    self.consumed += (nl + 1 - start) as u64;
+                    self.pos = nl + 1;
+                    let body_end = if nl > start && data[nl - 1] == b'\r' {
+                        nl - 1
+                    } else {
+                        nl
+                    };
+                    let from = sink.len();
+                    sink.extend_from_slice(&data[start..body_end]);
+                    return Ok(Some(RowSpan {
+                        line,
+                        kind: RowKind::UnbalancedQuote,
+                        bytes: from..sink.len(),
+                    }));
+                }
+            }
+        }
+    }
+
+    /// Drops a row too long to hold, up to and including the end of its first line.
+    fn skip_long_row(&mut self) -> io::Result<RowSpan> {
+        let line = self.line;
+        loop {
+            if let Some(i) = self.buf[self.pos..self.filled]
+                .iter()
+                .position(|&b| b == b'\n')
+            {
+                self.consumed += (i + 1) as u64;
+                self.pos += i + 1;
+                self.line += 1;
+                break;
+            }
+            self.consumed += (self.filled - self.pos) as u64;
+            self.pos = self.filled;
+            if !self.fill()? {
+                break;
+            }
+        }
+        Ok(RowSpan {
+            line,
+            kind: RowKind::TooLong,
+            bytes: 0..0,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(input: &[u8], max_field: usize) -> Vec<(u64, RowKind, String)> {
+        let mut splitter = RowSplitter::new(input, max_field);
+        let mut sink = Vec::new();
+        let mut out = Vec::new();
+        while let Some(row) = splitter.next_row(b',', &mut sink).unwrap() {
+            out.push((
+                row.line,
+                row.kind,
+                String::from_utf8_lossy(&sink[row.bytes.clone()]).into_owned(),
+            ));
+        }
+        out
+    }
+
+    #[test]
+    fn plain_rows_with_crlf_bom_and_blank_lines() {
+        let got = rows(b"\xEF\xBB\xBFa,b\r\n1,2\r\n\r\n3,4", 100);
+        assert_eq!(
+            got,
+            vec![
+                (1, RowKind::Complete, "a,b".into()),
+                (2, RowKind::Complete, "1,2".into()),
+                (4, RowKind::Complete, "3,4".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn quoted_fields_span_lines() {
+        let got = rows(b"a,b\n1,\"x\ny\"\n2,z\n", 100);
+        assert_eq!(got[1], (2, RowKind::Complete, "1,\"x\ny\"".into()));
+        assert_eq!(got[2], (4, RowKind::Complete, "2,z".into()));
+    }
+
+    #[test]
+    fn an_unbalanced_quote_costs_one_line() {
+        let got = rows(b"a,b\n1,\"oops\n2,z\n3,w\n", 100);
+        assert_eq!(got[1], (2, RowKind::UnbalancedQuote, "1,\"oops".into()));
+        assert_eq!(got[2], (3, RowKind::Complete, "2,z".into()));
+        assert_eq!(got[3], (4, RowKind::Complete, "3,w".into()));
+    }
+
+    #[test]
+    fn a_quote_past_the_field_limit_is_unbalanced() {
+        let mut input = b"a,b\n1,\"start\n".to_vec();
+        for i in 0..20 {
+            input.extend_from_slice(format!("{i},row\n").as_bytes());
+        }
+        input.extend_from_slice(b"end\"\n");
+        let got = rows(&input, 32);
+        assert_eq!(got[1].1, RowKind::UnbalancedQuote);
+        assert_eq!(got[2], (3, RowKind::Complete, "0,row".into()));
+    }
+}

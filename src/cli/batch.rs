@@ -1,0 +1,214 @@
+//! `rxcheck batch`: every row of a prescription CSV through the validator, one verdict per
+//! row, in order, with a summary on stderr.
+
+use super::{Fatal, FormularyArgs, load_formulary, parse_date_arg, stdout_color, today};
+use indicatif::{ProgressBar, ProgressStyle};
+use rxcheck::Verdict;
+use rxcheck::batch::{self, BatchError, BatchOptions, Summary};
+use rxcheck::report::{CsvPrinter, JsonPrinter, Printer, TextPrinter};
+use std::fs::File;
+use std::io::{self, BufWriter, IsTerminal, Read, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+#[derive(clap::Args)]
+#[command(
+    after_help = "Columns (header names, any order and case; unknown ones ignored):
+  required: rx_id, drug, form, dose, times_per_day, and birth_date or age_years
+  optional: patient_id, date, strength, duration_days, pregnant, gestational_week,
+            breastfeeding, conditions, allergies, co_medications (lists are `;`-separated)
+
+Examples:
+  rxcheck batch examples/prescriptions.csv
+  rxcheck batch exports/2026-11.csv -o verdicts.jsonl --skip-uncovered
+  cat claims.csv | rxcheck batch - --format csv > verdicts.csv"
+)]
+pub struct Args {
+    /// Prescription CSV file; `-` or nothing reads standard input
+    file: Option<PathBuf>,
+    /// Write records to this file instead of standard output
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Output format [default: jsonl to a file or pipe, text on a terminal]
+    #[arg(long, value_enum)]
+    format: Option<Format>,
+    /// Field delimiter: `,`, `;` or `tab` [default: detected from the header]
+    #[arg(long, value_parser = parse_delimiter)]
+    delimiter: Option<u8>,
+    /// A quoted field longer than this many bytes is an unbalanced quote
+    #[arg(long, default_value_t = 64 * 1024, value_name = "BYTES")]
+    max_field_bytes: usize,
+    /// Give rows of drugs outside the formulary the verdict `skipped` instead of `invalid`
+    #[arg(long)]
+    skip_uncovered: bool,
+    /// Worker threads [default: one per core]
+    #[arg(long, short = 'j', value_name = "N")]
+    threads: Option<usize>,
+    /// Date to check as of (and the date of rows without one), YYYY-MM-DD [default: today]
+    #[arg(long, value_parser = parse_date_arg)]
+    as_of: Option<chrono::NaiveDate>,
+    /// Do not print the summary on stderr
+    #[arg(long, short)]
+    quiet: bool,
+    #[command(flatten)]
+    formulary: FormularyArgs,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Format {
+    Jsonl,
+    Csv,
+    Text,
+}
+
+fn parse_delimiter(text: &str) -> Result<u8, String> {
+    match text {
+        "," | "comma" => Ok(b','),
+        ";" | "semicolon" => Ok(b';'),
+        "\t" | "tab" | "\\t" => Ok(b'\t'),
+        "|" | "pipe" => Ok(b'|'),
+        _ => Err(format!(
+            "`{text}` is not a delimiter; use `,`, `;`, `tab` or `|`"
+        )),
+    }
+}
+
+pub fn run(args: Args) -> Result<i32, Fatal> {
+    let formulary = load_formulary(&args.formulary)?;
+    let (input, size): (Box<dyn Read + Send>, Option<u64>) = match &args.file {
+        None => (Box::new(io::stdin()), None),
+        Some(p) if p.as_os_str() == "-" => (Box::new(io::stdin()), None),
+        Some(p) => {
+            let file =
+                File::open(p).map_err(|e| Fatal(format!("cannot open `{}`: {e}", p.display())))?;
+            let size = file.metadata().ok().map(|m| m.len());
+            (Box::new(file), size)
+        }
+    };
+    let to_terminal = args.output.is_none() && io::stdout().is_terminal();
+    let printer: Box<dyn Printer> = match args.format {
+        Some(Format::Jsonl) => Box::new(JsonPrinter),
+        Some(Format::Csv) => Box::new(CsvPrinter),
+        Some(Format::Text) => Box::new(TextPrinter {
+            color: to_terminal && stdout_color(),
+        }),
+        None if to_terminal => Box::new(TextPrinter {
+            color: stdout_color(),
+        }),
+        None => Box::new(JsonPrinter),
+    };
+    let mut options = BatchOptions::new(args.as_of.unwrap_or_else(today));
+    options.delimiter = args.delimiter;
+    options.max_field_bytes = args.max_field_bytes.max(1);
+    options.skip_uncovered = args.skip_uncovered;
+    if let Some(n) = args.threads {
+        if n == 0 {
+            return Err(Fatal("--threads must be at least 1".into()));
+        }
+        options.sequential = n == 1;
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global();
+    }
+
+    let progress = Arc::new(AtomicU64::new(0));
+    let bar = progress_bar(size, !args.quiet);
+    let ticker = bar.clone().map(|bar| {
+        let progress = Arc::clone(&progress);
+        std::thread::spawn(move || {
+            while !bar.is_finished() {
+                bar.set_position(progress.load(Ordering::Relaxed));
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        })
+    });
+
+    let result = match &args.output {
+        Some(path) => {
+            let partial = path.with_extension("partial");
+            let file = File::create(&partial)
+                .map_err(|e| Fatal(format!("cannot create `{}`: {e}", partial.display())))?;
+            let mut out = BufWriter::with_capacity(1 << 20, file);
+            let result = batch::run(
+                &formulary,
+                input,
+                &mut out,
+                printer.as_ref(),
+                &options,
+                Some(Arc::clone(&progress)),
+            );
+            let result = result.and_then(|s| out.flush().map(|()| s).map_err(BatchError::Write));
+            match result {
+                Ok(summary) => {
+                    std::fs::rename(&partial, path)
+                        .map_err(|e| Fatal(format!("cannot write `{}`: {e}", path.display())))?;
+                    Ok(summary)
+                }
+                Err(e) => {
+                    let _ = std::fs::remove_file(&partial);
+                    Err(e)
+                }
+            }
+        }
+        None => {
+            let stdout = io::stdout();
+            let mut out = BufWriter::with_capacity(1 << 20, stdout.lock());
+            batch::run(
+                &formulary,
+                input,
+                &mut out,
+                printer.as_ref(),
+                &options,
+                Some(Arc::clone(&progress)),
+            )
+        }
+    };
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    if let Some(t) = ticker {
+        let _ = t.join();
+    }
+    let summary = match result {
+        Ok(summary) => summary,
+        Err(BatchError::Write(e)) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(0),
+        Err(e) => return Err(Fatal(e.to_string())),
+    };
+    if !args.quiet {
+        eprint!("{}", render_summary(&summary));
+    }
+    Ok(summary.worst().exit_code())
+}
+
+/// A progress bar on stderr for a file of known size read from a terminal session.
+fn progress_bar(size: Option<u64>, wanted: bool) -> Option<ProgressBar> {
+    let size = size.filter(|&s| s > 8 << 20)?;
+    if !wanted || !io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = ProgressBar::new(size);
+    if let Ok(style) =
+        ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
+    {
+        bar.set_style(style);
+    }
+    Some(bar)
+}
+
+fn render_summary(summary: &Summary) -> String {
+    let counts: Vec<String> = Verdict::ALL
+        .iter()
+        .map(|v| format!("{} {}", summary.verdicts.get(v).copied().unwrap_or(0), v))
+        .collect();
+    let mut text = format!("rxcheck: {} rows: {}\n", summary.rows, counts.join(", "));
+    let top = summary.top_rules(10);
+    if !top.is_empty() {
+        text.push_str("rules that fired most (warn and above):\n");
+        for (rule, n) in top {
+            text.push_str(&format!("  {n:>9}  {rule}\n"));
+        }
+    }
+    text
+}
