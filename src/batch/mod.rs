@@ -347,16 +347,14 @@ pub fn run(
 ) -> Result<Summary, BatchError> {
     let mut splitter = RowSplitter::new(input, options.max_field_bytes);
     let mut header_bytes = Vec::new();
-    let header = loop {
-        let probe = options.delimiter.unwrap_or(b',');
-        match splitter
-            .next_row(probe, &mut header_bytes)
-            .map_err(BatchError::Read)?
-        {
-            Some(span) if span.kind == RowKind::Complete => break span,
-            Some(_) => return Err(BatchError::HeaderEncoding),
-            None => return Err(BatchError::NoHeader),
-        }
+    let probe = options.delimiter.unwrap_or(b',');
+    let header = match splitter
+        .next_row(probe, &mut header_bytes)
+        .map_err(BatchError::Read)?
+    {
+        Some(span) if span.kind == RowKind::Complete => span,
+        Some(_) => return Err(BatchError::HeaderEncoding),
+        None => return Err(BatchError::NoHeader),
     };
     let header_row = header_bytes.get(header.bytes.clone()).unwrap_or(&[]);
     let delimiter = options

@@ -26,7 +26,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Check one prescription, given field by field (the pharmacist's command)
-    Check(check::Args),
+    Check(Box<check::Args>),
     /// Check every row of a prescription CSV file (one verdict per row, in order)
     Batch(batch::Args),
 }
@@ -56,7 +56,7 @@ pub fn run() -> i32 {
         Err(error) => return usage_error(&error),
     };
     let result = match cli.command {
-        Command::Check(args) => check::run(args),
+        Command::Check(args) => check::run(*args),
         Command::Batch(args) => batch::run(args),
     };
     match result {
