@@ -63,11 +63,17 @@ pub fn parse_whole(text: &str, min: u32, max: u32) -> Option<u32> {
 
 /// Parses a calendar date written `YYYY-MM-DD`.
 pub fn parse_date(text: &str) -> Option<NaiveDate> {
-    let text = text.trim();
-    if text.len() != 10 {
+    let text = text.trim().as_bytes();
+    let [y1, y2, y3, y4, b'-', m1, m2, b'-', d1, d2] = *text else {
+        return None;
+    };
+    let digits = [y1, y2, y3, y4, m1, m2, d1, d2];
+    if !digits.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()
+    let number = |ds: &[u8]| ds.iter().fold(0u32, |n, d| n * 10 + u32::from(d - b'0'));
+    let year = i32::try_from(number(&[y1, y2, y3, y4])).ok()?;
+    NaiveDate::from_ymd_opt(year, number(&[m1, m2]), number(&[d1, d2]))
 }
 
 /// Completed years between a birth date and a date; `None` when born after it.

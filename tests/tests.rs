@@ -1,4 +1,5 @@
 //! Integration tests: the shipped formulary rule by rule, and the real binary.
 
+mod batch;
 mod cli;
 mod rules;

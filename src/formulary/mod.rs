@@ -357,6 +357,7 @@ impl Drug {
 /// The candidate nearest to `name` by edit distance, when it is near enough to be a typo.
 pub fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
     candidates
+        .filter(|c| c.len().abs_diff(name.len()) <= 2.max(c.len() / 4))
         .map(|c| (strsim::damerau_levenshtein(name, c), c))
         .filter(|&(d, c)| d > 0 && d <= 2.max(c.len() / 4))
         .min()

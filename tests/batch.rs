@@ -1,0 +1,270 @@
+//! `rxcheck batch` through the real binary: input quirks, the row-count invariant, the
+//! formula-injection rule, and agreement with `rxcheck check`.
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+const HEADER: &str = "rx_id,age_years,pregnant,breastfeeding,drug,form,dose,times_per_day";
+
+fn batch(input: impl Into<Vec<u8>>, args: &[&str]) -> (i32, String, String) {
+    let out = Command::cargo_bin("rxcheck")
+        .unwrap()
+        .env("NO_COLOR", "1")
+        .env_remove("RXCHECK_FORMULARY")
+        .args(["batch", "--as-of", "2026-11-24"])
+        .args(args)
+        .write_stdin(input.into())
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+/// Runs a batch as JSON Lines and returns (line, rx_id, verdict) of each record.
+fn records(input: impl Into<Vec<u8>>, args: &[&str]) -> Vec<(u64, String, String)> {
+    let (code, stdout, stderr) = batch(input, args);
+    assert!(code < 3, "fatal: {stderr}");
+    stdout
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            (
+                v["line"].as_u64().unwrap(),
+                v["rx_id"].as_str().unwrap().to_string(),
+                v["verdict"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn rec(line: u64, id: &str, verdict: &str) -> (u64, String, String) {
+    (line, id.to_string(), verdict.to_string())
+}
+
+#[test]
+fn plain_rows_in_order() {
+    let input = format!(
+        "{HEADER}\nA,40,no,no,diclofenac,tablet,50 mg,3\nB,40,no,no,diclofenac,tablet,75 mg,3\nC,40,no,no,diclofenac,tablet,two,3\n"
+    );
+    assert_eq!(
+        records(input, &[]),
+        vec![
+            rec(2, "A", "ok"),
+            rec(3, "B", "reject"),
+            rec(4, "C", "invalid")
+        ]
+    );
+}
+
+#[test]
+fn bom_crlf_and_quoted_newlines() {
+    let input = format!(
+        "\u{feff}{HEADER}\r\nA,40,no,no,diclofenac,tablet,50 mg,3\r\n\"B,1\",40,no,no,\"diclofenac\",\"tab\nlet\",50 mg,3\r\nC,40,no,no,diclofenac,tablet,\"50 mg\",3\r\n"
+    );
+    assert_eq!(
+        records(input, &[]),
+        vec![
+            rec(2, "A", "ok"),
+            rec(3, "B,1", "invalid"),
+            rec(5, "C", "ok")
+        ]
+    );
+}
+
+#[test]
+fn semicolon_files_are_detected() {
+    let input = "rx_id;age_years;pregnant;breastfeeding;drug;form;dose;times_per_day;conditions\nA;40;no;no;nimesulide;tablet;100 mg;2;I10\nB;40;no;no;nimesulide;tablet;100 mg;2;\"K25.4;I10\"\n";
+    assert_eq!(
+        records(input, &[]),
+        vec![rec(2, "A", "ok"), rec(3, "B", "reject")]
+    );
+    assert_eq!(records(input, &["--delimiter", ";"]).len(), 2);
+}
+
+#[test]
+fn ragged_rows_and_bad_utf8_are_invalid_and_the_run_goes_on() {
+    let mut input =
+        format!("{HEADER}\nA,40,no,no,diclofenac,tablet,50 mg,3,extra\nB,40,no,no,diclofenac\n")
+            .into_bytes();
+    input.extend_from_slice(
+        b"C,40,no,no,diclofenac,tab\xff,50 mg,3\nD,40,no,no,diclofenac,tablet,50 mg,3\n",
+    );
+    assert_eq!(
+        records(input.clone(), &[]),
+        vec![
+            rec(2, "A", "invalid"),
+            rec(3, "B", "invalid"),
+            rec(4, "C", "invalid"),
+            rec(5, "D", "ok")
+        ]
+    );
+    let (_, stdout, _) = batch(input, &[]);
+    assert!(
+        stdout.contains("row has 9 fields; the header has 8"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("field `form` is not valid UTF-8"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn an_unbalanced_quote_does_not_swallow_the_file() {
+    let input = format!(
+        "{HEADER}\nA,40,no,no,diclofenac,tablet,\"50 mg,3\nB,40,no,no,diclofenac,tablet,50 mg,3\nC,40,no,no,diclofenac,tablet,50 mg,3\n"
+    );
+    let got = records(input, &["--max-field-bytes", "40"]);
+    assert_eq!(got.len(), 3, "{got:?}");
+    assert_eq!(got[0].2, "invalid");
+    assert_eq!(got[1], rec(3, "B", "ok"));
+    assert_eq!(got[2], rec(4, "C", "ok"));
+    // At the end of the input, too.
+    let input = format!(
+        "{HEADER}\nA,40,no,no,diclofenac,tablet,50 mg,3\nB,40,no,no,diclofenac,tablet,\"50 mg,3\n"
+    );
+    assert_eq!(
+        records(input, &[]),
+        vec![rec(2, "A", "ok"), rec(3, "", "invalid")]
+    );
+}
+
+#[test]
+fn missing_column_is_fatal_and_writes_nothing() {
+    let (code, stdout, stderr) = batch(
+        "rx_id,age_years,drug,form,times_per_day\nA,40,diclofenac,tablet,3\n",
+        &[],
+    );
+    assert_eq!(code, 3);
+    assert!(stdout.is_empty());
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("no `dose` column"), "{stderr}");
+    let (code, _, stderr) = batch("rx_id,drug,form,dose,times_per_day\n", &[]);
+    assert_eq!(code, 3);
+    assert!(stderr.contains("birth_date"), "{stderr}");
+}
+
+#[test]
+fn header_only_is_a_success_and_empty_input_is_fatal() {
+    let (code, stdout, _) = batch(format!("{HEADER}\n"), &[]);
+    assert_eq!((code, stdout.as_str()), (0, ""));
+    let (code, _, stderr) = batch("", &[]);
+    assert_eq!(code, 3, "{stderr}");
+}
+
+#[test]
+fn unreadable_file_is_fatal() {
+    let (code, _, stderr) = batch("", &["no/such/file.csv"]);
+    assert_eq!(code, 3);
+    assert!(stderr.contains("cannot open"), "{stderr}");
+}
+
+#[test]
+fn uncovered_drugs_are_invalid_or_skipped() {
+    let input = format!(
+        "{HEADER}\nA,40,no,no,paracetamol,tablet,500 mg,3\nB,40,no,no,diclofenac,tablet,50 mg,3\n"
+    );
+    assert_eq!(
+        records(input.clone(), &[]),
+        vec![rec(2, "A", "invalid"), rec(3, "B", "ok")]
+    );
+    assert_eq!(
+        records(input.clone(), &["--skip-uncovered"]),
+        vec![rec(2, "A", "skipped"), rec(3, "B", "ok")]
+    );
+    let (code, _, stderr) = batch(input, &["--skip-uncovered"]);
+    assert_eq!(code, 0);
+    assert!(stderr.contains("1 skipped"), "{stderr}");
+}
+
+#[test]
+fn csv_output_neutralises_formulas() {
+    let input = format!(
+        "{HEADER}\n=HYPERLINK(\"x\"),40,no,no,diclofenac,tablet,50 mg,3\n-2,40,no,no,diclofenac,tablet,50 mg,3\n"
+    );
+    let (_, stdout, _) = batch(input, &["--format", "csv"]);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines[0], "line,rx_id,verdict,findings");
+    assert!(
+        lines[1].starts_with("2,\"'=HYPERLINK(\"\"x\"\")\",ok,"),
+        "{}",
+        lines[1]
+    );
+    assert!(lines[2].starts_with("3,\"'-2\",ok,"), "{}", lines[2]);
+}
+
+#[test]
+fn the_example_file_keeps_every_row_in_order() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/prescriptions.csv");
+    let text = std::fs::read_to_string(path).unwrap();
+    let rows = text.lines().count() - 1;
+    let got = records(text.clone(), &[]);
+    assert_eq!(got.len(), rows);
+    let ids: Vec<&str> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    assert_eq!(got.iter().map(|r| r.1.as_str()).collect::<Vec<_>>(), ids);
+    for verdict in ["ok", "warn", "reject", "invalid"] {
+        assert!(
+            got.iter().any(|r| r.2 == verdict),
+            "the example has a {verdict} row"
+        );
+    }
+    // Reading the file by name gives the same as standard input, single-threaded too.
+    let (_, from_file, _) = batch("", &[path]);
+    let (_, single, _) = batch("", &[path, "--threads", "1"]);
+    let (_, from_stdin, _) = batch(text, &["-"]);
+    assert_eq!(from_file, from_stdin);
+    assert_eq!(from_file, single);
+}
+
+#[test]
+fn batch_agrees_with_check() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/prescriptions.csv");
+    let text = std::fs::read_to_string(path).unwrap();
+    let (_, stdout, _) = batch(text.clone(), &[]);
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let headers = reader.headers().unwrap().clone();
+    for (record, line) in reader.records().zip(stdout.lines()) {
+        let record = record.unwrap();
+        let batch: Value = serde_json::from_str(line).unwrap();
+        let mut cmd = Command::cargo_bin("rxcheck").unwrap();
+        cmd.env_remove("RXCHECK_FORMULARY").args([
+            "check",
+            "--format",
+            "json",
+            "--as-of",
+            "2026-11-24",
+        ]);
+        for (name, value) in headers.iter().zip(record.iter()) {
+            let flag = match name {
+                "patient_id" => continue,
+                "conditions" => "condition".to_string(),
+                "allergies" => "allergy".to_string(),
+                "co_medications" => "co-medication".to_string(),
+                other => other.replace('_', "-"),
+            };
+            if !value.is_empty() || ["drug", "form", "dose", "times_per_day"].contains(&name) {
+                cmd.arg(format!("--{flag}={value}"));
+            }
+        }
+        let out = cmd.output().unwrap();
+        if out.status.code() == Some(3) {
+            continue; // an empty required flag is a usage error for `check`
+        }
+        let check: Value = serde_json::from_slice(&out.stdout).unwrap();
+        if batch["rx_id"] != "" {
+            assert_eq!(
+                check["findings"], batch["findings"],
+                "row {}",
+                batch["rx_id"]
+            );
+            assert_eq!(check["verdict"], batch["verdict"], "row {}", batch["rx_id"]);
+        }
+    }
+}
