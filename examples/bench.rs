@@ -61,9 +61,19 @@ impl Rng {
     }
 }
 
+/// drug, form, strength, doses, frequencies, and a strength sometimes given.
+type Regimen = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [&'static str],
+    &'static [&'static str],
+    &'static str,
+);
+
 /// Writes `rows` prescriptions: every drug and form, varied patients, ~4% bad rows.
 fn generate(rows: u64, path: &Path) -> std::io::Result<()> {
-    let regimens: &[(&str, &str, &str, &[&str], &[&str], &str)] = &[
+    let regimens: &[Regimen] = &[
         (
             "diclofenac",
             "tablet",
