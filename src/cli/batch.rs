@@ -125,21 +125,24 @@ pub fn run(args: Args) -> Result<i32, Fatal> {
         })
     });
 
+    let run = |out: &mut dyn Write| {
+        batch::run(
+            &formulary,
+            input,
+            out,
+            printer.as_ref(),
+            &options,
+            Some(Arc::clone(&progress)),
+        )
+    };
     let result = match &args.output {
         Some(path) => {
             let partial = path.with_extension("partial");
             let file = File::create(&partial)
                 .map_err(|e| Fatal(format!("cannot create `{}`: {e}", partial.display())))?;
             let mut out = BufWriter::with_capacity(1 << 20, file);
-            let result = batch::run(
-                &formulary,
-                input,
-                &mut out,
-                printer.as_ref(),
-                &options,
-                Some(Arc::clone(&progress)),
-            );
-            let result = result.and_then(|s| out.flush().map(|()| s).map_err(BatchError::Write));
+            let result =
+                run(&mut out).and_then(|s| out.flush().map(|()| s).map_err(BatchError::Write));
             match result {
                 Ok(summary) => {
                     std::fs::rename(&partial, path)
@@ -154,15 +157,7 @@ pub fn run(args: Args) -> Result<i32, Fatal> {
         }
         None => {
             let stdout = io::stdout();
-            let mut out = BufWriter::with_capacity(1 << 20, stdout.lock());
-            batch::run(
-                &formulary,
-                input,
-                &mut out,
-                printer.as_ref(),
-                &options,
-                Some(Arc::clone(&progress)),
-            )
+            run(&mut BufWriter::with_capacity(1 << 20, stdout.lock()))
         }
     };
     if let Some(bar) = &bar {
