@@ -268,3 +268,20 @@ fn batch_agrees_with_check() {
         }
     }
 }
+
+#[test]
+fn output_file_is_written_whole_and_devices_are_left_devices() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("verdicts.jsonl");
+    let input = format!("{HEADER}\nA,40,no,no,diclofenac,tablet,50 mg,3\n");
+    let path = out.to_str().unwrap();
+    let (code, stdout, _) = batch(input.clone(), &["-o", path]);
+    assert_eq!((code, stdout.as_str()), (0, ""));
+    assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 1);
+    assert!(!dir.path().join("verdicts.jsonl.partial").exists());
+    // Regression: `-o /dev/null` once replaced the device with a regular file.
+    let (code, _, _) = batch(input, &["-o", "/dev/null"]);
+    assert_eq!(code, 0);
+    let meta = std::fs::metadata("/dev/null").unwrap();
+    assert!(!meta.is_file(), "/dev/null must stay a device");
+}

@@ -136,8 +136,18 @@ pub fn run(args: Args) -> Result<i32, Fatal> {
         )
     };
     let result = match &args.output {
+        // A device or pipe (`/dev/null`, a FIFO) is written to directly.
+        Some(path) if path.exists() && !path.is_file() => {
+            let file = File::create(path)
+                .map_err(|e| Fatal(format!("cannot open `{}`: {e}", path.display())))?;
+            run(&mut BufWriter::with_capacity(1 << 20, file))
+        }
+        // A file is written beside its name and renamed when complete, so a failed run
+        // never leaves output that looks whole.
         Some(path) => {
-            let partial = path.with_extension("partial");
+            let mut partial_name = path.file_name().unwrap_or_default().to_os_string();
+            partial_name.push(".partial");
+            let partial = path.with_file_name(partial_name);
             let file = File::create(&partial)
                 .map_err(|e| Fatal(format!("cannot create `{}`: {e}", partial.display())))?;
             let mut out = BufWriter::with_capacity(1 << 20, file);
