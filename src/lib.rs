@@ -4,6 +4,7 @@
 //! The library does no I/O of its own: the formulary loads from text, prescriptions arrive as
 //! borrowed fields, and findings come back as values for a printer to render.
 
+pub mod fasthash;
 pub mod finding;
 pub mod formulary;
 pub mod request;

@@ -266,7 +266,8 @@ pub fn parse_dose(text: &str) -> Result<Dose<'_>, QuantityError> {
     if text.starts_with('-') {
         return Err(QuantityError::NotPositive(text.to_string()));
     }
-    let split = text.find(" to ").map(|i| (i, i + 4)).or_else(|| {
+    let to = text.as_bytes().windows(4).position(|w| w == b" to ");
+    let split = to.map(|i| (i, i + 4)).or_else(|| {
         text.find(['-', '–'])
             .map(|i| (i, i + text[i..].chars().next().map_or(1, char::len_utf8)))
     });

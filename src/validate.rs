@@ -95,12 +95,19 @@ enum Pregnancy {
     Yes(Option<u32>),
 }
 
-struct Patient {
+struct Patient<'r> {
     age: Option<u32>,
     pregnancy: Pregnancy,
     breastfeeding: Flag,
-    /// Every condition the patient has, with everything it implies.
-    conditions: Vec<(usize, String)>,
+    /// Every condition the patient has, with everything it implies, and how it was given.
+    conditions: Vec<(usize, &'r str)>,
+}
+
+/// The prescribed dose in the form's base unit: per administration and per day.
+struct DoseFacts {
+    single: Option<Decimal>,
+    daily: Option<Decimal>,
+    dimension: Dimension,
 }
 
 struct Regimen {
@@ -229,7 +236,7 @@ impl<'f> Validation<'f, '_> {
         Some((drug, form, found.brand))
     }
 
-    fn patient(&mut self, rx: &Prescription<'_>, as_of: NaiveDate) -> Patient {
+    fn patient<'r>(&mut self, rx: &Prescription<'r>, as_of: NaiveDate) -> Patient<'r> {
         let date = if rx.date.trim().is_empty() {
             Some(as_of)
         } else {
@@ -351,14 +358,14 @@ impl<'f> Validation<'f, '_> {
         }
     }
 
-    fn conditions(&mut self, text: &str) -> Vec<(usize, String)> {
+    fn conditions<'r>(&mut self, text: &'r str) -> Vec<(usize, &'r str)> {
         let f = self.f;
-        let mut found: Vec<(usize, String)> = Vec::new();
-        let add = |found: &mut Vec<(usize, String)>, condition: usize, given: &str| {
+        let mut found: Vec<(usize, &'r str)> = Vec::new();
+        let add = |found: &mut Vec<(usize, &'r str)>, condition: usize, given: &'r str| {
             if let Some(c) = f.conditions.get(condition) {
                 for &implied in &c.implies {
                     if !found.iter().any(|(i, _)| *i == implied) {
-                        found.push((implied, given.to_string()));
+                        found.push((implied, given));
                     }
                 }
             }
@@ -533,7 +540,7 @@ impl<'f> Validation<'f, '_> {
             (Unit::Word, Dimension::Mass) if is_form_unit => {
                 let Some(per_unit) = strength.and_then(Strength::mg_per_unit) else {
                     self.invalid("dose", format!(
-                        "dose `{}` counts units, but no strength is given and {} has no single default strength; give the strength (such as `50 mg`)",
+                        "dose `{}` counts units, but no strength is given and {} has no default strength; give the strength (such as `50 mg`)",
                         rx.dose.trim(),
                         s.name()
                     ));
@@ -614,42 +621,25 @@ impl<'f> Validation<'f, '_> {
         let Some(dimension) = s.form.dose_dimension else {
             return;
         };
-        let prescribed_strength = parse_strength(rx.strength).ok().or(s.form.default_strength);
-        let by_age: Vec<&'f DoseRule> = rules
-            .iter()
-            .filter(|r| match age {
-                Some(a) => r.covers_age(a),
-                None => r.ages.is_none(),
-            })
-            .collect();
-        if by_age.is_empty() {
-            if age.is_some() {
-                let first = rules.first();
-                let bands = rules
-                    .iter()
-                    .filter_map(|r| r.ages.map(|(lo, hi)| format!("{lo}-{hi}")))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                self.out.findings.push(Finding {
-                    severity: Severity::Warn,
-                    category: Category::DoseSingle,
-                    rule: Cow::Owned(format!("{}.{}.dosage.age_not_covered", s.drug.id, s.form.id)),
-                    message: Cow::Owned(format!(
-                        "the dose of {} cannot be verified for a patient of {} years: the reference gives its dosage for ages {bands}",
-                        s.name(),
-                        age.unwrap_or_default()
-                    )),
-                    source: Cow::Borrowed(first.map_or("", |r| self.f.citation(r.source))),
-                });
+        let by_age = |r: &&'f DoseRule| match age {
+            Some(a) => r.covers_age(a),
+            None => r.ages.is_none(),
+        };
+        let Some(first_for_age) = rules.iter().find(by_age) else {
+            if let Some(age) = age {
+                self.age_not_covered(s, rules, age);
             }
             return;
-        }
-        let matching_strength: Vec<&'f DoseRule> = by_age
-            .iter()
-            .copied()
-            .filter(|r| r.strength.is_none() || r.strength == prescribed_strength)
-            .collect();
-        let candidates = if matching_strength.is_empty() {
+        };
+        let prescribed_strength = if rx.strength.trim().is_empty() {
+            s.form.default_strength
+        } else {
+            parse_strength(rx.strength).ok()
+        };
+        let fits_strength =
+            |r: &&'f DoseRule| r.strength.is_none() || r.strength == prescribed_strength;
+        let strength_matched = rules.iter().filter(by_age).any(|r| fits_strength(&r));
+        if !strength_matched {
             self.out.findings.push(Finding {
                 severity: Severity::Info,
                 category: Category::DoseSingle,
@@ -658,12 +648,9 @@ impl<'f> Validation<'f, '_> {
                     "the dosage of {} depends on the strength, which is not given or not listed; checked against the strictest",
                     s.name()
                 )),
-                source: Cow::Borrowed(by_age.first().map_or("", |r| self.f.citation(r.source))),
+                source: Cow::Borrowed(self.f.citation(first_for_age.source)),
             });
-            by_age
-        } else {
-            matching_strength
-        };
+        }
         let daily = match (single, regimen.times_per_day) {
             (Some(d), Some(t)) => {
                 let daily = d.checked_mul(Decimal::from(t));
@@ -680,105 +667,160 @@ impl<'f> Validation<'f, '_> {
             }
             _ => None,
         };
-        if let [only] = candidates.as_slice() {
-            self.apply_dose_rule(s, only, single, daily, regimen, dimension);
-            return;
-        }
-        // Several rules apply (the strength is unknown): report the strictest outcome.
-        let mut worst: Option<(Severity, Vec<Finding<'f>>)> = None;
-        for rule in candidates {
-            let start = self.out.findings.len();
-            self.apply_dose_rule(s, rule, single, daily, regimen, dimension);
-            let found: Vec<Finding<'f>> = self.out.findings.drain(start..).collect();
-            let severity = found
+        let dose = DoseFacts {
+            single,
+            daily,
+            dimension,
+        };
+        let mut candidates = rules
+            .iter()
+            .filter(by_age)
+            .filter(|r| !strength_matched || fits_strength(r));
+        let (Some(first), None) = (candidates.next(), candidates.clone().next()) else {
+            // Several rules apply (the strength is unknown): report the strictest outcome.
+            let mut worst: Option<(Severity, Vec<Finding<'f>>)> = None;
+            let all = rules
                 .iter()
-                .map(|f| f.severity)
-                .max()
-                .unwrap_or(Severity::Info);
-            if worst.as_ref().is_none_or(|(w, _)| severity > *w) {
-                worst = Some((severity, found));
+                .filter(by_age)
+                .filter(|r| !strength_matched || fits_strength(r));
+            for rule in all {
+                let start = self.out.findings.len();
+                self.apply_dose_rule(s, rule, &dose, regimen);
+                let found: Vec<Finding<'f>> = self.out.findings.drain(start..).collect();
+                let severity = found
+                    .iter()
+                    .map(|f| f.severity)
+                    .max()
+                    .unwrap_or(Severity::Info);
+                if worst.as_ref().is_none_or(|(w, _)| severity > *w) {
+                    worst = Some((severity, found));
+                }
             }
-        }
-        if let Some((_, found)) = worst {
-            self.out.findings.extend(found);
-        }
+            if let Some((_, found)) = worst {
+                self.out.findings.extend(found);
+            }
+            return;
+        };
+        self.apply_dose_rule(s, first, &dose, regimen);
+    }
+
+    /// The form has dosage only for other ages: the dose cannot be verified.
+    fn age_not_covered(&mut self, s: &Subject<'f>, rules: &'f [DoseRule], age: u32) {
+        let bands = rules
+            .iter()
+            .filter_map(|r| r.ages.map(|(lo, hi)| format!("{lo}-{hi}")))
+            .collect::<Vec<_>>()
+            .join(", ");
+        self.out.findings.push(Finding {
+            severity: Severity::Warn,
+            category: Category::DoseSingle,
+            rule: Cow::Owned(format!("{}.{}.dosage.age_not_covered", s.drug.id, s.form.id)),
+            message: Cow::Owned(format!(
+                "the dose of {} cannot be verified for a patient of {age} years: the reference gives its dosage for ages {bands}",
+                s.name()
+            )),
+            source: Cow::Borrowed(rules.first().map_or("", |r| self.f.citation(r.source))),
+        });
     }
 
     fn apply_dose_rule(
         &mut self,
         s: &Subject<'f>,
         rule: &'f DoseRule,
-        single: Option<Decimal>,
-        daily: Option<Decimal>,
+        dose: &DoseFacts,
         regimen: &Regimen,
-        dimension: Dimension,
     ) {
         let source = self.f.citation(rule.source);
-        if let Some(single) = single {
+        let ids = &rule.limit_ids;
+        if let Some(single) = dose.single {
+            let limit_ids = [&ids.single_min, &ids.single_usual_max, &ids.single_max];
             self.check_limits(
-                &rule.rule,
-                "dose_per_administration",
+                limit_ids,
                 "single dose",
                 Category::DoseSingle,
                 single,
                 &rule.per_administration,
-                dimension,
+                dose.dimension,
                 source,
             );
         }
-        if let Some(daily) = daily {
+        if let Some(daily) = dose.daily {
+            let limit_ids = [&ids.daily_min, &ids.daily_usual_max, &ids.daily_max];
             self.check_limits(
-                &rule.rule,
-                "dose_per_day",
+                limit_ids,
                 "daily dose",
                 Category::DoseDaily,
                 daily,
                 &rule.per_day,
-                dimension,
+                dose.dimension,
                 source,
             );
         }
         if let Some(times) = regimen.times_per_day {
             if let Some(max) = rule.times_per_day.1.filter(|&m| times > m) {
-                self.push_owned(
+                let message = format!(
+                    "{times} times a day is more than the maximum of {max} for {}",
+                    s.name()
+                );
+                self.push(
                     Severity::Reject,
                     Category::Frequency,
-                    format!("{}.times_per_day.max", rule.rule),
-                    format!(
-                        "{times} times a day is more than the maximum of {max} for {}",
-                        s.name()
-                    ),
+                    &ids.times_max,
+                    message,
                     source,
                 );
             } else if let Some(min) = rule.times_per_day.0.filter(|&m| times < m) {
-                self.push_owned(
+                let message = format!(
+                    "{times} times a day is fewer than the minimum of {min} for {}",
+                    s.name()
+                );
+                self.push(
                     Severity::Warn,
                     Category::Frequency,
-                    format!("{}.times_per_day.min", rule.rule),
-                    format!(
-                        "{times} times a day is fewer than the minimum of {min} for {}",
-                        s.name()
-                    ),
+                    &ids.times_min,
+                    message,
                     source,
                 );
             }
         }
         if let Some(max) = rule.max_duration_days {
             match regimen.duration_days {
-                Some(days) if days > max => self.push_owned(Severity::Reject, Category::Duration, format!("{}.max_duration_days", rule.rule),
-                    format!("a course of {days} days is longer than the maximum of {max} days for {}", s.name()), source),
-                None if !regimen.duration_given => self.push_owned(Severity::Warn, Category::Duration, format!("{}.max_duration_days", rule.rule),
-                    format!("the course length is not given, so the maximum of {max} days for {} cannot be verified", s.name()), source),
+                Some(days) if days > max => {
+                    let message = format!(
+                        "a course of {days} days is longer than the maximum of {max} days for {}",
+                        s.name()
+                    );
+                    self.push(
+                        Severity::Reject,
+                        Category::Duration,
+                        &ids.duration,
+                        message,
+                        source,
+                    );
+                }
+                None if !regimen.duration_given => {
+                    let message = format!(
+                        "the course length is not given, so the maximum of {max} days for {} cannot be verified",
+                        s.name()
+                    );
+                    self.push(
+                        Severity::Warn,
+                        Category::Duration,
+                        &ids.duration,
+                        message,
+                        source,
+                    );
+                }
                 _ => {}
             }
         }
     }
 
+    /// Checks an amount against min / usual max / max; `ids` are the rule ids in that order.
     #[allow(clippy::too_many_arguments)]
     fn check_limits(
         &mut self,
-        rule: &str,
-        key: &str,
+        ids: [&'f String; 3],
         what: &str,
         category: Category,
         value: Decimal,
@@ -786,48 +828,46 @@ impl<'f> Validation<'f, '_> {
         dimension: Dimension,
         source: &'f str,
     ) {
-        let shown = amount(value, dimension);
+        let [min_id, usual_id, max_id] = ids;
         if let Some(max) = limits.max.filter(|m| value > *m) {
-            self.push_owned(
-                Severity::Reject,
-                category,
-                format!("{rule}.{key}.max"),
-                format!(
-                    "{what} {shown} is above the maximum of {}",
-                    amount(max, dimension)
-                ),
-                source,
+            let message = format!(
+                "{what} {} is above the maximum of {}",
+                amount(value, dimension),
+                amount(max, dimension)
             );
+            self.push(Severity::Reject, category, max_id, message, source);
         } else if let Some(usual) = limits.usual_max.filter(|m| value > *m) {
-            self.push_owned(Severity::Warn, category, format!("{rule}.{key}.usual_max"),
-                format!("{what} {shown} is above the usual maximum of {} (allowed up to {} only where the reference says so)",
-                    amount(usual, dimension), limits.max.map_or_else(|| "-".into(), |m| amount(m, dimension))), source);
-        } else if let Some(min) = limits.min.filter(|m| value < *m) {
-            self.push_owned(
-                Severity::Warn,
-                category,
-                format!("{rule}.{key}.min"),
-                format!(
-                    "{what} {shown} is below the minimum of {}",
-                    amount(min, dimension)
-                ),
-                source,
+            let message = format!(
+                "{what} {} is above the usual maximum of {} (allowed up to {} only where the reference says so)",
+                amount(value, dimension),
+                amount(usual, dimension),
+                limits
+                    .max
+                    .map_or_else(|| "-".into(), |m| amount(m, dimension))
             );
+            self.push(Severity::Warn, category, usual_id, message, source);
+        } else if let Some(min) = limits.min.filter(|m| value < *m) {
+            let message = format!(
+                "{what} {} is below the minimum of {}",
+                amount(value, dimension),
+                amount(min, dimension)
+            );
+            self.push(Severity::Warn, category, min_id, message, source);
         }
     }
 
-    fn push_owned(
+    fn push(
         &mut self,
         severity: Severity,
         category: Category,
-        rule: String,
+        rule: &'f str,
         message: String,
         source: &'f str,
     ) {
         self.out.findings.push(Finding {
             severity,
             category,
-            rule: Cow::Owned(rule),
+            rule: Cow::Borrowed(rule),
             message: Cow::Owned(message),
             source: Cow::Borrowed(source),
         });
@@ -912,7 +952,7 @@ impl<'f> Validation<'f, '_> {
         }
     }
 
-    fn check_conditions(&mut self, s: &Subject<'f>, conditions: &[(usize, String)]) {
+    fn check_conditions(&mut self, s: &Subject<'f>, conditions: &[(usize, &str)]) {
         for rule in &s.profile.contraindications {
             if let Some((_, given)) = conditions.iter().find(|(c, _)| *c == rule.condition) {
                 let label = self
@@ -965,7 +1005,8 @@ impl<'f> Validation<'f, '_> {
             let Some(c) = f.classes.get(class) else {
                 continue;
             };
-            if c.id == name.as_ref() || c.id == singular {
+            let id = normalize_name(&c.id);
+            if id == name.as_ref() || id == singular {
                 return Some(String::new());
             }
             if f.substance(item)

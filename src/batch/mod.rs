@@ -7,6 +7,7 @@ mod reader;
 pub use columns::{Columns, MissingColumn, detect_delimiter};
 pub use reader::{RowKind, RowSpan, RowSplitter};
 
+use crate::fasthash::FastMap;
 use crate::finding::{Assessment, Category, Finding, Severity, Verdict};
 use crate::formulary::Formulary;
 use crate::report::{Printer, Record};
@@ -15,7 +16,6 @@ use crate::validate::validate_into;
 use chrono::NaiveDate;
 use rayon::prelude::*;
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, mpsc};
@@ -68,19 +68,30 @@ pub enum BatchError {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Summary {
     pub rows: u64,
-    pub verdicts: HashMap<Verdict, u64>,
-    pub rules: HashMap<String, u64>,
+    /// Rows per verdict, in the order of [`Verdict::ALL`].
+    pub verdicts: [u64; 5],
+    /// How many rows each rule (warn and above) fired on.
+    pub rules: FastMap<String, u64>,
 }
 
 impl Summary {
     /// The worst verdict of the run that counts toward the exit code (skipped rows do not).
     pub fn worst(&self) -> Verdict {
-        self.verdicts
-            .iter()
-            .filter(|(v, n)| **n > 0 && **v != Verdict::Skipped)
-            .map(|(v, _)| *v)
+        Verdict::ALL
+            .into_iter()
+            .filter(|v| *v != Verdict::Skipped && self.count_of(*v) > 0)
             .max()
             .unwrap_or(Verdict::Ok)
+    }
+
+    /// How many rows got `verdict`.
+    pub fn count_of(&self, verdict: Verdict) -> u64 {
+        Verdict::ALL
+            .iter()
+            .position(|v| *v == verdict)
+            .and_then(|i| self.verdicts.get(i))
+            .copied()
+            .unwrap_or(0)
     }
 
     /// The `n` rules that fired most, most first (ties by name).
@@ -94,8 +105,8 @@ impl Summary {
 
     fn merge(&mut self, other: Summary) {
         self.rows += other.rows;
-        for (v, n) in other.verdicts {
-            *self.verdicts.entry(v).or_default() += n;
+        for (mine, theirs) in self.verdicts.iter_mut().zip(other.verdicts) {
+            *mine += theirs;
         }
         for (r, n) in other.rules {
             *self.rules.entry(r).or_default() += n;
@@ -104,7 +115,14 @@ impl Summary {
 
     fn count(&mut self, assessment: &Assessment<'_>) {
         self.rows += 1;
-        *self.verdicts.entry(assessment.verdict()).or_default() += 1;
+        let verdict = assessment.verdict();
+        if let Some(n) = Verdict::ALL
+            .iter()
+            .position(|v| *v == verdict)
+            .and_then(|i| self.verdicts.get_mut(i))
+        {
+            *n += 1;
+        }
         for f in &assessment.findings {
             if f.severity > Severity::Info {
                 match self.rules.get_mut(f.rule.as_ref()) {
@@ -123,6 +141,12 @@ impl Summary {
 struct Batch {
     bytes: Vec<u8>,
     rows: Vec<RowSpan>,
+}
+
+/// A validated batch: each chunk's records, in order, and what each chunk counted.
+struct Processed {
+    outputs: Vec<Vec<u8>>,
+    summaries: Vec<Summary>,
 }
 
 /// Per-thread scratch space for parsing rows and validating them.
@@ -177,17 +201,61 @@ impl<'f> Worker<'f> {
         }
     }
 
-    fn field(&self, count: usize, index: usize) -> &[u8] {
-        if index >= count {
-            return &[];
+    /// The fields of the row parsed last, checked as UTF-8 once.
+    fn row_fields(&self, count: usize) -> RowFields<'_> {
+        let ends = self.ends.get(..count).unwrap_or(&[]);
+        let bytes = self
+            .fields
+            .get(..ends.last().copied().unwrap_or(0))
+            .unwrap_or(&[]);
+        RowFields {
+            text: std::str::from_utf8(bytes).ok(),
+            bytes,
+            ends,
         }
-        let start = if index == 0 {
-            0
-        } else {
-            self.ends.get(index - 1).copied().unwrap_or(0)
+    }
+}
+
+/// One parsed row's fields: its unquoted bytes, where each field ends, and the whole as text
+/// when it is valid UTF-8 (the usual case, checked once for the row).
+struct RowFields<'w> {
+    text: Option<&'w str>,
+    bytes: &'w [u8],
+    ends: &'w [usize],
+}
+
+impl<'w> RowFields<'w> {
+    fn count(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn range(&self, index: usize) -> std::ops::Range<usize> {
+        let start = match index.checked_sub(1) {
+            Some(previous) => self.ends.get(previous).copied().unwrap_or(0),
+            None => 0,
         };
-        let end = self.ends.get(index).copied().unwrap_or(start);
-        self.fields.get(start..end).unwrap_or(&[])
+        start..self.ends.get(index).copied().unwrap_or(start)
+    }
+
+    /// Field `index` as text; `None` when it is not valid UTF-8. A missing field is empty.
+    fn get(&self, index: usize) -> Option<&'w str> {
+        if index >= self.count() {
+            return Some("");
+        }
+        let range = self.range(index);
+        match self.text {
+            // Fields split at ASCII bytes, so their bounds are character boundaries.
+            Some(text) => text.get(range),
+            None => std::str::from_utf8(self.bytes.get(range)?).ok(),
+        }
+    }
+
+    /// Field `index`, with invalid UTF-8 replaced (for echoing an id).
+    fn lossy(&self, index: usize) -> Cow<'w, str> {
+        match self.get(index) {
+            Some(text) => Cow::Borrowed(text),
+            None => String::from_utf8_lossy(self.bytes.get(self.range(index)).unwrap_or(&[])),
+        }
     }
 }
 
@@ -240,7 +308,7 @@ impl<'f> Job<'_, 'f> {
     ) {
         let mut assessment = std::mem::take(&mut w.assessment);
         assessment.clear();
-        let mut rx_id = String::new();
+        let mut rx_id = Cow::Borrowed("");
         match span.kind {
             RowKind::UnbalancedQuote => row_invalid(
                 &mut assessment,
@@ -260,8 +328,9 @@ impl<'f> Job<'_, 'f> {
             ),
             RowKind::Complete => {
                 let count = w.parse(row);
-                rx_id = String::from_utf8_lossy(w.field(count, self.columns.rx_id)).into_owned();
-                self.check_fields(w, count, &mut assessment);
+                let fields = w.row_fields(count);
+                rx_id = fields.lossy(self.columns.rx_id);
+                self.check_fields(&fields, &mut assessment);
             }
         }
         let record = Record {
@@ -274,8 +343,9 @@ impl<'f> Job<'_, 'f> {
         w.assessment = assessment;
     }
 
-    fn check_fields(&self, w: &Worker<'f>, count: usize, assessment: &mut Assessment<'f>) {
+    fn check_fields(&self, row: &RowFields<'_>, assessment: &mut Assessment<'f>) {
         let c = self.columns;
+        let count = row.count();
         if count != c.width {
             row_invalid(
                 assessment,
@@ -287,7 +357,7 @@ impl<'f> Job<'_, 'f> {
         let field = |index: Option<usize>, name: &'static str| -> Result<&str, &'static str> {
             match index {
                 None => Ok(""),
-                Some(i) => std::str::from_utf8(w.field(count, i)).map_err(|_| name),
+                Some(i) => row.get(i).ok_or(name),
             }
         };
         let fields = (|| {
@@ -362,11 +432,9 @@ pub fn run(
         .unwrap_or_else(|| detect_delimiter(header_row));
     let mut header_worker = Worker::new(delimiter);
     let count = header_worker.parse(header_row);
+    let header_fields = header_worker.row_fields(count);
     let names: Vec<&str> = (0..count)
-        .map(|i| {
-            std::str::from_utf8(header_worker.field(count, i))
-                .map_err(|_| BatchError::HeaderEncoding)
-        })
+        .map(|i| header_fields.get(i).ok_or(BatchError::HeaderEncoding))
         .collect::<Result<_, _>>()?;
     let columns = Columns::from_header(names)?;
     let job = Job {
@@ -414,32 +482,53 @@ pub fn run(
                 }
             }
         });
+        // Validation runs on its own coordinating thread, so that writing a batch's records
+        // here overlaps with validating the next batch.
+        let (done_tx, done_rx) = mpsc::sync_channel::<io::Result<Processed>>(2);
+        let (spare_tx, spare_rx) = mpsc::channel::<Vec<Vec<u8>>>();
+        let job = &job;
+        scope.spawn(move || {
+            let chunks = rayon::current_num_threads().max(1) * 4;
+            for batch in full_rx {
+                let batch = match batch {
+                    Ok(batch) => batch,
+                    Err(e) => {
+                        let _ = done_tx.send(Err(e));
+                        return;
+                    }
+                };
+                let per_chunk = batch.rows.len().div_ceil(chunks).max(1);
+                let pieces: Vec<&[RowSpan]> = batch.rows.chunks(per_chunk).collect();
+                let mut outputs = spare_rx.try_recv().unwrap_or_default();
+                outputs.resize_with(pieces.len().max(outputs.len()), Vec::new);
+                let work = |(spans, out): (&&[RowSpan], &mut Vec<u8>)| {
+                    out.clear();
+                    job.run(&batch.bytes, spans, out)
+                };
+                let summaries: Vec<Summary> = if options.sequential {
+                    pieces.iter().zip(outputs.iter_mut()).map(work).collect()
+                } else {
+                    pieces
+                        .par_iter()
+                        .zip(outputs.par_iter_mut())
+                        .map(work)
+                        .collect()
+                };
+                outputs.truncate(summaries.len());
+                let _ = empty_tx.send(batch);
+                if done_tx.send(Ok(Processed { outputs, summaries })).is_err() {
+                    return;
+                }
+            }
+        });
         let mut summary = Summary::default();
-        let chunks = rayon::current_num_threads().max(1) * 4;
-        let mut outputs: Vec<Vec<u8>> = Vec::new();
-        for batch in full_rx {
-            let batch = batch.map_err(BatchError::Read)?;
-            let per_chunk = batch.rows.len().div_ceil(chunks).max(1);
-            let pieces: Vec<&[RowSpan]> = batch.rows.chunks(per_chunk).collect();
-            outputs.resize_with(pieces.len().max(outputs.len()), Vec::new);
-            let work = |(spans, out): (&&[RowSpan], &mut Vec<u8>)| {
-                out.clear();
-                job.run(&batch.bytes, spans, out)
-            };
-            let summaries: Vec<Summary> = if options.sequential {
-                pieces.iter().zip(outputs.iter_mut()).map(work).collect()
-            } else {
-                pieces
-                    .par_iter()
-                    .zip(outputs.par_iter_mut())
-                    .map(work)
-                    .collect()
-            };
-            for (s, out) in summaries.into_iter().zip(&outputs) {
+        for processed in done_rx {
+            let processed = processed.map_err(BatchError::Read)?;
+            for (s, out) in processed.summaries.into_iter().zip(&processed.outputs) {
                 summary.merge(s);
                 output.write_all(out).map_err(BatchError::Write)?;
             }
-            let _ = empty_tx.send(batch);
+            let _ = spare_tx.send(processed.outputs);
         }
         output.flush().map_err(BatchError::Write)?;
         Ok(summary)

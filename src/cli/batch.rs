@@ -88,8 +88,8 @@ pub fn run(args: Args) -> Result<i32, Fatal> {
         }
     };
     let to_terminal = args.output.is_none() && io::stdout().is_terminal();
-    let printer: Box<dyn Printer> = match args.format {
-        Some(Format::Jsonl) => Box::new(JsonPrinter),
+    let printer: Box<dyn Printer + '_> = match args.format {
+        Some(Format::Jsonl) => Box::new(JsonPrinter::for_formulary(&formulary)),
         Some(Format::Csv) => Box::new(CsvPrinter),
         Some(Format::Text) => Box::new(TextPrinter {
             color: to_terminal && stdout_color(),
@@ -97,7 +97,7 @@ pub fn run(args: Args) -> Result<i32, Fatal> {
         None if to_terminal => Box::new(TextPrinter {
             color: stdout_color(),
         }),
-        None => Box::new(JsonPrinter),
+        None => Box::new(JsonPrinter::for_formulary(&formulary)),
     };
     let mut options = BatchOptions::new(args.as_of.unwrap_or_else(today));
     options.delimiter = args.delimiter;
@@ -205,7 +205,7 @@ fn progress_bar(size: Option<u64>, wanted: bool) -> Option<ProgressBar> {
 fn render_summary(summary: &Summary) -> String {
     let counts: Vec<String> = Verdict::ALL
         .iter()
-        .map(|v| format!("{} {}", summary.verdicts.get(v).copied().unwrap_or(0), v))
+        .map(|v| format!("{} {}", summary.count_of(*v), v))
         .collect();
     let mut text = format!("rxcheck: {} rows: {}\n", summary.rows, counts.join(", "));
     let top = summary.top_rules(10);

@@ -121,7 +121,7 @@ pub fn run(args: Args) -> Result<i32, Fatal> {
             color: stdout_color(),
         }
         .record(&mut out, &record),
-        Format::Json => JsonPrinter.record(&mut out, &record),
+        Format::Json => JsonPrinter::default().record(&mut out, &record),
     }
     let mut stdout = std::io::stdout().lock();
     if let Err(e) = stdout.write_all(&out).and_then(|()| stdout.flush()) {

@@ -8,6 +8,7 @@ use super::{
     Drug, DrugClass, DrugRef, DuplicateRule, Form, Formulary, Limits, PregnancyRule, Profile, Rule,
     Source, Substance, closest, normalize_icd10, normalize_name,
 };
+use crate::fasthash::FastMap;
 use crate::finding::Severity;
 use crate::units::{Amount, Dimension, Strength, parse_quantity, parse_strength};
 use rust_decimal::Decimal;
@@ -31,7 +32,7 @@ struct Builder<'a> {
     files: &'a [SourceFile],
     diagnostics: Vec<Diagnostic>,
     source_ids: HashMap<String, usize>,
-    condition_ids: HashMap<String, usize>,
+    condition_ids: FastMap<String, usize>,
     class_ids: HashMap<String, usize>,
     rule_sets: HashMap<String, (usize, RawRules)>,
     /// Rule sets already compiled, and the ones being compiled (to catch cycles).
@@ -44,7 +45,7 @@ pub(super) fn build(files: &[SourceFile]) -> Result<Formulary, LoadError> {
         files,
         diagnostics: Vec::new(),
         source_ids: HashMap::new(),
-        condition_ids: HashMap::new(),
+        condition_ids: FastMap::default(),
         class_ids: HashMap::new(),
         rule_sets: HashMap::new(),
         compiled_sets: HashMap::new(),
@@ -334,9 +335,9 @@ impl Builder<'_> {
         &mut self,
         drugs: &[Drug],
         classes: &[DrugClass],
-    ) -> (HashMap<String, DrugRef>, HashMap<String, Substance>) {
-        let mut names: HashMap<String, DrugRef> = HashMap::new();
-        let mut substances: HashMap<String, Substance> = HashMap::new();
+    ) -> (FastMap<String, DrugRef>, FastMap<String, Substance>) {
+        let mut names: FastMap<String, DrugRef> = FastMap::default();
+        let mut substances: FastMap<String, Substance> = FastMap::default();
         for (class_index, class) in classes.iter().enumerate() {
             for member in &class.members {
                 let s = substances.entry(member.clone()).or_default();
@@ -720,7 +721,7 @@ impl Builder<'_> {
             .filter_map(|c| self.class_ref(file, c))
             .collect();
         let mut forms = Vec::new();
-        let mut form_names = HashMap::new();
+        let mut form_names = FastMap::default();
         for (form_id, mut form) in std::mem::take(&mut raw.forms) {
             let span = form.span();
             let names = std::iter::once(form_id.clone())
@@ -765,10 +766,8 @@ impl Builder<'_> {
                     .get(form_index)
                     .map(|f: &Form| f.profile.clone())
                     .unwrap_or_default();
+                // The higher minimum age wins, as everywhere: an override never lowers it.
                 merge_profile(&mut profile, &extra);
-                if let Some(age) = extra.min_age {
-                    profile.min_age = Some(age);
-                }
                 overrides.insert(form_index, profile);
             }
             brands.push(Brand {
@@ -1127,6 +1126,7 @@ impl Builder<'_> {
             times_per_day,
         );
         Some(DoseRule {
+            limit_ids: super::LimitIds::new(&rule),
             rule,
             ages,
             strength,

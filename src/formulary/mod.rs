@@ -9,6 +9,7 @@ mod raw;
 pub use diagnostic::{Diagnostic, Level, LoadError, SourceFile};
 pub use embedded::embedded_sources;
 
+use crate::fasthash::FastMap;
 use crate::finding::Severity;
 use crate::units::{Dimension, Strength};
 use rust_decimal::Decimal;
@@ -29,13 +30,13 @@ pub struct Formulary {
     pub rule_sets: Vec<(String, String)>,
     /// Problems that do not stop the formulary from loading (shown by lint).
     pub warnings: Vec<Diagnostic>,
-    condition_ids: HashMap<String, usize>,
+    condition_ids: FastMap<String, usize>,
     /// ICD-10 prefixes without their dot (`K254`), each with the condition it means.
     icd_prefixes: Vec<(String, usize)>,
     /// Every name a prescription may give a drug by: generic, alias or brand.
-    drug_names: HashMap<String, DrugRef>,
+    drug_names: FastMap<String, DrugRef>,
     /// Every known substance name (class members and formulary drugs) with its classes.
-    substances: HashMap<String, Substance>,
+    substances: FastMap<String, Substance>,
 }
 
 /// Which drug (and brand, if the name was a brand's) a prescribed name means.
@@ -90,7 +91,7 @@ pub struct Drug {
     pub aliases: Vec<String>,
     pub brands: Vec<Brand>,
     pub forms: Vec<Form>,
-    form_names: HashMap<String, usize>,
+    form_names: FastMap<String, usize>,
 }
 
 #[derive(Debug)]
@@ -139,11 +140,59 @@ pub struct Limits {
     pub max: Option<Decimal>,
 }
 
+/// The rule id of each limit of a dosage statement, made once at load time.
+#[derive(Debug, Default)]
+pub struct LimitIds {
+    pub single_min: String,
+    pub single_usual_max: String,
+    pub single_max: String,
+    pub daily_min: String,
+    pub daily_usual_max: String,
+    pub daily_max: String,
+    pub times_min: String,
+    pub times_max: String,
+    pub duration: String,
+}
+
+impl LimitIds {
+    /// The ids of the limits of the dosage rule `base`.
+    pub fn new(base: &str) -> Self {
+        LimitIds {
+            single_min: format!("{base}.dose_per_administration.min"),
+            single_usual_max: format!("{base}.dose_per_administration.usual_max"),
+            single_max: format!("{base}.dose_per_administration.max"),
+            daily_min: format!("{base}.dose_per_day.min"),
+            daily_usual_max: format!("{base}.dose_per_day.usual_max"),
+            daily_max: format!("{base}.dose_per_day.max"),
+            times_min: format!("{base}.times_per_day.min"),
+            times_max: format!("{base}.times_per_day.max"),
+            duration: format!("{base}.max_duration_days"),
+        }
+    }
+
+    /// Every id, for indexing.
+    pub fn all(&self) -> [&str; 9] {
+        [
+            &self.single_min,
+            &self.single_usual_max,
+            &self.single_max,
+            &self.daily_min,
+            &self.daily_usual_max,
+            &self.daily_max,
+            &self.times_min,
+            &self.times_max,
+            &self.duration,
+        ]
+    }
+}
+
 /// One dosage statement, for an age band and/or a strength, or for everyone.
 #[derive(Debug)]
 pub struct DoseRule {
     /// The rule id the limits extend (`diclofenac.tablet.dosage.over_15`).
     pub rule: String,
+    /// The rule id of each limit.
+    pub limit_ids: LimitIds,
     pub ages: Option<(u32, u32)>,
     pub strength: Option<Strength>,
     pub per_administration: Limits,
@@ -356,8 +405,10 @@ impl Drug {
 
 /// The candidate nearest to `name` by edit distance, when it is near enough to be a typo.
 pub fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let first = name.chars().next();
     candidates
         .filter(|c| c.len().abs_diff(name.len()) <= 2.max(c.len() / 4))
+        .filter(|c| c.chars().next() == first || c.chars().last() == name.chars().last())
         .map(|c| (strsim::damerau_levenshtein(name, c), c))
         .filter(|&(d, c)| d > 0 && d <= 2.max(c.len() / 4))
         .min()
