@@ -105,9 +105,17 @@ struct Patient<'r> {
 
 /// The prescribed dose in the form's base unit: per administration and per day.
 struct DoseFacts {
-    single: Option<Decimal>,
-    daily: Option<Decimal>,
+    single: Option<Range>,
+    daily: Option<Range>,
     dimension: Dimension,
+}
+
+/// An amount the patient may take: a range's low end and top (equal for a single amount).
+/// Maximums are checked against the top, minimums against the low end.
+#[derive(Clone, Copy)]
+struct Range {
+    low: Decimal,
+    top: Decimal,
 }
 
 struct Regimen {
@@ -491,7 +499,8 @@ impl<'f> Validation<'f, '_> {
     }
 
     /// The top of the prescribed dose in the base unit of the form's dimension.
-    fn dose_amount(&mut self, s: &Subject<'f>, rx: &Prescription<'_>) -> Option<Decimal> {
+    /// The prescribed dose's low and top ends in the base unit of the form's dimension.
+    fn dose_amount(&mut self, s: &Subject<'f>, rx: &Prescription<'_>) -> Option<Range> {
         let (strength, strength_given) = self.strength(s, rx.strength);
         if strength_given && strength.is_none() {
             return None;
@@ -511,14 +520,15 @@ impl<'f> Validation<'f, '_> {
             .unit_names
             .iter()
             .any(|u| u.as_str() == unit_word.as_ref());
-        let converted = match (top.unit_kind(), dimension) {
+        // How many base units one written unit is.
+        let factor = match (top.unit_kind(), dimension) {
             (
                 Unit::Measure {
                     dimension: d,
                     factor,
                 },
                 want,
-            ) if d == want => top.value.checked_mul(factor),
+            ) if d == want => Some(factor),
             (
                 Unit::Measure {
                     dimension: Dimension::Volume,
@@ -533,9 +543,7 @@ impl<'f> Validation<'f, '_> {
                     ));
                     return None;
                 };
-                top.value
-                    .checked_mul(factor)
-                    .and_then(|ml| ml.checked_mul(per_ml))
+                factor.checked_mul(per_ml)
             }
             (Unit::Word, Dimension::Mass) if is_form_unit => {
                 let Some(per_unit) = strength.and_then(Strength::mg_per_unit) else {
@@ -546,9 +554,9 @@ impl<'f> Validation<'f, '_> {
                     ));
                     return None;
                 };
-                top.value.checked_mul(per_unit)
+                Some(per_unit)
             }
-            (Unit::Word, Dimension::Count) if is_form_unit => Some(top.value),
+            (Unit::Word, Dimension::Count) if is_form_unit => Some(Decimal::ONE),
             (Unit::Word, _) => {
                 let accepted = if s.form.unit_names.is_empty() {
                     String::new()
@@ -579,6 +587,12 @@ impl<'f> Validation<'f, '_> {
                 return None;
             }
         };
+        let converted = factor.and_then(|f| {
+            Some(Range {
+                low: dose.low.checked_mul(f)?,
+                top: top.value.checked_mul(f)?,
+            })
+        });
         if converted.is_none() {
             self.invalid(
                 "dose",
@@ -653,7 +667,13 @@ impl<'f> Validation<'f, '_> {
         }
         let daily = match (single, regimen.times_per_day) {
             (Some(d), Some(t)) => {
-                let daily = d.checked_mul(Decimal::from(t));
+                let times = Decimal::from(t);
+                let daily = d.low.checked_mul(times).and_then(|low| {
+                    Some(Range {
+                        low,
+                        top: d.top.checked_mul(times)?,
+                    })
+                });
                 if daily.is_none() {
                     self.invalid(
                         "dose",
@@ -823,12 +843,13 @@ impl<'f> Validation<'f, '_> {
         ids: [&'f String; 3],
         what: &str,
         category: Category,
-        value: Decimal,
+        range: Range,
         limits: &Limits,
         dimension: Dimension,
         source: &'f str,
     ) {
         let [min_id, usual_id, max_id] = ids;
+        let value = range.top;
         if let Some(max) = limits.max.filter(|m| value > *m) {
             let message = format!(
                 "{what} {} is above the maximum of {}",
@@ -846,10 +867,10 @@ impl<'f> Validation<'f, '_> {
                     .map_or_else(|| "-".into(), |m| amount(m, dimension))
             );
             self.push(Severity::Warn, category, usual_id, message, source);
-        } else if let Some(min) = limits.min.filter(|m| value < *m) {
+        } else if let Some(min) = limits.min.filter(|m| range.low < *m) {
             let message = format!(
                 "{what} {} is below the minimum of {}",
-                amount(value, dimension),
+                amount(range.low, dimension),
                 amount(min, dimension)
             );
             self.push(Severity::Warn, category, min_id, message, source);
@@ -952,8 +973,22 @@ impl<'f> Validation<'f, '_> {
         }
     }
 
+    /// One finding per contraindicated condition the patient has: the most severe rule for it
+    /// (a condition both cautioned and contraindicated is reported once, as contraindicated).
     fn check_conditions(&mut self, s: &Subject<'f>, conditions: &[(usize, &str)]) {
-        for rule in &s.profile.contraindications {
+        if conditions.is_empty() {
+            return;
+        }
+        let rules = &s.profile.contraindications;
+        for (index, rule) in rules.iter().enumerate() {
+            let outranked = rules.iter().enumerate().any(|(other, r)| {
+                r.condition == rule.condition
+                    && (r.rule.severity > rule.rule.severity
+                        || (r.rule.severity == rule.rule.severity && other < index))
+            });
+            if outranked {
+                continue;
+            }
             if let Some((_, given)) = conditions.iter().find(|(c, _)| *c == rule.condition) {
                 let label = self
                     .f

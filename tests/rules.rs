@@ -1033,6 +1033,36 @@ mod input {
     }
 
     #[test]
+    fn a_range_is_checked_at_its_top_against_maximums_and_its_low_end_against_minimums() {
+        let gel = [("drug", "diclofenac"), ("form", "gel"), ("times", "3")];
+        expect(&with(&gel, &[("dose", "2-4 g")]), Ok, &[]);
+        expect(
+            &with(&gel, &[("dose", "0.5-4 g")]),
+            Warn,
+            &["dose_single:diclofenac.gel.dosage.dose_per_administration.min"],
+        );
+        expect(
+            &with(&gel, &[("dose", "2-5 g")]),
+            Reject,
+            &["dose_single:diclofenac.gel.dosage.dose_per_administration.max"],
+        );
+    }
+
+    #[test]
+    fn a_condition_both_cautioned_and_contraindicated_is_reported_once() {
+        let (verdict, found) = check(&with(&BASE, &[("conditions", "hyperkalemia")]));
+        assert_eq!(verdict, Reject);
+        let hits: Vec<&String> = found
+            .iter()
+            .filter(|f| f.contains("hyperkalemia"))
+            .collect();
+        assert_eq!(
+            hits,
+            ["condition:diclofenac_tablet_contraindications.contraindication.hyperkalemia"]
+        );
+    }
+
+    #[test]
     fn birth_date_wins_over_age() {
         expect(
             &with(&BASE, &[("age", "40"), ("birth", "2022-01-01")]),
