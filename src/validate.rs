@@ -837,7 +837,10 @@ impl<'f> Validation<'f, '_> {
     }
 
     /// Checks an amount against min / usual max / max; `ids` are the rule ids in that order.
-    #[allow(clippy::too_many_arguments)]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one limit check: the amount, its limits, and what the finding says"
+    )]
     fn check_limits(
         &mut self,
         ids: [&'f String; 3],

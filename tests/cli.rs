@@ -221,8 +221,14 @@ fn broken_formulary_is_fatal() {
     .code(3);
     let err = String::from_utf8(out.get_output().stderr.clone()).unwrap();
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains("bad.toml:7:1"), "{err}");
-    assert!(err.contains("max_dayly_dose"), "{err}");
+    assert!(
+        err.contains("bad.toml:5:1: error: drug `x` has no forms"),
+        "{err}"
+    );
+    assert!(
+        err.contains("(and 1 more error; run `rxcheck formulary lint` to see all)"),
+        "{err}"
+    );
 }
 
 #[test]

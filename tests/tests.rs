@@ -2,4 +2,5 @@
 
 mod batch;
 mod cli;
+mod formulary;
 mod rules;

@@ -2,6 +2,7 @@
 
 mod batch;
 mod check;
+mod formulary;
 
 use clap::{Parser, Subcommand};
 use rxcheck::formulary::{Formulary, SourceFile};
@@ -29,6 +30,8 @@ enum Command {
     Check(Box<check::Args>),
     /// Check every row of a prescription CSV file (one verdict per row, in order)
     Batch(batch::Args),
+    /// Lint, show and test a formulary
+    Formulary(formulary::Args),
 }
 
 /// Where the formulary comes from: `--formulary PATH` or `RXCHECK_FORMULARY`, else the
@@ -58,6 +61,7 @@ pub fn run() -> i32 {
     let result = match cli.command {
         Command::Check(args) => check::run(*args),
         Command::Batch(args) => batch::run(args),
+        Command::Formulary(args) => formulary::run(args),
     };
     match result {
         Ok(code) => code,

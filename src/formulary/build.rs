@@ -38,6 +38,10 @@ struct Builder<'a> {
     /// Rule sets already compiled, and the ones being compiled (to catch cycles).
     compiled_sets: HashMap<String, Profile>,
     compiling: Vec<String>,
+    /// Every drug name seen so far (normalised), with the drug it names.
+    drug_names: FastMap<String, String>,
+    /// Every class member as written: normalised name, file and span.
+    class_members: Vec<(String, usize, Range<usize>)>,
 }
 
 pub(super) fn build(files: &[SourceFile]) -> Result<Formulary, LoadError> {
@@ -50,12 +54,13 @@ pub(super) fn build(files: &[SourceFile]) -> Result<Formulary, LoadError> {
         rule_sets: HashMap::new(),
         compiled_sets: HashMap::new(),
         compiling: Vec::new(),
+        drug_names: FastMap::default(),
+        class_members: Vec::new(),
     };
     let mut parsed = Vec::new();
     for (index, file) in files.iter().enumerate() {
-        match toml::from_str::<RawFile>(&file.text) {
-            Ok(raw) => parsed.push((index, raw)),
-            Err(error) => b.toml_error(index, &error),
+        if let Some(raw) = b.parse_file(index, file) {
+            parsed.push((index, raw));
         }
     }
     if files.is_empty() {
@@ -70,7 +75,7 @@ pub(super) fn build(files: &[SourceFile]) -> Result<Formulary, LoadError> {
             width: 1,
         });
     }
-    if b.has_errors() {
+    if parsed.is_empty() {
         return Err(b.finish_err());
     }
     let formulary = b.assemble(parsed);
@@ -139,11 +144,53 @@ impl Builder<'_> {
         self.report(Level::Warning, file, span, message, hint);
     }
 
+    /// Parses one file, reporting every schema error rather than the first: after an error
+    /// the offending lines are blanked (keeping every offset) and the file is parsed again.
+    fn parse_file(&mut self, index: usize, file: &SourceFile) -> Option<RawFile> {
+        const MAX_ERRORS: usize = 50;
+        let mut text = file.text.clone();
+        let mut blanked_keys: Vec<String> = Vec::new();
+        for _ in 0..MAX_ERRORS {
+            match toml::from_str::<RawFile>(&text) {
+                // With errors already reported, the rest is still checked for meaning.
+                Ok(raw) => return Some(raw),
+                Err(error) => {
+                    // A key blanked for having a bad value is then missing: not a new error.
+                    let artifact = blanked_keys
+                        .iter()
+                        .any(|k| error.message().starts_with(&format!("missing field `{k}`")));
+                    if artifact {
+                        return None;
+                    }
+                    self.toml_error(index, &error);
+                    if let Some(key) = error.span().and_then(|s| line_key(&text, s.start)) {
+                        blanked_keys.push(key);
+                    }
+                    let span = error.span().filter(|s| !s.is_empty())?;
+                    // A missing key is reported on its table; blanking that would only
+                    // move the table's keys elsewhere and report them again.
+                    if error.message().starts_with("missing field") || !blank_lines(&mut text, span)
+                    {
+                        return None;
+                    }
+                }
+            }
+        }
+        None
+    }
+
     fn toml_error(&mut self, file: usize, error: &toml::de::Error) {
-        let message = error.message().trim().to_string();
-        let hint = unknown_key_hint(&message);
+        let message = error.message().trim();
+        let hint = unknown_key_hint(message);
         let span = error.span().unwrap_or(0..0);
-        let first_line = message.lines().next().unwrap_or("").to_string();
+        let first_line = message.lines().next().unwrap_or("");
+        // `unknown field `x`, expected one of ...`: the list goes into the hint.
+        let first_line = match first_line.split_once(", expected") {
+            Some((head, _)) if head.starts_with("unknown field") => {
+                head.replacen("unknown field", "unknown key", 1)
+            }
+            _ => first_line.to_string(),
+        };
         self.error(file, span, first_line, hint);
     }
 
@@ -205,6 +252,7 @@ impl Builder<'_> {
             .into_iter()
             .filter_map(|d| self.build_drug(d))
             .collect();
+        self.check_class_members();
         let (drug_names, substances) = self.name_indexes(&drugs, &classes);
         Some(Formulary {
             name: meta.name,
@@ -318,6 +366,10 @@ impl Builder<'_> {
             .map(|(index, item)| {
                 self.class_ids.insert(item.id.clone(), index);
                 let raw = item.value.into_inner();
+                for m in &raw.members {
+                    let name = normalize_name(m.get_ref()).into_owned();
+                    self.class_members.push((name, item.file, m.span()));
+                }
                 DrugClass {
                     id: item.id,
                     label: raw.label,
@@ -367,28 +419,7 @@ impl Builder<'_> {
                     drug: drug_index,
                     brand,
                 };
-                match names.get(&name) {
-                    Some(existing) if existing.drug != drug_index => {
-                        let other = drugs.get(existing.drug).map_or("", |d| d.id.as_str());
-                        self.diagnostics.push(Diagnostic {
-                            level: Level::Error,
-                            file: "(formulary)".into(),
-                            line: 1,
-                            column: 1,
-                            message: format!(
-                                "name `{name}` maps to two drugs, `{other}` and `{}`",
-                                drug.id
-                            ),
-                            hint: Some("a name, alias or brand may belong to one drug only".into()),
-                            snippet: String::new(),
-                            width: 1,
-                        });
-                    }
-                    Some(_) => {}
-                    None => {
-                        names.insert(name.clone(), wanted);
-                    }
-                }
+                names.entry(name.clone()).or_insert(wanted);
                 let s = substances.entry(name).or_default();
                 s.drug = Some(drug_index);
                 for class in &drug.classes {
@@ -700,6 +731,39 @@ impl Builder<'_> {
         profile
     }
 
+    /// Records that `name` means drug `drug`; a name may belong to one drug only.
+    fn claim_name(&mut self, file: usize, span: Range<usize>, name: &str, drug: &str) {
+        let name = normalize_name(name).into_owned();
+        match self.drug_names.get(&name) {
+            Some(owner) if owner != drug => {
+                let message = format!("name `{name}` maps to two drugs, `{owner}` and `{drug}`");
+                let hint = Some("a name, alias or brand may belong to one drug only".to_string());
+                self.error(file, span, message, hint);
+            }
+            Some(_) => {}
+            None => {
+                self.drug_names.insert(name, drug.to_string());
+            }
+        }
+    }
+
+    /// Warns of class members that are formulary drugs: the drug's `classes` list says it.
+    fn check_class_members(&mut self) {
+        let members = std::mem::take(&mut self.class_members);
+        for (name, file, span) in members {
+            if let Some(drug) = self.drug_names.get(&name).cloned() {
+                self.warning(
+                    file,
+                    span,
+                    format!("class member `{name}` is the formulary drug `{drug}`"),
+                    Some(format!(
+                        "remove it here; `classes` in `[drugs.{drug}]` puts the drug in its classes"
+                    )),
+                );
+            }
+        }
+    }
+
     fn build_drug(&mut self, item: Item<RawDrug>) -> Option<Drug> {
         let file = item.file;
         let drug_span = item.value.span();
@@ -712,6 +776,16 @@ impl Builder<'_> {
                 format!("drug id `{id}` is not snake_case"),
                 None,
             );
+        }
+        self.claim_name(file, drug_span.clone(), &id, &id);
+        self.claim_name(file, drug_span.clone(), &raw.name, &id);
+        for alias in &raw.aliases {
+            self.claim_name(file, alias.span(), alias.get_ref(), &id);
+        }
+        for brand in raw.brands.values() {
+            for name in &brand.get_ref().names {
+                self.claim_name(file, name.span(), name.get_ref(), &id);
+            }
         }
         let drug_rules = raw.take_rules();
         let drug_profile = self.compile_rules(&id, file, &drug_rules);
@@ -998,12 +1072,13 @@ impl Builder<'_> {
             .as_ref()
             .and_then(|t| self.amount(file, t, dimension));
         let max = r.max.as_ref().and_then(|t| self.amount(file, t, dimension));
+        let unit = dimension.base_unit();
         if let (Some(lo), Some(hi)) = (min, max) {
             if lo > hi {
                 self.error(
                     file,
                     raw.span(),
-                    format!("{what}: min {lo} is above max {hi}"),
+                    format!("{what}: min {lo} {unit} is above max {hi} {unit}"),
                     Some("swap `min` and `max`".into()),
                 );
             }
@@ -1013,7 +1088,7 @@ impl Builder<'_> {
                 self.error(
                     file,
                     raw.span(),
-                    format!("{what}: usual_max {usual} is above max {hi}"),
+                    format!("{what}: usual_max {usual} {unit} is above max {hi} {unit}"),
                     None,
                 );
             }
@@ -1023,7 +1098,7 @@ impl Builder<'_> {
                 self.error(
                     file,
                     raw.span(),
-                    format!("{what}: min {lo} is above usual_max {usual}"),
+                    format!("{what}: min {lo} {unit} is above usual_max {usual} {unit}"),
                     None,
                 );
             }
@@ -1109,7 +1184,9 @@ impl Builder<'_> {
         let source = self.source_ref(file, &d.source)?;
         let has_limit = per_administration.min.is_some()
             || per_administration.max.is_some()
+            || per_administration.usual_max.is_some()
             || per_day.min.is_some()
+            || per_day.usual_max.is_some()
             || per_day.max.is_some()
             || times_per_day.0.is_some()
             || times_per_day.1.is_some()
@@ -1121,6 +1198,7 @@ impl Builder<'_> {
             file,
             span,
             &rule,
+            dimension,
             &per_administration,
             &per_day,
             times_per_day,
@@ -1139,27 +1217,33 @@ impl Builder<'_> {
     }
 
     /// Warns of a daily maximum that can never be reached, or is always exceeded.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the limits of one dosage entry, each needed for the message"
+    )]
     fn check_daily_reachable(
         &mut self,
         file: usize,
         span: Range<usize>,
         rule: &str,
+        dimension: Dimension,
         single: &Limits,
         daily: &Limits,
         times: (Option<u32>, Option<u32>),
     ) {
         let Some(daily_max) = daily.max else { return };
+        let unit = dimension.base_unit();
         if let (Some(single_max), Some(times_max)) = (single.max, times.1) {
             if let Some(most) = single_max.checked_mul(Decimal::from(times_max)) {
                 if most < daily_max {
-                    self.warning(file, span.clone(), format!("`{rule}`: the daily maximum {daily_max} can never be reached ({single_max} x {times_max} = {most})"), Some("check the single-dose maximum, the frequency and the daily maximum".into()));
+                    self.warning(file, span.clone(), format!("`{rule}`: the daily maximum {daily_max} {unit} can never be reached ({single_max} {unit} x {times_max} = {most} {unit})"), Some("check the single-dose maximum, the frequency and the daily maximum".into()));
                 }
             }
         }
         if let (Some(single_min), Some(times_min)) = (single.min, times.0) {
             if let Some(least) = single_min.checked_mul(Decimal::from(times_min)) {
                 if least > daily_max {
-                    self.warning(file, span, format!("`{rule}`: the daily maximum {daily_max} is always exceeded ({single_min} x {times_min} = {least})"), Some("check the single-dose minimum, the frequency and the daily maximum".into()));
+                    self.warning(file, span, format!("`{rule}`: the daily maximum {daily_max} {unit} is always exceeded ({single_min} {unit} x {times_min} = {least} {unit})"), Some("check the single-dose minimum, the frequency and the daily maximum".into()));
                 }
             }
         }
@@ -1195,6 +1279,47 @@ fn merge_profile(into: &mut Profile, extra: &Profile) {
     add(&mut into.administration, &extra.administration, |r| {
         &r.rule.rule
     });
+}
+
+/// The key (`name` of `name = value`) on the line holding byte `at`, if the line has one.
+fn line_key(text: &str, at: usize) -> Option<String> {
+    let start = text.get(..at)?.rfind('\n').map_or(0, |i| i + 1);
+    let line = text.get(start..)?.lines().next()?;
+    let (key, _) = line.split_once('=')?;
+    let key = key.trim();
+    (!key.is_empty() && !key.starts_with('[')).then(|| key.to_string())
+}
+
+/// Replaces the lines `span` touches with spaces (newlines kept, so every other offset stays
+/// valid). Returns false when there was nothing left to blank.
+fn blank_lines(text: &mut String, span: Range<usize>) -> bool {
+    let start = text
+        .get(..span.start)
+        .and_then(|t| t.rfind('\n'))
+        .map_or(0, |i| i + 1);
+    let end = text
+        .get(span.end.min(text.len())..)
+        .and_then(|t| t.find('\n'))
+        .map_or(text.len(), |i| span.end.min(text.len()) + i);
+    let Some(region) = text.get(start..end) else {
+        return false;
+    };
+    if region.trim().is_empty() {
+        return false;
+    }
+    // Keep byte offsets: a multi-byte character becomes as many spaces as it had bytes.
+    let blanked: String = region
+        .chars()
+        .map(|c| {
+            if c == '\n' {
+                "\n".to_string()
+            } else {
+                " ".repeat(c.len_utf8())
+            }
+        })
+        .collect();
+    text.replace_range(start..end, &blanked);
+    true
 }
 
 fn icd_index(conditions: &[Condition]) -> Vec<(String, usize)> {

@@ -35,3 +35,11 @@ pub fn embedded_sources() -> Vec<SourceFile> {
         })
         .collect()
 }
+
+/// The worked examples shipped with the formulary.
+pub fn embedded_cases() -> Vec<SourceFile> {
+    vec![SourceFile {
+        name: "formulary/cases/shipped.toml".to_string(),
+        text: include_str!("../../formulary/cases/shipped.toml").to_string(),
+    }]
+}

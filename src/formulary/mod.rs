@@ -2,12 +2,14 @@
 //! classes, as the validator uses them. Built from TOML by [`Formulary::load`].
 
 mod build;
+pub mod cases;
+pub mod describe;
 mod diagnostic;
 mod embedded;
 mod raw;
 
 pub use diagnostic::{Diagnostic, Level, LoadError, SourceFile};
-pub use embedded::embedded_sources;
+pub use embedded::{embedded_cases, embedded_sources};
 
 use crate::fasthash::FastMap;
 use crate::finding::Severity;

@@ -1,0 +1,324 @@
+//! What the formulary says, per drug and form, as plain data: `rxcheck formulary show`
+//! renders it as text or JSON, so a pharmacist can answer "why did it reject this?".
+
+use super::{Dosing, Drug, Form, Formulary, Limits, Profile};
+use crate::finding::Severity;
+use crate::units::Dimension;
+use serde::Serialize;
+
+#[derive(Debug, Serialize)]
+pub struct DrugView {
+    pub id: String,
+    pub name: String,
+    pub atc: Option<String>,
+    pub classes: Vec<String>,
+    pub aliases: Vec<String>,
+    pub brands: Vec<BrandView>,
+    pub forms: Vec<FormView>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BrandView {
+    pub id: String,
+    pub names: Vec<String>,
+    /// Rules this brand adds, by form.
+    pub overrides: Vec<(String, Vec<RuleView>)>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FormView {
+    pub id: String,
+    pub aliases: Vec<String>,
+    pub route: String,
+    pub systemic: bool,
+    pub dose_dimension: Option<&'static str>,
+    pub strengths: Vec<String>,
+    pub default_strength: Option<String>,
+    pub dosage: Vec<DoseView>,
+    /// Why the dose cannot be verified, where the reference is silent.
+    pub dosage_unknown: Option<RuleView>,
+    /// Every other rule: age, pregnancy, breastfeeding, conditions, allergy, interactions,
+    /// duplicate therapy, administration.
+    pub rules: Vec<RuleView>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DoseView {
+    pub rule: String,
+    pub ages: Option<(u32, u32)>,
+    pub strength: Option<String>,
+    pub dose_per_administration: LimitsView,
+    pub dose_per_day: LimitsView,
+    pub times_per_day: (Option<u32>, Option<u32>),
+    pub max_duration_days: Option<u32>,
+    pub source: String,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct LimitsView {
+    pub min: Option<String>,
+    pub usual_max: Option<String>,
+    pub max: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RuleView {
+    /// `age`, `pregnancy`, `breastfeeding`, `condition`, `allergy`, `interaction`,
+    /// `duplicate_therapy`, `administration` or `dosage`.
+    pub kind: &'static str,
+    pub rule: String,
+    pub severity: Severity,
+    pub detail: String,
+    pub source: String,
+}
+
+fn limits(l: &Limits, dimension: Dimension) -> LimitsView {
+    let show = |v: Option<rust_decimal::Decimal>| {
+        v.map(|v| format!("{} {}", v.normalize(), dimension.base_unit()))
+    };
+    LimitsView {
+        min: show(l.min),
+        usual_max: show(l.usual_max),
+        max: show(l.max),
+    }
+}
+
+fn rules(f: &Formulary, p: &Profile) -> Vec<RuleView> {
+    let mut out = Vec::new();
+    let mut push = |kind, rule: &str, severity, detail: String, source: usize| {
+        out.push(RuleView {
+            kind,
+            rule: rule.to_string(),
+            severity,
+            detail,
+            source: f.citation(source).to_string(),
+        });
+    };
+    if let Some(age) = &p.min_age {
+        push(
+            "age",
+            &age.rule,
+            Severity::Reject,
+            format!("from {} years", age.years),
+            age.source,
+        );
+    }
+    for r in &p.pregnancy {
+        push(
+            "pregnancy",
+            &r.rule.rule,
+            r.rule.severity,
+            format!("gestational weeks {}-{}", r.weeks.0, r.weeks.1),
+            r.rule.source,
+        );
+    }
+    for r in &p.breastfeeding {
+        push(
+            "breastfeeding",
+            &r.rule,
+            r.severity,
+            "while breastfeeding".into(),
+            r.source,
+        );
+    }
+    for r in &p.contraindications {
+        let c = f.conditions.get(r.condition);
+        let detail = c.map_or_else(String::new, |c| {
+            let codes = if c.icd10.is_empty() {
+                String::new()
+            } else {
+                format!(" (ICD-10 {})", c.icd10.join(", "))
+            };
+            format!("{}: {}{codes}", c.id, c.label)
+        });
+        push(
+            "condition",
+            &r.rule.rule,
+            r.rule.severity,
+            detail,
+            r.rule.source,
+        );
+    }
+    let class_names = |classes: &[usize]| {
+        classes
+            .iter()
+            .filter_map(|c| f.classes.get(*c))
+            .map(|c| c.id.clone())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    for r in &p.allergy {
+        push(
+            "allergy",
+            &r.rule.rule,
+            r.rule.severity,
+            format!(
+                "allergy to the drug or to a member of: {}",
+                class_names(&r.classes)
+            ),
+            r.rule.source,
+        );
+    }
+    for r in &p.interactions {
+        push(
+            "interaction",
+            &r.rule.rule,
+            r.rule.severity,
+            format!("co-medication of class: {}", class_names(&r.classes)),
+            r.rule.source,
+        );
+    }
+    for r in &p.duplicate_therapy {
+        push(
+            "duplicate_therapy",
+            &r.rule.rule,
+            r.rule.severity,
+            format!(
+                "another drug of class: {} ({} for topical forms)",
+                class_names(&[r.class]),
+                r.topical_severity
+            ),
+            r.rule.source,
+        );
+    }
+    for r in &p.administration {
+        push(
+            "administration",
+            &r.rule.rule,
+            r.rule.severity,
+            r.note.clone(),
+            r.rule.source,
+        );
+    }
+    out
+}
+
+fn form_view(f: &Formulary, form: &Form) -> FormView {
+    let dimension = form.dose_dimension.unwrap_or(Dimension::Mass);
+    let (dosage, dosage_unknown) = match &form.dosing {
+        Dosing::Known(rules) => (
+            rules
+                .iter()
+                .map(|r| DoseView {
+                    rule: r.rule.clone(),
+                    ages: r.ages,
+                    strength: r.strength.map(|s| s.to_string()),
+                    dose_per_administration: limits(&r.per_administration, dimension),
+                    dose_per_day: limits(&r.per_day, dimension),
+                    times_per_day: r.times_per_day,
+                    max_duration_days: r.max_duration_days,
+                    source: f.citation(r.source).to_string(),
+                })
+                .collect(),
+            None,
+        ),
+        Dosing::Unknown {
+            rule,
+            reason,
+            source,
+        } => (
+            Vec::new(),
+            Some(RuleView {
+                kind: "dosage",
+                rule: rule.clone(),
+                severity: Severity::Warn,
+                detail: reason.clone(),
+                source: f.citation(*source).to_string(),
+            }),
+        ),
+    };
+    FormView {
+        id: form.id.clone(),
+        aliases: form.aliases.clone(),
+        route: form.route.clone(),
+        systemic: form.systemic,
+        dose_dimension: form.dose_dimension.map(Dimension::as_str),
+        strengths: form.strengths.iter().map(ToString::to_string).collect(),
+        default_strength: form.default_strength.map(|s| s.to_string()),
+        dosage,
+        dosage_unknown,
+        rules: rules(f, &form.profile),
+    }
+}
+
+fn drug_view(f: &Formulary, drug: &Drug, form_filter: Option<usize>) -> DrugView {
+    DrugView {
+        id: drug.id.clone(),
+        name: drug.name.clone(),
+        atc: drug.atc.clone(),
+        classes: drug
+            .classes
+            .iter()
+            .filter_map(|c| f.classes.get(*c))
+            .map(|c| c.id.clone())
+            .collect(),
+        aliases: drug.aliases.clone(),
+        brands: drug
+            .brands
+            .iter()
+            .map(|b| BrandView {
+                id: b.id.clone(),
+                names: b.names.clone(),
+                overrides: b
+                    .overrides
+                    .iter()
+                    .filter(|(form, _)| form_filter.is_none_or(|only| only == **form))
+                    .filter_map(|(form, profile)| {
+                        let form = drug.forms.get(*form)?;
+                        let own: Vec<RuleView> = rules(f, profile)
+                            .into_iter()
+                            .filter(|r| r.rule.starts_with(&format!("{}.{}.", drug.id, b.id)))
+                            .collect();
+                        Some((form.id.clone(), own))
+                    })
+                    .collect(),
+            })
+            .collect(),
+        forms: drug
+            .forms
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| form_filter.is_none_or(|only| only == *i))
+            .map(|(_, form)| form_view(f, form))
+            .collect(),
+    }
+}
+
+/// Why a `show` request could not be answered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DescribeError {
+    #[error("drug `{0}` is not in the formulary{1}")]
+    UnknownDrug(String, String),
+    #[error("form `{0}` is not in the formulary for `{1}`{2}")]
+    UnknownForm(String, String, String),
+}
+
+fn hint(suggestion: Option<&str>) -> String {
+    suggestion.map_or_else(String::new, |s| format!("; did you mean `{s}`?"))
+}
+
+/// Every drug (or the one named, or one form of it), as data.
+pub fn describe(
+    f: &Formulary,
+    drug: Option<&str>,
+    form: Option<&str>,
+) -> Result<Vec<DrugView>, DescribeError> {
+    let Some(name) = drug else {
+        return Ok(f.drugs.iter().map(|d| drug_view(f, d, None)).collect());
+    };
+    let found = f
+        .find_drug(name)
+        .and_then(|r| f.drugs.get(r.drug))
+        .ok_or_else(|| DescribeError::UnknownDrug(name.to_string(), hint(f.suggest_drug(name))))?;
+    let form_index = match form {
+        None => None,
+        Some(form) => Some(found.find_form(form).ok_or_else(|| {
+            DescribeError::UnknownForm(
+                form.to_string(),
+                found.id.clone(),
+                hint(found.suggest_form(form)),
+            )
+        })?),
+    };
+    Ok(vec![drug_view(f, found, form_index)])
+}

@@ -1,0 +1,261 @@
+//! Formulary authoring: lint diagnostics on fixture formularies (message, line, column), a
+//! clean lint of the shipped formulary, `show` for each drug, and `formulary test`.
+
+use assert_cmd::Command;
+use rxcheck::formulary::{Formulary, Level, SourceFile};
+
+fn fixture(name: &str) -> String {
+    format!(
+        "{}/tests/fixtures/formularies/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+/// Loads a fixture and returns each diagnostic as (level, line, column, message).
+fn diagnostics(name: &str) -> Vec<(Level, usize, usize, String)> {
+    let text = std::fs::read_to_string(fixture(name)).unwrap();
+    let file = SourceFile {
+        name: name.to_string(),
+        text,
+    };
+    let diagnostics = match Formulary::load(&[file]) {
+        Ok(f) => f.warnings,
+        Err(e) => e.diagnostics,
+    };
+    let mut all: Vec<_> = diagnostics
+        .into_iter()
+        .map(|d| (d.level, d.line, d.column, d.message))
+        .collect();
+    all.sort_by_key(|d| (d.1, d.2));
+    all
+}
+
+fn rxcheck() -> Command {
+    let mut cmd = Command::cargo_bin("rxcheck").unwrap();
+    cmd.env("NO_COLOR", "1").env_remove("RXCHECK_FORMULARY");
+    cmd
+}
+
+use Level::{Error, Warning};
+
+#[test]
+fn schema_errors_are_all_reported() {
+    assert_eq!(
+        diagnostics("schema.toml"),
+        vec![
+            (
+                Error,
+                19,
+                52,
+                "severity `rejekt` is not one of `info`, `warn`, `reject`".to_string()
+            ),
+            (Error, 23, 1, "unknown key `max_dayly_dose`".to_string()),
+            (
+                Error,
+                28,
+                9,
+                "invalid type: string \"K25\", expected a sequence".to_string()
+            ),
+        ]
+    );
+}
+
+#[test]
+fn range_errors() {
+    assert_eq!(
+        diagnostics("ranges.toml"),
+        vec![
+            (Error, 14, 21, "minimum age 131 is outside 0-130".to_string()),
+            (Error, 16, 1, "pregnancy rules `x.tablet.pregnancy.weeks_0_30` (warn) and `x.tablet.pregnancy.weeks_28_45` (reject) of `x.tablet` overlap with different severities".to_string()),
+            (Error, 22, 31, "gestational week 46 is outside 0-45".to_string()),
+            (Error, 27, 27, "dose_per_administration: min 100 mg is above max 50 mg".to_string()),
+            (Error, 28, 24, "dose `0 mg` must be greater than zero".to_string()),
+            (Error, 29, 25, "times per day 0 is outside 1-1000".to_string()),
+        ]
+    );
+}
+
+#[test]
+fn consistency_errors_and_warnings() {
+    assert_eq!(
+        diagnostics("consistency.toml"),
+        vec![
+            (Warning, 17, 12, "class member `ibuprofen` is the formulary drug `ibuprofen`".to_string()),
+            (Error, 21, 12, "class `nsaids` is not defined".to_string()),
+            (Error, 22, 9, "rule set `nsaid_rules` is not defined".to_string()),
+            (Error, 23, 36, "condition `gi_ulcr` is not defined".to_string()),
+            (Error, 31, 35, "`10 cm` is a length, but the form's doses are measured in mass".to_string()),
+            (Error, 32, 10, "source `dosis` is not defined".to_string()),
+            (Warning, 34, 1, "`x.tablet.dosage.never_reached`: the daily maximum 200 mg can never be reached (50 mg x 2 = 100 mg)".to_string()),
+            (Warning, 41, 1, "`x.tablet.dosage.always_exceeded`: the daily maximum 150 mg is always exceeded (100 mg x 2 = 200 mg)".to_string()),
+            (Error, 50, 12, "name `x` maps to two drugs, `x` and `y`".to_string()),
+        ]
+    );
+}
+
+#[test]
+fn lint_renders_location_snippet_caret_and_hint() {
+    let out = rxcheck()
+        .args(["formulary", "lint"])
+        .arg(fixture("consistency.toml"))
+        .assert()
+        .code(3);
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(
+        text.contains("error: condition `gi_ulcr` is not defined\n  --> "),
+        "{text}"
+    );
+    assert!(text.contains("consistency.toml:23:36\n"), "{text}");
+    assert!(
+        text.contains("23 | contraindications = [{ condition = \"gi_ulcr\", severity = \"reject\", source = \"dose\" }]\n   |                                    ^^^^^^^^^\n   = help: did you mean `gi_ulcer`?"),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("formulary does not load: 6 errors, 3 warnings\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_shipped_formulary_lints_clean() {
+    let out = rxcheck().args(["formulary", "lint"]).assert().code(0);
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(text.ends_with(": 0 errors, 0 warnings\n"), "{text}");
+    rxcheck()
+        .args([
+            "formulary",
+            "lint",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/formulary"),
+        ])
+        .assert()
+        .code(0);
+}
+
+#[test]
+fn a_broken_formulary_stops_check_and_batch_with_the_same_diagnostic() {
+    for command in [
+        vec![
+            "check",
+            "--drug",
+            "x",
+            "--form",
+            "tablet",
+            "--dose",
+            "1 mg",
+            "--times-per-day",
+            "1",
+        ],
+        vec!["batch", "-"],
+    ] {
+        let out = rxcheck()
+            .args(&command)
+            .arg("--formulary")
+            .arg(fixture("consistency.toml"))
+            .write_stdin("rx_id,age_years,drug,form,dose,times_per_day\n")
+            .assert()
+            .code(3);
+        let err = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+        assert!(
+            err.contains("consistency.toml:21:12: error: class `nsaids` is not defined"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn show_each_drug() {
+    for (drug, expected) in [
+        ("nimesulide", "dosage: unknown"),
+        ("diclofenac", "brand voltaren: Voltaren"),
+        ("indomethacin", "strength 10%"),
+    ] {
+        let out = rxcheck().args(["formulary", "show", drug]).assert().code(0);
+        let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+        assert!(text.starts_with(drug), "{text}");
+        assert!(text.contains(expected), "{drug}: {text}");
+        assert!(text.contains("source: "), "{text}");
+    }
+    let out = rxcheck()
+        .args(["formulary", "show", "Voltaren", "gel", "--format", "json"])
+        .assert()
+        .code(0);
+    let json: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let form = &json[0]["forms"][0];
+    assert_eq!(form["id"], "gel");
+    assert_eq!(
+        form["dosage"][0]["dose_per_administration"]["max"],
+        "4000 mg"
+    );
+    assert!(
+        form["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["rule"] == "diclofenac.gel.min_age")
+    );
+    assert_eq!(
+        json[0]["brands"][0]["overrides"][0][1][0]["rule"],
+        "diclofenac.voltaren.gel.min_age"
+    );
+    rxcheck()
+        .args(["formulary", "show", "diclofenak"])
+        .assert()
+        .code(3)
+        .stderr(predicates::str::contains("did you mean `diclofenac`?"));
+}
+
+#[test]
+fn formulary_test_passes_on_the_shipped_cases() {
+    let out = rxcheck().args(["formulary", "test"]).assert().code(0);
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(text.contains(" passed, 0 failed"), "{text}");
+    rxcheck()
+        .args([
+            "formulary",
+            "test",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/formulary"),
+        ])
+        .assert()
+        .code(0);
+}
+
+#[test]
+fn formulary_test_fails_naming_the_case() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = dir.path().join("cases.toml");
+    std::fs::write(
+        &cases,
+        "[[case]]\nname = \"diclofenac 225 mg a day is fine (wrong)\"\ndrug = \"diclofenac\"\nform = \"tablet\"\ndose = \"75 mg\"\ntimes_per_day = 3\nage_years = 40\npregnant = \"no\"\nbreastfeeding = \"no\"\nexpect = \"ok\"\n",
+    )
+    .unwrap();
+    let out = rxcheck()
+        .args(["formulary", "test", "--cases"])
+        .arg(&cases)
+        .assert()
+        .code(2);
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(
+        text.contains("FAIL  diclofenac 225 mg a day is fine (wrong) ("),
+        "{text}"
+    );
+    assert!(text.contains("cases.toml:1)"), "{text}");
+    assert!(text.contains("expected `ok`, got `reject`"), "{text}");
+    assert!(text.ends_with("1 cases: 0 passed, 1 failed\n"), "{text}");
+}
+
+#[test]
+fn a_misspelled_case_key_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = dir.path().join("cases.toml");
+    std::fs::write(
+        &cases,
+        "[[case]]\nname = \"x\"\ndrug = \"diclofenac\"\nexpcet = \"ok\"\n",
+    )
+    .unwrap();
+    rxcheck()
+        .args(["formulary", "test", "--cases"])
+        .arg(&cases)
+        .assert()
+        .code(3)
+        .stderr(predicates::str::contains("unknown field `expcet`"));
+}
