@@ -275,17 +275,32 @@ fn benchmark(rows: u64) {
             c.arg("parse").arg(&file).stdout(devnull());
             c
         }),
-        ("rxcheck batch", {
+        ("rxcheck batch --no-by-patient", {
+            let mut c = Command::new(&rxcheck);
+            c.args([
+                "batch",
+                "-q",
+                "--no-by-patient",
+                "--as-of",
+                "2026-11-24",
+                "-o",
+                "/dev/null",
+            ])
+            .arg(&file);
+            c
+        }),
+        ("rxcheck batch (by patient)", {
             let mut c = Command::new(&rxcheck);
             c.args(["batch", "-q", "--as-of", "2026-11-24", "-o", "/dev/null"])
                 .arg(&file);
             c
         }),
-        ("rxcheck batch --threads 1", {
+        ("... --no-by-patient --threads 1", {
             let mut c = Command::new(&rxcheck);
             c.args([
                 "batch",
                 "-q",
+                "--no-by-patient",
                 "--threads",
                 "1",
                 "--as-of",
@@ -296,11 +311,12 @@ fn benchmark(rows: u64) {
             .arg(&file);
             c
         }),
-        ("rxcheck batch --format csv", {
+        ("... --no-by-patient --format csv", {
             let mut c = Command::new(&rxcheck);
             c.args([
                 "batch",
                 "-q",
+                "--no-by-patient",
                 "--format",
                 "csv",
                 "--as-of",

@@ -66,6 +66,47 @@ pub fn validate_into<'f>(
     v.check_administration(&subject);
 }
 
+/// What one prescription contributes to its patient's concurrent courses of treatment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CourseFacts {
+    pub drug: usize,
+    pub form: usize,
+    pub brand: Option<usize>,
+    /// The top of the daily dose, in the base unit of the form's dimension (mg for
+    /// systemic forms), when it can be worked out.
+    pub daily: Option<Decimal>,
+}
+
+/// The drug, form and daily dose of a prescription, worked out exactly as [`validate`] does;
+/// `None` when the drug or form is not in the formulary.
+pub fn course_facts(formulary: &Formulary, rx: &Prescription<'_>) -> Option<CourseFacts> {
+    let mut scratch = Assessment::default();
+    let mut v = Validation {
+        f: formulary,
+        out: &mut scratch,
+    };
+    let (drug, form_index, brand) = v.resolve_target(rx)?;
+    let form = drug.forms.get(form_index)?;
+    let profile = drug.profile(form_index, brand)?;
+    let subject = Subject {
+        drug,
+        form,
+        profile,
+    };
+    let times = parse_whole(rx.times_per_day, 1, MAX_TIMES_PER_DAY);
+    let single = v.dose_amount(&subject, rx);
+    let daily = single
+        .zip(times)
+        .and_then(|(d, t)| d.top.checked_mul(Decimal::from(t)));
+    let drug_index = formulary.drugs.iter().position(|d| std::ptr::eq(d, drug))?;
+    Some(CourseFacts {
+        drug: drug_index,
+        form: form_index,
+        brand,
+        daily,
+    })
+}
+
 /// Whether `name` is a drug the formulary covers (its generic name, an alias or a brand).
 pub fn covers_drug(formulary: &Formulary, name: &str) -> bool {
     formulary.find_drug(name).is_some()

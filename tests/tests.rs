@@ -3,4 +3,5 @@
 mod batch;
 mod cli;
 mod formulary;
+mod patients;
 mod rules;

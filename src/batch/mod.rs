@@ -2,9 +2,11 @@
 //! in bounded memory, on every core. Generic over any reader and writer.
 
 mod columns;
+mod patients;
 mod reader;
 
 pub use columns::{Columns, MissingColumn, detect_delimiter};
+pub use patients::{CrossFindings, scan_patients};
 pub use reader::{RowKind, RowSpan, RowSplitter};
 
 use crate::fasthash::FastMap;
@@ -125,10 +127,12 @@ impl Summary {
         }
         for f in &assessment.findings {
             if f.severity > Severity::Info {
-                match self.rules.get_mut(f.rule.as_ref()) {
+                // Findings across rows name their rows in brackets: count the rule itself.
+                let rule = f.rule.split('(').next().unwrap_or(&f.rule);
+                match self.rules.get_mut(rule) {
                     Some(n) => *n += 1,
                     None => {
-                        self.rules.insert(f.rule.to_string(), 1);
+                        self.rules.insert(rule.to_string(), 1);
                     }
                 }
             }
@@ -141,6 +145,8 @@ impl Summary {
 struct Batch {
     bytes: Vec<u8>,
     rows: Vec<RowSpan>,
+    /// Index (0-based, among data rows) of the first row.
+    first_row: u64,
 }
 
 /// A validated batch: each chunk's records, in order, and what each chunk counted.
@@ -279,21 +285,19 @@ struct Job<'a, 'f> {
     options: &'a BatchOptions,
     printer: &'a dyn Printer,
     delimiter: u8,
+    /// Findings across one patient's concurrent prescriptions, by row index.
+    cross: Option<&'a CrossFindings<'f>>,
 }
 
 impl<'f> Job<'_, 'f> {
     /// Checks the rows of `spans` and appends their records to `out`.
-    fn run(&self, bytes: &[u8], spans: &[RowSpan], out: &mut Vec<u8>) -> Summary {
+    /// Checks the rows of `spans`, the first of which is data row `first`.
+    fn run(&self, bytes: &[u8], spans: &[RowSpan], first: u64, out: &mut Vec<u8>) -> Summary {
         let mut worker = Worker::new(self.delimiter);
         let mut summary = Summary::default();
-        for span in spans {
-            self.row(
-                &mut worker,
-                bytes.get(span.bytes.clone()).unwrap_or(&[]),
-                span,
-                out,
-                &mut summary,
-            );
+        for (index, span) in (first..).zip(spans) {
+            let row = bytes.get(span.bytes.clone()).unwrap_or(&[]);
+            self.row(&mut worker, row, index, span, out, &mut summary);
         }
         summary
     }
@@ -302,6 +306,7 @@ impl<'f> Job<'_, 'f> {
         &self,
         w: &mut Worker<'f>,
         row: &[u8],
+        index: u64,
         span: &RowSpan,
         out: &mut Vec<u8>,
         summary: &mut Summary,
@@ -330,7 +335,10 @@ impl<'f> Job<'_, 'f> {
                 let count = w.parse(row);
                 let fields = w.row_fields(count);
                 rx_id = fields.lossy(self.columns.rx_id);
-                self.check_fields(&fields, &mut assessment);
+                let validated = self.check_fields(&fields, &mut assessment);
+                if let (true, Some(cross)) = (validated, self.cross) {
+                    cross.add_to(index, &mut assessment);
+                }
             }
         }
         let record = Record {
@@ -343,7 +351,9 @@ impl<'f> Job<'_, 'f> {
         w.assessment = assessment;
     }
 
-    fn check_fields(&self, row: &RowFields<'_>, assessment: &mut Assessment<'f>) {
+    /// Checks one row's fields; returns whether the prescription was validated (not cut short
+    /// by a malformed row or skipped as uncovered).
+    fn check_fields(&self, row: &RowFields<'_>, assessment: &mut Assessment<'f>) -> bool {
         let c = self.columns;
         let count = row.count();
         if count != c.width {
@@ -352,7 +362,7 @@ impl<'f> Job<'_, 'f> {
                 "input.row",
                 format!("row has {count} fields; the header has {}", c.width),
             );
-            return;
+            return false;
         }
         let field = |index: Option<usize>, name: &'static str| -> Result<&str, &'static str> {
             match index {
@@ -388,7 +398,7 @@ impl<'f> Job<'_, 'f> {
                     "input.encoding",
                     format!("field `{name}` is not valid UTF-8"),
                 );
-                return;
+                return false;
             }
         };
         if self.options.skip_uncovered
@@ -396,26 +406,21 @@ impl<'f> Job<'_, 'f> {
             && self.formulary.find_drug(rx.drug).is_none()
         {
             assessment.skipped = true;
-            return;
+            return false;
         }
         validate_into(self.formulary, &rx, self.options.as_of, assessment);
         if rx.rx_id.trim().is_empty() {
             row_invalid(assessment, "input.rx_id", "rx_id is empty".into());
         }
+        true
     }
 }
 
-/// Validates every row of `input` and writes one record per row to `output`, in order.
-/// `progress` is updated with the input bytes consumed so far.
-pub fn run(
-    formulary: &Formulary,
-    input: impl Read + Send,
-    output: &mut dyn Write,
-    printer: &dyn Printer,
+/// Reads the header row: the columns it names and the delimiter (given, or detected from it).
+fn read_header<R: Read>(
+    splitter: &mut RowSplitter<R>,
     options: &BatchOptions,
-    progress: Option<Arc<AtomicU64>>,
-) -> Result<Summary, BatchError> {
-    let mut splitter = RowSplitter::new(input, options.max_field_bytes);
+) -> Result<(Columns, u8), BatchError> {
     let mut header_bytes = Vec::new();
     let probe = options.delimiter.unwrap_or(b',');
     let header = match splitter
@@ -436,13 +441,29 @@ pub fn run(
     let names: Vec<&str> = (0..count)
         .map(|i| header_fields.get(i).ok_or(BatchError::HeaderEncoding))
         .collect::<Result<_, _>>()?;
-    let columns = Columns::from_header(names)?;
+    Ok((Columns::from_header(names)?, delimiter))
+}
+
+/// Validates every row of `input` and writes one record per row to `output`, in order.
+/// `progress` is updated with the input bytes consumed so far.
+pub fn run(
+    formulary: &Formulary,
+    input: impl Read + Send,
+    output: &mut dyn Write,
+    printer: &dyn Printer,
+    options: &BatchOptions,
+    progress: Option<Arc<AtomicU64>>,
+    cross: Option<&CrossFindings<'_>>,
+) -> Result<Summary, BatchError> {
+    let mut splitter = RowSplitter::new(input, options.max_field_bytes);
+    let (columns, delimiter) = read_header(&mut splitter, options)?;
     let job = Job {
         formulary,
         columns: &columns,
         options,
         printer,
         delimiter,
+        cross,
     };
     let mut head = Vec::new();
     printer.header(&mut head);
@@ -453,10 +474,12 @@ pub fn run(
     let (empty_tx, empty_rx) = mpsc::channel::<Batch>();
     std::thread::scope(|scope| {
         scope.spawn(move || {
+            let mut rows_read = 0u64;
             loop {
                 let mut batch = empty_rx.try_recv().unwrap_or_default();
                 batch.bytes.clear();
                 batch.rows.clear();
+                batch.first_row = rows_read;
                 let mut done = false;
                 while batch.rows.len() < batch_rows {
                     match splitter.next_row(delimiter, &mut batch.bytes) {
@@ -471,6 +494,7 @@ pub fn run(
                         }
                     }
                 }
+                rows_read += batch.rows.len() as u64;
                 if let Some(p) = &progress {
                     p.store(splitter.consumed(), Ordering::Relaxed);
                 }
@@ -501,15 +525,22 @@ pub fn run(
                 let pieces: Vec<&[RowSpan]> = batch.rows.chunks(per_chunk).collect();
                 let mut outputs = spare_rx.try_recv().unwrap_or_default();
                 outputs.resize_with(pieces.len().max(outputs.len()), Vec::new);
-                let work = |(spans, out): (&&[RowSpan], &mut Vec<u8>)| {
+                let work = |((index, spans), out): ((usize, &&[RowSpan]), &mut Vec<u8>)| {
                     out.clear();
-                    job.run(&batch.bytes, spans, out)
+                    let first = batch.first_row + (index * per_chunk) as u64;
+                    job.run(&batch.bytes, spans, first, out)
                 };
                 let summaries: Vec<Summary> = if options.sequential {
-                    pieces.iter().zip(outputs.iter_mut()).map(work).collect()
+                    pieces
+                        .iter()
+                        .enumerate()
+                        .zip(outputs.iter_mut())
+                        .map(work)
+                        .collect()
                 } else {
                     pieces
                         .par_iter()
+                        .enumerate()
                         .zip(outputs.par_iter_mut())
                         .map(work)
                         .collect()

@@ -43,6 +43,14 @@ pub struct Args {
     /// Give rows of drugs outside the formulary the verdict `skipped` instead of `invalid`
     #[arg(long)]
     skip_uncovered: bool,
+    /// Check each patient's concurrent prescriptions together (cumulative daily dose,
+    /// duplicate therapy, interactions across rows) [default: on when there is a `patient_id`
+    /// column]
+    #[arg(long, overrides_with = "no_by_patient")]
+    by_patient: bool,
+    /// Check every row on its own, even when there is a `patient_id` column
+    #[arg(long)]
+    no_by_patient: bool,
     /// Worker threads [default: one per core]
     #[arg(long, short = 'j', value_name = "N")]
     threads: Option<usize>,
@@ -77,13 +85,49 @@ fn parse_delimiter(text: &str) -> Result<u8, String> {
 
 pub fn run(args: Args) -> Result<i32, Fatal> {
     let formulary = load_formulary(&args.formulary)?;
-    let (input, size): (Box<dyn Read + Send>, Option<u64>) = match &args.file {
+    let from_stdin = args.file.as_ref().is_none_or(|p| p.as_os_str() == "-");
+    let by_patient = !args.no_by_patient;
+    // Checks across rows read the input twice: standard input is kept in a temporary file.
+    let spooled = if by_patient && from_stdin {
+        let mut spool = tempfile::NamedTempFile::new()
+            .map_err(|e| Fatal(format!("cannot create a temporary file: {e}")))?;
+        io::copy(&mut io::stdin().lock(), &mut spool)
+            .map_err(|e| Fatal(format!("cannot read input: {e}")))?;
+        Some(spool)
+    } else {
+        None
+    };
+    let path = match (&spooled, &args.file) {
+        (Some(spool), _) => Some(spool.path().to_path_buf()),
+        (None, Some(p)) if !from_stdin => Some(p.clone()),
+        _ => None,
+    };
+    let open = |p: &PathBuf| {
+        File::open(p).map_err(|e| Fatal(format!("cannot open `{}`: {e}", p.display())))
+    };
+    let mut options = BatchOptions::new(args.as_of.unwrap_or_else(today));
+    options.delimiter = args.delimiter;
+    options.max_field_bytes = args.max_field_bytes.max(1);
+    options.skip_uncovered = args.skip_uncovered;
+    let cross = match (&path, by_patient) {
+        (Some(p), true) => match batch::scan_patients(&formulary, open(p)?, &options) {
+            Ok(found) => found,
+            Err(e) => return Err(Fatal(e.to_string())),
+        },
+        _ => None,
+    };
+    if args.by_patient && cross.is_none() {
+        return Err(Fatal("--by-patient needs a `patient_id` column".into()));
+    }
+    let (input, size): (Box<dyn Read + Send>, Option<u64>) = match &path {
         None => (Box::new(io::stdin()), None),
-        Some(p) if p.as_os_str() == "-" => (Box::new(io::stdin()), None),
         Some(p) => {
-            let file =
-                File::open(p).map_err(|e| Fatal(format!("cannot open `{}`: {e}", p.display())))?;
-            let size = file.metadata().ok().map(|m| m.len());
+            let file = open(p)?;
+            let size = if spooled.is_some() {
+                None
+            } else {
+                file.metadata().ok().map(|m| m.len())
+            };
             (Box::new(file), size)
         }
     };
@@ -99,10 +143,6 @@ pub fn run(args: Args) -> Result<i32, Fatal> {
         }),
         None => Box::new(JsonPrinter::for_formulary(&formulary)),
     };
-    let mut options = BatchOptions::new(args.as_of.unwrap_or_else(today));
-    options.delimiter = args.delimiter;
-    options.max_field_bytes = args.max_field_bytes.max(1);
-    options.skip_uncovered = args.skip_uncovered;
     if let Some(n) = args.threads {
         if n == 0 {
             return Err(Fatal("--threads must be at least 1".into()));
@@ -133,6 +173,7 @@ pub fn run(args: Args) -> Result<i32, Fatal> {
             printer.as_ref(),
             &options,
             Some(Arc::clone(&progress)),
+            cross.as_ref(),
         )
     };
     let result = match &args.output {
@@ -183,6 +224,12 @@ pub fn run(args: Args) -> Result<i32, Fatal> {
     };
     if !args.quiet {
         eprint!("{}", render_summary(&summary));
+        if let Some(cross) = &cross {
+            eprintln!(
+                "by patient: {} rows of {} patients checked together",
+                cross.courses_read, cross.patients
+            );
+        }
     }
     Ok(summary.worst().exit_code())
 }

@@ -850,7 +850,18 @@ impl Builder<'_> {
                 overrides,
             });
         }
+        let combined_daily_max = raw.combined_daily_max.as_ref().and_then(|c| {
+            let c = c.get_ref();
+            let max_mg = self.amount(file, &c.max, Dimension::Mass);
+            let source = self.source_ref(file, &c.source);
+            Some(super::CombinedMax {
+                rule: format!("{id}.combined_daily_max"),
+                max_mg: max_mg?,
+                source: source?,
+            })
+        });
         Some(Drug {
+            combined_daily_max,
             id,
             name: raw.name,
             atc: raw.atc.map(Spanned::into_inner),

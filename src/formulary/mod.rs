@@ -93,7 +93,18 @@ pub struct Drug {
     pub aliases: Vec<String>,
     pub brands: Vec<Brand>,
     pub forms: Vec<Form>,
+    /// The daily maximum across all systemic forms together (for one patient's concurrent
+    /// prescriptions).
+    pub combined_daily_max: Option<CombinedMax>,
     form_names: FastMap<String, usize>,
+}
+
+/// The most mg a day of a drug from all its systemic forms together.
+#[derive(Debug)]
+pub struct CombinedMax {
+    pub rule: String,
+    pub max_mg: Decimal,
+    pub source: usize,
 }
 
 #[derive(Debug)]

@@ -216,7 +216,16 @@ with_rules! {
         pub brands: BTreeMap<String, Spanned<RawBrand>>,
         #[serde(default)]
         pub forms: BTreeMap<String, Spanned<RawForm>>,
+        pub combined_daily_max: Option<Spanned<RawCombinedMax>>,
     }
+}
+
+/// The most of the drug a patient may get a day from all its systemic forms together.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCombinedMax {
+    pub max: Text,
+    pub source: Text,
 }
 
 #[derive(Debug, Deserialize)]

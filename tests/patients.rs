@@ -1,0 +1,215 @@
+//! `rxcheck batch` across one patient's concurrent prescriptions.
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::collections::HashMap;
+
+const HEADER: &str = "rx_id,patient_id,date,age_years,pregnant,breastfeeding,drug,form,dose,times_per_day,duration_days";
+
+/// (rx_id, verdict, rules) per output record, in output order.
+fn run(input: &str, args: &[&str]) -> Vec<(String, String, Vec<String>)> {
+    let out = Command::cargo_bin("rxcheck")
+        .unwrap()
+        .env_remove("RXCHECK_FORMULARY")
+        .args(["batch", "-q", "--as-of", "2026-11-24"])
+        .args(args)
+        .write_stdin(input.to_string())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.code().unwrap() < 3,
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            let rules = v["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|f| f["severity"] != "info" || f["category"] == "duplicate_therapy")
+                .map(|f| {
+                    format!(
+                        "{}:{}",
+                        f["category"].as_str().unwrap(),
+                        f["rule"].as_str().unwrap()
+                    )
+                })
+                .collect();
+            (
+                v["rx_id"].as_str().unwrap().to_string(),
+                v["verdict"].as_str().unwrap().to_string(),
+                rules,
+            )
+        })
+        .collect()
+}
+
+fn csv(rows: &[&str]) -> String {
+    let mut text = format!("{HEADER}\n");
+    for row in rows {
+        text.push_str(row);
+        text.push('\n');
+    }
+    text
+}
+
+const CUMULATIVE: [&str; 2] = [
+    "A1,P1,2026-11-01,40,no,no,diclofenac,tablet,50 mg,2,10",
+    "A2,P1,2026-11-05,40,no,no,diclofenac,suppository,50 mg,2,10",
+];
+
+#[test]
+fn each_row_alone_is_ok_together_they_exceed_the_daily_maximum() {
+    let input = csv(&CUMULATIVE);
+    let alone = run(&input, &["--no-by-patient"]);
+    assert!(alone.iter().all(|(_, v, _)| v == "ok"), "{alone:?}");
+    let together = run(&input, &[]);
+    for (id, verdict, rules) in &together {
+        assert_eq!(verdict, "reject", "{id}: {rules:?}");
+        assert!(
+            rules.contains(&"dose_daily:diclofenac.combined_daily_max(A1,A2)".to_string()),
+            "{rules:?}"
+        );
+    }
+    let out = Command::cargo_bin("rxcheck")
+        .unwrap()
+        .args(["batch", "-q", "--as-of", "2026-11-24"])
+        .write_stdin(input)
+        .output()
+        .unwrap();
+    let first: Value = serde_json::from_str(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    let finding = first["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["category"] == "dose_daily")
+        .unwrap()
+        .clone();
+    let message = finding["message"].as_str().unwrap();
+    assert!(
+        message.contains("`A2` (diclofenac suppository)") && message.contains("200 mg"),
+        "{message}"
+    );
+}
+
+#[test]
+fn two_nsaids_at_once_are_duplicate_therapy_and_interactions_cross_rows() {
+    let input = csv(&[
+        "C1,P3,2026-11-01,40,no,no,nimesulide,tablet,100 mg,2,10",
+        "C2,P3,2026-11-03,40,no,no,methotrexate,tablet,10 mg,1,30",
+        "C3,P3,2026-11-04,40,no,no,diclofenac,tablet,50 mg,2,",
+    ]);
+    let got = run(&input, &[]);
+    assert_eq!(got[0].1, "warn");
+    assert!(
+        got[0]
+            .2
+            .contains(&"duplicate_therapy:nsaid_class.duplicate_therapy.nsaid(C1,C3)".to_string()),
+        "{got:?}"
+    );
+    assert!(
+        got[0]
+            .2
+            .contains(&"interaction:nimesulide.interaction.hepatotoxic(C1,C2)".to_string()),
+        "{got:?}"
+    );
+    assert_eq!(got[2].1, "warn");
+    assert!(
+        got[2]
+            .2
+            .contains(&"duplicate_therapy:nsaid_class.duplicate_therapy.nsaid(C1,C3)".to_string()),
+        "{got:?}"
+    );
+}
+
+#[test]
+fn a_topical_nsaid_is_at_most_an_info() {
+    let input = csv(&[
+        "D1,P4,2026-11-01,40,no,no,diclofenac,gel,2 g,3,10",
+        "D2,P4,2026-11-01,40,no,no,indomethacin,tablet,25 mg,3,10",
+    ]);
+    let got = run(&input, &[]);
+    assert_eq!(
+        (got[0].1.as_str(), got[1].1.as_str()),
+        ("ok", "ok"),
+        "{got:?}"
+    );
+    assert!(
+        got[1]
+            .2
+            .contains(&"duplicate_therapy:nsaid_class.duplicate_therapy.nsaid(D1,D2)".to_string())
+    );
+}
+
+#[test]
+fn other_patients_and_courses_that_do_not_overlap_are_not_flagged() {
+    let input = csv(&[
+        "A1,P1,2026-11-01,40,no,no,diclofenac,tablet,50 mg,2,10",
+        "B1,P2,2026-11-05,40,no,no,diclofenac,suppository,50 mg,2,10",
+        "A2,P1,2026-11-11,40,no,no,diclofenac,suppository,50 mg,2,10",
+        "A3,,2026-11-05,40,no,no,diclofenac,suppository,50 mg,2,10",
+    ]);
+    let got = run(&input, &[]);
+    assert!(got.iter().all(|(_, v, _)| v == "ok"), "{got:?}");
+}
+
+#[test]
+fn an_open_ended_course_overlaps_later_ones() {
+    let input = csv(&[
+        "A1,P1,2026-11-01,40,no,no,diclofenac,tablet,50 mg,2,",
+        "A2,P1,2026-11-20,40,no,no,diclofenac,suppository,50 mg,2,3",
+    ]);
+    let got = run(&input, &[]);
+    assert!(got.iter().all(|(_, v, _)| v == "reject"), "{got:?}");
+}
+
+#[test]
+fn unsorted_input_gives_the_same_verdicts_in_its_own_order() {
+    let rows = [
+        "A1,P1,2026-11-01,40,no,no,diclofenac,tablet,50 mg,2,10",
+        "B1,P2,2026-11-01,40,no,no,nimesulide,tablet,100 mg,2,10",
+        "A2,P1,2026-11-05,40,no,no,diclofenac,suppository,50 mg,2,10",
+        "B2,P2,2026-11-02,40,no,no,ibuprofen,tablet,400 mg,3,5",
+        "C1,P3,2026-11-02,40,no,no,indomethacin,suppository,100 mg,1,5",
+        "A3,P1,2026-12-01,40,no,no,indomethacin,tablet,25 mg,3,5",
+    ];
+    let mut sorted = rows.to_vec();
+    sorted.sort_by_key(|r| r.split(',').nth(1).unwrap().to_string());
+    let unsorted = run(&csv(&rows), &[]);
+    let by_patient = run(&csv(&sorted), &[]);
+    assert_eq!(unsorted.len(), rows.len());
+    let ids: Vec<&str> = rows.iter().map(|r| r.split(',').next().unwrap()).collect();
+    assert_eq!(
+        unsorted.iter().map(|r| r.0.as_str()).collect::<Vec<_>>(),
+        ids,
+        "output keeps input order"
+    );
+    let verdicts: HashMap<&String, (&String, &Vec<String>)> =
+        by_patient.iter().map(|(id, v, r)| (id, (v, r))).collect();
+    for (id, verdict, rules) in &unsorted {
+        assert_eq!(verdicts[id], (verdict, rules), "{id}");
+    }
+}
+
+#[test]
+fn by_patient_needs_a_patient_column() {
+    Command::cargo_bin("rxcheck")
+        .unwrap()
+        .args(["batch", "--by-patient", "-"])
+        .write_stdin(
+            "rx_id,age_years,drug,form,dose,times_per_day\nA,40,diclofenac,tablet,50 mg,3\n",
+        )
+        .assert()
+        .code(3);
+}
