@@ -4,6 +4,21 @@
 //! The library does no I/O of its own: the formulary loads from text, prescriptions arrive as
 //! borrowed fields, and findings come back as values for a printer to render.
 
+// Library code must not panic: a crash mid-batch loses rows. Tests may unwrap.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing,
+        clippy::string_slice,
+        clippy::unreachable,
+        clippy::todo,
+        clippy::unimplemented
+    )
+)]
+
 pub mod fasthash;
 pub mod finding;
 pub mod formulary;

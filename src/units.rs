@@ -220,7 +220,8 @@ fn split_number_unit(text: &str) -> (&str, &str) {
         .char_indices()
         .find(|&(_, c)| !(c.is_ascii_digit() || matches!(c, '.' | ',' | '/' | '½' | '¼' | '¾')))
         .map_or(text.len(), |(i, _)| i);
-    (text[..end].trim(), text[end..].trim())
+    let (number, unit) = text.split_at_checked(end).unwrap_or((text, ""));
+    (number.trim(), unit.trim())
 }
 
 /// Parses a single quantity such as `50 mg` or `1/2 tablet`. The unit may be empty.
@@ -268,8 +269,15 @@ pub fn parse_dose(text: &str) -> Result<Dose<'_>, QuantityError> {
     }
     let to = text.as_bytes().windows(4).position(|w| w == b" to ");
     let split = to.map(|i| (i, i + 4)).or_else(|| {
-        text.find(['-', '–'])
-            .map(|i| (i, i + text[i..].chars().next().map_or(1, char::len_utf8)))
+        text.find(['-', '–']).map(|i| {
+            (
+                i,
+                i + text
+                    .get(i..)
+                    .and_then(|t| t.chars().next())
+                    .map_or(1, char::len_utf8),
+            )
+        })
     });
     let Some((end_low, start_high)) = split else {
         let top = parse_quantity(text)?;
@@ -281,8 +289,8 @@ pub fn parse_dose(text: &str) -> Result<Dose<'_>, QuantityError> {
             top,
         });
     };
-    let low_text = text[..end_low].trim();
-    let high_text = text[start_high..].trim();
+    let low_text = text.get(..end_low).unwrap_or("").trim();
+    let high_text = text.get(start_high..).unwrap_or("").trim();
     let top = parse_quantity(high_text).map_err(|e| rewrap(e, text))?;
     if top.unit.is_empty() {
         return Err(QuantityError::NoUnit(text.to_string()));

@@ -189,10 +189,12 @@ impl<'f> Worker<'f> {
         let (mut input, mut out_at, mut ends_at) = (row, 0, 0);
         let mut finishing = false;
         loop {
-            let (result, read, written, ends) =
-                self.csv
-                    .read_record(input, &mut self.fields[out_at..], &mut self.ends[ends_at..]);
-            input = &input[read..];
+            let (result, read, written, ends) = self.csv.read_record(
+                input,
+                self.fields.get_mut(out_at..).unwrap_or_default(),
+                self.ends.get_mut(ends_at..).unwrap_or_default(),
+            );
+            input = input.get(read..).unwrap_or_default();
             out_at += written;
             // csv_core reports field ends as offsets into the whole record's output.
             ends_at += ends;

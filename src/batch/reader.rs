@@ -28,6 +28,16 @@ pub struct RowSpan {
 
 const CHUNK: usize = 1 << 20;
 
+/// `data[range]`, or nothing when the range is out of bounds.
+fn slice(data: &[u8], range: Range<usize>) -> &[u8] {
+    data.get(range).unwrap_or_default()
+}
+
+/// `data[from..]`, or nothing when `from` is out of bounds.
+fn tail(data: &[u8], from: usize) -> &[u8] {
+    data.get(from..).unwrap_or_default()
+}
+
 /// Reads rows from any byte stream, in bounded memory.
 pub struct RowSplitter<R> {
     input: R,
@@ -92,7 +102,10 @@ impl<R: Read> RowSplitter<R> {
             self.buf.resize(want, 0);
         }
         loop {
-            match self.input.read(&mut self.buf[self.filled..]) {
+            match self
+                .input
+                .read(self.buf.get_mut(self.filled..).unwrap_or_default())
+            {
                 Ok(0) => {
                     self.eof = true;
                     return Ok(false);
@@ -109,12 +122,12 @@ impl<R: Read> RowSplitter<R> {
 
     /// Finds the end of the row starting at `start` in `data` (quote-aware).
     fn scan(&self, data: &[u8], start: usize, delimiter: u8) -> Scan {
-        let newline = data[start..]
+        let newline = tail(data, start)
             .iter()
             .position(|&b| b == b'\n')
             .map(|i| start + i);
         let line_end = newline.unwrap_or(data.len());
-        if !data[start..line_end].contains(&b'"') {
+        if !slice(data, start..line_end).contains(&b'"') {
             return match newline {
                 Some(nl) => Scan::Row {
                     end: nl,
@@ -130,9 +143,7 @@ impl<R: Read> RowSplitter<R> {
         // 0: start of field, 1: unquoted field, 2: inside quotes, 3: quote inside quotes.
         let mut state = 0u8;
         let mut quote_at = 0;
-        let mut i = start;
-        while i < data.len() {
-            let b = data[i];
+        for (i, &b) in data.iter().enumerate().skip(start) {
             match state {
                 0 | 1 => {
                     if b == b'\n' {
@@ -171,7 +182,6 @@ impl<R: Read> RowSplitter<R> {
                     }
                 }
             }
-            i += 1;
         }
         if !self.eof {
             return Scan::NeedMore;
@@ -192,7 +202,7 @@ impl<R: Read> RowSplitter<R> {
         loop {
             if !self.started {
                 while self.filled - self.pos < 3 && self.fill()? {}
-                if self.buf[self.pos..self.filled].starts_with(b"\xEF\xBB\xBF") {
+                if slice(&self.buf, self.pos..self.filled).starts_with(b"\xEF\xBB\xBF") {
                     self.pos += 3;
                     self.consumed += 3;
                 }
@@ -201,7 +211,7 @@ impl<R: Read> RowSplitter<R> {
             if self.pos >= self.filled && !self.fill()? {
                 return Ok(None);
             }
-            let data = &self.buf[..self.filled];
+            let data = slice(&self.buf, 0..self.filled);
             match self.scan(data, self.pos, delimiter) {
                 Scan::NeedMore => {
                     if self.filled - self.pos > self.max_row_bytes {
@@ -212,12 +222,15 @@ impl<R: Read> RowSplitter<R> {
                 Scan::Row { end, next } => {
                     let start = self.pos;
                     let line = self.line;
-                    let body_end = if end > start && data[end - 1] == b'\r' {
+                    let body_end = if end > start && data.get(end - 1) == Some(&b'\r') {
                         end - 1
                     } else {
                         end
                     };
-                    let newlines = data[start..next].iter().filter(|&&b| b == b'\n').count() as u64;
+                    let newlines = slice(data, start..next)
+                        .iter()
+                        .filter(|&&b| b == b'\n')
+                        .count() as u64;
                     self.line += newlines;
                     self.consumed += (next - start) as u64;
                     self.pos = next;
@@ -225,7 +238,7 @@ impl<R: Read> RowSplitter<R> {
                         continue;
                     }
                     let from = sink.len();
-                    sink.extend_from_slice(&data[start..body_end]);
+                    sink.extend_from_slice(slice(data, start..body_end));
                     return Ok(Some(RowSpan {
                         line,
                         kind: RowKind::Complete,
@@ -235,7 +248,7 @@ impl<R: Read> RowSplitter<R> {
                 Scan::Unbalanced { quote } => {
                     let start = self.pos;
                     let line = self.line;
-                    let Some(nl) = data[quote..]
+                    let Some(nl) = tail(data, quote)
                         .iter()
                         .position(|&b| b == b'\n')
                         .map(|i| quote + i)
@@ -246,9 +259,10 @@ impl<R: Read> RowSplitter<R> {
                             self.consumed += (end - start) as u64;
                             self.pos = end;
                             let from = sink.len();
-                            sink.extend_from_slice(
-                                &data[start..end.min(start + self.max_field_bytes)],
-                            );
+                            sink.extend_from_slice(slice(
+                                data,
+                                start..end.min(start + self.max_field_bytes),
+                            ));
                             return Ok(Some(RowSpan {
                                 line,
                                 kind: RowKind::UnbalancedQuote,
@@ -257,17 +271,20 @@ impl<R: Read> RowSplitter<R> {
                         }
                         return self.skip_long_row().map(Some);
                     };
-                    let newlines = data[start..=nl].iter().filter(|&&b| b == b'\n').count() as u64;
+                    let newlines = slice(data, start..nl + 1)
+                        .iter()
+                        .filter(|&&b| b == b'\n')
+                        .count() as u64;
                     self.line += newlines;
                     self.consumed += (nl + 1 - start) as u64;
                     self.pos = nl + 1;
-                    let body_end = if nl > start && data[nl - 1] == b'\r' {
+                    let body_end = if nl > start && data.get(nl - 1) == Some(&b'\r') {
                         nl - 1
                     } else {
                         nl
                     };
                     let from = sink.len();
-                    sink.extend_from_slice(&data[start..body_end]);
+                    sink.extend_from_slice(slice(data, start..body_end));
                     return Ok(Some(RowSpan {
                         line,
                         kind: RowKind::UnbalancedQuote,
@@ -282,7 +299,7 @@ impl<R: Read> RowSplitter<R> {
     fn skip_long_row(&mut self) -> io::Result<RowSpan> {
         let line = self.line;
         loop {
-            if let Some(i) = self.buf[self.pos..self.filled]
+            if let Some(i) = slice(&self.buf, self.pos..self.filled)
                 .iter()
                 .position(|&b| b == b'\n')
             {

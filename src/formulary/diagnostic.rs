@@ -45,15 +45,16 @@ impl Diagnostic {
     ) -> Diagnostic {
         let text = &file.text;
         let start = floor_char_boundary(text, span.start.min(text.len()));
-        let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
-        let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
-        let snippet = text[line_start..line_end]
-            .trim_end_matches('\r')
-            .to_string();
-        let line = text[..start].matches('\n').count() + 1;
-        let column = text[line_start..start].chars().count() + 1;
+        let sub = |range: Range<usize>| text.get(range).unwrap_or("");
+        let line_start = sub(0..start).rfind('\n').map_or(0, |i| i + 1);
+        let line_end = sub(start..text.len())
+            .find('\n')
+            .map_or(text.len(), |i| start + i);
+        let snippet = sub(line_start..line_end).trim_end_matches('\r').to_string();
+        let line = sub(0..start).matches('\n').count() + 1;
+        let column = sub(line_start..start).chars().count() + 1;
         let end = floor_char_boundary(text, span.end.clamp(start, line_end));
-        let width = text[start..end].chars().count().max(1);
+        let width = sub(start..end).chars().count().max(1);
         Diagnostic {
             level,
             file: file.name.clone(),

@@ -321,7 +321,7 @@ pub fn normalize_icd10(text: &str) -> Option<String> {
     if !(letter && digit && third) {
         return None;
     }
-    let rest = &text[3..];
+    let (head, rest) = (text.get(..3)?, text.get(3..)?);
     let rest = rest.strip_prefix('.').unwrap_or(rest);
     if rest.len() > 4 || !rest.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return None;
@@ -329,7 +329,7 @@ pub fn normalize_icd10(text: &str) -> Option<String> {
     if text.len() > 3 && rest.is_empty() {
         return None;
     }
-    let mut code = text[..3].to_ascii_uppercase();
+    let mut code = head.to_ascii_uppercase();
     code.push_str(&rest.to_ascii_uppercase());
     Some(code)
 }
