@@ -4,4 +4,5 @@ mod batch;
 mod cli;
 mod formulary;
 mod patients;
+mod properties;
 mod rules;

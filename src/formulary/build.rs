@@ -252,6 +252,14 @@ impl Builder<'_> {
             .into_iter()
             .filter_map(|d| self.build_drug(d))
             .collect();
+        if drugs.is_empty() {
+            self.error(
+                0,
+                0..0,
+                "the formulary has no drugs".into(),
+                Some("add a `[drugs.NAME]` table with its forms".into()),
+            );
+        }
         self.check_class_members();
         let (drug_names, substances) = self.name_indexes(&drugs, &classes);
         Some(Formulary {

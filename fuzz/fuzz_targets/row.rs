@@ -1,0 +1,40 @@
+//! Validating an arbitrary prescription (any text in any field) never panics and always
+//! gives a verdict.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use rxcheck::{Formulary, Prescription, validate};
+use std::sync::OnceLock;
+
+fn formulary() -> &'static Formulary {
+    static F: OnceLock<Formulary> = OnceLock::new();
+    F.get_or_init(|| Formulary::embedded().expect("the shipped formulary loads"))
+}
+
+fuzz_target!(|data: &[u8]| {
+    let text = String::from_utf8_lossy(data);
+    let mut fields = text.split('\u{1f}').chain(std::iter::repeat(""));
+    let mut next = || fields.next().unwrap_or("");
+    let rx = Prescription {
+        rx_id: next(),
+        drug: next(),
+        form: next(),
+        strength: next(),
+        dose: next(),
+        times_per_day: next(),
+        duration_days: next(),
+        age_years: next(),
+        birth_date: next(),
+        date: next(),
+        pregnant: next(),
+        gestational_week: next(),
+        breastfeeding: next(),
+        conditions: next(),
+        allergies: next(),
+        co_medications: next(),
+    };
+    let as_of = chrono::NaiveDate::from_ymd_opt(2026, 11, 24).expect("a real date");
+    let assessment = validate(formulary(), &rx, as_of);
+    let _ = assessment.verdict();
+    let _ = rxcheck::validate::course_facts(formulary(), &rx);
+});
