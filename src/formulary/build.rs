@@ -21,6 +21,14 @@ pub const MAX_GESTATIONAL_WEEK: u32 = 45;
 /// The largest age in years a rule or a prescription may name.
 pub const MAX_AGE_YEARS: u32 = 130;
 
+/// The tables of ids that rules refer to.
+#[derive(Clone, Copy)]
+enum Table {
+    Sources,
+    Conditions,
+    Classes,
+}
+
 /// A table from one of the files, under its id.
 struct Item<T> {
     file: usize,
@@ -31,9 +39,9 @@ struct Item<T> {
 struct Builder<'a> {
     files: &'a [SourceFile],
     diagnostics: Vec<Diagnostic>,
-    source_ids: HashMap<String, usize>,
+    source_ids: FastMap<String, usize>,
     condition_ids: FastMap<String, usize>,
-    class_ids: HashMap<String, usize>,
+    class_ids: FastMap<String, usize>,
     rule_sets: HashMap<String, (usize, RawRules)>,
     /// Rule sets already compiled, and the ones being compiled (to catch cycles).
     compiled_sets: HashMap<String, Profile>,
@@ -48,9 +56,9 @@ pub(super) fn build(files: &[SourceFile]) -> Result<Formulary, LoadError> {
     let mut b = Builder {
         files,
         diagnostics: Vec::new(),
-        source_ids: HashMap::new(),
+        source_ids: FastMap::default(),
         condition_ids: FastMap::default(),
-        class_ids: HashMap::new(),
+        class_ids: FastMap::default(),
         rule_sets: HashMap::new(),
         compiled_sets: HashMap::new(),
         compiling: Vec::new(),
@@ -441,51 +449,32 @@ impl Builder<'_> {
     }
 
     fn source_ref(&mut self, file: usize, id: &Text) -> Option<usize> {
-        let found = self.source_ids.get(id.get_ref()).copied();
-        if found.is_none() {
-            let hint = closest(id.get_ref(), self.source_ids.keys().map(String::as_str))
-                .map(|c| format!("did you mean `{c}`?"))
-                .or_else(|| {
-                    Some("add it under `[sources]`; every rule cites the reference".into())
-                });
-            self.error(
-                file,
-                id.span(),
-                format!("source `{}` is not defined", id.get_ref()),
-                hint,
-            );
-        }
-        found
+        let otherwise = "add it under `[sources]`; every rule cites the reference";
+        self.resolve(file, id, Table::Sources, otherwise)
     }
 
     fn condition_ref(&mut self, file: usize, id: &Text) -> Option<usize> {
-        let found = self.condition_ids.get(id.get_ref()).copied();
-        if found.is_none() {
-            let hint = closest(id.get_ref(), self.condition_ids.keys().map(String::as_str))
-                .map(|c| format!("did you mean `{c}`?"))
-                .or_else(|| Some("add it under `[conditions]`".into()));
-            self.error(
-                file,
-                id.span(),
-                format!("condition `{}` is not defined", id.get_ref()),
-                hint,
-            );
-        }
-        found
+        self.resolve(file, id, Table::Conditions, "add it under `[conditions]`")
     }
 
     fn class_ref(&mut self, file: usize, id: &Text) -> Option<usize> {
-        let found = self.class_ids.get(id.get_ref()).copied();
+        self.resolve(file, id, Table::Classes, "add it under `[classes]`")
+    }
+
+    /// Looks an id up in one of the formulary's tables; an unknown id is an error with a
+    /// "did you mean" hint when a near miss exists, else `otherwise`.
+    fn resolve(&mut self, file: usize, id: &Text, table: Table, otherwise: &str) -> Option<usize> {
+        let (ids, kind) = match table {
+            Table::Sources => (&self.source_ids, "source"),
+            Table::Conditions => (&self.condition_ids, "condition"),
+            Table::Classes => (&self.class_ids, "class"),
+        };
+        let found = ids.get(id.get_ref()).copied();
         if found.is_none() {
-            let hint = closest(id.get_ref(), self.class_ids.keys().map(String::as_str))
-                .map(|c| format!("did you mean `{c}`?"))
-                .or_else(|| Some("add it under `[classes]`".into()));
-            self.error(
-                file,
-                id.span(),
-                format!("class `{}` is not defined", id.get_ref()),
-                hint,
-            );
+            let hint = closest(id.get_ref(), ids.keys().map(String::as_str))
+                .map_or_else(|| otherwise.to_string(), |c| format!("did you mean `{c}`?"));
+            let message = format!("{kind} `{}` is not defined", id.get_ref());
+            self.error(file, id.span(), message, Some(hint));
         }
         found
     }
