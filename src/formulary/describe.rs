@@ -14,6 +14,8 @@ pub struct DrugView {
     pub classes: Vec<String>,
     pub aliases: Vec<String>,
     pub brands: Vec<BrandView>,
+    /// The daily maximum from all systemic forms together (a patient's concurrent rows).
+    pub combined_daily_max: Option<RuleView>,
     pub forms: Vec<FormView>,
 }
 
@@ -253,6 +255,13 @@ fn drug_view(f: &Formulary, drug: &Drug, form_filter: Option<usize>) -> DrugView
             .map(|c| c.id.clone())
             .collect(),
         aliases: drug.aliases.clone(),
+        combined_daily_max: drug.combined_daily_max.as_ref().map(|c| RuleView {
+            kind: "dose_daily",
+            rule: c.rule.clone(),
+            severity: Severity::Reject,
+            detail: format!("at most {} mg a day from all systemic forms together", c.max_mg.normalize()),
+            source: f.citation(c.source).to_string(),
+        }),
         brands: drug
             .brands
             .iter()
