@@ -89,7 +89,17 @@ fn consistency_errors_and_warnings() {
             (Warning, 34, 1, "`x.tablet.dosage.never_reached`: the daily maximum 200 mg can never be reached (50 mg x 2 = 100 mg)".to_string()),
             (Warning, 41, 1, "`x.tablet.dosage.always_exceeded`: the daily maximum 150 mg is always exceeded (100 mg x 2 = 200 mg)".to_string()),
             (Error, 50, 12, "name `x` maps to two drugs, `x` and `y`".to_string()),
+            (Error, 71, 18, "dose dimension `weight` is not one of `mass`, `volume`, `length`, `count`".to_string()),
+            (Error, 74, 24, "`5 kg` has no known unit".to_string()),
         ]
+    );
+}
+
+#[test]
+fn a_missing_required_key_is_an_error() {
+    assert_eq!(
+        diagnostics("missing.toml"),
+        vec![(Error, 9, 11, "missing field `source`".to_string())]
     );
 }
 
@@ -111,7 +121,7 @@ fn lint_renders_location_snippet_caret_and_hint() {
         "{text}"
     );
     assert!(
-        text.ends_with("formulary does not load: 6 errors, 3 warnings\n"),
+        text.ends_with("formulary does not load: 8 errors, 3 warnings\n"),
         "{text}"
     );
 }

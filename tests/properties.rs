@@ -441,14 +441,27 @@ mod fuzz_regressions {
     /// row, an unbalanced quote) still has to give one record per row.
     #[test]
     fn batch_thread_exit_input_gives_one_record_per_row() {
-        let input = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/fuzz/batch-thread-exit.csv")).unwrap();
+        let input = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/fuzz/batch-thread-exit.csv"
+        ))
+        .unwrap();
         let mut options = BatchOptions::new(as_of());
         options.max_field_bytes = 64;
         options.batch_rows = 3;
         let cross = rxcheck::batch::scan_patients(formulary(), &input[..], &options).unwrap();
         let printer = JsonPrinter::for_formulary(formulary());
         let mut out = Vec::new();
-        let summary = run(formulary(), &input[..], &mut out, &printer, &options, None, cross.as_ref()).unwrap();
+        let summary = run(
+            formulary(),
+            &input[..],
+            &mut out,
+            &printer,
+            &options,
+            None,
+            cross.as_ref(),
+        )
+        .unwrap();
         let records = out.iter().filter(|&&b| b == b'\n').count() as u64;
         assert_eq!(records, summary.rows);
         assert!(summary.rows > 30);

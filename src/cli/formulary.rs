@@ -262,7 +262,10 @@ fn render_drug(out: &mut String, d: &DrugView) {
         out.push_str(&format!("  also written: {}\n", d.aliases.join(", ")));
     }
     if let Some(c) = &d.combined_daily_max {
-        out.push_str(&format!("  all forms: {}\n    rule:   {}\n    source: {}\n", c.detail, c.rule, c.source));
+        out.push_str(&format!(
+            "  all forms: {}\n    rule:   {}\n    source: {}\n",
+            c.detail, c.rule, c.source
+        ));
     }
     for b in &d.brands {
         out.push_str(&format!("  brand {}: {}\n", b.id, b.names.join(", ")));

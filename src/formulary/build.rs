@@ -953,7 +953,7 @@ impl Builder<'_> {
                 Dosing::Known(Vec::new())
             }
             (None, false) => {
-                if dose_dimension.is_none() {
+                if raw.dose_dimension.is_none() {
                     self.error(
                         file,
                         span.clone(),
@@ -1190,15 +1190,17 @@ impl Builder<'_> {
             None => None,
         };
         let source = self.source_ref(file, &d.source)?;
-        let has_limit = per_administration.min.is_some()
-            || per_administration.max.is_some()
-            || per_administration.usual_max.is_some()
-            || per_day.min.is_some()
-            || per_day.usual_max.is_some()
-            || per_day.max.is_some()
-            || times_per_day.0.is_some()
-            || times_per_day.1.is_some()
-            || max_duration_days.is_some();
+        // Judged on what is written, so a limit that failed to parse is not reported twice.
+        let written = |r: &Option<Spanned<RawAmountRange>>| {
+            r.as_ref().is_some_and(|r| {
+                let r = r.get_ref();
+                r.min.is_some() || r.usual_max.is_some() || r.max.is_some()
+            })
+        };
+        let has_limit = written(&d.dose_per_administration)
+            || written(&d.dose_per_day)
+            || d.times_per_day.is_some()
+            || d.max_duration_days.is_some();
         if !has_limit {
             self.error(file, span.clone(), format!("dosage `{rule}` sets no limit"), Some("give `dose_per_administration`, `dose_per_day`, `times_per_day` or `max_duration_days`".into()));
         }

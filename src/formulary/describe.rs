@@ -259,7 +259,10 @@ fn drug_view(f: &Formulary, drug: &Drug, form_filter: Option<usize>) -> DrugView
             kind: "dose_daily",
             rule: c.rule.clone(),
             severity: Severity::Reject,
-            detail: format!("at most {} mg a day from all systemic forms together", c.max_mg.normalize()),
+            detail: format!(
+                "at most {} mg a day from all systemic forms together",
+                c.max_mg.normalize()
+            ),
             source: f.citation(c.source).to_string(),
         }),
         brands: drug
