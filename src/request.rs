@@ -25,6 +25,10 @@ pub struct Prescription<'a> {
     pub co_medications: &'a str,
 }
 
+/// The largest age in completed years that is taken as real (prescriptions and rules alike).
+pub const MAX_AGE_YEARS: u32 = 130;
+/// The largest gestational week (completed weeks) that is taken as real.
+pub const MAX_GESTATIONAL_WEEK: u32 = 45;
 /// The largest frequency or course length that is taken as a number rather than a typo.
 pub const MAX_TIMES_PER_DAY: u32 = 1000;
 pub const MAX_DURATION_DAYS: u32 = 36_500;

@@ -6,18 +6,13 @@ use crate::formulary::{
     DoseRule, Dosing, Drug, Form, Formulary, Limits, Profile, Rule, normalize_icd10, normalize_name,
 };
 use crate::request::{
-    Flag, MAX_DURATION_DAYS, MAX_TIMES_PER_DAY, Prescription, completed_years, list_items,
-    parse_date, parse_flag, parse_whole,
+    Flag, MAX_AGE_YEARS, MAX_DURATION_DAYS, MAX_GESTATIONAL_WEEK, MAX_TIMES_PER_DAY, Prescription,
+    completed_years, list_items, parse_date, parse_flag, parse_whole,
 };
 use crate::units::{Dimension, Strength, Unit, parse_dose, parse_strength};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use std::borrow::Cow;
-
-/// The largest age in completed years that is taken as real.
-pub const MAX_AGE_YEARS: u32 = 130;
-/// The largest gestational week (completed weeks) that is taken as real.
-pub const MAX_GESTATIONAL_WEEK: u32 = 45;
 
 /// Validates one prescription as of `as_of` (the prescription date when it gives none).
 pub fn validate<'f>(
@@ -105,11 +100,6 @@ pub fn course_facts(formulary: &Formulary, rx: &Prescription<'_>) -> Option<Cour
         brand,
         daily,
     })
-}
-
-/// Whether `name` is a drug the formulary covers (its generic name, an alias or a brand).
-pub fn covers_drug(formulary: &Formulary, name: &str) -> bool {
-    formulary.find_drug(name).is_some()
 }
 
 struct Validation<'f, 'o> {

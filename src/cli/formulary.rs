@@ -110,10 +110,11 @@ fn lint(path: Option<PathBuf>) -> Result<i32, Fatal> {
         Ok(f) => {
             let forms: usize = f.drugs.iter().map(|d| d.forms.len()).sum();
             let summary = format!(
-                "`{}` {}: {} drugs, {forms} forms, {} conditions, {} sources",
+                "`{}` {}: {} drugs, {forms} forms, {} rule sets, {} conditions, {} sources",
                 f.name,
                 f.version,
                 f.drugs.len(),
+                f.rule_sets.len(),
                 f.conditions.len(),
                 f.sources.len()
             );

@@ -16,10 +16,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 use toml::Spanned;
 
-/// The largest gestational week a rule or a prescription may name.
-pub const MAX_GESTATIONAL_WEEK: u32 = 45;
-/// The largest age in years a rule or a prescription may name.
-pub const MAX_AGE_YEARS: u32 = 130;
+use crate::request::{MAX_AGE_YEARS, MAX_GESTATIONAL_WEEK};
 
 /// The tables of ids that rules refer to.
 #[derive(Clone, Copy)]

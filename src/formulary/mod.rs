@@ -382,11 +382,6 @@ impl Formulary {
         self.substances.get(normalize_name(name).as_ref())
     }
 
-    /// Finds a class by id.
-    pub fn find_class(&self, id: &str) -> Option<usize> {
-        self.classes.iter().position(|c| c.id == id)
-    }
-
     /// The citation of a source, as findings show it.
     pub fn citation(&self, source: usize) -> &str {
         self.sources.get(source).map_or("", |s| s.citation.as_str())
