@@ -514,7 +514,7 @@ pub fn run(
         let (spare_tx, spare_rx) = mpsc::channel::<Vec<Vec<u8>>>();
         let job = &job;
         scope.spawn(move || {
-            let chunks = rayon::current_num_threads().max(1) * 4;
+            let chunks = rayon::current_num_threads().max(1) * 2;
             for batch in full_rx {
                 let batch = match batch {
                     Ok(batch) => batch,
