@@ -25,6 +25,51 @@ pub struct Prescription<'a> {
     pub co_medications: &'a str,
 }
 
+impl<'a> Prescription<'a> {
+    /// A prescription from its fields in declaration order (`rx_id`, `drug`, `form`,
+    /// `strength`, `dose`, `times_per_day`, `duration_days`, `age_years`, `birth_date`, `date`,
+    /// `pregnant`, `gestational_week`, `breastfeeding`, `conditions`, `allergies`,
+    /// `co_medications`).
+    pub fn from_fields(fields: [&'a str; 16]) -> Self {
+        let [
+            rx_id,
+            drug,
+            form,
+            strength,
+            dose,
+            times_per_day,
+            duration_days,
+            age_years,
+            birth_date,
+            date,
+            pregnant,
+            gestational_week,
+            breastfeeding,
+            conditions,
+            allergies,
+            co_medications,
+        ] = fields;
+        Prescription {
+            rx_id,
+            drug,
+            form,
+            strength,
+            dose,
+            times_per_day,
+            duration_days,
+            age_years,
+            birth_date,
+            date,
+            pregnant,
+            gestational_week,
+            breastfeeding,
+            conditions,
+            allergies,
+            co_medications,
+        }
+    }
+}
+
 /// The largest age in completed years that is taken as real (prescriptions and rules alike).
 pub const MAX_AGE_YEARS: u32 = 130;
 /// The largest gestational week (completed weeks) that is taken as real.

@@ -75,49 +75,14 @@ pub struct Case {
     pub expect: Verdict,
     pub rules: Vec<String>,
     pub categories: Vec<String>,
-    /// The prescription fields, in [`Prescription`] order.
+    /// The prescription fields, in the order of [`Prescription::from_fields`].
     fields: [String; 16],
 }
 
 impl Case {
     /// The case's prescription, borrowing its fields.
     pub fn prescription(&self) -> Prescription<'_> {
-        let [
-            rx_id,
-            drug,
-            form,
-            strength,
-            dose,
-            times_per_day,
-            duration_days,
-            age_years,
-            birth_date,
-            date,
-            pregnant,
-            gestational_week,
-            breastfeeding,
-            conditions,
-            allergies,
-            co_medications,
-        ] = &self.fields;
-        Prescription {
-            rx_id,
-            drug,
-            form,
-            strength,
-            dose,
-            times_per_day,
-            duration_days,
-            age_years,
-            birth_date,
-            date,
-            pregnant,
-            gestational_week,
-            breastfeeding,
-            conditions,
-            allergies,
-            co_medications,
-        }
+        Prescription::from_fields(self.fields.each_ref().map(String::as_str))
     }
 }
 
