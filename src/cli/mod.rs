@@ -17,7 +17,7 @@ pub const EXIT_FATAL: i32 = 3;
     name = "rxcheck",
     version,
     about = "Checks proposed NSAID regimens against an editable TOML formulary, with reasons and sources",
-    after_help = "Exit codes: 0 ok, 1 worst finding is a warning, 2 reject or invalid, 3 fatal error.\n\nExamples:\n  rxcheck check --drug diclofenac --form tablet --dose \"50 mg\" --times-per-day 3 --age-years 40 --pregnant no --breastfeeding no\n  rxcheck batch prescriptions.csv -o verdicts.jsonl"
+    after_help = "Exit codes: 0 ok, 1 worst finding is a warning, 2 reject or invalid, 3 fatal error.\n\nExamples:\n  rxcheck check --drug diclofenac --form tablet --dose \"50 mg\" --times-per-day 3 --age-years 40 --pregnant no --breastfeeding no\n  rxcheck batch prescriptions.csv -o verdicts.jsonl\n  rxcheck formulary show diclofenac\n  rxcheck formulary lint my-formulary/"
 )]
 struct Cli {
     #[command(subcommand)]
