@@ -1080,3 +1080,83 @@ mod input {
         );
     }
 }
+
+/// ICD-10 codes on the edges of a condition, and classes that are easy to get wrong.
+mod vocabulary_edges {
+    use super::*;
+
+    #[test]
+    fn condition_codes_mean_what_the_reference_means() {
+        let nim = with(&NIM, &[("dose", "100 mg"), ("times", "2")]);
+        // Thrombophilias clot rather than bleed.
+        expect(&with(&nim, &[("conditions", "D68.5")]), Ok, &[]);
+        expect(
+            &with(&nim, &[("conditions", "D68.0")]),
+            Reject,
+            &["bleeding_disorder"],
+        );
+        // Erosive gastritis and oesophageal ulcers are erosions and ulcers of the GI tract.
+        expect(
+            &with(&nim, &[("conditions", "K29.0")]),
+            Reject,
+            &["gi_ulcer"],
+        );
+        expect(
+            &with(&nim, &[("conditions", "K22.1")]),
+            Reject,
+            &["gi_ulcer"],
+        );
+        expect(
+            &with(&nim, &[("conditions", "I85.0")]),
+            Reject,
+            &["active_bleeding"],
+        );
+        // Great-vein anomalies are not heart defects.
+        let ind = with(&IND_TAB, &[("dose", "25 mg"), ("times", "3")]);
+        expect(&with(&ind, &[("conditions", "Q26.5")]), Ok, &[]);
+        expect(
+            &with(&ind, &[("conditions", "Q25.0")]),
+            Reject,
+            &["congenital_heart_defect"],
+        );
+        // A bruise leaves the skin intact; an abrasion does not.
+        let gel = with(
+            &IND_GEL,
+            &[("strength", "5%"), ("dose", "10 cm"), ("times", "3")],
+        );
+        expect(&with(&gel, &[("conditions", "S80.0")]), Ok, &[]);
+        expect(
+            &with(&gel, &[("conditions", "S80.8")]),
+            Reject,
+            &["damaged_skin"],
+        );
+    }
+
+    #[test]
+    fn paracetamol_is_hepatotoxic_and_emulgel_is_voltaren() {
+        let nim = with(&NIM, &[("dose", "100 mg"), ("times", "2")]);
+        expect(
+            &with(&nim, &[("co", "paracetamol")]),
+            Warn,
+            &["interaction:nimesulide.interaction.hepatotoxic"],
+        );
+        let emulgel = [
+            ("drug", "Voltaren Emulgel"),
+            ("form", "gel"),
+            ("dose", "2 g"),
+            ("times", "3"),
+            ("age", "10"),
+        ];
+        expect(&emulgel, Reject, &["age:diclofenac.voltaren.gel.min_age"]);
+        expect(
+            &[
+                ("drug", "diclofenac"),
+                ("form", "emulgel"),
+                ("dose", "2 g"),
+                ("times", "3"),
+            ],
+            Invalid,
+            &["input:input.form"],
+        );
+    }
+}
