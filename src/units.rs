@@ -58,17 +58,6 @@ pub struct Amount {
     pub dimension: Dimension,
 }
 
-impl fmt::Display for Amount {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} {}",
-            self.value.normalize(),
-            self.dimension.base_unit()
-        )
-    }
-}
-
 /// Why a quantity could not be read. Messages name what was expected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum QuantityError {
@@ -84,8 +73,6 @@ pub enum QuantityError {
     AmbiguousComma(String),
     #[error("`{0}` has no unit; add one, such as `mg`")]
     NoUnit(String),
-    #[error("unit `{unit}` in `{text}` is not known")]
-    UnknownUnit { text: String, unit: String },
     #[error("range `{0}` goes down: its first number must not exceed the second")]
     BackwardsRange(String),
 }

@@ -40,10 +40,13 @@ pub fn validate_into<'f>(
     let Some((drug, form_index, brand)) = target else {
         return;
     };
-    let Some(form) = drug.forms.get(form_index) else {
-        return;
-    };
-    let Some(profile) = drug.profile(form_index, brand) else {
+    let (Some(form), Some(profile)) = (drug.forms.get(form_index), drug.profile(form_index, brand))
+    else {
+        // Cannot happen with a formulary that loaded; never an `ok` all the same.
+        v.invalid(
+            "form",
+            format!("form of `{}` is not in the formulary", drug.id),
+        );
         return;
     };
     let subject = Subject {
@@ -58,6 +61,7 @@ pub fn validate_into<'f>(
     v.check_conditions(&subject, &patient.conditions);
     v.check_allergies(&subject, rx.allergies);
     v.check_co_medications(&subject, rx.co_medications);
+    v.check_unknown_names(rx);
     v.check_administration(&subject);
 }
 
@@ -578,11 +582,18 @@ impl<'f> Validation<'f, '_> {
             }
             (Unit::Word, Dimension::Mass) if is_form_unit => {
                 let Some(per_unit) = strength.and_then(Strength::mg_per_unit) else {
-                    self.invalid("dose", format!(
-                        "dose `{}` counts units, but no strength is given and {} has no default strength; give the strength (such as `50 mg`)",
-                        rx.dose.trim(),
-                        s.name()
-                    ));
+                    let message = match strength {
+                        Some(given) => format!(
+                            "dose `{}` counts units, but strength `{given}` does not say how much one holds; give it in mg (such as `50 mg`)",
+                            rx.dose.trim()
+                        ),
+                        None => format!(
+                            "dose `{}` counts units, but no strength is given and {} has no default strength; give the strength (such as `50 mg`)",
+                            rx.dose.trim(),
+                            s.name()
+                        ),
+                    };
+                    self.invalid("dose", message);
                     return None;
                 };
                 Some(per_unit)
@@ -681,10 +692,14 @@ impl<'f> Validation<'f, '_> {
         } else {
             parse_strength(rx.strength).ok()
         };
-        let fits_strength =
-            |r: &&'f DoseRule| r.strength.is_none() || r.strength == prescribed_strength;
-        let strength_matched = rules.iter().filter(by_age).any(|r| fits_strength(&r));
-        if !strength_matched {
+        // Entries for every strength always apply; of the strength-specific ones, those of
+        // the prescribed strength, or (when it is not given or not listed) the strictest.
+        let specific = |r: &&'f DoseRule| r.strength.is_some();
+        let matches = |r: &&'f DoseRule| r.strength.is_some() && r.strength == prescribed_strength;
+        let strength_matched = rules.iter().filter(by_age).any(|r| matches(&r));
+        let strength_unknown =
+            !strength_matched && rules.iter().filter(by_age).any(|r| specific(&r));
+        if strength_unknown {
             self.out.findings.push(Finding {
                 severity: Severity::Info,
                 category: Category::DoseSingle,
@@ -723,18 +738,14 @@ impl<'f> Validation<'f, '_> {
             daily,
             dimension,
         };
-        let mut candidates = rules
-            .iter()
-            .filter(by_age)
-            .filter(|r| !strength_matched || fits_strength(r));
-        let (Some(first), None) = (candidates.next(), candidates.clone().next()) else {
-            // Several rules apply (the strength is unknown): report the strictest outcome.
+        for rule in rules.iter().filter(by_age) {
+            if !specific(&rule) || matches(&rule) {
+                self.apply_dose_rule(s, rule, &dose, regimen);
+            }
+        }
+        if strength_unknown {
             let mut worst: Option<(Severity, Vec<Finding<'f>>)> = None;
-            let all = rules
-                .iter()
-                .filter(by_age)
-                .filter(|r| !strength_matched || fits_strength(r));
-            for rule in all {
+            for rule in rules.iter().filter(by_age).filter(specific) {
                 let start = self.out.findings.len();
                 self.apply_dose_rule(s, rule, &dose, regimen);
                 let found: Vec<Finding<'f>> = self.out.findings.drain(start..).collect();
@@ -750,9 +761,7 @@ impl<'f> Validation<'f, '_> {
             if let Some((_, found)) = worst {
                 self.out.findings.extend(found);
             }
-            return;
-        };
-        self.apply_dose_rule(s, first, &dose, regimen);
+        }
     }
 
     /// The form has dosage only for other ages: the dose cannot be verified.
@@ -893,12 +902,13 @@ impl<'f> Validation<'f, '_> {
             self.push(Severity::Reject, category, max_id, message, source);
         } else if let Some(usual) = limits.usual_max.filter(|m| value > *m) {
             let message = format!(
-                "{what} {} is above the usual maximum of {} (allowed up to {} only where the reference says so)",
+                "{what} {} is above the usual maximum of {}{}",
                 amount(value, dimension),
                 amount(usual, dimension),
-                limits
-                    .max
-                    .map_or_else(|| "-".into(), |m| amount(m, dimension))
+                limits.max.map_or_else(String::new, |m| format!(
+                    " (allowed up to {} only where the reference says so)",
+                    amount(m, dimension)
+                ))
             );
             self.push(Severity::Warn, category, usual_id, message, source);
         } else if let Some(min) = limits.min.filter(|m| range.low < *m) {
@@ -1139,6 +1149,39 @@ impl<'f> Validation<'f, '_> {
                         &rule.rule,
                         message,
                     );
+                }
+            }
+        }
+    }
+
+    /// Allergy and co-medication names are open-ended (most drugs are outside the formulary),
+    /// but a near miss of a known name is likely a typo that would hide a rule: a warning.
+    fn check_unknown_names(&mut self, rx: &Prescription<'_>) {
+        let f = self.f;
+        let lists = [
+            ("allergies", "allergy", Category::Allergy, rx.allergies),
+            (
+                "co_medications",
+                "co-medication",
+                Category::Interaction,
+                rx.co_medications,
+            ),
+        ];
+        for (field, what, category, list) in lists {
+            for item in list_items(list) {
+                if f.knows_name(item) {
+                    continue;
+                }
+                if let Some(suggestion) = f.suggest_name(item) {
+                    self.out.findings.push(Finding {
+                        severity: Severity::Warn,
+                        category,
+                        rule: Cow::Borrowed(if field == "allergies" { "input.allergies" } else { "input.co_medications" }),
+                        message: Cow::Owned(format!(
+                            "{what} `{item}` is not a known drug or class; did you mean `{suggestion}`? the rules that depend on it cannot be verified"
+                        )),
+                        source: Cow::Borrowed("rxcheck input rules: allergies and co-medications are drug, brand or class names; names close to a known one are checked as likely typos"),
+                    });
                 }
             }
         }

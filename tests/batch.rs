@@ -286,3 +286,9 @@ fn output_file_is_written_whole_and_devices_are_left_devices() {
     let meta = std::fs::metadata("/dev/null").unwrap();
     assert!(!meta.is_file(), "/dev/null must stay a device");
 }
+
+#[test]
+fn pipe_delimited_files_are_detected() {
+    let input = "rx_id|age_years|pregnant|breastfeeding|drug|form|dose|times_per_day\nA|40|no|no|diclofenac|tablet|50 mg|3\n";
+    assert_eq!(records(input, &[]), vec![rec(2, "A", "ok")]);
+}

@@ -213,3 +213,25 @@ fn by_patient_needs_a_patient_column() {
         .assert()
         .code(3);
 }
+
+#[test]
+fn one_patient_with_thousands_of_rows_is_checked_in_reasonable_output() {
+    let mut text = format!("{HEADER}\n");
+    for i in 0..3000 {
+        text.push_str(&format!(
+            "R{i},P0,2026-11-01,40,no,no,diclofenac,tablet,25 mg,2,\n"
+        ));
+    }
+    let got = run(&text, &[]);
+    assert_eq!(got.len(), 3000);
+    let rule = &got[0]
+        .2
+        .iter()
+        .find(|r| r.contains("combined_daily_max"))
+        .unwrap()
+        .clone();
+    assert_eq!(
+        rule,
+        "dose_daily:diclofenac.combined_daily_max(R0,R1,R2,R3,R4,R5,+2994)"
+    );
+}

@@ -1160,3 +1160,31 @@ mod vocabulary_edges {
         );
     }
 }
+
+mod typos {
+    use super::*;
+
+    #[test]
+    fn a_near_miss_allergy_or_co_medication_cannot_be_verified() {
+        let base = with(&DIC_TAB, &[("dose", "50 mg"), ("times", "3")]);
+        expect(
+            &with(&base, &[("allergies", "diclofenc")]),
+            Warn,
+            &["allergy:input.allergies"],
+        );
+        expect(
+            &with(&base, &[("co", "ibuprofn")]),
+            Warn,
+            &["interaction:input.co_medications"],
+        );
+        // Names far from any known one are other drugs, not typos.
+        expect(
+            &with(
+                &base,
+                &[("allergies", "penicillin"), ("co", "amlodipine;metformin")],
+            ),
+            Ok,
+            &[],
+        );
+    }
+}

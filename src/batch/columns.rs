@@ -26,7 +26,9 @@ pub struct Columns {
 
 /// A header that lacks a required column.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("the header has no `{missing}` column (it has: {found})")]
+#[error(
+    "the header has no `{missing}` column (it has: {found}); check the column names, or the delimiter with --delimiter"
+)]
 pub struct MissingColumn {
     pub missing: &'static str,
     pub found: String,
@@ -85,15 +87,14 @@ impl Columns {
     }
 }
 
-/// Picks the delimiter of a header line: `;` or tab when they outnumber `,`, else `,`.
+/// Picks the delimiter of a header line: whichever of `,`, `;`, tab and `|` it holds most
+/// (`,` when it holds none).
 pub fn detect_delimiter(header: &[u8]) -> u8 {
     let count = |d: u8| header.iter().filter(|&&b| b == d).count();
-    let (comma, semicolon, tab) = (count(b','), count(b';'), count(b'\t'));
-    if semicolon > comma && semicolon >= tab {
-        b';'
-    } else if tab > comma && tab > semicolon {
-        b'\t'
-    } else {
-        b','
-    }
+    [b',', b';', b'\t', b'|']
+        .into_iter()
+        .rev()
+        .max_by_key(|&d| (count(d), d == b','))
+        .filter(|&d| count(d) > 0)
+        .unwrap_or(b',')
 }

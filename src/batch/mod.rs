@@ -60,8 +60,12 @@ pub enum BatchError {
     Write(io::Error),
     #[error("input is empty: there is no header row")]
     NoHeader,
-    #[error("the header row is not valid UTF-8")]
+    #[error("the header row is not valid UTF-8; save the file as UTF-8")]
     HeaderEncoding,
+    #[error(
+        "the header row has an unbalanced quote or is too long; check the first line of the file"
+    )]
+    HeaderShape,
     #[error("{0}")]
     Header(#[from] MissingColumn),
 }
@@ -430,7 +434,7 @@ fn read_header<R: Read>(
         .map_err(BatchError::Read)?
     {
         Some(span) if span.kind == RowKind::Complete => span,
-        Some(_) => return Err(BatchError::HeaderEncoding),
+        Some(_) => return Err(BatchError::HeaderShape),
         None => return Err(BatchError::NoHeader),
     };
     let header_row = header_bytes.get(header.bytes.clone()).unwrap_or(&[]);

@@ -258,12 +258,16 @@ fn course<'r>(
         ..Prescription::default()
     };
     let what = match course_facts(formulary, &rx).and_then(|f| Some((f, Facts::new(f)?))) {
-        Some((facts, compact)) => {
-            let systemic = formulary
+        Some((facts, mut compact)) => {
+            let form = formulary
                 .drugs
                 .get(facts.drug)
-                .and_then(|d| d.forms.get(facts.form))
-                .is_some_and(|f| f.systemic);
+                .and_then(|d| d.forms.get(facts.form));
+            let systemic = form.is_some_and(|f| f.systemic);
+            // Only doses in mg add up against a daily maximum in mg.
+            if form.and_then(|f| f.dose_dimension) != Some(crate::units::Dimension::Mass) {
+                compact.daily = None;
+            }
             CourseDrug::Covered {
                 facts: compact,
                 systemic,
@@ -284,12 +288,36 @@ fn course<'r>(
 }
 
 /// `RX-1,RX-2`: the rows involved, in input order.
+/// How many other rows a finding names before it says "and N more".
+const ROWS_NAMED: usize = 5;
+
+/// `RX-1,RX-2`: the rows involved, in input order (at most a few, then `+N`).
 fn row_list(rows: &mut Vec<&Course>) -> String {
     rows.sort_by_key(|c| c.row);
-    rows.iter()
+    let mut list: Vec<&str> = rows
+        .iter()
+        .take(ROWS_NAMED + 1)
         .map(|c| c.rx_id.as_ref())
-        .collect::<Vec<_>>()
-        .join(",")
+        .collect();
+    let more = rows.len().saturating_sub(ROWS_NAMED + 1);
+    let more_text = format!("+{more}");
+    if more > 0 {
+        list.push(&more_text);
+    }
+    list.join(",")
+}
+
+/// The other rows of a finding, described, at most a few.
+fn describe_all(formulary: &Formulary, rows: &[&Course]) -> String {
+    let mut text: Vec<String> = rows
+        .iter()
+        .take(ROWS_NAMED)
+        .map(|c| describe(formulary, c))
+        .collect();
+    if rows.len() > ROWS_NAMED {
+        text.push(format!("{} more rows", rows.len() - ROWS_NAMED));
+    }
+    text.join(" and ")
 }
 
 fn describe(formulary: &Formulary, course: &Course) -> String {
@@ -369,34 +397,56 @@ fn check_course(
                 _ => None,
             })
             .collect();
-        let days = std::iter::once(course.start).chain(
-            same.iter()
-                .map(|(c, _)| c.start)
-                .filter(|d| course.active_on(*d)),
-        );
-        let mut peak: Option<(NaiveDate, Decimal, Vec<&Course>)> = None;
-        for day in days {
-            let active: Vec<&(&Course, Decimal)> =
-                same.iter().filter(|(c, _)| c.active_on(day)).collect();
-            if active.is_empty() {
+        // Sweep the days the other courses start and stop within this one: the total is
+        // highest on one of those days.
+        let mut events: Vec<(NaiveDate, Decimal, bool)> = Vec::with_capacity(same.len() * 2);
+        for (c, daily) in &same {
+            let from = c.start.max(course.start);
+            let to = match (c.end, course.end) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            if to.is_some_and(|to| to < from) {
                 continue;
             }
-            let total = active
-                .iter()
-                .try_fold(own, |sum, (_, d)| sum.checked_add(*d))
-                .unwrap_or(Decimal::MAX);
-            if peak.as_ref().is_none_or(|(_, best, _)| total > *best) {
-                let mut rows: Vec<&Course> = active.iter().map(|(c, _)| *c).collect();
-                rows.push(course);
-                peak = Some((day, total, rows));
+            events.push((from, *daily, true));
+            if let Some(after) = to.and_then(|to| to.succ_opt()) {
+                events.push((after, *daily, false));
             }
         }
-        if let Some((day, total, mut rows)) = peak.filter(|(_, total, _)| *total > limit.max_mg) {
-            let others_text: Vec<String> = rows
+        events.sort_by_key(|(day, _, _)| *day);
+        let mut total = own;
+        let mut peak: Option<(NaiveDate, Decimal)> = None;
+        let mut index = 0;
+        while let Some(&(day, _, _)) = events.get(index) {
+            while let Some(&(_, amount, starts)) = events.get(index).filter(|e| e.0 == day) {
+                total = if starts {
+                    total.checked_add(amount).unwrap_or(Decimal::MAX)
+                } else {
+                    total.checked_sub(amount).unwrap_or(Decimal::ZERO)
+                };
+                index += 1;
+            }
+            if total > own && peak.is_none_or(|(_, best)| total > best) {
+                peak = Some((day, total));
+            }
+        }
+        let peak = peak.map(|(day, total)| {
+            let mut rows: Vec<&Course> = same
                 .iter()
-                .filter(|c| c.row != course.row)
-                .map(|c| describe(formulary, c))
+                .filter(|(c, _)| c.active_on(day))
+                .map(|(c, _)| *c)
                 .collect();
+            rows.push(course);
+            (day, total, rows)
+        });
+        if let Some((day, total, mut rows)) = peak.filter(|(_, total, _)| *total > limit.max_mg) {
+            let others: Vec<&Course> = rows
+                .iter()
+                .copied()
+                .filter(|c| c.row != course.row)
+                .collect();
+            let others_text = describe_all(formulary, &others);
             let ids = row_list(&mut rows);
             found.push(CrossFinding {
                 severity: Severity::Reject,
@@ -404,7 +454,7 @@ fn check_course(
                 rule: format!("{}({ids})", limit.rule),
                 message: format!(
                     "together with {} the patient gets {} mg of {} a day (from {day}), above the maximum of {} mg a day from all forms together",
-                    others_text.join(" and "),
+                    others_text,
                     total.normalize(),
                     drug.id,
                     limit.max_mg.normalize()
@@ -440,7 +490,7 @@ fn check_course(
             .classes
             .get(rule.class)
             .map_or("", |c| c.id.as_str());
-        let text: Vec<String> = hits.iter().map(|c| describe(formulary, c)).collect();
+        let text = describe_all(formulary, &hits);
         let note = if all_systemic {
             ""
         } else {
@@ -454,7 +504,7 @@ fn check_course(
             rule: format!("{}({ids})", rule.rule.rule),
             message: format!(
                 "prescribed at the same time as {}: two `{class}` drugs at once, duplicate therapy{note}",
-                text.join(" and ")
+                text
             ),
             source: formulary.citation(rule.rule.source).to_string(),
         });
@@ -475,7 +525,7 @@ fn check_course(
         if hits.is_empty() {
             continue;
         }
-        let text: Vec<String> = hits.iter().map(|c| describe(formulary, c)).collect();
+        let text = describe_all(formulary, &hits);
         hits.push(course);
         let ids = row_list(&mut hits);
         let class = rule
@@ -489,7 +539,7 @@ fn check_course(
             rule: format!("{}({ids})", rule.rule.rule),
             message: format!(
                 "prescribed at the same time as {}, one of the {class}",
-                text.join(" and ")
+                text
             ),
             source: formulary.citation(rule.rule.source).to_string(),
         });

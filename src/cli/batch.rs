@@ -87,13 +87,28 @@ pub fn run(args: Args) -> Result<i32, Fatal> {
     let formulary = load_formulary(&args.formulary)?;
     let from_stdin = args.file.as_ref().is_none_or(|p| p.as_os_str() == "-");
     let by_patient = !args.no_by_patient;
-    // Checks across rows read the input twice: standard input is kept in a temporary file.
+    // Checks across rows read the input twice: standard input with a `patient_id` column is
+    // kept in a temporary file; without one it streams as it comes.
+    let mut stdin_header = Vec::new();
     let spooled = if by_patient && from_stdin {
-        let mut spool = tempfile::NamedTempFile::new()
-            .map_err(|e| Fatal(format!("cannot create a temporary file: {e}")))?;
-        io::copy(&mut io::stdin().lock(), &mut spool)
+        let mut stdin = io::stdin().lock();
+        io::BufRead::read_until(&mut stdin, b'\n', &mut stdin_header)
             .map_err(|e| Fatal(format!("cannot read input: {e}")))?;
-        Some(spool)
+        if String::from_utf8_lossy(&stdin_header)
+            .to_ascii_lowercase()
+            .contains("patient_id")
+        {
+            let mut spool = tempfile::NamedTempFile::new()
+                .map_err(|e| Fatal(format!("cannot create a temporary file: {e}")))?;
+            spool
+                .write_all(&stdin_header)
+                .and_then(|()| io::copy(&mut stdin, &mut spool).map(drop))
+                .map_err(|e| Fatal(format!("cannot keep the input in a temporary file: {e}")))?;
+            stdin_header.clear();
+            Some(spool)
+        } else {
+            None
+        }
     } else {
         None
     };
@@ -120,7 +135,10 @@ pub fn run(args: Args) -> Result<i32, Fatal> {
         return Err(Fatal("--by-patient needs a `patient_id` column".into()));
     }
     let (input, size): (Box<dyn Read + Send>, Option<u64>) = match &path {
-        None => (Box::new(io::stdin()), None),
+        None => (
+            Box::new(io::Cursor::new(stdin_header).chain(io::stdin())),
+            None,
+        ),
         Some(p) => {
             let file = open(p)?;
             let size = if spooled.is_some() {

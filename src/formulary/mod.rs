@@ -290,7 +290,7 @@ pub fn normalize_name(name: &str) -> Cow<'_, str> {
     let already = !name.contains("  ")
         && name
             .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b' ' || b >= 0x80);
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b' ');
     if already {
         return Cow::Borrowed(name);
     }
@@ -355,6 +355,32 @@ impl Formulary {
         closest(
             &normalize_name(name),
             self.drug_names.keys().map(String::as_str),
+        )
+    }
+
+    /// Whether a name is known as a drug, brand, class member or class (plural allowed).
+    pub fn knows_name(&self, name: &str) -> bool {
+        let normal = normalize_name(name);
+        let singular = normal.strip_suffix('s').unwrap_or(&normal);
+        self.drug_names.contains_key(normal.as_ref())
+            || self.substances.contains_key(normal.as_ref())
+            || self
+                .classes
+                .iter()
+                .any(|c| normalize_name(&c.id) == singular || normalize_name(&c.id) == normal)
+    }
+
+    /// The known drug, brand, class member or class name closest to `name`, if it is near
+    /// enough to be a typo of it.
+    pub fn suggest_name(&self, name: &str) -> Option<&str> {
+        let normal = normalize_name(name);
+        closest(
+            &normal,
+            self.drug_names
+                .keys()
+                .chain(self.substances.keys())
+                .map(String::as_str)
+                .chain(self.classes.iter().map(|c| c.id.as_str())),
         )
     }
 

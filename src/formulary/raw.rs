@@ -133,7 +133,10 @@ with_rules! {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table such as `{ years = 12, source = \"...\" }`"
+)]
 pub struct RawMinAge {
     pub years: Spanned<i64>,
     pub source: Text,
@@ -148,7 +151,10 @@ pub struct RawContraindication {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table such as `{ min = 2, max = 3 }`"
+)]
 pub struct RawRange {
     pub min: Option<Spanned<i64>>,
     pub max: Option<Spanned<i64>>,
@@ -222,7 +228,10 @@ with_rules! {
 
 /// The most of the drug a patient may get a day from all its systemic forms together.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table such as `{ max = \"150 mg\", source = \"...\" }`"
+)]
 pub struct RawCombinedMax {
     pub max: Text,
     pub source: Text,
@@ -263,7 +272,10 @@ pub struct RawDosageUnknown {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table such as `{ min = \"50 mg\", max = \"100 mg\" }`"
+)]
 pub struct RawAmountRange {
     pub min: Option<Text>,
     pub max: Option<Text>,
