@@ -1,33 +1,12 @@
-//! The formulary shipped inside the binary, so `rxcheck check` works with no set-up.
+//! The formulary shipped inside the binary, so `rxcheck check` works with no set-up. The
+//! build script lists every `formulary/*.toml` and `formulary/cases/*.toml` file.
 
 use super::SourceFile;
 
-const FILES: [(&str, &str); 5] = [
-    (
-        "formulary/formulary.toml",
-        include_str!("../../formulary/formulary.toml"),
-    ),
-    (
-        "formulary/shared.toml",
-        include_str!("../../formulary/shared.toml"),
-    ),
-    (
-        "formulary/nimesulide.toml",
-        include_str!("../../formulary/nimesulide.toml"),
-    ),
-    (
-        "formulary/diclofenac.toml",
-        include_str!("../../formulary/diclofenac.toml"),
-    ),
-    (
-        "formulary/indomethacin.toml",
-        include_str!("../../formulary/indomethacin.toml"),
-    ),
-];
+include!(concat!(env!("OUT_DIR"), "/embedded_files.rs"));
 
-/// The shipped formulary's files, named as they are in the repository.
-pub fn embedded_sources() -> Vec<SourceFile> {
-    FILES
+fn sources(files: &[(&str, &str)]) -> Vec<SourceFile> {
+    files
         .iter()
         .map(|(name, text)| SourceFile {
             name: (*name).to_string(),
@@ -36,10 +15,12 @@ pub fn embedded_sources() -> Vec<SourceFile> {
         .collect()
 }
 
+/// The shipped formulary's files, named as they are in the repository.
+pub fn embedded_sources() -> Vec<SourceFile> {
+    sources(FORMULARY_FILES)
+}
+
 /// The worked examples shipped with the formulary.
 pub fn embedded_cases() -> Vec<SourceFile> {
-    vec![SourceFile {
-        name: "formulary/cases/shipped.toml".to_string(),
-        text: include_str!("../../formulary/cases/shipped.toml").to_string(),
-    }]
+    sources(CASE_FILES)
 }
