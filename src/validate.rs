@@ -239,7 +239,7 @@ impl<'f> Validation<'f, '_> {
             return None;
         }
         let Some(found) = f.find_drug(rx.drug) else {
-            let hint = match f.suggest_drug(rx.drug) {
+            let hint = match f.suggest_drug_remembered(rx.drug) {
                 Some(s) => format!("; did you mean `{s}`?"),
                 None => String::new(),
             };
@@ -1172,7 +1172,7 @@ impl<'f> Validation<'f, '_> {
                 if f.knows_name(item) {
                     continue;
                 }
-                if let Some(suggestion) = f.suggest_name(item) {
+                if let Some(suggestion) = f.suggest_name_remembered(item) {
                     self.out.findings.push(Finding {
                         severity: Severity::Warn,
                         category,

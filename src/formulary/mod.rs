@@ -16,6 +16,7 @@ use crate::finding::Severity;
 use crate::units::{Dimension, Strength};
 use rust_decimal::Decimal;
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::collections::HashMap;
 
 /// A loaded, checked formulary.
@@ -374,13 +375,17 @@ impl Formulary {
     /// enough to be a typo of it.
     pub fn suggest_name(&self, name: &str) -> Option<&str> {
         let normal = normalize_name(name);
+        // Runs on every unknown co-medication of every row: compare only names that start
+        // alike (typos in the first two letters go unflagged).
+        let head = normal.get(..2).unwrap_or(&normal);
         closest(
             &normal,
             self.drug_names
                 .keys()
                 .chain(self.substances.keys())
                 .map(String::as_str)
-                .chain(self.classes.iter().map(|c| c.id.as_str())),
+                .chain(self.classes.iter().map(|c| c.id.as_str()))
+                .filter(|candidate| candidate.starts_with(head)),
         )
     }
 
@@ -434,6 +439,66 @@ impl Drug {
             &normalize_name(name),
             self.form_names.keys().map(String::as_str),
         )
+    }
+}
+
+/// Which kind of name a remembered suggestion is for.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum Suggestion {
+    Drug,
+    Name,
+}
+
+thread_local! {
+    /// Suggestions already worked out on this thread, by formulary, kind and name: an export
+    /// repeats the same unknown names row after row.
+    static SUGGESTIONS: RefCell<FastMap<(usize, Suggestion), FastMap<String, Option<String>>>> =
+        RefCell::new(FastMap::default());
+}
+
+/// How many names a thread remembers per kind before it starts afresh.
+const SUGGESTIONS_KEPT: usize = 4096;
+
+impl Formulary {
+    fn remembered(
+        &self,
+        kind: Suggestion,
+        name: &str,
+        work_out: impl FnOnce() -> Option<String>,
+    ) -> Option<String> {
+        let key = (std::ptr::from_ref(self) as usize, kind);
+        let known = SUGGESTIONS.with(|memo| {
+            memo.borrow()
+                .get(&key)
+                .and_then(|names| names.get(name).cloned())
+        });
+        if let Some(known) = known {
+            return known;
+        }
+        let found = work_out();
+        SUGGESTIONS.with(|memo| {
+            let mut memo = memo.borrow_mut();
+            let names = memo.entry(key).or_default();
+            if names.len() >= SUGGESTIONS_KEPT {
+                names.clear();
+            }
+            names.insert(name.to_string(), found.clone());
+        });
+        found
+    }
+
+    /// [`Formulary::suggest_drug`], remembered per thread (the batch hot path).
+    pub fn suggest_drug_remembered(&self, name: &str) -> Option<String> {
+        self.remembered(Suggestion::Drug, name, || {
+            self.suggest_drug(name).map(str::to_string)
+        })
+    }
+
+    /// [`Formulary::suggest_name`], remembered per thread (the batch hot path).
+    pub fn suggest_name_remembered(&self, name: &str) -> Option<String> {
+        self.remembered(Suggestion::Name, name, || {
+            self.suggest_name(name).map(str::to_string)
+        })
     }
 }
 
