@@ -449,11 +449,13 @@ enum Suggestion {
     Name,
 }
 
+/// Suggestions worked out, by formulary address and kind, then by name.
+type SuggestionMemo = FastMap<(usize, Suggestion), FastMap<String, Option<String>>>;
+
 thread_local! {
-    /// Suggestions already worked out on this thread, by formulary, kind and name: an export
-    /// repeats the same unknown names row after row.
-    static SUGGESTIONS: RefCell<FastMap<(usize, Suggestion), FastMap<String, Option<String>>>> =
-        RefCell::new(FastMap::default());
+    /// Suggestions already worked out on this thread: an export repeats the same unknown
+    /// names row after row.
+    static SUGGESTIONS: RefCell<SuggestionMemo> = RefCell::new(FastMap::default());
 }
 
 /// How many names a thread remembers per kind before it starts afresh.
