@@ -44,7 +44,7 @@ pub fn validate_into<'f>(
     else {
         // Cannot happen with a formulary that loaded; never an `ok` all the same.
         v.invalid(
-            "form",
+            Input::Form,
             format!("form of `{}` is not in the formulary", drug.id),
         );
         return;
@@ -93,7 +93,8 @@ pub fn course_facts(formulary: &Formulary, rx: &Prescription<'_>) -> Option<Cour
         profile,
     };
     let times = parse_whole(rx.times_per_day, 1, MAX_TIMES_PER_DAY);
-    let single = v.dose_amount(&subject, rx);
+    let (strength, _) = v.strength(&subject, rx.strength);
+    let single = v.dose_amount(&subject, rx, strength);
     let daily = single
         .zip(times)
         .and_then(|(d, t)| d.top.checked_mul(Decimal::from(t)));
@@ -160,47 +161,72 @@ struct Regimen {
     duration_given: bool,
 }
 
-fn input_source(field: &str) -> &'static str {
-    match field {
-        "dose" => {
-            "rxcheck input rules: a dose is a positive number and a unit, such as `50 mg`, `0.1 g`, `3 ml`, `1 tablet`, `10 cm`, or a range `50-100 mg`"
-        }
-        "strength" => "rxcheck input rules: a strength is written `100 mg`, `75 mg/3 ml` or `5%`",
-        "times_per_day" => "rxcheck input rules: times_per_day is a whole number of at least 1",
-        "duration_days" => {
-            "rxcheck input rules: duration_days is a whole number of days, at least 1"
-        }
-        "age" => {
-            "rxcheck input rules: an age comes from birth_date (YYYY-MM-DD) or age_years (0-130), in completed years at the prescription date"
-        }
-        "date" => "rxcheck input rules: dates are written YYYY-MM-DD",
-        "pregnant" | "breastfeeding" => {
-            "rxcheck input rules: yes/no flags are `yes`, `no` or `unknown`"
-        }
-        "gestational_week" => "rxcheck input rules: gestational_week is completed weeks, 0-45",
-        "conditions" => {
-            "rxcheck input rules: a condition is a formulary condition id or an ICD-10 code"
-        }
-        "drug" | "form" => "rxcheck input rules: the drug and form must be in the formulary",
-        _ => "rxcheck input rules",
-    }
+/// The input field an `invalid` finding is about: its rule id and the rule it breaks.
+#[derive(Clone, Copy)]
+enum Input {
+    Dose,
+    Strength,
+    TimesPerDay,
+    DurationDays,
+    Age,
+    Date,
+    Pregnant,
+    Breastfeeding,
+    GestationalWeek,
+    Conditions,
+    Drug,
+    Form,
 }
 
-fn input_rule(field: &str) -> &'static str {
-    match field {
-        "dose" => "input.dose",
-        "strength" => "input.strength",
-        "times_per_day" => "input.times_per_day",
-        "duration_days" => "input.duration_days",
-        "age" => "input.age",
-        "date" => "input.date",
-        "pregnant" => "input.pregnant",
-        "breastfeeding" => "input.breastfeeding",
-        "gestational_week" => "input.gestational_week",
-        "conditions" => "input.conditions",
-        "drug" => "input.drug",
-        "form" => "input.form",
-        _ => "input",
+impl Input {
+    fn rule(self) -> &'static str {
+        match self {
+            Input::Dose => "input.dose",
+            Input::Strength => "input.strength",
+            Input::TimesPerDay => "input.times_per_day",
+            Input::DurationDays => "input.duration_days",
+            Input::Age => "input.age",
+            Input::Date => "input.date",
+            Input::Pregnant => "input.pregnant",
+            Input::Breastfeeding => "input.breastfeeding",
+            Input::GestationalWeek => "input.gestational_week",
+            Input::Conditions => "input.conditions",
+            Input::Drug => "input.drug",
+            Input::Form => "input.form",
+        }
+    }
+
+    fn source(self) -> &'static str {
+        match self {
+            Input::Dose => {
+                "rxcheck input rules: a dose is a positive number and a unit, such as `50 mg`, `0.1 g`, `3 ml`, `1 tablet`, `10 cm`, or a range `50-100 mg`"
+            }
+            Input::Strength => {
+                "rxcheck input rules: a strength is written `100 mg`, `75 mg/3 ml` or `5%`"
+            }
+            Input::TimesPerDay => {
+                "rxcheck input rules: times_per_day is a whole number of at least 1"
+            }
+            Input::DurationDays => {
+                "rxcheck input rules: duration_days is a whole number of days, at least 1"
+            }
+            Input::Age => {
+                "rxcheck input rules: an age comes from birth_date (YYYY-MM-DD) or age_years (0-130), in completed years at the prescription date"
+            }
+            Input::Date => "rxcheck input rules: dates are written YYYY-MM-DD",
+            Input::Pregnant | Input::Breastfeeding => {
+                "rxcheck input rules: yes/no flags are `yes`, `no` or `unknown`"
+            }
+            Input::GestationalWeek => {
+                "rxcheck input rules: gestational_week is completed weeks, 0-45"
+            }
+            Input::Conditions => {
+                "rxcheck input rules: a condition is a formulary condition id or an ICD-10 code"
+            }
+            Input::Drug | Input::Form => {
+                "rxcheck input rules: the drug and form must be in the formulary"
+            }
+        }
     }
 }
 
@@ -209,24 +235,16 @@ fn amount(value: Decimal, dimension: Dimension) -> String {
 }
 
 impl<'f> Validation<'f, '_> {
-    fn invalid(&mut self, field: &str, message: String) {
-        self.out.findings.push(Finding {
-            severity: Severity::Invalid,
-            category: Category::Input,
-            rule: Cow::Borrowed(input_rule(field)),
-            message: Cow::Owned(message),
-            source: Cow::Borrowed(input_source(field)),
-        });
+    fn invalid(&mut self, field: Input, message: String) {
+        let (rule, source) = (field.rule(), field.source());
+        self.push(Severity::Invalid, Category::Input, rule, message, source);
     }
 
+    /// A finding of a formulary rule, at `severity` (which may differ from the rule's own, as
+    /// for a status that cannot be verified).
     fn finding(&mut self, category: Category, severity: Severity, rule: &'f Rule, message: String) {
-        self.out.findings.push(Finding {
-            severity,
-            category,
-            rule: Cow::Borrowed(&rule.rule),
-            message: Cow::Owned(message),
-            source: Cow::Borrowed(self.f.citation(rule.source)),
-        });
+        let source = self.f.citation(rule.source);
+        self.push(severity, category, rule.rule.as_str(), message, source);
     }
 
     fn resolve_target(
@@ -235,7 +253,7 @@ impl<'f> Validation<'f, '_> {
     ) -> Option<(&'f Drug, usize, Option<usize>)> {
         let f = self.f;
         if rx.drug.trim().is_empty() {
-            self.invalid("drug", "drug is missing".into());
+            self.invalid(Input::Drug, "drug is missing".into());
             return None;
         }
         let Some(found) = f.find_drug(rx.drug) else {
@@ -244,14 +262,14 @@ impl<'f> Validation<'f, '_> {
                 None => String::new(),
             };
             self.invalid(
-                "drug",
+                Input::Drug,
                 format!("drug `{}` is not in the formulary{hint}", rx.drug.trim()),
             );
             return None;
         };
         let drug = f.drugs.get(found.drug)?;
         if rx.form.trim().is_empty() {
-            self.invalid("form", format!("form is missing for `{}`", drug.id));
+            self.invalid(Input::Form, format!("form is missing for `{}`", drug.id));
             return None;
         }
         let Some(form) = drug.find_form(rx.form) else {
@@ -267,7 +285,7 @@ impl<'f> Validation<'f, '_> {
                 ),
             };
             self.invalid(
-                "form",
+                Input::Form,
                 format!(
                     "form `{}` is not in the formulary for `{}`{hint}",
                     rx.form.trim(),
@@ -286,7 +304,7 @@ impl<'f> Validation<'f, '_> {
             let parsed = parse_date(rx.date);
             if parsed.is_none() {
                 self.invalid(
-                    "date",
+                    Input::Date,
                     format!(
                         "date `{}` is not a real date written YYYY-MM-DD",
                         rx.date.trim()
@@ -301,7 +319,7 @@ impl<'f> Validation<'f, '_> {
             Some(flag) => flag,
             None => {
                 self.invalid(
-                    "breastfeeding",
+                    Input::Breastfeeding,
                     format!(
                         "breastfeeding `{}` is not `yes`, `no` or `unknown`",
                         rx.breastfeeding.trim()
@@ -323,7 +341,7 @@ impl<'f> Validation<'f, '_> {
         if !rx.birth_date.trim().is_empty() {
             let Some(birth) = parse_date(rx.birth_date) else {
                 self.invalid(
-                    "age",
+                    Input::Age,
                     format!(
                         "birth_date `{}` is not a real date written YYYY-MM-DD",
                         rx.birth_date.trim()
@@ -335,13 +353,13 @@ impl<'f> Validation<'f, '_> {
             return match completed_years(birth, date) {
                 None => {
                     self.invalid(
-                        "age",
+                        Input::Age,
                         format!("birth_date {birth} is after the prescription date {date}"),
                     );
                     None
                 }
                 Some(years) if years > MAX_AGE_YEARS => {
-                    self.invalid("age", format!("birth_date {birth} makes the patient {years} years old, over {MAX_AGE_YEARS}"));
+                    self.invalid(Input::Age, format!("birth_date {birth} makes the patient {years} years old, over {MAX_AGE_YEARS}"));
                     None
                 }
                 Some(years) => Some(years),
@@ -351,7 +369,7 @@ impl<'f> Validation<'f, '_> {
             let age = parse_whole(rx.age_years, 0, MAX_AGE_YEARS);
             if age.is_none() {
                 self.invalid(
-                    "age",
+                    Input::Age,
                     format!(
                         "age_years `{}` is not a whole number of years from 0 to {MAX_AGE_YEARS}",
                         rx.age_years.trim()
@@ -360,7 +378,7 @@ impl<'f> Validation<'f, '_> {
             }
             return age;
         }
-        self.invalid("age", "no age: give birth_date or age_years".into());
+        self.invalid(Input::Age, "no age: give birth_date or age_years".into());
         None
     }
 
@@ -368,7 +386,7 @@ impl<'f> Validation<'f, '_> {
         let flag = parse_flag(rx.pregnant);
         if flag.is_none() {
             self.invalid(
-                "pregnant",
+                Input::Pregnant,
                 format!(
                     "pregnant `{}` is not `yes`, `no` or `unknown`",
                     rx.pregnant.trim()
@@ -380,14 +398,14 @@ impl<'f> Validation<'f, '_> {
         } else {
             let week = parse_whole(rx.gestational_week, 0, MAX_GESTATIONAL_WEEK);
             if week.is_none() {
-                self.invalid("gestational_week", format!("gestational_week `{}` is not a whole number of weeks from 0 to {MAX_GESTATIONAL_WEEK}", rx.gestational_week.trim()));
+                self.invalid(Input::GestationalWeek, format!("gestational_week `{}` is not a whole number of weeks from 0 to {MAX_GESTATIONAL_WEEK}", rx.gestational_week.trim()));
             }
             week
         };
         match (flag, week) {
             (Some(Flag::No), Some(w)) => {
                 self.invalid(
-                    "gestational_week",
+                    Input::GestationalWeek,
                     format!("gestational_week {w} is given but pregnant is `no`"),
                 );
                 Pregnancy::Unknown
@@ -430,7 +448,7 @@ impl<'f> Validation<'f, '_> {
                     None => "; use a condition id of the formulary or an ICD-10 code".into(),
                 };
                 self.invalid(
-                    "conditions",
+                    Input::Conditions,
                     format!("condition `{item}` is not in the vocabulary{hint}"),
                 );
             }
@@ -440,13 +458,13 @@ impl<'f> Validation<'f, '_> {
 
     fn regimen(&mut self, rx: &Prescription<'_>) -> Regimen {
         let times_per_day = if rx.times_per_day.trim().is_empty() {
-            self.invalid("times_per_day", "times_per_day is missing".into());
+            self.invalid(Input::TimesPerDay, "times_per_day is missing".into());
             None
         } else {
             let t = parse_whole(rx.times_per_day, 1, MAX_TIMES_PER_DAY);
             if t.is_none() {
                 self.invalid(
-                    "times_per_day",
+                    Input::TimesPerDay,
                     format!(
                         "times_per_day `{}` is not a whole number from 1 to {MAX_TIMES_PER_DAY}",
                         rx.times_per_day.trim()
@@ -459,7 +477,7 @@ impl<'f> Validation<'f, '_> {
         let duration_days = if duration_given {
             let d = parse_whole(rx.duration_days, 1, MAX_DURATION_DAYS);
             if d.is_none() {
-                self.invalid("duration_days", format!("duration_days `{}` is not a whole number of days from 1 to {MAX_DURATION_DAYS}", rx.duration_days.trim()));
+                self.invalid(Input::DurationDays, format!("duration_days `{}` is not a whole number of days from 1 to {MAX_DURATION_DAYS}", rx.duration_days.trim()));
             }
             d
         } else {
@@ -477,17 +495,17 @@ impl<'f> Validation<'f, '_> {
             return;
         };
         if age < rule.years {
-            self.out.findings.push(Finding {
-                severity: Severity::Reject,
-                category: Category::Age,
-                rule: Cow::Borrowed(&rule.rule),
-                message: Cow::Owned(format!(
+            self.push(
+                Severity::Reject,
+                Category::Age,
+                &rule.rule,
+                format!(
                     "patient is {age} years old; {} is for patients from {} years",
                     s.name(),
                     rule.years
-                )),
-                source: Cow::Borrowed(self.f.citation(rule.source)),
-            });
+                ),
+                self.f.citation(rule.source),
+            );
         }
     }
 
@@ -512,38 +530,33 @@ impl<'f> Validation<'f, '_> {
                                 .join(", ")
                         )
                     };
-                    self.out.findings.push(Finding {
-                        severity: Severity::Info,
-                        category: Category::DoseSingle,
-                        rule: Cow::Owned(format!("{}.{}.strength", s.drug.id, s.form.id)),
-                        message: Cow::Owned(format!(
+                    self.push(Severity::Info, Category::DoseSingle, &s.form.dose_rule_ids.strength, format!(
                             "strength `{}` is not listed in the formulary for {} ({listed}); the dose is checked as given",
                             text.trim(),
                             s.name()
-                        )),
-                        source: Cow::Borrowed("rxcheck formulary: strengths the reference names"),
-                    });
+                        ), "rxcheck formulary: strengths the reference names");
                 }
                 (Some(strength), true)
             }
             Err(e) => {
-                self.invalid("strength", format!("strength {e}"));
+                self.invalid(Input::Strength, format!("strength {e}"));
                 (None, true)
             }
         }
     }
 
-    /// The top of the prescribed dose in the base unit of the form's dimension.
-    /// The prescribed dose's low and top ends in the base unit of the form's dimension.
-    fn dose_amount(&mut self, s: &Subject<'f>, rx: &Prescription<'_>) -> Option<Range> {
-        let (strength, strength_given) = self.strength(s, rx.strength);
-        if strength_given && strength.is_none() {
-            return None;
-        }
+    /// The prescribed dose's low and top ends in the base unit of the form's dimension,
+    /// converted through `strength` where the dose counts units or gives a volume.
+    fn dose_amount(
+        &mut self,
+        s: &Subject<'f>,
+        rx: &Prescription<'_>,
+        strength: Option<Strength>,
+    ) -> Option<Range> {
         let dose = match parse_dose(rx.dose) {
             Ok(d) => d,
             Err(e) => {
-                self.invalid("dose", format!("dose {e}"));
+                self.invalid(Input::Dose, format!("dose {e}"));
                 return None;
             }
         };
@@ -572,7 +585,7 @@ impl<'f> Validation<'f, '_> {
                 Dimension::Mass,
             ) => {
                 let Some(per_ml) = strength.and_then(Strength::mg_per_ml) else {
-                    self.invalid("dose", format!(
+                    self.invalid(Input::Dose, format!(
                         "dose `{}` is a volume; give the strength as a concentration (such as `75 mg/3 ml`) to convert it to mg",
                         rx.dose.trim()
                     ));
@@ -593,7 +606,7 @@ impl<'f> Validation<'f, '_> {
                             s.name()
                         ),
                     };
-                    self.invalid("dose", message);
+                    self.invalid(Input::Dose, message);
                     return None;
                 };
                 Some(per_unit)
@@ -608,7 +621,7 @@ impl<'f> Validation<'f, '_> {
                         s.form.unit_names.first().map_or("", String::as_str)
                     )
                 };
-                self.invalid("dose", format!(
+                self.invalid(Input::Dose, format!(
                     "dose `{}`: unit `{}` does not fit {} (doses are {}, such as `{}`{accepted})",
                     rx.dose.trim(), top.unit, s.name(), dimension.as_str(), example_unit(dimension)
                 ));
@@ -616,7 +629,7 @@ impl<'f> Validation<'f, '_> {
             }
             (Unit::Measure { dimension: d, .. }, want) => {
                 self.invalid(
-                    "dose",
+                    Input::Dose,
                     format!(
                         "dose `{}` is a {}, but doses of {} are measured in {} (such as `{}`)",
                         rx.dose.trim(),
@@ -637,7 +650,7 @@ impl<'f> Validation<'f, '_> {
         });
         if converted.is_none() {
             self.invalid(
-                "dose",
+                Input::Dose,
                 format!("dose `{}` is too large to compute with", rx.dose.trim()),
             );
         }
@@ -651,7 +664,13 @@ impl<'f> Validation<'f, '_> {
         regimen: &Regimen,
         age: Option<u32>,
     ) {
-        let single = self.dose_amount(s, rx);
+        // The strength converts the dose and picks strength-specific dosage: read it once.
+        let (strength, strength_given) = self.strength(s, rx.strength);
+        let single = if strength_given && strength.is_none() {
+            None
+        } else {
+            self.dose_amount(s, rx, strength)
+        };
         let rules = match &s.form.dosing {
             Dosing::Unknown {
                 rule,
@@ -659,16 +678,9 @@ impl<'f> Validation<'f, '_> {
                 source,
             } => {
                 if single.is_some() || s.form.dose_dimension.is_none() {
-                    self.out.findings.push(Finding {
-                        severity: Severity::Warn,
-                        category: Category::DoseSingle,
-                        rule: Cow::Borrowed(rule),
-                        message: Cow::Owned(format!(
-                            "the dose of {} cannot be verified: {reason}",
-                            s.name()
-                        )),
-                        source: Cow::Borrowed(self.f.citation(*source)),
-                    });
+                    let message = format!("the dose of {} cannot be verified: {reason}", s.name());
+                    let source = self.f.citation(*source);
+                    self.push(Severity::Warn, Category::DoseSingle, rule, message, source);
                 }
                 return;
             }
@@ -687,11 +699,7 @@ impl<'f> Validation<'f, '_> {
             }
             return;
         };
-        let prescribed_strength = if rx.strength.trim().is_empty() {
-            s.form.default_strength
-        } else {
-            parse_strength(rx.strength).ok()
-        };
+        let prescribed_strength = strength;
         // Entries for every strength always apply; of the strength-specific ones, those of
         // the prescribed strength, or (when it is not given or not listed) the strictest.
         let specific = |r: &&'f DoseRule| r.strength.is_some();
@@ -700,16 +708,10 @@ impl<'f> Validation<'f, '_> {
         let strength_unknown =
             !strength_matched && rules.iter().filter(by_age).any(|r| specific(&r));
         if strength_unknown {
-            self.out.findings.push(Finding {
-                severity: Severity::Info,
-                category: Category::DoseSingle,
-                rule: Cow::Owned(format!("{}.{}.dosage.strength_not_given", s.drug.id, s.form.id)),
-                message: Cow::Owned(format!(
+            self.push(Severity::Info, Category::DoseSingle, &s.form.dose_rule_ids.strength_not_given, format!(
                     "the dosage of {} depends on the strength, which is not given or not listed; checked against the strictest",
                     s.name()
-                )),
-                source: Cow::Borrowed(self.f.citation(first_for_age.source)),
-            });
+                ), self.f.citation(first_for_age.source));
         }
         let daily = match (single, regimen.times_per_day) {
             (Some(d), Some(t)) => {
@@ -722,7 +724,7 @@ impl<'f> Validation<'f, '_> {
                 });
                 if daily.is_none() {
                     self.invalid(
-                        "dose",
+                        Input::Dose,
                         format!(
                             "the daily dose of `{}` x {t} is too large to compute with",
                             rx.dose.trim()
@@ -771,16 +773,10 @@ impl<'f> Validation<'f, '_> {
             .filter_map(|r| r.ages.map(|(lo, hi)| format!("{lo}-{hi}")))
             .collect::<Vec<_>>()
             .join(", ");
-        self.out.findings.push(Finding {
-            severity: Severity::Warn,
-            category: Category::DoseSingle,
-            rule: Cow::Owned(format!("{}.{}.dosage.age_not_covered", s.drug.id, s.form.id)),
-            message: Cow::Owned(format!(
+        self.push(Severity::Warn, Category::DoseSingle, &s.form.dose_rule_ids.age_not_covered, format!(
                 "the dose of {} cannot be verified for a patient of {age} years: the reference gives its dosage for ages {bands}",
                 s.name()
-            )),
-            source: Cow::Borrowed(rules.first().map_or("", |r| self.f.citation(r.source))),
-        });
+            ), rules.first().map_or("", |r| self.f.citation(r.source)));
     }
 
     fn apply_dose_rule(
@@ -921,20 +917,21 @@ impl<'f> Validation<'f, '_> {
         }
     }
 
+    /// Records one finding.
     fn push(
         &mut self,
         severity: Severity,
         category: Category,
-        rule: &'f str,
-        message: String,
-        source: &'f str,
+        rule: impl Into<Cow<'f, str>>,
+        message: impl Into<Cow<'f, str>>,
+        source: impl Into<Cow<'f, str>>,
     ) {
         self.out.findings.push(Finding {
             severity,
             category,
-            rule: Cow::Borrowed(rule),
-            message: Cow::Owned(message),
-            source: Cow::Borrowed(source),
+            rule: rule.into(),
+            message: message.into(),
+            source: source.into(),
         });
     }
 
@@ -1173,15 +1170,9 @@ impl<'f> Validation<'f, '_> {
                     continue;
                 }
                 if let Some(suggestion) = f.suggest_name_remembered(item) {
-                    self.out.findings.push(Finding {
-                        severity: Severity::Warn,
-                        category,
-                        rule: Cow::Borrowed(if field == "allergies" { "input.allergies" } else { "input.co_medications" }),
-                        message: Cow::Owned(format!(
+                    self.push(Severity::Warn, category, if field == "allergies" { "input.allergies" } else { "input.co_medications" }, format!(
                             "{what} `{item}` is not a known drug or class; did you mean `{suggestion}`? the rules that depend on it cannot be verified"
-                        )),
-                        source: Cow::Borrowed("rxcheck input rules: allergies and co-medications are drug, brand or class names; names close to a known one are checked as likely typos"),
-                    });
+                        ), "rxcheck input rules: allergies and co-medications are drug, brand or class names; names close to a known one are checked as likely typos");
                 }
             }
         }
@@ -1189,13 +1180,13 @@ impl<'f> Validation<'f, '_> {
 
     fn check_administration(&mut self, s: &Subject<'f>) {
         for note in &s.profile.administration {
-            self.out.findings.push(Finding {
-                severity: note.rule.severity,
-                category: Category::Administration,
-                rule: Cow::Borrowed(&note.rule.rule),
-                message: Cow::Borrowed(&note.note),
-                source: Cow::Borrowed(self.f.citation(note.rule.source)),
-            });
+            self.push(
+                note.rule.severity,
+                Category::Administration,
+                &note.rule.rule,
+                &note.note,
+                self.f.citation(note.rule.source),
+            );
         }
     }
 }

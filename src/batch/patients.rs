@@ -358,6 +358,28 @@ fn same_drug(formulary: &Formulary, a: &Course, b: &Course) -> bool {
     drug_of(a).is_some_and(|d| drug_of(b) == Some(d))
 }
 
+/// A finding of `rule` on `course` because of the other rows `hits`, which it names.
+fn naming_rows<'c>(
+    formulary: &Formulary,
+    course: &'c Course,
+    mut hits: Vec<&'c Course>,
+    category: Category,
+    severity: Severity,
+    rule: &crate::formulary::Rule,
+    what: &str,
+) -> CrossFinding {
+    let text = describe_all(formulary, &hits);
+    hits.push(course);
+    let ids = row_list(&mut hits);
+    CrossFinding {
+        severity,
+        category,
+        rule: format!("{}({ids})", rule.rule),
+        message: format!("prescribed at the same time as {text}: {what}"),
+        source: formulary.citation(rule.source).to_string(),
+    }
+}
+
 /// The findings for course `index` from the other courses of its patient.
 fn check_course(
     formulary: &Formulary,
@@ -464,15 +486,19 @@ fn check_course(
         }
     }
 
-    // Another drug of a class the form flags as duplicate therapy, at the same time.
-    for rule in &profile.duplicate_therapy {
-        let mut hits: Vec<&Course> = others
+    // Other drugs of a class the form flags as duplicate therapy, or an interacting class.
+    let other_drugs_of = |wanted: &[usize]| -> Vec<&Course> {
+        others
             .iter()
             .copied()
             .filter(|c| {
-                !same_drug(formulary, c, course) && classes(formulary, c).contains(&rule.class)
+                !same_drug(formulary, c, course)
+                    && classes(formulary, c).iter().any(|k| wanted.contains(k))
             })
-            .collect();
+            .collect()
+    };
+    for rule in &profile.duplicate_therapy {
+        let hits = other_drugs_of(&[rule.class]);
         if hits.is_empty() {
             continue;
         }
@@ -481,68 +507,49 @@ fn check_course(
                 CourseDrug::Covered { systemic, .. } => *systemic,
                 CourseDrug::Other { .. } => true,
             });
-        let severity = if all_systemic {
-            rule.rule.severity
+        let (severity, note) = if all_systemic {
+            (rule.rule.severity, "")
         } else {
-            rule.topical_severity
+            (
+                rule.topical_severity,
+                " (a topical form: low systemic absorption)",
+            )
         };
         let class = formulary
             .classes
             .get(rule.class)
             .map_or("", |c| c.id.as_str());
-        let text = describe_all(formulary, &hits);
-        let note = if all_systemic {
-            ""
-        } else {
-            " (a topical form: low systemic absorption)"
-        };
-        hits.push(course);
-        let ids = row_list(&mut hits);
-        found.push(CrossFinding {
+        let what = format!("two `{class}` drugs at once, duplicate therapy{note}");
+        found.push(naming_rows(
+            formulary,
+            course,
+            hits,
+            Category::DuplicateTherapy,
             severity,
-            category: Category::DuplicateTherapy,
-            rule: format!("{}({ids})", rule.rule.rule),
-            message: format!(
-                "prescribed at the same time as {}: two `{class}` drugs at once, duplicate therapy{note}",
-                text
-            ),
-            source: formulary.citation(rule.rule.source).to_string(),
-        });
+            &rule.rule,
+            &what,
+        ));
     }
-
-    // A co-medication of an interacting class, prescribed on another row.
     for rule in &profile.interactions {
-        let mut hits: Vec<&Course> = others
-            .iter()
-            .copied()
-            .filter(|c| {
-                !same_drug(formulary, c, course)
-                    && classes(formulary, c)
-                        .iter()
-                        .any(|k| rule.classes.contains(k))
-            })
-            .collect();
+        let hits = other_drugs_of(&rule.classes);
         if hits.is_empty() {
             continue;
         }
-        let text = describe_all(formulary, &hits);
-        hits.push(course);
-        let ids = row_list(&mut hits);
         let class = rule
             .classes
             .first()
             .and_then(|c| formulary.classes.get(*c))
             .map_or("", |c| c.label.as_str());
-        found.push(CrossFinding {
-            severity: rule.rule.severity,
-            category: Category::Interaction,
-            rule: format!("{}({ids})", rule.rule.rule),
-            message: format!(
-                "prescribed at the same time as {}, one of the {class}",
-                text
-            ),
-            source: formulary.citation(rule.rule.source).to_string(),
-        });
+        let what = format!("one of the {class}");
+        found.push(naming_rows(
+            formulary,
+            course,
+            hits,
+            Category::Interaction,
+            rule.rule.severity,
+            &rule.rule,
+            &what,
+        ));
     }
     found
 }

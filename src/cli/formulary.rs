@@ -231,26 +231,27 @@ fn render_form(out: &mut String, drug: &str, form: &FormView) {
         if let Some(days) = d.max_duration_days {
             parts.push(format!("at most {days} days"));
         }
-        out.push_str(&format!(
-            "    dosage: {}\n      rule:   {}\n      source: {}\n",
-            parts.join("; "),
-            d.rule,
-            d.source
-        ));
+        let line = format!("dosage: {}", parts.join("; "));
+        cited(out, "    ", &line, &d.rule, &d.source);
     }
     if let Some(u) = &form.dosage_unknown {
-        out.push_str(&format!("    dosage: unknown ({}); the dose is reported as unverifiable\n      rule:   {}\n      source: {}\n", u.detail, u.rule, u.source));
+        let line = format!(
+            "dosage: unknown ({}); the dose is reported as unverifiable",
+            u.detail
+        );
+        cited(out, "    ", &line, &u.rule, &u.source);
     }
     for r in &form.rules {
-        out.push_str(&format!(
-            "    {:<17} {:<7} {}\n      rule:   {}\n      source: {}\n",
-            r.kind,
-            r.severity.as_str(),
-            r.detail,
-            r.rule,
-            r.source
-        ));
+        let line = format!("{:<17} {:<7} {}", r.kind, r.severity.as_str(), r.detail);
+        cited(out, "    ", &line, &r.rule, &r.source);
     }
+}
+
+/// One line of `show`, then the rule and source behind it, indented beneath.
+fn cited(out: &mut String, indent: &str, line: &str, rule: &str, source: &str) {
+    out.push_str(&format!(
+        "{indent}{line}\n{indent}  rule:   {rule}\n{indent}  source: {source}\n"
+    ));
 }
 
 fn render_drug(out: &mut String, d: &DrugView) {
@@ -263,23 +264,20 @@ fn render_drug(out: &mut String, d: &DrugView) {
         out.push_str(&format!("  also written: {}\n", d.aliases.join(", ")));
     }
     if let Some(c) = &d.combined_daily_max {
-        out.push_str(&format!(
-            "  all forms: {}\n    rule:   {}\n    source: {}\n",
-            c.detail, c.rule, c.source
-        ));
+        cited(
+            out,
+            "  ",
+            &format!("all forms: {}", c.detail),
+            &c.rule,
+            &c.source,
+        );
     }
     for b in &d.brands {
         out.push_str(&format!("  brand {}: {}\n", b.id, b.names.join(", ")));
         for (form, rules) in &b.overrides {
             for r in rules {
-                out.push_str(&format!(
-                    "    {form}: {} {} {}\n      rule:   {}\n      source: {}\n",
-                    r.kind,
-                    r.severity.as_str(),
-                    r.detail,
-                    r.rule,
-                    r.source
-                ));
+                let line = format!("{form}: {} {} {}", r.kind, r.severity.as_str(), r.detail);
+                cited(out, "    ", &line, &r.rule, &r.source);
             }
         }
     }

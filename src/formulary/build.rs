@@ -986,6 +986,7 @@ impl Builder<'_> {
             default_strength,
             dosing,
             profile,
+            dose_rule_ids: super::DoseRuleIds::new(&owner),
         }
     }
 

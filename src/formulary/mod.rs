@@ -130,6 +130,29 @@ pub struct Form {
     pub default_strength: Option<Strength>,
     pub dosing: Dosing,
     pub profile: Profile,
+    /// Ids of the form's own findings about its dose, made once at load time.
+    pub dose_rule_ids: DoseRuleIds,
+}
+
+/// The rule ids of a form's findings about the dose itself (not a dosage limit).
+#[derive(Debug)]
+pub struct DoseRuleIds {
+    /// A strength the formulary does not list (`diclofenac.tablet.strength`).
+    pub strength: String,
+    /// Strength-specific dosage with no strength given.
+    pub strength_not_given: String,
+    /// No dosage entry for the patient's age.
+    pub age_not_covered: String,
+}
+
+impl DoseRuleIds {
+    fn new(owner: &str) -> Self {
+        DoseRuleIds {
+            strength: format!("{owner}.strength"),
+            strength_not_given: format!("{owner}.dosage.strength_not_given"),
+            age_not_covered: format!("{owner}.dosage.age_not_covered"),
+        }
+    }
 }
 
 /// What the formulary knows of a form's dosage.

@@ -33,6 +33,10 @@ impl<'f> JsonPrinter<'f> {
         for drug in &formulary.drugs {
             for form in &drug.forms {
                 printer.remember_profile(&form.profile);
+                let ids = &form.dose_rule_ids;
+                for id in [&ids.strength, &ids.strength_not_given, &ids.age_not_covered] {
+                    printer.remember(id);
+                }
                 match &form.dosing {
                     Dosing::Known(rules) => {
                         for rule in rules {
