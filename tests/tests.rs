@@ -3,6 +3,7 @@
 mod batch;
 mod cli;
 mod formulary;
+mod golden;
 mod patients;
 mod properties;
 mod rules;
