@@ -56,6 +56,7 @@ fn formulary_worked_examples_and_description() {
 }
 
 /// Each `check` invocation: a name and its flags after `check --as-of`.
+#[rustfmt::skip]
 const CHECKS: &[(&str, &[&str])] = &[
     (
         "check_ok_diclofenac_tablet",

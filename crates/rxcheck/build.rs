@@ -23,16 +23,17 @@ fn list(out: &mut String, name: &str, folder: &str, files: &[String]) {
     for file in files {
         let _ = writeln!(
             out,
-            "    (\"{folder}/{file}\", include_str!(concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/{folder}/{file}\"))),"
+            "    (\"{folder}/{file}\", include_str!(concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/../../{folder}/{file}\"))),"
         );
     }
     let _ = writeln!(out, "];");
 }
 
 fn main() {
-    let root = Path::new("formulary");
-    println!("cargo::rerun-if-changed=formulary");
-    println!("cargo::rerun-if-changed=formulary/cases");
+    // The formulary lives at the top of the repository, where its authors edit it.
+    let root = Path::new("../../formulary");
+    println!("cargo::rerun-if-changed=../../formulary");
+    println!("cargo::rerun-if-changed=../../formulary/cases");
     let mut out = String::new();
     list(&mut out, "FORMULARY_FILES", "formulary", &toml_files(root));
     list(
