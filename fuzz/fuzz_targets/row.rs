@@ -36,5 +36,5 @@ fuzz_target!(|data: &[u8]| {
     let as_of = chrono::NaiveDate::from_ymd_opt(2026, 11, 24).expect("a real date");
     let assessment = validate(formulary(), &rx, as_of);
     let _ = assessment.verdict();
-    let _ = rxcheck::validate::course_facts(formulary(), &rx);
+    let _ = rxcheck::request::parse(formulary(), &rx, as_of, &mut rxcheck::Assessment::default());
 });

@@ -93,7 +93,7 @@ impl fmt::Display for Category {
 }
 
 /// One thing the validator found, traced to the rule and the source sentence behind it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding<'f> {
     pub severity: Severity,
     pub category: Category,
@@ -102,6 +102,61 @@ pub struct Finding<'f> {
     pub message: Cow<'f, str>,
     /// The section and sentence of the reference the rule encodes.
     pub source: Cow<'f, str>,
+    /// For a finding across one patient's prescriptions: the rows involved.
+    pub rows: Option<Rows>,
+}
+
+impl<'f> Finding<'f> {
+    /// A finding about this prescription alone.
+    pub fn new(
+        severity: Severity,
+        category: Category,
+        rule: impl Into<Cow<'f, str>>,
+        message: impl Into<Cow<'f, str>>,
+        source: impl Into<Cow<'f, str>>,
+    ) -> Self {
+        Finding {
+            severity,
+            category,
+            rule: rule.into(),
+            message: message.into(),
+            source: source.into(),
+            rows: None,
+        }
+    }
+
+    /// The rule as every output shows it: with the rows involved in brackets, if any
+    /// (`diclofenac.combined_daily_max(RX-1,RX-2)`).
+    pub fn shown_rule(&self) -> Cow<'_, str> {
+        match &self.rows {
+            None => Cow::Borrowed(&self.rule),
+            Some(rows) => Cow::Owned(format!("{}({rows})", self.rule)),
+        }
+    }
+}
+
+/// The rows of one patient's file that a cross-prescription finding involves, in input
+/// order: the first few ids, and how many more there are.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Rows {
+    pub ids: Vec<Box<str>>,
+    /// Rows involved beyond those named.
+    pub more: usize,
+}
+
+impl fmt::Display for Rows {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, id) in self.ids.iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            f.write_str(id)?;
+        }
+        if self.more > 0 {
+            write!(f, ",+{}", self.more)?;
+        }
+        Ok(())
+    }
 }
 
 /// The overall answer for one prescription: the worst severity among its findings.
@@ -180,6 +235,19 @@ impl<'f> Assessment<'f> {
             return Verdict::Skipped;
         }
         Verdict::from_worst(self.findings.iter().map(|f| f.severity).max())
+    }
+
+    /// Records one finding about this prescription.
+    pub fn push(
+        &mut self,
+        severity: Severity,
+        category: Category,
+        rule: impl Into<Cow<'f, str>>,
+        message: impl Into<Cow<'f, str>>,
+        source: impl Into<Cow<'f, str>>,
+    ) {
+        self.findings
+            .push(Finding::new(severity, category, rule, message, source));
     }
 
     /// Empties the assessment for reuse, keeping its allocation.

@@ -1,25 +1,13 @@
 //! The header row: which column holds which prescription field, worked out once per file.
 
+use crate::request::Field;
+
 /// Column positions of the prescription fields in a header.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Columns {
-    pub rx_id: usize,
+    /// The column of each field, in the order of [`Field::ALL`].
+    fields: [Option<usize>; 16],
     pub patient_id: Option<usize>,
-    pub drug: usize,
-    pub form: usize,
-    pub dose: usize,
-    pub times_per_day: usize,
-    pub strength: Option<usize>,
-    pub duration_days: Option<usize>,
-    pub age_years: Option<usize>,
-    pub birth_date: Option<usize>,
-    pub date: Option<usize>,
-    pub pregnant: Option<usize>,
-    pub gestational_week: Option<usize>,
-    pub breastfeeding: Option<usize>,
-    pub conditions: Option<usize>,
-    pub allergies: Option<usize>,
-    pub co_medications: Option<usize>,
     /// How many fields the header has.
     pub width: usize,
 }
@@ -51,39 +39,32 @@ impl Columns {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        let require = |name: &'static str| {
-            find(name).ok_or_else(|| MissingColumn {
-                missing: name,
-                found: found(),
-            })
-        };
         let columns = Columns {
-            rx_id: require("rx_id")?,
-            drug: require("drug")?,
-            form: require("form")?,
-            dose: require("dose")?,
-            times_per_day: require("times_per_day")?,
+            fields: Field::ALL.map(|field| find(field.name())),
             patient_id: find("patient_id"),
-            strength: find("strength"),
-            duration_days: find("duration_days"),
-            age_years: find("age_years"),
-            birth_date: find("birth_date"),
-            date: find("date"),
-            pregnant: find("pregnant"),
-            gestational_week: find("gestational_week"),
-            breastfeeding: find("breastfeeding"),
-            conditions: find("conditions"),
-            allergies: find("allergies"),
-            co_medications: find("co_medications"),
             width: names.len(),
         };
-        if columns.age_years.is_none() && columns.birth_date.is_none() {
+        let required = Field::ALL.into_iter().filter(|f| f.info().column_required);
+        for field in required {
+            if columns.get(field).is_none() {
+                return Err(MissingColumn {
+                    missing: field.name(),
+                    found: found(),
+                });
+            }
+        }
+        if columns.get(Field::AgeYears).is_none() && columns.get(Field::BirthDate).is_none() {
             return Err(MissingColumn {
                 missing: "birth_date` or `age_years",
                 found: found(),
             });
         }
         Ok(columns)
+    }
+
+    /// The column of a field, if the header has one.
+    pub fn get(&self, field: Field) -> Option<usize> {
+        self.fields.get(field.index()).copied().flatten()
     }
 }
 

@@ -10,10 +10,10 @@ pub use patients::{CrossFindings, scan_patients};
 pub use reader::{RowKind, RowSpan, RowSplitter};
 
 use crate::fasthash::FastMap;
-use crate::finding::{Assessment, Category, Finding, Severity, Verdict};
+use crate::finding::{Assessment, Severity, Verdict};
 use crate::formulary::Formulary;
 use crate::report::{Printer, Record};
-use crate::request::Prescription;
+use crate::request::{Field, Input, Prescription};
 use crate::validate::validate_into;
 use chrono::NaiveDate;
 use rayon::prelude::*;
@@ -131,12 +131,10 @@ impl Summary {
         }
         for f in &assessment.findings {
             if f.severity > Severity::Info {
-                // Findings across rows name their rows in brackets: count the rule itself.
-                let rule = f.rule.split('(').next().unwrap_or(&f.rule);
-                match self.rules.get_mut(rule) {
+                match self.rules.get_mut(f.rule.as_ref()) {
                     Some(n) => *n += 1,
                     None => {
-                        self.rules.insert(rule.to_string(), 1);
+                        self.rules.insert(f.rule.to_string(), 1);
                     }
                 }
             }
@@ -271,19 +269,6 @@ impl<'w> RowFields<'w> {
     }
 }
 
-const ROW_SOURCE: &str =
-    "rxcheck input rules: every CSV row has the header's fields, as UTF-8, with balanced quotes";
-
-fn row_invalid<'f>(assessment: &mut Assessment<'f>, rule: &'static str, message: String) {
-    assessment.findings.push(Finding {
-        severity: Severity::Invalid,
-        category: Category::Input,
-        rule: Cow::Borrowed(rule),
-        message: Cow::Owned(message),
-        source: Cow::Borrowed(ROW_SOURCE),
-    });
-}
-
 /// Everything a worker needs to check a row.
 struct Job<'a, 'f> {
     formulary: &'f Formulary,
@@ -321,17 +306,15 @@ impl<'f> Job<'_, 'f> {
         assessment.clear();
         let mut rx_id = Cow::Borrowed("");
         match span.kind {
-            RowKind::UnbalancedQuote => row_invalid(
+            RowKind::UnbalancedQuote => Input::Row.invalid(
                 &mut assessment,
-                "input.row",
                 format!(
                     "unbalanced quote: a quoted field opened on line {} never closes (or runs past {} bytes); reading resumed on the next line",
                     span.line, self.options.max_field_bytes
                 ),
             ),
-            RowKind::TooLong => row_invalid(
+            RowKind::TooLong => Input::Row.invalid(
                 &mut assessment,
-                "input.row",
                 format!(
                     "row on line {} is too long to be a prescription; it was skipped",
                     span.line
@@ -340,7 +323,7 @@ impl<'f> Job<'_, 'f> {
             RowKind::Complete => {
                 let count = w.parse(row);
                 let fields = w.row_fields(count);
-                rx_id = fields.lossy(self.columns.rx_id);
+                rx_id = fields.lossy(self.columns.get(Field::RxId).unwrap_or(0));
                 let validated = self.check_fields(&fields, &mut assessment);
                 if let (true, Some(cross)) = (validated, self.cross) {
                     cross.add_to(index, &mut assessment);
@@ -363,50 +346,29 @@ impl<'f> Job<'_, 'f> {
         let c = self.columns;
         let count = row.count();
         if count != c.width {
-            row_invalid(
+            Input::Row.invalid(
                 assessment,
-                "input.row",
                 format!("row has {count} fields; the header has {}", c.width),
             );
             return false;
         }
-        let field = |index: Option<usize>, name: &'static str| -> Result<&str, &'static str> {
-            match index {
-                None => Ok(""),
-                Some(i) => row.get(i).ok_or(name),
-            }
-        };
-        let fields = (|| {
-            Ok::<_, &'static str>(Prescription {
-                rx_id: field(Some(c.rx_id), "rx_id")?,
-                drug: field(Some(c.drug), "drug")?,
-                form: field(Some(c.form), "form")?,
-                dose: field(Some(c.dose), "dose")?,
-                times_per_day: field(Some(c.times_per_day), "times_per_day")?,
-                strength: field(c.strength, "strength")?,
-                duration_days: field(c.duration_days, "duration_days")?,
-                age_years: field(c.age_years, "age_years")?,
-                birth_date: field(c.birth_date, "birth_date")?,
-                date: field(c.date, "date")?,
-                pregnant: field(c.pregnant, "pregnant")?,
-                gestational_week: field(c.gestational_week, "gestational_week")?,
-                breastfeeding: field(c.breastfeeding, "breastfeeding")?,
-                conditions: field(c.conditions, "conditions")?,
-                allergies: field(c.allergies, "allergies")?,
-                co_medications: field(c.co_medications, "co_medications")?,
-            })
-        })();
-        let rx = match fields {
-            Ok(rx) => rx,
-            Err(name) => {
-                row_invalid(
-                    assessment,
-                    "input.encoding",
-                    format!("field `{name}` is not valid UTF-8"),
-                );
-                return false;
-            }
-        };
+        let mut rx = Prescription::default();
+        for field in Field::ALL {
+            let text = match c.get(field) {
+                None => "",
+                Some(column) => match row.get(column) {
+                    Some(text) => text,
+                    None => {
+                        Input::Encoding.invalid(
+                            assessment,
+                            format!("field `{}` is not valid UTF-8", field.name()),
+                        );
+                        return false;
+                    }
+                },
+            };
+            rx.set(field, text);
+        }
         if self.options.skip_uncovered
             && !rx.drug.trim().is_empty()
             && self.formulary.find_drug(rx.drug).is_none()
@@ -416,7 +378,7 @@ impl<'f> Job<'_, 'f> {
         }
         validate_into(self.formulary, &rx, self.options.as_of, assessment);
         if rx.rx_id.trim().is_empty() {
-            row_invalid(assessment, "input.rx_id", "rx_id is empty".into());
+            Input::RxId.invalid(assessment, "rx_id is empty".into());
         }
         true
     }

@@ -279,6 +279,7 @@ impl Builder<'_> {
             rule_sets: set_labels,
             warnings: Vec::new(),
             icd_prefixes,
+            identity: super::next_identity(),
             drug_names,
             substances,
         })

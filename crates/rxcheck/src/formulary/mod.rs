@@ -18,6 +18,7 @@ use rust_decimal::Decimal;
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A loaded, checked formulary.
 #[derive(Debug)]
@@ -40,6 +41,15 @@ pub struct Formulary {
     drug_names: FastMap<String, DrugRef>,
     /// Every known substance name (class members and formulary drugs) with its classes.
     substances: FastMap<String, Substance>,
+    /// This formulary's own number among those loaded in the process: what remembered
+    /// suggestions are tied to (an address can be reused by a later formulary).
+    identity: u64,
+}
+
+/// Gives every loaded formulary its own number.
+fn next_identity() -> u64 {
+    static LOADED: AtomicU64 = AtomicU64::new(0);
+    LOADED.fetch_add(1, Ordering::Relaxed)
 }
 
 /// Which drug (and brand, if the name was a brand's) a prescribed name means.
@@ -56,6 +66,24 @@ pub struct Substance {
     pub drug: Option<usize>,
     /// The classes it belongs to.
     pub classes: Vec<usize>,
+}
+
+/// What an allergy or co-medication name is known as (see [`Formulary::lookup_name`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct KnownName<'f> {
+    /// The formulary drug (and brand) the name means.
+    pub drug: Option<DrugRef>,
+    /// The substance the name means, with its classes.
+    pub substance: Option<&'f Substance>,
+    /// The class the name itself names (`nsaid`, `NSAIDs`).
+    pub class: Option<usize>,
+}
+
+impl KnownName<'_> {
+    /// Whether the name is in the vocabulary at all.
+    pub fn is_known(&self) -> bool {
+        self.drug.is_some() || self.substance.is_some() || self.class.is_some()
+    }
 }
 
 #[derive(Debug)]
@@ -382,16 +410,24 @@ impl Formulary {
         )
     }
 
-    /// Whether a name is known as a drug, brand, class member or class (plural allowed).
-    pub fn knows_name(&self, name: &str) -> bool {
+    /// What an allergy or co-medication name is known as, normalised once: a formulary drug
+    /// or brand, a class member, a class itself (plural allowed).
+    pub fn lookup_name(&self, name: &str) -> KnownName<'_> {
         let normal = normalize_name(name);
         let singular = normal.strip_suffix('s').unwrap_or(&normal);
-        self.drug_names.contains_key(normal.as_ref())
-            || self.substances.contains_key(normal.as_ref())
-            || self
-                .classes
-                .iter()
-                .any(|c| normalize_name(&c.id) == singular || normalize_name(&c.id) == normal)
+        KnownName {
+            drug: self.drug_names.get(normal.as_ref()).copied(),
+            substance: self.substances.get(normal.as_ref()),
+            class: self.classes.iter().position(|c| {
+                let id = normalize_name(&c.id);
+                id == normal || id == singular
+            }),
+        }
+    }
+
+    /// Whether a name is known as a drug, brand, class member or class (plural allowed).
+    pub fn knows_name(&self, name: &str) -> bool {
+        self.lookup_name(name).is_known()
     }
 
     /// The known drug, brand, class member or class name closest to `name`, if it is near
@@ -472,13 +508,17 @@ enum Suggestion {
     Name,
 }
 
-/// Suggestions worked out, by formulary address and kind, then by name.
-type SuggestionMemo = FastMap<(usize, Suggestion), FastMap<String, Option<String>>>;
+/// Suggestions worked out for one formulary (by its identity), by kind, then by name.
+#[derive(Default)]
+struct SuggestionMemo {
+    formulary: Option<u64>,
+    names: FastMap<Suggestion, FastMap<String, Option<String>>>,
+}
 
 thread_local! {
     /// Suggestions already worked out on this thread: an export repeats the same unknown
     /// names row after row.
-    static SUGGESTIONS: RefCell<SuggestionMemo> = RefCell::new(FastMap::default());
+    static SUGGESTIONS: RefCell<SuggestionMemo> = RefCell::new(SuggestionMemo::default());
 }
 
 /// How many names a thread remembers per kind before it starts afresh.
@@ -491,10 +531,13 @@ impl Formulary {
         name: &str,
         work_out: impl FnOnce() -> Option<String>,
     ) -> Option<String> {
-        let key = (std::ptr::from_ref(self) as usize, kind);
         let known = SUGGESTIONS.with(|memo| {
-            memo.borrow()
-                .get(&key)
+            let memo = memo.borrow();
+            if memo.formulary != Some(self.identity) {
+                return None;
+            }
+            memo.names
+                .get(&kind)
                 .and_then(|names| names.get(name).cloned())
         });
         if let Some(known) = known {
@@ -503,7 +546,12 @@ impl Formulary {
         let found = work_out();
         SUGGESTIONS.with(|memo| {
             let mut memo = memo.borrow_mut();
-            let names = memo.entry(key).or_default();
+            // Another formulary's suggestions are not this one's.
+            if memo.formulary != Some(self.identity) {
+                memo.formulary = Some(self.identity);
+                memo.names.clear();
+            }
+            let names = memo.names.entry(kind).or_default();
             if names.len() >= SUGGESTIONS_KEPT {
                 names.clear();
             }

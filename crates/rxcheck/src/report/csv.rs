@@ -28,7 +28,7 @@ impl Printer for CsvPrinter {
             }
             findings.push_str(f.category.as_str());
             findings.push(':');
-            findings.push_str(&f.rule);
+            findings.push_str(&f.shown_rule());
         }
         write_cell(out, &findings);
         out.push(b'\n');

@@ -99,7 +99,10 @@ impl<'f> JsonPrinter<'f> {
         out.extend_from_slice(b"\",\"category\":\"");
         out.extend_from_slice(f.category.as_str().as_bytes());
         out.extend_from_slice(b"\",\"rule\":");
-        self.string(out, &f.rule);
+        match &f.rows {
+            None => self.string(out, &f.rule),
+            Some(_) => escape_into(out, &f.shown_rule()),
+        }
         out.extend_from_slice(b",\"message\":");
         self.string(out, &f.message);
         out.extend_from_slice(b",\"source\":");

@@ -64,7 +64,7 @@ impl Printer for TextPrinter {
                 &format!("{:<7}", f.severity.as_str()),
             );
             let _ = writeln!(out, " {:<17} {}", f.category.as_str(), f.message);
-            let _ = writeln!(out, "          rule:   {}", f.rule);
+            let _ = writeln!(out, "          rule:   {}", f.shown_rule());
             let _ = writeln!(out, "          source: {}", f.source);
         }
     }

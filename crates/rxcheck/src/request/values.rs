@@ -1,74 +1,7 @@
-//! A prescription as it arrives (every field a borrowed string, from flags or a CSV row) and
-//! the parsers that turn its patient fields into facts the validator can use.
+//! Parsers of single field values: yes/no flags, whole numbers, dates, lists, and the
+//! bounds past which a number is taken as a typo.
 
 use chrono::NaiveDate;
-
-/// One prescription: the patient and the proposed regimen, each field as written.
-/// An empty field means "not given". Lists are `;`-separated.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Prescription<'a> {
-    pub rx_id: &'a str,
-    pub drug: &'a str,
-    pub form: &'a str,
-    pub strength: &'a str,
-    pub dose: &'a str,
-    pub times_per_day: &'a str,
-    pub duration_days: &'a str,
-    pub age_years: &'a str,
-    pub birth_date: &'a str,
-    pub date: &'a str,
-    pub pregnant: &'a str,
-    pub gestational_week: &'a str,
-    pub breastfeeding: &'a str,
-    pub conditions: &'a str,
-    pub allergies: &'a str,
-    pub co_medications: &'a str,
-}
-
-impl<'a> Prescription<'a> {
-    /// A prescription from its fields in declaration order (`rx_id`, `drug`, `form`,
-    /// `strength`, `dose`, `times_per_day`, `duration_days`, `age_years`, `birth_date`, `date`,
-    /// `pregnant`, `gestational_week`, `breastfeeding`, `conditions`, `allergies`,
-    /// `co_medications`).
-    pub fn from_fields(fields: [&'a str; 16]) -> Self {
-        let [
-            rx_id,
-            drug,
-            form,
-            strength,
-            dose,
-            times_per_day,
-            duration_days,
-            age_years,
-            birth_date,
-            date,
-            pregnant,
-            gestational_week,
-            breastfeeding,
-            conditions,
-            allergies,
-            co_medications,
-        ] = fields;
-        Prescription {
-            rx_id,
-            drug,
-            form,
-            strength,
-            dose,
-            times_per_day,
-            duration_days,
-            age_years,
-            birth_date,
-            date,
-            pregnant,
-            gestational_week,
-            breastfeeding,
-            conditions,
-            allergies,
-            co_medications,
-        }
-    }
-}
 
 /// The largest age in completed years that is taken as real (prescriptions and rules alike).
 pub const MAX_AGE_YEARS: u32 = 130;

@@ -1,0 +1,104 @@
+//! The input rules: what each field must look like, as the rule id and source of the
+//! finding that says it does not.
+
+use crate::finding::{Assessment, Category, Severity};
+
+/// The input rule a finding about the prescription's own fields is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Input {
+    Dose,
+    Strength,
+    TimesPerDay,
+    DurationDays,
+    Age,
+    Date,
+    Pregnant,
+    Breastfeeding,
+    GestationalWeek,
+    Conditions,
+    Allergies,
+    CoMedications,
+    Drug,
+    Form,
+    RxId,
+    /// The CSV row itself: its shape, quotes, length.
+    Row,
+    /// A field that is not valid UTF-8.
+    Encoding,
+}
+
+const ROW_SOURCE: &str =
+    "rxcheck input rules: every CSV row has the header's fields, as UTF-8, with balanced quotes";
+const NAMES_SOURCE: &str = "rxcheck input rules: allergies and co-medications are drug, brand or class names; names close to a known one are checked as likely typos";
+
+impl Input {
+    /// The rule id of findings about this input.
+    pub fn rule(self) -> &'static str {
+        match self {
+            Input::Dose => "input.dose",
+            Input::Strength => "input.strength",
+            Input::TimesPerDay => "input.times_per_day",
+            Input::DurationDays => "input.duration_days",
+            Input::Age => "input.age",
+            Input::Date => "input.date",
+            Input::Pregnant => "input.pregnant",
+            Input::Breastfeeding => "input.breastfeeding",
+            Input::GestationalWeek => "input.gestational_week",
+            Input::Conditions => "input.conditions",
+            Input::Allergies => "input.allergies",
+            Input::CoMedications => "input.co_medications",
+            Input::Drug => "input.drug",
+            Input::Form => "input.form",
+            Input::RxId => "input.rx_id",
+            Input::Row => "input.row",
+            Input::Encoding => "input.encoding",
+        }
+    }
+
+    /// What the input must look like, as the finding's source.
+    pub fn source(self) -> &'static str {
+        match self {
+            Input::Dose => {
+                "rxcheck input rules: a dose is a positive number and a unit, such as `50 mg`, `0.1 g`, `3 ml`, `1 tablet`, `10 cm`, or a range `50-100 mg`"
+            }
+            Input::Strength => {
+                "rxcheck input rules: a strength is written `100 mg`, `75 mg/3 ml` or `5%`"
+            }
+            Input::TimesPerDay => {
+                "rxcheck input rules: times_per_day is a whole number of at least 1"
+            }
+            Input::DurationDays => {
+                "rxcheck input rules: duration_days is a whole number of days, at least 1"
+            }
+            Input::Age => {
+                "rxcheck input rules: an age comes from birth_date (YYYY-MM-DD) or age_years (0-130), in completed years at the prescription date"
+            }
+            Input::Date => "rxcheck input rules: dates are written YYYY-MM-DD",
+            Input::Pregnant | Input::Breastfeeding => {
+                "rxcheck input rules: yes/no flags are `yes`, `no` or `unknown`"
+            }
+            Input::GestationalWeek => {
+                "rxcheck input rules: gestational_week is completed weeks, 0-45"
+            }
+            Input::Conditions => {
+                "rxcheck input rules: a condition is a formulary condition id or an ICD-10 code"
+            }
+            Input::Allergies | Input::CoMedications => NAMES_SOURCE,
+            Input::Drug | Input::Form => {
+                "rxcheck input rules: the drug and form must be in the formulary"
+            }
+            Input::RxId | Input::Row | Input::Encoding => ROW_SOURCE,
+        }
+    }
+
+    /// Records that this input is invalid, saying why.
+    pub fn invalid(self, out: &mut Assessment<'_>, message: String) {
+        out.push(
+            Severity::Invalid,
+            Category::Input,
+            self.rule(),
+            message,
+            self.source(),
+        );
+    }
+}

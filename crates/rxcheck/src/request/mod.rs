@@ -1,0 +1,183 @@
+//! A prescription as it arrives (borrowed fields, from flags, a CSV row or a case file) and
+//! the typed [`Request`] it is parsed into, once, before any check runs. A field that cannot
+//! be parsed is `None` (or its enum's unknown value) and its `invalid` finding is already
+//! recorded, so the checks never see raw text and never pass what they could not read.
+
+mod fields;
+mod input;
+mod names;
+mod patient;
+mod regimen;
+mod target;
+mod values;
+
+pub use fields::{Field, FieldInfo};
+pub use input::Input;
+pub use names::Named;
+pub use patient::{GivenCondition, Pregnancy};
+pub use regimen::{Duration, Range, StrengthGiven};
+pub use target::Target;
+pub use values::{
+    Flag, MAX_AGE_YEARS, MAX_DURATION_DAYS, MAX_GESTATIONAL_WEEK, MAX_TIMES_PER_DAY,
+    completed_years, list_items, parse_date, parse_flag, parse_whole,
+};
+
+use crate::finding::Assessment;
+use crate::formulary::Formulary;
+use chrono::NaiveDate;
+
+/// One prescription: the patient and the proposed regimen, each field as written.
+/// An empty field means "not given". Lists are `;`-separated.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Prescription<'a> {
+    pub rx_id: &'a str,
+    pub drug: &'a str,
+    pub form: &'a str,
+    pub strength: &'a str,
+    pub dose: &'a str,
+    pub times_per_day: &'a str,
+    pub duration_days: &'a str,
+    pub age_years: &'a str,
+    pub birth_date: &'a str,
+    pub date: &'a str,
+    pub pregnant: &'a str,
+    pub gestational_week: &'a str,
+    pub breastfeeding: &'a str,
+    pub conditions: &'a str,
+    pub allergies: &'a str,
+    pub co_medications: &'a str,
+}
+
+impl<'a> Prescription<'a> {
+    /// A prescription from its fields in the order of [`Field::ALL`].
+    pub fn from_fields(fields: [&'a str; 16]) -> Self {
+        let mut rx = Prescription::default();
+        for (field, value) in Field::ALL.into_iter().zip(fields) {
+            *rx.slot(field) = value;
+        }
+        rx
+    }
+
+    /// The text of one field.
+    pub fn get(&self, field: Field) -> &'a str {
+        match field {
+            Field::RxId => self.rx_id,
+            Field::Drug => self.drug,
+            Field::Form => self.form,
+            Field::Strength => self.strength,
+            Field::Dose => self.dose,
+            Field::TimesPerDay => self.times_per_day,
+            Field::DurationDays => self.duration_days,
+            Field::AgeYears => self.age_years,
+            Field::BirthDate => self.birth_date,
+            Field::Date => self.date,
+            Field::Pregnant => self.pregnant,
+            Field::GestationalWeek => self.gestational_week,
+            Field::Breastfeeding => self.breastfeeding,
+            Field::Conditions => self.conditions,
+            Field::Allergies => self.allergies,
+            Field::CoMedications => self.co_medications,
+        }
+    }
+
+    /// Sets one field.
+    pub fn set(&mut self, field: Field, value: &'a str) {
+        *self.slot(field) = value;
+    }
+
+    fn slot(&mut self, field: Field) -> &mut &'a str {
+        match field {
+            Field::RxId => &mut self.rx_id,
+            Field::Drug => &mut self.drug,
+            Field::Form => &mut self.form,
+            Field::Strength => &mut self.strength,
+            Field::Dose => &mut self.dose,
+            Field::TimesPerDay => &mut self.times_per_day,
+            Field::DurationDays => &mut self.duration_days,
+            Field::AgeYears => &mut self.age_years,
+            Field::BirthDate => &mut self.birth_date,
+            Field::Date => &mut self.date,
+            Field::Pregnant => &mut self.pregnant,
+            Field::GestationalWeek => &mut self.gestational_week,
+            Field::Breastfeeding => &mut self.breastfeeding,
+            Field::Conditions => &mut self.conditions,
+            Field::Allergies => &mut self.allergies,
+            Field::CoMedications => &mut self.co_medications,
+        }
+    }
+}
+
+/// A prescription parsed into typed values, checked against `formulary`.
+#[derive(Debug, Clone)]
+pub struct Request<'f, 'r> {
+    pub formulary: &'f Formulary,
+    /// The fields as written, for messages that quote them.
+    pub rx: Prescription<'r>,
+    /// The drug form prescribed; `None` when it is not in the formulary.
+    pub target: Option<Target<'f>>,
+    /// The prescription date (the as-of date when not given).
+    pub date: Option<NaiveDate>,
+    /// Completed years at the prescription date.
+    pub age: Option<u32>,
+    pub pregnancy: Pregnancy,
+    pub breastfeeding: Flag,
+    /// Every condition the patient has, with everything each implies.
+    pub conditions: Vec<GivenCondition<'r>>,
+    pub allergies: Vec<Named<'f, 'r>>,
+    pub co_medications: Vec<Named<'f, 'r>>,
+    pub times_per_day: Option<u32>,
+    pub duration: Duration,
+    /// Only read when the drug form is known.
+    pub strength: StrengthGiven,
+    /// The dose per administration in the form's base unit (mg for most forms).
+    pub single: Option<Range>,
+    /// The dose per day in the same unit.
+    pub daily: Option<Range>,
+}
+
+/// Parses a prescription once, as of `as_of` (its date when it gives none), recording an
+/// `invalid` finding in `out` for every field that cannot be read.
+pub fn parse<'f, 'r>(
+    formulary: &'f Formulary,
+    rx: &Prescription<'r>,
+    as_of: NaiveDate,
+    out: &mut Assessment<'f>,
+) -> Request<'f, 'r> {
+    let target = target::resolve(formulary, rx, out);
+    let date = patient::date(rx, as_of, out);
+    let age = patient::age(rx, date, out);
+    let pregnancy = patient::pregnancy(rx, out);
+    let breastfeeding = patient::breastfeeding(rx, out);
+    let conditions = patient::conditions(formulary, rx.conditions, out);
+    let times_per_day = regimen::times_per_day(rx, out);
+    let duration = regimen::duration(rx, out);
+    let (strength, single) = match &target {
+        Some(t) => {
+            let strength = regimen::strength(rx, t, out);
+            let single = match strength {
+                StrengthGiven::Invalid => None,
+                given => regimen::single_dose(rx, t, given.strength(), out),
+            };
+            (strength, single)
+        }
+        None => (StrengthGiven::Default(None), None),
+    };
+    let daily = regimen::daily_dose(rx, single, times_per_day, out);
+    Request {
+        formulary,
+        rx: *rx,
+        target,
+        date,
+        age,
+        pregnancy,
+        breastfeeding,
+        conditions,
+        allergies: names::resolve(formulary, rx.allergies),
+        co_medications: names::resolve(formulary, rx.co_medications),
+        times_per_day,
+        duration,
+        strength,
+        single,
+        daily,
+    }
+}

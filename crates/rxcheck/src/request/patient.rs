@@ -1,0 +1,203 @@
+//! The patient fields of a prescription: the date it is for, age, pregnancy, breastfeeding
+//! and conditions, each parsed once.
+
+use super::values::{
+    Flag, MAX_AGE_YEARS, MAX_GESTATIONAL_WEEK, completed_years, list_items, parse_date, parse_flag,
+    parse_whole,
+};
+use super::{Input, Prescription};
+use crate::finding::Assessment;
+use crate::formulary::{Formulary, normalize_icd10};
+use chrono::NaiveDate;
+
+/// What is known of a pregnancy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pregnancy {
+    No,
+    Unknown,
+    /// Pregnant, at this many completed weeks when given.
+    Yes(Option<u32>),
+}
+
+/// A condition the patient has: the formulary condition and how the prescription gave it
+/// (a condition implied by another keeps the name of the one given).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GivenCondition<'r> {
+    pub condition: usize,
+    pub given: &'r str,
+}
+
+/// The prescription date: as written, or `as_of` when not given; `None` when unreadable.
+pub(super) fn date(
+    rx: &Prescription<'_>,
+    as_of: NaiveDate,
+    out: &mut Assessment<'_>,
+) -> Option<NaiveDate> {
+    if rx.date.trim().is_empty() {
+        return Some(as_of);
+    }
+    let parsed = parse_date(rx.date);
+    if parsed.is_none() {
+        Input::Date.invalid(
+            out,
+            format!(
+                "date `{}` is not a real date written YYYY-MM-DD",
+                rx.date.trim()
+            ),
+        );
+    }
+    parsed
+}
+
+/// Age in completed years at `date`, from the birth date or else the age given.
+pub(super) fn age(
+    rx: &Prescription<'_>,
+    date: Option<NaiveDate>,
+    out: &mut Assessment<'_>,
+) -> Option<u32> {
+    if !rx.birth_date.trim().is_empty() {
+        let Some(birth) = parse_date(rx.birth_date) else {
+            Input::Age.invalid(
+                out,
+                format!(
+                    "birth_date `{}` is not a real date written YYYY-MM-DD",
+                    rx.birth_date.trim()
+                ),
+            );
+            return None;
+        };
+        let date = date?;
+        return match completed_years(birth, date) {
+            None => {
+                Input::Age.invalid(
+                    out,
+                    format!("birth_date {birth} is after the prescription date {date}"),
+                );
+                None
+            }
+            Some(years) if years > MAX_AGE_YEARS => {
+                Input::Age.invalid(
+                    out,
+                    format!(
+                        "birth_date {birth} makes the patient {years} years old, over {MAX_AGE_YEARS}"
+                    ),
+                );
+                None
+            }
+            Some(years) => Some(years),
+        };
+    }
+    if !rx.age_years.trim().is_empty() {
+        let age = parse_whole(rx.age_years, 0, MAX_AGE_YEARS);
+        if age.is_none() {
+            Input::Age.invalid(
+                out,
+                format!(
+                    "age_years `{}` is not a whole number of years from 0 to {MAX_AGE_YEARS}",
+                    rx.age_years.trim()
+                ),
+            );
+        }
+        return age;
+    }
+    Input::Age.invalid(out, "no age: give birth_date or age_years".into());
+    None
+}
+
+/// Pregnancy from the flag and the gestational week (a week alone says pregnant).
+pub(super) fn pregnancy(rx: &Prescription<'_>, out: &mut Assessment<'_>) -> Pregnancy {
+    let flag = parse_flag(rx.pregnant);
+    if flag.is_none() {
+        Input::Pregnant.invalid(
+            out,
+            format!(
+                "pregnant `{}` is not `yes`, `no` or `unknown`",
+                rx.pregnant.trim()
+            ),
+        );
+    }
+    let week = if rx.gestational_week.trim().is_empty() {
+        None
+    } else {
+        let week = parse_whole(rx.gestational_week, 0, MAX_GESTATIONAL_WEEK);
+        if week.is_none() {
+            Input::GestationalWeek.invalid(
+                out,
+                format!(
+                    "gestational_week `{}` is not a whole number of weeks from 0 to {MAX_GESTATIONAL_WEEK}",
+                    rx.gestational_week.trim()
+                ),
+            );
+        }
+        week
+    };
+    match (flag, week) {
+        (Some(Flag::No), Some(w)) => {
+            Input::GestationalWeek.invalid(
+                out,
+                format!("gestational_week {w} is given but pregnant is `no`"),
+            );
+            Pregnancy::Unknown
+        }
+        (Some(Flag::No), None) => Pregnancy::No,
+        (Some(Flag::Yes), w) => Pregnancy::Yes(w),
+        // A gestational week says the patient is pregnant even when the flag is unknown.
+        (_, Some(w)) => Pregnancy::Yes(Some(w)),
+        _ if !rx.gestational_week.trim().is_empty() => Pregnancy::Yes(None),
+        _ => Pregnancy::Unknown,
+    }
+}
+
+/// Breastfeeding: yes, no or unknown (unreadable counts as unknown, and is recorded).
+pub(super) fn breastfeeding(rx: &Prescription<'_>, out: &mut Assessment<'_>) -> Flag {
+    parse_flag(rx.breastfeeding).unwrap_or_else(|| {
+        Input::Breastfeeding.invalid(
+            out,
+            format!(
+                "breastfeeding `{}` is not `yes`, `no` or `unknown`",
+                rx.breastfeeding.trim()
+            ),
+        );
+        Flag::Unknown
+    })
+}
+
+/// Every condition the patient has, by id or ICD-10 code, with everything each implies.
+pub(super) fn conditions<'r>(
+    f: &Formulary,
+    text: &'r str,
+    out: &mut Assessment<'_>,
+) -> Vec<GivenCondition<'r>> {
+    let mut found: Vec<GivenCondition<'r>> = Vec::new();
+    let mut add = |condition: usize, given: &'r str| {
+        if let Some(c) = f.conditions.get(condition) {
+            for &implied in &c.implies {
+                if !found.iter().any(|g| g.condition == implied) {
+                    found.push(GivenCondition {
+                        condition: implied,
+                        given,
+                    });
+                }
+            }
+        }
+    };
+    for item in list_items(text) {
+        if let Some(id) = f.find_condition(item) {
+            add(id, item);
+        } else if let Some(code) = normalize_icd10(item) {
+            f.conditions_for_icd10(&code, |c| add(c, item));
+        } else if let Some(id) = f.find_condition(&item.to_ascii_lowercase()) {
+            add(id, item);
+        } else {
+            let hint = match f.suggest_condition(&item.to_ascii_lowercase()) {
+                Some(s) => format!("; did you mean `{s}`?"),
+                None => "; use a condition id of the formulary or an ICD-10 code".into(),
+            };
+            Input::Conditions.invalid(
+                out,
+                format!("condition `{item}` is not in the vocabulary{hint}"),
+            );
+        }
+    }
+    found
+}

@@ -1,0 +1,257 @@
+//! The regimen fields of a prescription: times per day, course length, strength, and the
+//! dose in the form's base unit, per administration and per day.
+
+use super::values::{MAX_DURATION_DAYS, MAX_TIMES_PER_DAY, parse_whole};
+use super::{Input, Prescription, Target};
+use crate::finding::Assessment;
+use crate::formulary::normalize_name;
+use crate::units::{Dimension, Strength, Unit, parse_dose, parse_strength};
+use rust_decimal::Decimal;
+
+/// An amount the patient may take: a range's low end and top (equal for a single amount).
+/// Maximums are checked against the top, minimums against the low end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Range {
+    pub low: Decimal,
+    pub top: Decimal,
+}
+
+impl Range {
+    /// The range times `n`; `None` if it is too large to compute with.
+    pub fn times(self, n: u32) -> Option<Range> {
+        let n = Decimal::from(n);
+        Some(Range {
+            low: self.low.checked_mul(n)?,
+            top: self.top.checked_mul(n)?,
+        })
+    }
+}
+
+/// The course length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Duration {
+    NotGiven,
+    Days(u32),
+    /// Given but unreadable (already recorded as invalid).
+    Invalid,
+}
+
+/// The strength that converts counts and volumes to mass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StrengthGiven {
+    /// Not given: the form's default strength, if it has one.
+    Default(Option<Strength>),
+    Given(Strength),
+    /// Given but unreadable (already recorded as invalid).
+    Invalid,
+}
+
+impl StrengthGiven {
+    /// The strength to convert with: the given one, else the form's default.
+    pub fn strength(self) -> Option<Strength> {
+        match self {
+            StrengthGiven::Default(s) => s,
+            StrengthGiven::Given(s) => Some(s),
+            StrengthGiven::Invalid => None,
+        }
+    }
+}
+
+pub(super) fn times_per_day(rx: &Prescription<'_>, out: &mut Assessment<'_>) -> Option<u32> {
+    if rx.times_per_day.trim().is_empty() {
+        Input::TimesPerDay.invalid(out, "times_per_day is missing".into());
+        return None;
+    }
+    let times = parse_whole(rx.times_per_day, 1, MAX_TIMES_PER_DAY);
+    if times.is_none() {
+        Input::TimesPerDay.invalid(
+            out,
+            format!(
+                "times_per_day `{}` is not a whole number from 1 to {MAX_TIMES_PER_DAY}",
+                rx.times_per_day.trim()
+            ),
+        );
+    }
+    times
+}
+
+pub(super) fn duration(rx: &Prescription<'_>, out: &mut Assessment<'_>) -> Duration {
+    if rx.duration_days.trim().is_empty() {
+        return Duration::NotGiven;
+    }
+    match parse_whole(rx.duration_days, 1, MAX_DURATION_DAYS) {
+        Some(days) => Duration::Days(days),
+        None => {
+            Input::DurationDays.invalid(
+                out,
+                format!(
+                    "duration_days `{}` is not a whole number of days from 1 to {MAX_DURATION_DAYS}",
+                    rx.duration_days.trim()
+                ),
+            );
+            Duration::Invalid
+        }
+    }
+}
+
+pub(super) fn strength(
+    rx: &Prescription<'_>,
+    target: &Target<'_>,
+    out: &mut Assessment<'_>,
+) -> StrengthGiven {
+    if rx.strength.trim().is_empty() {
+        return StrengthGiven::Default(target.form.default_strength);
+    }
+    match parse_strength(rx.strength) {
+        Ok(strength) => StrengthGiven::Given(strength),
+        Err(e) => {
+            Input::Strength.invalid(out, format!("strength {e}"));
+            StrengthGiven::Invalid
+        }
+    }
+}
+
+fn example_unit(dimension: Dimension) -> &'static str {
+    match dimension {
+        Dimension::Mass => "50 mg",
+        Dimension::Volume => "3 ml",
+        Dimension::Length => "10 cm",
+        Dimension::Count => "1 unit",
+    }
+}
+
+/// The prescribed dose's low and top ends in the base unit of the form's dimension,
+/// converted through `strength` where the dose counts units or gives a volume.
+pub(super) fn single_dose(
+    rx: &Prescription<'_>,
+    t: &Target<'_>,
+    strength: Option<Strength>,
+    out: &mut Assessment<'_>,
+) -> Option<Range> {
+    let dose = match parse_dose(rx.dose) {
+        Ok(d) => d,
+        Err(e) => {
+            Input::Dose.invalid(out, format!("dose {e}"));
+            return None;
+        }
+    };
+    let top = &dose.top;
+    let dimension = t.form.dose_dimension?;
+    let unit_word = normalize_name(top.unit);
+    let is_form_unit = t
+        .form
+        .unit_names
+        .iter()
+        .any(|u| u.as_str() == unit_word.as_ref());
+    // How many base units one written unit is.
+    let factor = match (top.unit_kind(), dimension) {
+        (
+            Unit::Measure {
+                dimension: d,
+                factor,
+            },
+            want,
+        ) if d == want => Some(factor),
+        (
+            Unit::Measure {
+                dimension: Dimension::Volume,
+                factor,
+            },
+            Dimension::Mass,
+        ) => {
+            let Some(per_ml) = strength.and_then(Strength::mg_per_ml) else {
+                Input::Dose.invalid(out, format!(
+                    "dose `{}` is a volume; give the strength as a concentration (such as `75 mg/3 ml`) to convert it to mg",
+                    rx.dose.trim()
+                ));
+                return None;
+            };
+            factor.checked_mul(per_ml)
+        }
+        (Unit::Word, Dimension::Mass) if is_form_unit => {
+            let Some(per_unit) = strength.and_then(Strength::mg_per_unit) else {
+                let message = match strength {
+                    Some(given) => format!(
+                        "dose `{}` counts units, but strength `{given}` does not say how much one holds; give it in mg (such as `50 mg`)",
+                        rx.dose.trim()
+                    ),
+                    None => format!(
+                        "dose `{}` counts units, but no strength is given and {} has no default strength; give the strength (such as `50 mg`)",
+                        rx.dose.trim(),
+                        t.name()
+                    ),
+                };
+                Input::Dose.invalid(out, message);
+                return None;
+            };
+            Some(per_unit)
+        }
+        (Unit::Word, Dimension::Count) if is_form_unit => Some(Decimal::ONE),
+        (Unit::Word, _) => {
+            let accepted = match t.form.unit_names.first() {
+                Some(unit) => format!(" or `{unit}`"),
+                None => String::new(),
+            };
+            Input::Dose.invalid(
+                out,
+                format!(
+                    "dose `{}`: unit `{}` does not fit {} (doses are {}, such as `{}`{accepted})",
+                    rx.dose.trim(),
+                    top.unit,
+                    t.name(),
+                    dimension.as_str(),
+                    example_unit(dimension)
+                ),
+            );
+            return None;
+        }
+        (Unit::Measure { dimension: d, .. }, want) => {
+            Input::Dose.invalid(
+                out,
+                format!(
+                    "dose `{}` is a {}, but doses of {} are measured in {} (such as `{}`)",
+                    rx.dose.trim(),
+                    d.as_str(),
+                    t.name(),
+                    want.as_str(),
+                    example_unit(want)
+                ),
+            );
+            return None;
+        }
+    };
+    let converted = factor.and_then(|f| {
+        Some(Range {
+            low: dose.low.checked_mul(f)?,
+            top: top.value.checked_mul(f)?,
+        })
+    });
+    if converted.is_none() {
+        Input::Dose.invalid(
+            out,
+            format!("dose `{}` is too large to compute with", rx.dose.trim()),
+        );
+    }
+    converted
+}
+
+/// The daily dose: the single dose times the times per day.
+pub(super) fn daily_dose(
+    rx: &Prescription<'_>,
+    single: Option<Range>,
+    times: Option<u32>,
+    out: &mut Assessment<'_>,
+) -> Option<Range> {
+    let (single, times) = (single?, times?);
+    let daily = single.times(times);
+    if daily.is_none() {
+        Input::Dose.invalid(
+            out,
+            format!(
+                "the daily dose of `{}` x {times} is too large to compute with",
+                rx.dose.trim()
+            ),
+        );
+    }
+    daily
+}

@@ -1,0 +1,97 @@
+//! Which drug, form and brand of the formulary a prescription names, and the rules that
+//! apply to them.
+
+use super::{Input, Prescription};
+use crate::finding::Assessment;
+use crate::formulary::{Drug, Form, Formulary, Profile};
+
+/// The drug form a prescription is for, resolved in the formulary.
+#[derive(Debug, Clone, Copy)]
+pub struct Target<'f> {
+    pub drug: &'f Drug,
+    /// The drug's position in the formulary.
+    pub drug_index: usize,
+    pub form: &'f Form,
+    /// The form's position in the drug.
+    pub form_index: usize,
+    /// The brand the drug was named by, if any.
+    pub brand: Option<usize>,
+    /// Every rule for this form (and brand).
+    pub profile: &'f Profile,
+}
+
+impl Target<'_> {
+    /// `diclofenac tablet`, as messages name it.
+    pub fn name(&self) -> String {
+        format!("{} {}", self.drug.id, self.form.id)
+    }
+}
+
+/// Resolves the drug (by name, alias or brand) and its form; records why not when it cannot.
+pub(super) fn resolve<'f>(
+    f: &'f Formulary,
+    rx: &Prescription<'_>,
+    out: &mut Assessment<'f>,
+) -> Option<Target<'f>> {
+    if rx.drug.trim().is_empty() {
+        Input::Drug.invalid(out, "drug is missing".into());
+        return None;
+    }
+    let Some(found) = f.find_drug(rx.drug) else {
+        let hint = match f.suggest_drug_remembered(rx.drug) {
+            Some(s) => format!("; did you mean `{s}`?"),
+            None => String::new(),
+        };
+        Input::Drug.invalid(
+            out,
+            format!("drug `{}` is not in the formulary{hint}", rx.drug.trim()),
+        );
+        return None;
+    };
+    let drug = f.drugs.get(found.drug)?;
+    if rx.form.trim().is_empty() {
+        Input::Form.invalid(out, format!("form is missing for `{}`", drug.id));
+        return None;
+    }
+    let Some(form_index) = drug.find_form(rx.form) else {
+        let hint = match drug.suggest_form(rx.form) {
+            Some(s) => format!("; did you mean `{s}`?"),
+            None => format!(
+                "; it has {}",
+                drug.forms
+                    .iter()
+                    .map(|f| format!("`{}`", f.id))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        Input::Form.invalid(
+            out,
+            format!(
+                "form `{}` is not in the formulary for `{}`{hint}",
+                rx.form.trim(),
+                drug.id
+            ),
+        );
+        return None;
+    };
+    let (Some(form), Some(profile)) = (
+        drug.forms.get(form_index),
+        drug.profile(form_index, found.brand),
+    ) else {
+        // Cannot happen with a formulary that loaded; never an `ok` all the same.
+        Input::Form.invalid(
+            out,
+            format!("form of `{}` is not in the formulary", drug.id),
+        );
+        return None;
+    };
+    Some(Target {
+        drug,
+        drug_index: found.drug,
+        form,
+        form_index,
+        brand: found.brand,
+        profile,
+    })
+}

@@ -1,0 +1,93 @@
+//! The checks: each a function over a parsed [`Request`], in its own file, listed in order in
+//! [`CHECKS`]. Validation is a pure function of (formulary, prescription, as-of date) that
+//! returns every finding; it fails closed: what it cannot verify becomes a finding.
+
+mod administration;
+mod age;
+mod allergy;
+mod breastfeeding;
+mod co_medication;
+pub mod co_therapy;
+mod conditions;
+pub mod courses;
+mod dosage;
+mod pregnancy;
+mod unknown_names;
+
+use crate::finding::{Assessment, Category, Severity};
+use crate::formulary::{Formulary, Rule};
+use crate::request::{Prescription, Request, Target, parse};
+use chrono::NaiveDate;
+
+/// A check: reads the request and the drug form it is for, and records findings.
+type Check = for<'f, 'r> fn(&Request<'f, 'r>, &Target<'f>, &mut Assessment<'f>);
+
+/// Every check, in the order their findings are reported.
+const CHECKS: [Check; 9] = [
+    age::check,
+    dosage::check,
+    pregnancy::check,
+    breastfeeding::check,
+    conditions::check,
+    allergy::check,
+    co_medication::check,
+    unknown_names::check,
+    administration::check,
+];
+
+/// Validates one prescription as of `as_of` (the prescription date when it gives none).
+pub fn validate<'f>(
+    formulary: &'f Formulary,
+    rx: &Prescription<'_>,
+    as_of: NaiveDate,
+) -> Assessment<'f> {
+    let mut out = Assessment::default();
+    validate_into(formulary, rx, as_of, &mut out);
+    out
+}
+
+/// Like [`validate`], reusing `out`'s allocation (the batch hot path).
+pub fn validate_into<'f>(
+    formulary: &'f Formulary,
+    rx: &Prescription<'_>,
+    as_of: NaiveDate,
+    out: &mut Assessment<'f>,
+) {
+    out.clear();
+    let request = parse(formulary, rx, as_of, out);
+    check(&request, out);
+}
+
+/// Runs every check on a parsed request (nothing to check when the drug form is unknown:
+/// parsing has recorded why).
+pub fn check<'f>(request: &Request<'f, '_>, out: &mut Assessment<'f>) {
+    let Some(target) = &request.target else {
+        return;
+    };
+    for check in CHECKS {
+        check(request, target, out);
+    }
+}
+
+/// Records a finding of a formulary rule, at `severity` (which may differ from the rule's
+/// own, as for a status that cannot be verified).
+fn cite<'f>(
+    out: &mut Assessment<'f>,
+    formulary: &'f Formulary,
+    category: Category,
+    severity: Severity,
+    rule: &'f Rule,
+    message: String,
+) {
+    let source = formulary.citation(rule.source);
+    out.push(severity, category, rule.rule.as_str(), message, source);
+}
+
+/// What a rule of this severity says of the drug, in a message.
+fn verb(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Reject | Severity::Invalid => "contraindicated",
+        Severity::Warn => "use with caution",
+        Severity::Info => "note",
+    }
+}

@@ -1,0 +1,38 @@
+//! Allergy and co-medication names are open-ended (most drugs are outside the formulary), but
+//! a near miss of a known name is likely a typo that would hide a rule: a warning.
+
+use crate::finding::{Assessment, Category, Severity};
+use crate::request::{Input, Named, Request, Target};
+
+pub(super) fn check<'f>(req: &Request<'f, '_>, _: &Target<'f>, out: &mut Assessment<'f>) {
+    let lists: [(&[Named<'f, '_>], &str, Category, Input); 2] = [
+        (
+            &req.allergies,
+            "allergy",
+            Category::Allergy,
+            Input::Allergies,
+        ),
+        (
+            &req.co_medications,
+            "co-medication",
+            Category::Interaction,
+            Input::CoMedications,
+        ),
+    ];
+    for (names, what, category, input) in lists {
+        for named in names.iter().filter(|n| !n.known.is_known()) {
+            if let Some(suggestion) = req.formulary.suggest_name_remembered(named.text) {
+                out.push(
+                    Severity::Warn,
+                    category,
+                    input.rule(),
+                    format!(
+                        "{what} `{}` is not a known drug or class; did you mean `{suggestion}`? the rules that depend on it cannot be verified",
+                        named.text
+                    ),
+                    input.source(),
+                );
+            }
+        }
+    }
+}
