@@ -2,6 +2,7 @@
 
 use super::{Fatal, FormularyArgs, load_formulary, parse_date_arg, stdout_color, today};
 use rxcheck::report::{JsonPrinter, Printer, Record, TextPrinter};
+use rxcheck::request::Field;
 use rxcheck::{Prescription, validate};
 use std::io::Write;
 
@@ -11,54 +12,9 @@ use std::io::Write;
   rxcheck check --drug nimesulide --form tablet --dose \"1 tablet\" --times-per-day 2 --birth-date 2010-05-01 --condition K25.4
   rxcheck check --drug Voltaren --form gel --dose \"2-4 g\" --times-per-day 3 --age-years 10 --format json")]
 pub struct Args {
-    /// Prescription id, echoed in the output
-    #[arg(long)]
-    rx_id: Option<String>,
-    /// Drug: generic name, alias or brand (diclofenac, Voltaren, ...)
-    #[arg(long)]
-    drug: String,
-    /// Dosage form (tablet, suppository, injection, gel, ointment, ...)
-    #[arg(long)]
-    form: String,
-    /// Strength of the product: `50 mg`, `75 mg/3 ml`, `5%`
-    #[arg(long)]
-    strength: Option<String>,
-    /// Dose per administration: `50 mg`, `0.1 g`, `1 tablet`, `3 ml`, `10 cm`, `50-100 mg`
-    #[arg(long, allow_hyphen_values = true)]
-    dose: String,
-    /// Administrations per day (a whole number)
-    #[arg(long, allow_hyphen_values = true)]
-    times_per_day: String,
-    /// Course length in days
-    #[arg(long, allow_hyphen_values = true)]
-    duration_days: Option<String>,
-    /// Age in completed years (birth date wins when both are given)
-    #[arg(long, allow_hyphen_values = true)]
-    age_years: Option<String>,
-    /// Birth date, YYYY-MM-DD
-    #[arg(long)]
-    birth_date: Option<String>,
-    /// Prescription date, YYYY-MM-DD [default: the as-of date]
-    #[arg(long)]
-    date: Option<String>,
-    /// Is the patient pregnant: yes, no or unknown
-    #[arg(long)]
-    pregnant: Option<String>,
-    /// Completed weeks of pregnancy, 0-45
-    #[arg(long, allow_hyphen_values = true)]
-    gestational_week: Option<String>,
-    /// Is the patient breastfeeding: yes, no or unknown
-    #[arg(long)]
-    breastfeeding: Option<String>,
-    /// Condition id or ICD-10 code (repeatable, or `;`-separated)
-    #[arg(long = "condition", value_name = "CONDITION")]
-    conditions: Vec<String>,
-    /// Drug or class the patient is allergic to (repeatable, or `;`-separated)
-    #[arg(long = "allergy", value_name = "NAME")]
-    allergies: Vec<String>,
-    /// Another drug the patient takes (repeatable, or `;`-separated)
-    #[arg(long = "co-medication", value_name = "NAME")]
-    co_medications: Vec<String>,
+    /// The prescription, one flag per field of the field table.
+    #[command(flatten)]
+    fields: FieldArgs,
     /// Date to check as of, YYYY-MM-DD [default: today]
     #[arg(long, value_parser = parse_date_arg)]
     as_of: Option<chrono::NaiveDate>,
@@ -75,44 +31,63 @@ enum Format {
     Json,
 }
 
+/// The prescription's flags, made from the library's one table of fields: a flag per field,
+/// list fields repeatable (their values joined with `;`).
+struct FieldArgs {
+    values: [String; 16],
+}
+
+impl clap::FromArgMatches for FieldArgs {
+    fn from_arg_matches(matches: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        let mut values: [String; 16] = Default::default();
+        for (field, value) in Field::ALL.into_iter().zip(&mut values) {
+            if let Some(given) = matches.get_many::<String>(field.name()) {
+                *value = given.map(String::as_str).collect::<Vec<_>>().join(";");
+            }
+        }
+        Ok(FieldArgs { values })
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &clap::ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(matches)?;
+        Ok(())
+    }
+}
+
+impl clap::Args for FieldArgs {
+    fn augment_args(command: clap::Command) -> clap::Command {
+        Field::ALL.into_iter().fold(command, |command, field| {
+            let info = field.info();
+            let value_name = info.flag.replace('-', "_").to_ascii_uppercase();
+            command.arg(
+                clap::Arg::new(info.name)
+                    .long(info.flag)
+                    .help(info.help)
+                    .value_name(value_name)
+                    .required(info.flag_required)
+                    .allow_hyphen_values(info.numeric)
+                    .action(if info.list {
+                        clap::ArgAction::Append
+                    } else {
+                        clap::ArgAction::Set
+                    }),
+            )
+        })
+    }
+
+    fn augment_args_for_update(command: clap::Command) -> clap::Command {
+        Self::augment_args(command)
+    }
+}
+
 pub fn run(args: Args) -> Result<i32, Fatal> {
     let formulary = load_formulary(&args.formulary)?;
-    let conditions = args.conditions.join(";");
-    let allergies = args.allergies.join(";");
-    let co_medications = args.co_medications.join(";");
-    let opt = |o: &Option<String>| o.as_deref().unwrap_or("").to_string();
-    let (strength, duration, age, birth, date, pregnant, week, breastfeeding) = (
-        opt(&args.strength),
-        opt(&args.duration_days),
-        opt(&args.age_years),
-        opt(&args.birth_date),
-        opt(&args.date),
-        opt(&args.pregnant),
-        opt(&args.gestational_week),
-        opt(&args.breastfeeding),
-    );
-    let rx = Prescription {
-        rx_id: args.rx_id.as_deref().unwrap_or(""),
-        drug: &args.drug,
-        form: &args.form,
-        strength: &strength,
-        dose: &args.dose,
-        times_per_day: &args.times_per_day,
-        duration_days: &duration,
-        age_years: &age,
-        birth_date: &birth,
-        date: &date,
-        pregnant: &pregnant,
-        gestational_week: &week,
-        breastfeeding: &breastfeeding,
-        conditions: &conditions,
-        allergies: &allergies,
-        co_medications: &co_medications,
-    };
+    let rx = Prescription::from_fields(args.fields.values.each_ref().map(String::as_str));
     let assessment = validate(&formulary, &rx, args.as_of.unwrap_or_else(today));
+    let rx_id = Some(rx.rx_id).filter(|id| !id.is_empty());
     let record = Record {
         line: None,
-        rx_id: args.rx_id.as_deref(),
+        rx_id,
         assessment: &assessment,
     };
     let mut out = Vec::new();

@@ -1,13 +1,14 @@
 //! Worked examples kept next to the formulary: prescriptions with the verdict (and rules and
 //! categories) they must produce, like a policy engine's policy tests.
 
-use super::Formulary;
 use super::diagnostic::{Diagnostic, Level, SourceFile};
+use super::{Formulary, closest};
 use crate::finding::Verdict;
-use crate::request::{Prescription, parse_date};
+use crate::request::{Field, Prescription, parse_date};
 use crate::validate::validate;
 use chrono::NaiveDate;
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use toml::Spanned;
 
 /// The as-of date of a case that gives none.
@@ -20,50 +21,21 @@ struct RawCases {
     case: Vec<Spanned<RawCase>>,
 }
 
-/// A prescription field: written as a string, or as a whole number for convenience.
+/// A case as written: its keys, each with where it is. The keys are a case's own (`name`,
+/// `expect`, `rules`, `categories`, `as_of`) and the prescription fields of [`Field`].
+type RawCase = BTreeMap<Spanned<String>, Spanned<Value>>;
+
+/// A case value: text, a whole number for convenience, or a list of text.
 #[derive(Deserialize)]
 #[serde(untagged)]
-enum Field {
+enum Value {
     Text(String),
     Number(i64),
+    List(Vec<String>),
 }
 
-impl Field {
-    fn into_text(self) -> String {
-        match self {
-            Field::Text(t) => t,
-            Field::Number(n) => n.to_string(),
-        }
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawCase {
-    name: String,
-    expect: Spanned<String>,
-    #[serde(default)]
-    rules: Vec<String>,
-    #[serde(default)]
-    categories: Vec<String>,
-    as_of: Option<Spanned<String>>,
-    rx_id: Option<Field>,
-    drug: Option<Field>,
-    form: Option<Field>,
-    strength: Option<Field>,
-    dose: Option<Field>,
-    times_per_day: Option<Field>,
-    duration_days: Option<Field>,
-    age_years: Option<Field>,
-    birth_date: Option<Field>,
-    date: Option<Field>,
-    pregnant: Option<Field>,
-    gestational_week: Option<Field>,
-    breastfeeding: Option<Field>,
-    conditions: Option<Field>,
-    allergies: Option<Field>,
-    co_medications: Option<Field>,
-}
+/// The keys of a case that are not prescription fields.
+const CASE_KEYS: [&str; 5] = ["name", "expect", "rules", "categories", "as_of"];
 
 /// One worked example.
 #[derive(Debug, Clone)]
@@ -108,70 +80,88 @@ pub fn parse_cases(file: &SourceFile) -> Result<Vec<Case>, Vec<Diagnostic>> {
         let span = spanned.span();
         let location = Diagnostic::at(Level::Error, file, span.clone(), "", None);
         let location = format!("{}:{}", location.file, location.line);
-        let c = spanned.into_inner();
-        let expect = parse_verdict(c.expect.get_ref());
-        if expect.is_none() {
+        let mut case = CaseBuilder::default();
+        for (key, value) in spanned.into_inner() {
+            if let Err(problem) = case.set(key.get_ref(), value.into_inner()) {
+                let (message, hint) = problem;
+                errors.push(Diagnostic::at(
+                    Level::Error,
+                    file,
+                    key.span(),
+                    message,
+                    hint,
+                ));
+            }
+        }
+        let Some(name) = case.name.take() else {
             errors.push(Diagnostic::at(
                 Level::Error,
                 file,
-                c.expect.span(),
-                format!("`{}` is not a verdict", c.expect.get_ref()),
-                Some("use `ok`, `warn`, `reject` or `invalid`".into()),
+                span,
+                "a case has no `name`",
+                Some("give every case a `name`".into()),
             ));
-        }
-        let as_of = match &c.as_of {
+            continue;
+        };
+        let expect = match &case.expect {
+            None => {
+                errors.push(Diagnostic::at(
+                    Level::Error,
+                    file,
+                    span.clone(),
+                    format!("case `{name}` has no `expect`"),
+                    Some("add `expect = \"ok\"` (or `warn`, `reject`, `invalid`)".into()),
+                ));
+                None
+            }
+            Some(text) => {
+                let verdict = parse_verdict(text);
+                if verdict.is_none() {
+                    errors.push(Diagnostic::at(
+                        Level::Error,
+                        file,
+                        span.clone(),
+                        format!("`{text}` is not a verdict"),
+                        Some("use `ok`, `warn`, `reject` or `invalid`".into()),
+                    ));
+                }
+                verdict
+            }
+        };
+        let as_of = match &case.as_of {
             None => parse_date(DEFAULT_AS_OF),
             Some(text) => {
-                let date = parse_date(text.get_ref());
+                let date = parse_date(text);
                 if date.is_none() {
                     errors.push(Diagnostic::at(
                         Level::Error,
                         file,
-                        text.span(),
-                        format!("`{}` is not a date written YYYY-MM-DD", text.get_ref()),
+                        span.clone(),
+                        format!("`{text}` is not a date written YYYY-MM-DD"),
                         None,
                     ));
                 }
                 date
             }
         };
-        if cases.iter().any(|other: &Case| other.name == c.name) {
+        if cases.iter().any(|other: &Case| other.name == name) {
             errors.push(Diagnostic::at(
                 Level::Error,
                 file,
                 span,
-                format!("case `{}` is given twice", c.name),
+                format!("case `{name}` is given twice"),
                 Some("give every case its own name".into()),
             ));
         }
-        let text = |f: Option<Field>| f.map(Field::into_text).unwrap_or_default();
-        let fields = [
-            text(c.rx_id),
-            text(c.drug),
-            text(c.form),
-            text(c.strength),
-            text(c.dose),
-            text(c.times_per_day),
-            text(c.duration_days),
-            text(c.age_years),
-            text(c.birth_date),
-            text(c.date),
-            text(c.pregnant),
-            text(c.gestational_week),
-            text(c.breastfeeding),
-            text(c.conditions),
-            text(c.allergies),
-            text(c.co_medications),
-        ];
         if let (Some(expect), Some(as_of)) = (expect, as_of) {
             cases.push(Case {
-                name: c.name,
+                name,
                 location,
                 as_of,
                 expect,
-                rules: c.rules,
-                categories: c.categories,
-                fields,
+                rules: case.rules,
+                categories: case.categories,
+                fields: case.fields,
             });
         }
     }
@@ -179,6 +169,56 @@ pub fn parse_cases(file: &SourceFile) -> Result<Vec<Case>, Vec<Diagnostic>> {
         Ok(cases)
     } else {
         Err(errors)
+    }
+}
+
+/// A case's keys as they are read.
+#[derive(Default)]
+struct CaseBuilder {
+    name: Option<String>,
+    expect: Option<String>,
+    as_of: Option<String>,
+    rules: Vec<String>,
+    categories: Vec<String>,
+    fields: [String; 16],
+}
+
+/// A problem with one key: the message and a hint.
+type KeyProblem = (String, Option<String>);
+
+impl CaseBuilder {
+    /// Takes one key of a case.
+    fn set(&mut self, key: &str, value: Value) -> Result<(), KeyProblem> {
+        let text = |value: Value| match value {
+            Value::Text(text) => Ok(text),
+            Value::Number(n) => Ok(n.to_string()),
+            Value::List(_) => Err((format!("`{key}` is a list; give it as text"), None)),
+        };
+        let list = |value: Value| match value {
+            Value::List(items) => Ok(items),
+            _ => Err((
+                format!("`{key}` must be a list of text, such as `[\"a\", \"b\"]`"),
+                None,
+            )),
+        };
+        match key {
+            "name" => self.name = Some(text(value)?),
+            "expect" => self.expect = Some(text(value)?),
+            "as_of" => self.as_of = Some(text(value)?),
+            "rules" => self.rules = list(value)?,
+            "categories" => self.categories = list(value)?,
+            _ => {
+                let Some(field) = Field::from_name(key) else {
+                    let known = CASE_KEYS.into_iter().chain(Field::ALL.map(Field::name));
+                    let hint = closest(key, known).map(|k| format!("did you mean `{k}`?"));
+                    return Err((format!("unknown field `{key}` in a case"), hint));
+                };
+                if let Some(slot) = self.fields.get_mut(field.index()) {
+                    *slot = text(value)?;
+                }
+            }
+        }
+        Ok(())
     }
 }
 
