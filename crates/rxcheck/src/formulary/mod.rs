@@ -603,6 +603,25 @@ mod tests {
     }
 
     #[test]
+    fn a_second_formulary_does_not_inherit_suggestions() {
+        // Loaded in turn into the same place, as a long-lived process may reload them.
+        let renamed: Vec<SourceFile> = embedded_sources()
+            .into_iter()
+            .map(|f| SourceFile {
+                name: f.name,
+                text: f.text.replace("diclofenac", "zzclofenac").replace("Diclofenac", "Zzclofenac"),
+            })
+            .collect();
+        let mut suggestions = Vec::new();
+        for files in [embedded_sources(), renamed] {
+            let formulary = Formulary::load(&files).unwrap();
+            suggestions.push(formulary.suggest_drug_remembered("diclofenc"));
+        }
+        assert_eq!(suggestions[0].as_deref(), Some("diclofenac"));
+        assert_ne!(suggestions[1].as_deref(), Some("diclofenac"));
+    }
+
+    #[test]
     fn names_are_normalised() {
         assert_eq!(normalize_name(" Voltaren-Gel "), "voltaren gel");
         assert_eq!(
