@@ -609,7 +609,10 @@ mod tests {
             .into_iter()
             .map(|f| SourceFile {
                 name: f.name,
-                text: f.text.replace("diclofenac", "zzclofenac").replace("Diclofenac", "Zzclofenac"),
+                text: f
+                    .text
+                    .replace("diclofenac", "zzclofenac")
+                    .replace("Diclofenac", "Zzclofenac"),
             })
             .collect();
         let mut suggestions = Vec::new();
