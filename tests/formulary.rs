@@ -203,8 +203,14 @@ fn show_each_drug() {
             .iter()
             .any(|r| r["rule"] == "diclofenac.gel.min_age")
     );
+    let voltaren = json[0]["brands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["id"] == "voltaren")
+        .unwrap();
     assert_eq!(
-        json[0]["brands"][0]["overrides"][0][1][0]["rule"],
+        voltaren["overrides"][0][1][0]["rule"],
         "diclofenac.voltaren.gel.min_age"
     );
     rxcheck()

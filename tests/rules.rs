@@ -713,7 +713,15 @@ mod diclofenac {
             Ok,
             &[],
         );
-        expect(&with(&ok, &[("pregnant", "yes"), ("week", "27")]), Ok, &[]);
+        // "The last 3 months": weeks 24-27 are the warn band between the readings.
+        expect(&with(&ok, &[("pregnant", "yes"), ("week", "23")]), Ok, &[]);
+        for week in ["24", "27"] {
+            expect(
+                &with(&ok, &[("pregnant", "yes"), ("week", week)]),
+                Warn,
+                &["pregnancy:diclofenac.gel.pregnancy.weeks_24_27"],
+            );
+        }
         expect(
             &with(&ok, &[("pregnant", "yes"), ("week", "28")]),
             Reject,
@@ -964,7 +972,15 @@ mod indomethacin {
             Reject,
             &["age:indomethacin.gel.min_age"],
         );
-        expect(&with(&ok, &[("pregnant", "yes"), ("week", "27")]), Ok, &[]);
+        // "Since the 7th month": weeks 24-27 are the warn band between the readings.
+        expect(&with(&ok, &[("pregnant", "yes"), ("week", "23")]), Ok, &[]);
+        for week in ["24", "27"] {
+            expect(
+                &with(&ok, &[("pregnant", "yes"), ("week", week)]),
+                Warn,
+                &["pregnancy:indomethacin.gel.pregnancy.weeks_24_27"],
+            );
+        }
         expect(
             &with(&ok, &[("pregnant", "yes"), ("week", "28")]),
             Reject,

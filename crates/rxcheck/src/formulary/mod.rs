@@ -28,6 +28,7 @@ pub struct Formulary {
     pub reference: String,
     pub conditions: Vec<Condition>,
     pub classes: Vec<DrugClass>,
+    pub allergens: Vec<Allergen>,
     pub drugs: Vec<Drug>,
     pub sources: Vec<Source>,
     /// Shared rule sets: id and label.
@@ -35,6 +36,12 @@ pub struct Formulary {
     /// Problems that do not stop the formulary from loading (shown by lint).
     pub warnings: Vec<Diagnostic>,
     condition_ids: FastMap<String, usize>,
+    /// Every name a condition may be given by: its id, label and synonyms, normalised.
+    condition_names: FastMap<String, usize>,
+    /// Every name of a class itself (its id, plural, and its `names`), normalised.
+    class_names: FastMap<String, usize>,
+    /// Every allergen name, normalised.
+    allergen_names: FastMap<String, usize>,
     /// ICD-10 prefixes without their dot (`K254`), each with the condition it means.
     icd_prefixes: Vec<(String, usize)>,
     /// Every name a prescription may give a drug by: generic, alias or brand.
@@ -66,6 +73,8 @@ pub struct Substance {
     pub drug: Option<usize>,
     /// The classes it belongs to.
     pub classes: Vec<usize>,
+    /// What a class says of it (such as the category of the source that puts it there).
+    pub notes: Vec<(usize, String)>,
 }
 
 /// What an allergy or co-medication name is known as (see [`Formulary::lookup_name`]).
@@ -77,12 +86,17 @@ pub struct KnownName<'f> {
     pub substance: Option<&'f Substance>,
     /// The class the name itself names (`nsaid`, `NSAIDs`).
     pub class: Option<usize>,
+    /// The allergen (of a kind no rule is about) the name means.
+    pub allergen: Option<usize>,
 }
 
 impl KnownName<'_> {
     /// Whether the name is in the vocabulary at all.
     pub fn is_known(&self) -> bool {
-        self.drug.is_some() || self.substance.is_some() || self.class.is_some()
+        self.drug.is_some()
+            || self.substance.is_some()
+            || self.class.is_some()
+            || self.allergen.is_some()
     }
 }
 
@@ -92,6 +106,10 @@ pub struct Condition {
     pub label: String,
     /// ICD-10 codes (both editions), as written.
     pub icd10: Vec<String>,
+    /// Codes under those that are not this condition, without their dot.
+    pub icd10_exclude: Vec<String>,
+    /// Other names the condition may be given by.
+    pub synonyms: Vec<String>,
     /// The condition itself and every condition it implies (its parents, transitively).
     pub implies: Vec<usize>,
 }
@@ -100,7 +118,23 @@ pub struct Condition {
 pub struct DrugClass {
     pub id: String,
     pub label: String,
+    /// Where the membership comes from, if the formulary says.
+    pub source: Option<String>,
+    /// Names of the class itself, normalised.
+    pub names: Vec<String>,
+    /// Every name of every member, normalised.
     pub members: Vec<String>,
+    /// A note on a member, by each of its names.
+    pub notes: Vec<(String, String)>,
+}
+
+/// Something patients are allergic to that no rule is about.
+#[derive(Debug)]
+pub struct Allergen {
+    pub id: String,
+    pub label: String,
+    /// Its names, normalised.
+    pub names: Vec<String>,
 }
 
 /// A sentence of the reference that rules cite.
@@ -418,10 +452,16 @@ impl Formulary {
         KnownName {
             drug: self.drug_names.get(normal.as_ref()).copied(),
             substance: self.substances.get(normal.as_ref()),
-            class: self.classes.iter().position(|c| {
-                let id = normalize_name(&c.id);
-                id == normal || id == singular
-            }),
+            class: self
+                .class_names
+                .get(normal.as_ref())
+                .or_else(|| self.class_names.get(singular))
+                .copied(),
+            allergen: self
+                .allergen_names
+                .get(normal.as_ref())
+                .or_else(|| self.allergen_names.get(singular))
+                .copied(),
         }
     }
 
@@ -436,33 +476,49 @@ impl Formulary {
         let normal = normalize_name(name);
         // Runs on every unknown co-medication of every row: compare only names that start
         // alike (typos in the first two letters go unflagged).
-        let head = normal.get(..2).unwrap_or(&normal);
+        let head: String = normal.chars().take(2).collect();
         closest(
             &normal,
             self.drug_names
                 .keys()
                 .chain(self.substances.keys())
+                .chain(self.class_names.keys())
+                .chain(self.allergen_names.keys())
                 .map(String::as_str)
-                .chain(self.classes.iter().map(|c| c.id.as_str()))
-                .filter(|candidate| candidate.starts_with(head)),
+                .filter(|candidate| candidate.starts_with(head.as_str())),
         )
     }
 
-    /// Finds a condition by its id.
-    pub fn find_condition(&self, id: &str) -> Option<usize> {
-        self.condition_ids.get(id.trim()).copied()
+    /// Finds a condition by its id, label or a synonym (any case).
+    pub fn find_condition(&self, name: &str) -> Option<usize> {
+        self.condition_ids
+            .get(name.trim())
+            .or_else(|| self.condition_names.get(normalize_name(name).as_ref()))
+            .copied()
     }
 
-    /// The condition id closest to `id`, for a "did you mean" hint.
-    pub fn suggest_condition(&self, id: &str) -> Option<&str> {
-        closest(id, self.condition_ids.keys().map(String::as_str))
+    /// The condition id, label or synonym closest to `name`, for a "did you mean" hint.
+    pub fn suggest_condition(&self, name: &str) -> Option<&str> {
+        closest(name.trim(), self.condition_ids.keys().map(String::as_str)).or_else(|| {
+            closest(
+                &normalize_name(name),
+                self.condition_names.keys().map(String::as_str),
+            )
+        })
     }
 
-    /// Calls `found` with every condition an ICD-10 code (dotless, upper case) means.
+    /// Calls `found` with every condition an ICD-10 code (dotless, upper case) means: its
+    /// codes take it in by prefix, its exclusions leave it out.
     pub fn conditions_for_icd10(&self, code: &str, mut found: impl FnMut(usize)) {
         for (prefix, condition) in &self.icd_prefixes {
             if code.starts_with(prefix.as_str()) {
-                found(*condition);
+                let excluded = self
+                    .conditions
+                    .get(*condition)
+                    .is_some_and(|c| c.icd10_exclude.iter().any(|x| code.starts_with(x.as_str())));
+                if !excluded {
+                    found(*condition);
+                }
             }
         }
     }

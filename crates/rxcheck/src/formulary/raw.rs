@@ -17,6 +17,8 @@ pub struct RawFile {
     #[serde(default)]
     pub classes: BTreeMap<String, Spanned<RawClass>>,
     #[serde(default)]
+    pub allergens: BTreeMap<String, Spanned<RawAllergen>>,
+    #[serde(default)]
     pub sources: BTreeMap<String, Spanned<RawSource>>,
     #[serde(default)]
     pub rule_sets: BTreeMap<String, Spanned<RawRuleSet>>,
@@ -42,14 +44,52 @@ pub struct RawCondition {
     pub icd10_cm: Vec<Text>,
     #[serde(default)]
     pub parents: Vec<Text>,
+    /// Codes under `icd10` / `icd10_cm` that are not this condition (by prefix).
+    #[serde(default)]
+    pub icd10_exclude: Vec<Text>,
+    #[serde(default)]
+    pub icd10_cm_exclude: Vec<Text>,
+    /// Other names a prescription may give the condition by (its label counts too).
+    #[serde(default)]
+    pub synonyms: Vec<Text>,
+    /// Conditions whose codes this one's may share on purpose (a bleeding ulcer is both).
+    #[serde(default)]
+    pub overlaps: Vec<Text>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawClass {
     pub label: String,
+    /// Where the class's membership comes from.
+    pub source: Option<String>,
+    /// Names of the class itself (`NSAIDs`, `non-steroidal anti-inflammatory drugs`).
+    #[serde(default)]
+    pub names: Vec<Text>,
     #[serde(default)]
     pub members: Vec<Text>,
+    /// Members with their other names (salts, brands) and a note (such as the category of
+    /// the source that puts them in the class).
+    #[serde(default)]
+    pub substances: Vec<Spanned<RawSubstance>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSubstance {
+    pub name: Text,
+    #[serde(default)]
+    pub names: Vec<Text>,
+    pub note: Option<String>,
+}
+
+/// Something patients are allergic to that no rule of the formulary is about (penicillins,
+/// latex): an allergy to it is known, and needs no screening here.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAllergen {
+    pub label: String,
+    pub names: Vec<Text>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -46,9 +46,14 @@ pub(super) fn check<'f>(req: &Request<'f, '_>, t: &Target<'f>, out: &mut Assessm
             );
         }
         for (rule, class) in interaction_rules(t.profile, t.drug_index, &other) {
+            let note = substance
+                .notes
+                .iter()
+                .find(|(c, _)| *c == class)
+                .map_or(String::new(), |(_, note)| format!(" ({note})"));
             let class = f.classes.get(class).map_or("", |c| c.label.as_str());
             let message = format!(
-                "co-medication `{}` is one of the {class}: {} with it is {}",
+                "co-medication `{}` is one of the {class}{note}: {} with it is {}",
                 named.text,
                 t.name(),
                 verb(rule.rule.severity)

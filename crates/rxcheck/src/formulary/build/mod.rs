@@ -11,9 +11,9 @@ use vocabulary::icd_index;
 
 use super::diagnostic::{Diagnostic, Level, LoadError, SourceFile};
 use super::{
-    AdministrationRule, AgeRule, Brand, ClassRule, Condition, ConditionRule, DoseRule, Dosing,
-    Drug, DrugClass, DrugRef, DuplicateRule, Form, Formulary, Limits, PregnancyRule, Profile, Rule,
-    Source, Substance, closest, normalize_icd10, normalize_name,
+    AdministrationRule, AgeRule, Allergen, Brand, ClassRule, Condition, ConditionRule, DoseRule,
+    Dosing, Drug, DrugClass, DrugRef, DuplicateRule, Form, Formulary, Limits, PregnancyRule,
+    Profile, Rule, Source, Substance, closest, normalize_icd10, normalize_name,
 };
 use crate::fasthash::FastMap;
 use crate::finding::Severity;
@@ -57,6 +57,12 @@ struct Builder<'a> {
     drug_names: FastMap<String, String>,
     /// Every class member as written: normalised name, file and span.
     class_members: Vec<(String, usize, Range<usize>)>,
+    /// Every name of a condition (id, label, synonyms), normalised.
+    condition_names: FastMap<String, usize>,
+    /// Every name of a class itself, normalised.
+    class_names: FastMap<String, usize>,
+    /// Every allergen name, normalised.
+    allergen_names: FastMap<String, usize>,
 }
 
 pub(super) fn build(files: &[SourceFile]) -> Result<Formulary, LoadError> {
@@ -71,6 +77,9 @@ pub(super) fn build(files: &[SourceFile]) -> Result<Formulary, LoadError> {
         compiling: Vec::new(),
         drug_names: FastMap::default(),
         class_members: Vec::new(),
+        condition_names: FastMap::default(),
+        class_names: FastMap::default(),
+        allergen_names: FastMap::default(),
     };
     let mut parsed = Vec::new();
     for (index, file) in files.iter().enumerate() {
@@ -213,6 +222,7 @@ impl Builder<'_> {
         let mut meta = None;
         let mut conditions = Vec::new();
         let mut classes = Vec::new();
+        let mut allergens = Vec::new();
         let mut sources = Vec::new();
         let mut rule_sets = Vec::new();
         let mut drugs = Vec::new();
@@ -230,6 +240,7 @@ impl Builder<'_> {
             }
             conditions.push((file, raw.conditions));
             classes.push((file, raw.classes));
+            allergens.push((file, raw.allergens));
             sources.push((file, raw.sources));
             rule_sets.push((file, raw.rule_sets));
             drugs.push((file, raw.drugs));
@@ -246,6 +257,7 @@ impl Builder<'_> {
         let sources = merge(self, "source", sources);
         let conditions = merge(self, "condition", conditions);
         let classes = merge(self, "class", classes);
+        let allergens = merge(self, "allergen", allergens);
         let rule_sets = merge(self, "rule set", rule_sets);
         let drugs = merge(self, "drug", drugs);
 
@@ -253,6 +265,7 @@ impl Builder<'_> {
         let conditions = self.build_conditions(conditions);
         let icd_prefixes = icd_index(&conditions);
         let classes = self.build_classes(classes);
+        let allergens = self.build_allergens(allergens);
         let mut set_labels = Vec::new();
         for mut set in rule_sets {
             set_labels.push((set.id.clone(), set.value.get_ref().label.clone()));
@@ -282,8 +295,12 @@ impl Builder<'_> {
             version: meta.version,
             reference: meta.reference,
             condition_ids: self.condition_ids.clone(),
+            condition_names: std::mem::take(&mut self.condition_names),
+            class_names: std::mem::take(&mut self.class_names),
+            allergen_names: std::mem::take(&mut self.allergen_names),
             conditions,
             classes,
+            allergens,
             drugs,
             sources,
             rule_sets: set_labels,

@@ -63,10 +63,45 @@ impl Builder<'_> {
                     icd10.push(code.get_ref().clone());
                 }
             }
+            let mut icd10_exclude = Vec::new();
+            for code in raw.icd10_exclude.iter().chain(&raw.icd10_cm_exclude) {
+                let Some(excluded) = normalize_icd10(code.get_ref()) else {
+                    self.error(
+                        item.file,
+                        code.span(),
+                        format!("`{}` is not an ICD-10 code", code.get_ref()),
+                        None,
+                    );
+                    continue;
+                };
+                let under_own = icd10
+                    .iter()
+                    .filter_map(|c| normalize_icd10(c))
+                    .any(|own| excluded.starts_with(own.as_str()));
+                if !under_own {
+                    self.error(
+                        item.file,
+                        code.span(),
+                        format!(
+                            "exclusion `{}` excludes nothing: it is not under any code of `{}`",
+                            code.get_ref(),
+                            item.id
+                        ),
+                        Some("an exclusion narrows one of the condition's own codes".into()),
+                    );
+                }
+                icd10_exclude.push(excluded);
+            }
             built.push(Condition {
                 id: item.id.clone(),
                 label: raw.label.clone(),
                 icd10,
+                icd10_exclude,
+                synonyms: raw
+                    .synonyms
+                    .iter()
+                    .map(|s| normalize_name(s.get_ref()).into_owned())
+                    .collect(),
                 implies: Vec::new(),
             });
         }
@@ -95,7 +130,117 @@ impl Builder<'_> {
                 c.implies = implies;
             }
         }
+        self.index_condition_names(&items, &built);
+        self.check_code_collisions(&items, &built);
         built
+    }
+
+    /// Every name a condition may be given by, each naming one condition only.
+    fn index_condition_names(
+        &mut self,
+        items: &[Item<crate::formulary::raw::RawCondition>],
+        built: &[Condition],
+    ) {
+        for (index, (item, condition)) in items.iter().zip(built).enumerate() {
+            let raw = item.value.get_ref();
+            let names = [
+                (
+                    normalize_name(&condition.id).into_owned(),
+                    item.value.span(),
+                ),
+                (
+                    normalize_name(&condition.label).into_owned(),
+                    item.value.span(),
+                ),
+            ]
+            .into_iter()
+            .chain(
+                raw.synonyms
+                    .iter()
+                    .map(|s| (normalize_name(s.get_ref()).into_owned(), s.span())),
+            );
+            for (name, span) in names {
+                match self.condition_names.get(&name) {
+                    Some(&other) if other != index => {
+                        let other = built.get(other).map_or("", |c| c.id.as_str());
+                        self.error(
+                            item.file,
+                            span,
+                            format!("condition name `{name}` is also a name of `{other}`"),
+                            Some("a name must mean one condition".into()),
+                        );
+                    }
+                    _ => {
+                        self.condition_names.insert(name, index);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Warns of two conditions whose codes take in the same codes when neither implies the
+    /// other and neither says it `overlaps` the other: an accident of prefix matching. Codes
+    /// are looked up by prefix in a map, and at most a few collisions are reported.
+    fn check_code_collisions(
+        &mut self,
+        items: &[Item<crate::formulary::raw::RawCondition>],
+        built: &[Condition],
+    ) {
+        const REPORTED: usize = 20;
+        let mut by_code: FastMap<String, Vec<usize>> = FastMap::default();
+        for (index, condition) in built.iter().enumerate() {
+            for code in condition.icd10.iter().filter_map(|c| normalize_icd10(c)) {
+                by_code.entry(code).or_default().push(index);
+            }
+        }
+        let declared = |a: usize, b: &str| {
+            items
+                .get(a)
+                .is_some_and(|i| i.value.get_ref().overlaps.iter().any(|o| o.get_ref() == b))
+        };
+        let mut reported = 0;
+        for (a, (item, ca)) in items.iter().zip(built).enumerate() {
+            let codes = ca.icd10.iter().filter_map(|c| normalize_icd10(c));
+            // Each code with each of its prefixes: a shorter code of another condition takes
+            // this one in (the other way round is found from the other condition).
+            let hit = codes.flat_map(|code| {
+                (3..=code.len())
+                    .filter_map(|n| code.get(..n).map(str::to_string))
+                    .filter_map(|prefix| by_code.get(&prefix))
+                    .flatten()
+                    .map(|b| (*b, code.clone()))
+                    .collect::<Vec<_>>()
+            });
+            let collision = hit.into_iter().find(|(b, _)| {
+                let Some(cb) = built.get(*b) else {
+                    return false;
+                };
+                *b != a
+                    && !ca.implies.contains(b)
+                    && !cb.implies.contains(&a)
+                    && !declared(a, &cb.id)
+                    && !declared(*b, &ca.id)
+            });
+            let Some((b, code)) = collision else {
+                continue;
+            };
+            let other = built.get(b).map_or("", |c| c.id.as_str());
+            self.warning(
+                item.file,
+                item.value.span(),
+                format!(
+                    "conditions `{}` and `{other}` both take in ICD-10 `{code}`",
+                    ca.id
+                ),
+                Some(format!(
+                    "if that is meant, say `overlaps = [\"{other}\"]`; else narrow a code or add `icd10_exclude`"
+                )),
+            );
+            reported += 1;
+            if reported >= REPORTED {
+                break;
+            }
+        }
     }
 
     pub(super) fn build_classes(
@@ -108,18 +253,60 @@ impl Builder<'_> {
             .map(|(index, item)| {
                 self.class_ids.insert(item.id.clone(), index);
                 let raw = item.value.into_inner();
-                for m in &raw.members {
+                let names = raw
+                    .members
+                    .iter()
+                    .chain(raw.substances.iter().flat_map(|s| {
+                        let s = s.get_ref();
+                        std::iter::once(&s.name).chain(&s.names)
+                    }));
+                let mut members = Vec::new();
+                for m in names {
                     let name = normalize_name(m.get_ref()).into_owned();
-                    self.class_members.push((name, item.file, m.span()));
+                    if members.contains(&name) {
+                        self.error(
+                            item.file,
+                            m.span(),
+                            format!("`{name}` is listed twice in class `{}`", item.id),
+                            None,
+                        );
+                        continue;
+                    }
+                    self.class_members.push((name.clone(), item.file, m.span()));
+                    members.push(name);
                 }
+                let own = normalize_name(&item.id).into_owned();
+                let class_names: Vec<String> = std::iter::once(own.clone())
+                    .chain(std::iter::once(format!("{own}s")))
+                    .chain(
+                        raw.names
+                            .iter()
+                            .map(|n| normalize_name(n.get_ref()).into_owned()),
+                    )
+                    .collect();
+                for name in &class_names {
+                    self.class_names.insert(name.clone(), index);
+                }
+                let notes =
+                    raw.substances
+                        .iter()
+                        .filter_map(|s| {
+                            let s = s.get_ref();
+                            let note = s.note.clone()?;
+                            let names = std::iter::once(&s.name).chain(&s.names);
+                            Some(names.map(move |n| {
+                                (normalize_name(n.get_ref()).into_owned(), note.clone())
+                            }))
+                        })
+                        .flatten()
+                        .collect();
                 DrugClass {
                     id: item.id,
                     label: raw.label,
-                    members: raw
-                        .members
-                        .iter()
-                        .map(|m| normalize_name(m.get_ref()).into_owned())
-                        .collect(),
+                    source: raw.source,
+                    names: class_names,
+                    members,
+                    notes,
                 }
             })
             .collect()
@@ -137,6 +324,9 @@ impl Builder<'_> {
                 let s = substances.entry(member.clone()).or_default();
                 if !s.classes.contains(&class_index) {
                     s.classes.push(class_index);
+                }
+                if let Some((_, note)) = class.notes.iter().find(|(n, _)| n == member) {
+                    s.notes.push((class_index, note.clone()));
                 }
             }
         }
@@ -209,6 +399,50 @@ impl Builder<'_> {
             self.error(file, id.span(), message, Some(hint));
         }
         found
+    }
+
+    /// The allergens of kinds no rule is about, and the index of their names.
+    pub(super) fn build_allergens(
+        &mut self,
+        items: Vec<Item<crate::formulary::raw::RawAllergen>>,
+    ) -> Vec<Allergen> {
+        items
+            .into_iter()
+            .enumerate()
+            .map(|(index, item)| {
+                let raw = item.value.into_inner();
+                let mut names = Vec::new();
+                for n in &raw.names {
+                    let name = normalize_name(n.get_ref()).into_owned();
+                    if let Some(&other) = self.allergen_names.get(&name) {
+                        if other != index {
+                            self.error(
+                                item.file,
+                                n.span(),
+                                format!("allergen name `{name}` is listed under two allergens"),
+                                None,
+                            );
+                        }
+                        continue;
+                    }
+                    if self.class_members.iter().any(|(member, _, _)| *member == name) {
+                        self.error(
+                            item.file,
+                            n.span(),
+                            format!("allergen name `{name}` is also a member of a drug class"),
+                            Some("an allergen is something no rule is about; keep it in the class only".into()),
+                        );
+                    }
+                    self.allergen_names.insert(name.clone(), index);
+                    names.push(name);
+                }
+                Allergen {
+                    id: item.id,
+                    label: raw.label,
+                    names,
+                }
+            })
+            .collect()
     }
 
     /// Warns of class members that are formulary drugs: the drug's `classes` list says it.
