@@ -29,6 +29,6 @@ pub mod validate;
 pub use finding::{Assessment, Category, Finding, Severity, Verdict};
 pub use formulary::Formulary;
 pub use request::Prescription;
-pub use validate::{check, validate, validate_into};
+pub use validate::{validate, validate_into};
 pub mod batch;
 pub mod report;

@@ -82,6 +82,8 @@ pub fn scan_patients<'f>(
     let mut worker = Worker::new(delimiter);
     let mut bytes = Vec::new();
     let mut courses: Vec<Course<'f>> = Vec::new();
+    // Parsing records its findings here; the first pass keeps none of them.
+    let mut scratch = Assessment::default();
     let mut patient_ids: Vec<Box<str>> = Vec::new();
     let mut row = 0u64;
     while let Some(span) = splitter
@@ -94,9 +96,15 @@ pub fn scan_patients<'f>(
             let count = worker.parse(bytes.get(span.bytes.clone()).unwrap_or(&[]));
             let fields = worker.row_fields(count);
             if count == columns.width {
-                if let Some((patient, course)) =
-                    course(formulary, &columns, patient_column, &fields, index, options)
-                {
+                let row = (&fields, index);
+                if let Some((patient, course)) = course(
+                    formulary,
+                    &columns,
+                    patient_column,
+                    row,
+                    options,
+                    &mut scratch,
+                ) {
                     patient_ids.push(patient.into());
                     courses.push(course);
                 }
@@ -148,9 +156,9 @@ fn course<'f, 'r>(
     formulary: &'f Formulary,
     columns: &Columns,
     patient_column: usize,
-    fields: &RowFields<'r>,
-    row: u64,
+    (fields, row): (&RowFields<'r>, u64),
     options: &BatchOptions,
+    scratch: &mut Assessment<'f>,
 ) -> Option<(&'r str, Course<'f>)> {
     let row = u32::try_from(row).ok()?;
     let patient = fields.get(patient_column)?.trim();
@@ -173,7 +181,7 @@ fn course<'f, 'r>(
             columns.get(field).and_then(|c| fields.get(c)).unwrap_or(""),
         );
     }
-    let mut scratch = Assessment::default();
-    let request = parse(formulary, &rx, options.as_of, &mut scratch);
+    scratch.clear();
+    let request = parse(formulary, &rx, options.as_of, scratch);
     Some((patient, Course::from_request(&request, row, rx.rx_id)?))
 }

@@ -465,11 +465,6 @@ impl Formulary {
         }
     }
 
-    /// Whether a name is known as a drug, brand, class member or class (plural allowed).
-    pub fn knows_name(&self, name: &str) -> bool {
-        self.lookup_name(name).is_known()
-    }
-
     /// The known drug, brand, class member or class name closest to `name`, if it is near
     /// enough to be a typo of it.
     pub fn suggest_name(&self, name: &str) -> Option<&str> {

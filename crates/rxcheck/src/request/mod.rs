@@ -58,28 +58,6 @@ impl<'a> Prescription<'a> {
         rx
     }
 
-    /// The text of one field.
-    pub fn get(&self, field: Field) -> &'a str {
-        match field {
-            Field::RxId => self.rx_id,
-            Field::Drug => self.drug,
-            Field::Form => self.form,
-            Field::Strength => self.strength,
-            Field::Dose => self.dose,
-            Field::TimesPerDay => self.times_per_day,
-            Field::DurationDays => self.duration_days,
-            Field::AgeYears => self.age_years,
-            Field::BirthDate => self.birth_date,
-            Field::Date => self.date,
-            Field::Pregnant => self.pregnant,
-            Field::GestationalWeek => self.gestational_week,
-            Field::Breastfeeding => self.breastfeeding,
-            Field::Conditions => self.conditions,
-            Field::Allergies => self.allergies,
-            Field::CoMedications => self.co_medications,
-        }
-    }
-
     /// Sets one field.
     pub fn set(&mut self, field: Field, value: &'a str) {
         *self.slot(field) = value;

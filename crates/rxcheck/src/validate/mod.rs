@@ -55,17 +55,12 @@ pub fn validate_into<'f>(
 ) {
     out.clear();
     let request = parse(formulary, rx, as_of, out);
-    check(&request, out);
-}
-
-/// Runs every check on a parsed request (nothing to check when the drug form is unknown:
-/// parsing has recorded why).
-pub fn check<'f>(request: &Request<'f, '_>, out: &mut Assessment<'f>) {
+    // Nothing to check when the drug form is unknown: parsing has recorded why.
     let Some(target) = &request.target else {
         return;
     };
     for check in CHECKS {
-        check(request, target, out);
+        check(&request, target, out);
     }
 }
 
