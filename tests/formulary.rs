@@ -275,3 +275,19 @@ fn a_misspelled_case_key_is_an_error() {
         .code(3)
         .stderr(predicates::str::contains("unknown field `expcet`"));
 }
+
+#[test]
+fn vocabulary_lint() {
+    assert_eq!(
+        diagnostics("vocabulary.toml"),
+        vec![
+            (Warning, 17, 1, "conditions `bleeding_ulcer` and `ulcer` both take in ICD-10 `K25.0`".to_string()),
+            (Error, 19, 13, "condition name `ulcer` is also a name of `ulcer`".to_string()),
+            (Error, 21, 18, "exclusion `K26.1` excludes nothing: it is not under any code of `bleeding_ulcer`".to_string()),
+            (Error, 25, 37, "`ibuprofen` is listed twice in class `pain`".to_string()),
+            (Error, 29, 10, "allergen name `naproxen` is also a member of a drug class".to_string()),
+            (Error, 42, 30, "below_minimum severity `reject` would grade an endorsed dose above an unendorsed one".to_string()),
+            (Error, 48, 52, "daily_floor `100 mg` must be below the entry's `dose_per_day.min`".to_string()),
+        ]
+    );
+}

@@ -13,7 +13,8 @@ fn formulary() -> &'static Formulary {
 const AS_OF: &str = "2026-11-24";
 
 /// Checks a prescription given as `key=value` pairs on top of an adult (40 years, not
-/// pregnant, not breastfeeding) and returns the verdict and `category:rule` of each finding.
+/// pregnant, not breastfeeding) and returns the verdict and `severity category:rule` of each
+/// finding.
 fn check(fields: &[(&str, &str)]) -> (Verdict, Vec<String>) {
     let mut rx = Prescription {
         age_years: "40",
@@ -46,12 +47,13 @@ fn check(fields: &[(&str, &str)]) -> (Verdict, Vec<String>) {
     let rules = a
         .findings
         .iter()
-        .map(|f| format!("{}:{}", f.category, f.rule))
+        .map(|f| format!("{} {}:{}", f.severity, f.category, f.rule))
         .collect();
     (a.verdict(), rules)
 }
 
-/// Asserts the verdict, and that each expected `category:rule` fragment is among the findings.
+/// Asserts the verdict, and that each expected `severity category:rule` fragment is among the
+/// findings.
 #[track_caller]
 fn expect(fields: &[(&str, &str)], verdict: Verdict, rules: &[&str]) {
     let (got, found) = check(fields);
@@ -132,12 +134,13 @@ mod nimesulide {
             &["dose_per_administration.max"],
         );
         expect(&with(&NIM, &[("dose", "50 mg"), ("times", "2")]), Ok, &[]);
+        // "Doctors recommend to do with minimal effective doses": below the minimum is info.
         expect(
             &with(&NIM, &[("dose", "49 mg"), ("times", "2")]),
-            Warn,
+            Ok,
             &[
-                "dose_single:nimesulide.tablet.dosage.dose_per_administration.min",
-                "dose_daily:nimesulide.tablet.dosage.dose_per_day.min",
+                "info dose_single:nimesulide.tablet.dosage.dose_per_administration.min",
+                "info dose_daily:nimesulide.tablet.dosage.dose_per_day.min",
             ],
         );
         expect(
@@ -164,8 +167,8 @@ mod nimesulide {
         );
         expect(
             &with(&NIM, &[("dose", "100 mg"), ("times", "1")]),
-            Warn,
-            &["frequency:nimesulide.tablet.dosage.times_per_day.min"],
+            Ok,
+            &["info frequency:nimesulide.tablet.dosage.times_per_day.min"],
         );
     }
 
@@ -343,10 +346,21 @@ mod diclofenac {
             Ok,
             &[],
         );
+        // "The maintenance dose is 50 mg": 50-74 mg a day is info, below 50 mg a warning.
         expect(
             &with(&DIC_TAB, &[("dose", "37 mg"), ("times", "2")]),
+            Ok,
+            &["info dose_daily:diclofenac.tablet.dosage.over_15.dose_per_day.min"],
+        );
+        expect(
+            &with(&DIC_TAB, &[("dose", "25 mg"), ("times", "2")]),
+            Ok,
+            &["info dose_daily:diclofenac.tablet.dosage.over_15.dose_per_day.min"],
+        );
+        expect(
+            &with(&DIC_TAB, &[("dose", "24.9 mg"), ("times", "2")]),
             Warn,
-            &["dose_daily:diclofenac.tablet.dosage.over_15.dose_per_day.min"],
+            &["warn dose_daily:diclofenac.tablet.dosage.over_15.dose_per_day.min"],
         );
         expect(
             &with(&DIC_TAB, &[("dose", "50 mg"), ("times", "4")]),
@@ -355,8 +369,16 @@ mod diclofenac {
         );
         expect(
             &with(&DIC_TAB, &[("dose", "100 mg"), ("times", "1")]),
+            Ok,
+            &["info frequency:diclofenac.tablet.dosage.over_15.times_per_day.min"],
+        );
+        expect(
+            &with(&DIC_TAB, &[("dose", "25 mg"), ("times", "1")]),
             Warn,
-            &["frequency:diclofenac.tablet.dosage.over_15.times_per_day.min"],
+            &[
+                "warn frequency:diclofenac.tablet.dosage.over_15.times_per_day.min",
+                "warn dose_daily:diclofenac.tablet.dosage.over_15.dose_per_day.min",
+            ],
         );
         expect(
             &with(
@@ -1074,7 +1096,7 @@ mod input {
             .collect();
         assert_eq!(
             hits,
-            ["condition:diclofenac_tablet_contraindications.contraindication.hyperkalemia"]
+            ["reject condition:diclofenac_tablet_contraindications.contraindication.hyperkalemia"]
         );
     }
 

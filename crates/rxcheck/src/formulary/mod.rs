@@ -299,6 +299,19 @@ pub struct DoseRule {
     pub times_per_day: (Option<u32>, Option<u32>),
     pub max_duration_days: Option<u32>,
     pub source: usize,
+    /// Set where the reference endorses doses below the entry's minimums.
+    pub below_minimum: Option<BelowMinimum>,
+}
+
+/// The grading of a below-minimum dose that the reference itself endorses: an efficacy
+/// matter, so usually `info`.
+#[derive(Debug)]
+pub struct BelowMinimum {
+    pub severity: Severity,
+    /// Below this daily dose the endorsement no longer holds and the finding is `warn`.
+    pub daily_floor: Option<Decimal>,
+    /// The dosage sentence and the endorsing sentence, as the finding cites them.
+    pub citation: String,
 }
 
 impl DoseRule {

@@ -332,5 +332,16 @@ pub struct RawDosage {
     pub dose_per_day: Option<Spanned<RawAmountRange>>,
     pub times_per_day: Option<Spanned<RawRange>>,
     pub max_duration_days: Option<Spanned<i64>>,
+    pub below_minimum: Option<Spanned<RawBelowMinimum>>,
+    pub source: Text,
+}
+
+/// How a dose below the entry's minimums is graded where the reference endorses lower doses.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBelowMinimum {
+    pub severity: Text,
+    /// The lowest daily dose the endorsement covers; below it the finding stays `warn`.
+    pub daily_floor: Option<Text>,
     pub source: Text,
 }

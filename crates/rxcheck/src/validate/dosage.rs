@@ -154,6 +154,7 @@ fn apply<'f>(
     out: &mut Assessment<'f>,
 ) {
     let source = req.formulary.citation(rule.source);
+    let below = BelowGrade::of(rule, req.daily, source);
     let ids = &rule.limit_ids;
     if let Some(single) = req.single {
         let ids = [&ids.single_min, &ids.single_usual_max, &ids.single_max];
@@ -166,7 +167,7 @@ fn apply<'f>(
             single,
             limits,
             dimension,
-            source,
+            (source, &below),
         );
     }
     if let Some(daily) = req.daily {
@@ -180,7 +181,7 @@ fn apply<'f>(
             daily,
             limits,
             dimension,
-            source,
+            (source, &below),
         );
     }
     if let Some(times) = req.times_per_day {
@@ -198,15 +199,16 @@ fn apply<'f>(
             );
         } else if let Some(min) = rule.times_per_day.0.filter(|&m| times < m) {
             let message = format!(
-                "{times} times a day is fewer than the minimum of {min} for {}",
-                t.name()
+                "{times} times a day is fewer than the minimum of {min} for {}{}",
+                t.name(),
+                below.note
             );
             out.push(
-                Severity::Warn,
+                below.severity,
                 Category::Frequency,
                 ids.times_min.as_str(),
                 message,
-                source,
+                below.source,
             );
         }
     }
@@ -243,6 +245,36 @@ fn apply<'f>(
     }
 }
 
+/// How a below-minimum finding is graded and cited: `warn` on the dosage sentence, unless the
+/// reference endorses lower doses (and the daily dose is not below the endorsement's floor).
+struct BelowGrade<'f> {
+    severity: Severity,
+    source: &'f str,
+    note: &'static str,
+}
+
+impl<'f> BelowGrade<'f> {
+    fn of(rule: &'f DoseRule, daily: Option<Range>, source: &'f str) -> Self {
+        let endorsed = rule.below_minimum.as_ref().filter(|b| match b.daily_floor {
+            // An unknown daily dose cannot be shown to be above the floor.
+            Some(floor) => daily.is_some_and(|d| d.low >= floor),
+            None => true,
+        });
+        match endorsed {
+            Some(b) => BelowGrade {
+                severity: b.severity,
+                source: b.citation.as_str(),
+                note: "; the reference endorses lower doses here",
+            },
+            None => BelowGrade {
+                severity: Severity::Warn,
+                source,
+                note: "",
+            },
+        }
+    }
+}
+
 fn amount(value: Decimal, dimension: Dimension) -> String {
     format!("{} {}", value.normalize(), dimension.base_unit())
 }
@@ -260,7 +292,7 @@ fn check_limits<'f>(
     range: Range,
     limits: &Limits,
     dimension: Dimension,
-    source: &'f str,
+    (source, below): (&'f str, &BelowGrade<'f>),
 ) {
     let [min_id, usual_id, max_id] = ids;
     let value = range.top;
@@ -284,10 +316,17 @@ fn check_limits<'f>(
         out.push(Severity::Warn, category, usual_id.as_str(), message, source);
     } else if let Some(min) = limits.min.filter(|m| range.low < *m) {
         let message = format!(
-            "{what} {} is below the minimum of {}",
+            "{what} {} is below the minimum of {}{}",
             amount(range.low, dimension),
-            amount(min, dimension)
+            amount(min, dimension),
+            below.note
         );
-        out.push(Severity::Warn, category, min_id.as_str(), message, source);
+        out.push(
+            below.severity,
+            category,
+            min_id.as_str(),
+            message,
+            below.source,
+        );
     }
 }

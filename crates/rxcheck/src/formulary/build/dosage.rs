@@ -181,6 +181,10 @@ impl Builder<'_> {
             None => None,
         };
         let source = self.source_ref(file, &d.source)?;
+        let below_minimum = d
+            .below_minimum
+            .as_ref()
+            .and_then(|b| self.below_minimum(file, b, dimension, source, &per_day));
         // Judged on what is written, so a limit that failed to parse is not reported twice.
         let written = |r: &Option<Spanned<RawAmountRange>>| {
             r.as_ref().is_some_and(|r| {
@@ -214,6 +218,64 @@ impl Builder<'_> {
             times_per_day,
             max_duration_days,
             source,
+            below_minimum,
+        })
+    }
+
+    /// The grading of endorsed below-minimum doses: `info` or `warn` (never a `reject`, which
+    /// would make a lower dose worse than a missing endorsement), with a daily floor under
+    /// the entry's daily minimum.
+    fn below_minimum(
+        &mut self,
+        file: usize,
+        raw: &Spanned<RawBelowMinimum>,
+        dimension: Dimension,
+        dosage_source: usize,
+        per_day: &Limits,
+    ) -> Option<BelowMinimum> {
+        let b = raw.get_ref();
+        let severity = self.severity(file, &b.severity)?;
+        if severity == Severity::Reject {
+            self.error(
+                file,
+                b.severity.span(),
+                "below_minimum severity `reject` would grade an endorsed dose above an unendorsed one".into(),
+                Some("use `info` (or `warn`)".into()),
+            );
+        }
+        let source = self.source_ref(file, &b.source)?;
+        let daily_floor = match &b.daily_floor {
+            Some(text) => {
+                let floor = self.amount(file, text, dimension)?;
+                if per_day.min.is_none_or(|min| floor >= min) {
+                    self.error(
+                        file,
+                        text.span(),
+                        format!(
+                            "daily_floor `{}` must be below the entry's `dose_per_day.min`",
+                            text.get_ref()
+                        ),
+                        None,
+                    );
+                }
+                Some(floor)
+            }
+            None => None,
+        };
+        let citation = match (
+            self.citations.get(dosage_source),
+            self.citations.get(source),
+        ) {
+            (Some(dose), Some(endorsement)) if dosage_source != source => {
+                format!("{dose} {endorsement}")
+            }
+            (_, Some(endorsement)) => endorsement.clone(),
+            _ => String::new(),
+        };
+        Some(BelowMinimum {
+            severity,
+            daily_floor,
+            citation,
         })
     }
 

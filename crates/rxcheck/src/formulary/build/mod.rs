@@ -11,14 +11,15 @@ use vocabulary::icd_index;
 
 use super::diagnostic::{Diagnostic, Level, LoadError, SourceFile};
 use super::{
-    AdministrationRule, AgeRule, Allergen, Brand, ClassRule, Condition, ConditionRule, DoseRule,
-    Dosing, Drug, DrugClass, DrugRef, DuplicateRule, Form, Formulary, Limits, PregnancyRule,
-    Profile, Rule, Source, Substance, closest, normalize_icd10, normalize_name,
+    AdministrationRule, AgeRule, Allergen, BelowMinimum, Brand, ClassRule, Condition,
+    ConditionRule, DoseRule, Dosing, Drug, DrugClass, DrugRef, DuplicateRule, Form, Formulary,
+    Limits, PregnancyRule, Profile, Rule, Source, Substance, closest, normalize_icd10,
+    normalize_name,
 };
 use crate::fasthash::FastMap;
 use crate::finding::Severity;
 use crate::formulary::raw::{
-    RawAmountRange, RawDosage, RawDrug, RawFile, RawForm, RawRange, RawRules, Text,
+    RawAmountRange, RawBelowMinimum, RawDosage, RawDrug, RawFile, RawForm, RawRange, RawRules, Text,
 };
 use crate::units::{Amount, Dimension, Strength, parse_quantity, parse_strength};
 use rust_decimal::Decimal;
@@ -47,6 +48,8 @@ struct Builder<'a> {
     files: &'a [SourceFile],
     diagnostics: Vec<Diagnostic>,
     source_ids: FastMap<String, usize>,
+    /// Each source's citation, by index, for findings that cite two sentences at once.
+    citations: Vec<String>,
     condition_ids: FastMap<String, usize>,
     class_ids: FastMap<String, usize>,
     rule_sets: HashMap<String, (usize, RawRules)>,
@@ -70,6 +73,7 @@ pub(super) fn build(files: &[SourceFile]) -> Result<Formulary, LoadError> {
         files,
         diagnostics: Vec::new(),
         source_ids: FastMap::default(),
+        citations: Vec::new(),
         condition_ids: FastMap::default(),
         class_ids: FastMap::default(),
         rule_sets: HashMap::new(),

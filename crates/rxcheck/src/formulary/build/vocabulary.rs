@@ -14,8 +14,10 @@ impl Builder<'_> {
             .map(|(index, item)| {
                 let raw = item.value.into_inner();
                 self.source_ids.insert(item.id.clone(), index);
+                let citation = format!("{}: \"{}\"", raw.section, raw.text);
+                self.citations.push(citation.clone());
                 Source {
-                    citation: format!("{}: \"{}\"", raw.section, raw.text),
+                    citation,
                     id: item.id,
                     section: raw.section,
                     text: raw.text,
@@ -141,25 +143,23 @@ impl Builder<'_> {
         items: &[Item<crate::formulary::raw::RawCondition>],
         built: &[Condition],
     ) {
+        // Ids first, so a label or synonym that repeats another condition's id is reported
+        // where it is written.
+        for (index, condition) in built.iter().enumerate() {
+            self.condition_names
+                .insert(normalize_name(&condition.id).into_owned(), index);
+        }
         for (index, (item, condition)) in items.iter().zip(built).enumerate() {
             let raw = item.value.get_ref();
-            let names = [
-                (
-                    normalize_name(&condition.id).into_owned(),
-                    item.value.span(),
-                ),
-                (
-                    normalize_name(&condition.label).into_owned(),
-                    item.value.span(),
-                ),
-            ]
-            .into_iter()
-            .chain(
-                raw.synonyms
-                    .iter()
-                    .map(|s| (normalize_name(s.get_ref()).into_owned(), s.span())),
+            let label = (
+                normalize_name(&condition.label).into_owned(),
+                item.value.span(),
             );
-            for (name, span) in names {
+            let synonyms = raw
+                .synonyms
+                .iter()
+                .map(|s| (normalize_name(s.get_ref()).into_owned(), s.span()));
+            for (name, span) in std::iter::once(label).chain(synonyms) {
                 match self.condition_names.get(&name) {
                     Some(&other) if other != index => {
                         let other = built.get(other).map_or("", |c| c.id.as_str());
@@ -229,8 +229,9 @@ impl Builder<'_> {
                 item.file,
                 item.value.span(),
                 format!(
-                    "conditions `{}` and `{other}` both take in ICD-10 `{code}`",
-                    ca.id
+                    "conditions `{}` and `{other}` both take in ICD-10 `{}`",
+                    ca.id,
+                    dotted(&code)
                 ),
                 Some(format!(
                     "if that is meant, say `overlaps = [\"{other}\"]`; else narrow a code or add `icd10_exclude`"
@@ -473,4 +474,12 @@ pub(super) fn icd_index(conditions: &[Condition]) -> Vec<(String, usize)> {
         }
     }
     index
+}
+
+/// A normalised ICD-10 code (`K250`) as it is written (`K25.0`).
+fn dotted(code: &str) -> String {
+    match (code.get(..3), code.get(3..)) {
+        (Some(category), Some(rest)) if !rest.is_empty() => format!("{category}.{rest}"),
+        _ => code.to_string(),
+    }
 }
