@@ -288,6 +288,42 @@ fn vocabulary_lint() {
             (Error, 29, 10, "allergen name `naproxen` is also a member of a drug class".to_string()),
             (Error, 42, 30, "below_minimum severity `reject` would grade an endorsed dose above an unendorsed one".to_string()),
             (Error, 48, 52, "daily_floor `100 mg` must be below the entry's `dose_per_day.min`".to_string()),
+            (Error, 51, 1, "brand `xbrand` has products of form `spray`, which drug `x` does not have".to_string()),
+            (Error, 51, 1, "brand `xbrand` gives `products` or `sold_as` without a `source`".to_string()),
+            (Error, 56, 1, "form name `tablet` is used twice in drug `x`".to_string()),
         ]
     );
+}
+
+#[test]
+fn show_conditions_lists_names_and_codes_by_edition() {
+    let out = rxcheck()
+        .args(["formulary", "show", "conditions"])
+        .assert()
+        .code(0);
+    let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    for expected in [
+        "proctitis: proctitis\n",
+        "  ICD-10: K51.2, K62.7, K62.8\n  except in ICD-10-CM: K62.81, K62.82\n",
+        "aspirin_asthma: aspirin-induced (NSAID-exacerbated) asthma\n  also named: aspirin asthma,",
+        "  implies: nsaid_intolerance, bronchial_asthma\n",
+    ] {
+        assert!(text.contains(expected), "`{expected}` not in:\n{text}");
+    }
+    let out = rxcheck()
+        .args(["formulary", "show", "conditions", "--format", "json"])
+        .assert()
+        .code(0);
+    let json: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let proctitis = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "proctitis")
+        .unwrap();
+    assert_eq!(
+        proctitis["icd10_cm_exclude"],
+        serde_json::json!(["K62.81", "K62.82"])
+    );
+    assert_eq!(proctitis["synonyms"], serde_json::json!(["проктит"]));
 }

@@ -1226,3 +1226,147 @@ mod typos {
         );
     }
 }
+
+/// Forms the reference does not name, checked by an equivalent form's rules, and brands or
+/// product names ordered in a form they are not made in.
+mod product {
+    use super::*;
+
+    fn no_finding(fields: &[(&str, &str)], fragment: &str) {
+        let (_, found) = check(fields);
+        assert!(
+            !found.iter().any(|f| f.contains(fragment)),
+            "no `{fragment}` finding expected for {fields:?}; got {found:#?}"
+        );
+    }
+
+    #[test]
+    fn capsules_are_checked_by_the_tablet_rules_with_an_info() {
+        let caps = [
+            ("drug", "indomethacin"),
+            ("form", "capsules"),
+            ("strength", "25 mg"),
+        ];
+        expect(
+            &with(&caps, &[("dose", "1 capsule"), ("times", "3")]),
+            Ok,
+            &["info product:indomethacin.tablet.equivalent.capsule"],
+        );
+        // The tablets' daily maximum of 200 mg holds for capsules.
+        expect(
+            &with(&caps, &[("dose", "3 capsules"), ("times", "3")]),
+            Reject,
+            &["reject dose_daily:indomethacin.tablet.dosage.dose_per_day.max"],
+        );
+        expect(
+            &with(&caps, &[("dose", "2 capsules"), ("times", "4")]),
+            Reject,
+            &["reject frequency:indomethacin.tablet.dosage.times_per_day.max"],
+        );
+        expect(
+            &with(
+                &[("drug", "diclofenac"), ("form", "капсулы")],
+                &[("dose", "75 mg"), ("times", "2")],
+            ),
+            Ok,
+            &["info product:diclofenac.tablet.equivalent.capsule"],
+        );
+        no_finding(
+            &with(&IND_TAB, &[("dose", "25 mg"), ("times", "3")]),
+            " product:",
+        );
+    }
+
+    #[test]
+    fn granules_count_sachets_at_the_tablet_strength() {
+        let granules = [("drug", "nimesulide"), ("form", "granules")];
+        expect(
+            &with(&granules, &[("dose", "1 sachet"), ("times", "2")]),
+            Ok,
+            &["info product:nimesulide.tablet.equivalent.granules"],
+        );
+        expect(
+            &with(&granules, &[("dose", "2 sachets"), ("times", "2")]),
+            Reject,
+            &["reject dose_single:nimesulide.tablet.dosage.dose_per_administration.max"],
+        );
+    }
+
+    #[test]
+    fn a_product_name_in_another_form_is_a_warning() {
+        expect(
+            &with(
+                &[("drug", "Voltaren gel"), ("form", "suppository")],
+                &[("dose", "50 mg"), ("times", "2")],
+            ),
+            Warn,
+            &["warn product:diclofenac.voltaren.form"],
+        );
+        expect(
+            &with(
+                &[("drug", "Диклак-гель"), ("form", "tablet")],
+                &[("dose", "50 mg"), ("times", "2")],
+            ),
+            Warn,
+            &["warn product:diclofenac.diklak.form"],
+        );
+        // The brand alone is made in every form; the product name in its own form is quiet.
+        no_finding(
+            &with(
+                &[("drug", "Voltaren"), ("form", "suppository")],
+                &[("dose", "50 mg"), ("times", "2")],
+            ),
+            " product:",
+        );
+        no_finding(
+            &with(
+                &[("drug", "Voltaren gel"), ("form", "gel")],
+                &[("dose", "2 g"), ("times", "3")],
+            ),
+            " product:",
+        );
+    }
+
+    #[test]
+    fn a_product_name_stands_for_a_missing_form() {
+        expect(
+            &with(
+                &[("drug", "Voltaren Emulgel")],
+                &[("dose", "2 g"), ("times", "3")],
+            ),
+            Ok,
+            &["info administration:diclofenac.gel.administration.intact_skin"],
+        );
+        expect(
+            &with(&[("drug", "Voltaren")], &[("dose", "2 g"), ("times", "3")]),
+            Invalid,
+            &["input:input.form"],
+        );
+    }
+
+    #[test]
+    fn a_brand_made_in_one_form_only_is_a_warning_in_another() {
+        expect(
+            &with(
+                &[("drug", "Nimesil"), ("form", "tablet")],
+                &[("dose", "100 mg"), ("times", "2")],
+            ),
+            Warn,
+            &["warn product:nimesulide.nimesil.form"],
+        );
+        no_finding(
+            &with(
+                &[("drug", "Nimesil"), ("form", "sachet")],
+                &[("dose", "1 sachet"), ("times", "2")],
+            ),
+            "nimesil.form",
+        );
+        no_finding(
+            &with(
+                &[("drug", "Aulin"), ("form", "tablet")],
+                &[("dose", "100 mg"), ("times", "2")],
+            ),
+            " product:",
+        );
+    }
+}

@@ -2,7 +2,9 @@
 
 use super::{EXIT_FATAL, Fatal, FormularyArgs, read_formulary_files};
 use rxcheck::formulary::cases::{Case, parse_cases, run_cases};
-use rxcheck::formulary::describe::{DrugView, FormView, LimitsView, describe};
+use rxcheck::formulary::describe::{
+    ConditionView, DrugView, FormView, LimitsView, describe, describe_conditions,
+};
 use rxcheck::formulary::{
     Diagnostic, Formulary, Level, SourceFile, embedded_cases, embedded_sources,
 };
@@ -27,12 +29,13 @@ enum Command {
         #[command(flatten)]
         formulary: FormularyArgs,
     },
-    /// Show what the formulary says about a drug (or every drug), with the source of each rule
+    /// Show what the formulary says about a drug (or every drug), with the source of each rule;
+    /// or, with `conditions`, every condition's names and ICD-10 codes
     #[command(
-        after_help = "Examples:\n  rxcheck formulary show\n  rxcheck formulary show diclofenac\n  rxcheck formulary show diclofenac gel --format json"
+        after_help = "Examples:\n  rxcheck formulary show\n  rxcheck formulary show diclofenac\n  rxcheck formulary show diclofenac gel --format json\n  rxcheck formulary show conditions"
     )]
     Show {
-        /// Drug: generic name, alias or brand
+        /// Drug: generic name, alias or brand; or `conditions` for the condition vocabulary
         drug: Option<String>,
         /// One form of the drug
         form: Option<String>,
@@ -156,6 +159,12 @@ fn show(
     format: ShowFormat,
 ) -> Result<i32, Fatal> {
     let formulary = super::load_formulary(args)?;
+    if drug.is_some_and(|d| d.trim().eq_ignore_ascii_case("conditions"))
+        && form.is_none()
+        && formulary.find_drug("conditions").is_none()
+    {
+        return show_conditions(&describe_conditions(&formulary), format);
+    }
     let views = describe(&formulary, drug, form)?;
     let text = match format {
         ShowFormat::Json => {
@@ -167,6 +176,38 @@ fn show(
             let mut text = String::new();
             for view in &views {
                 render_drug(&mut text, view);
+            }
+            text
+        }
+    };
+    write_out(&text)?;
+    Ok(0)
+}
+
+fn show_conditions(views: &[ConditionView], format: ShowFormat) -> Result<i32, Fatal> {
+    let text = match format {
+        ShowFormat::Json => {
+            let mut json = serde_json::to_string_pretty(views)?;
+            json.push('\n');
+            json
+        }
+        ShowFormat::Text => {
+            let mut text = String::new();
+            for c in views {
+                text.push_str(&format!("{}: {}\n", c.id, c.label));
+                let lines = [
+                    ("also named", c.synonyms.join(", ")),
+                    ("implies", c.implies.join(", ")),
+                    ("ICD-10", c.icd10.join(", ")),
+                    ("ICD-10-CM only", c.icd10_cm.join(", ")),
+                    ("except", c.icd10_exclude.join(", ")),
+                    ("except in ICD-10-CM", c.icd10_cm_exclude.join(", ")),
+                ];
+                for (name, value) in lines {
+                    if !value.is_empty() {
+                        text.push_str(&format!("  {name}: {value}\n"));
+                    }
+                }
             }
             text
         }
@@ -233,6 +274,10 @@ fn render_form(out: &mut String, drug: &str, form: &FormView) {
         }
         let line = format!("dosage: {}", parts.join("; "));
         cited(out, "    ", &line, &d.rule, &d.source);
+        if let Some(b) = &d.below_minimum {
+            let line = format!("  {} {}", b.severity.as_str(), b.detail);
+            cited(out, "    ", &line, &b.rule, &b.source);
+        }
     }
     if let Some(u) = &form.dosage_unknown {
         let line = format!(
@@ -274,6 +319,16 @@ fn render_drug(out: &mut String, d: &DrugView) {
     }
     for b in &d.brands {
         out.push_str(&format!("  brand {}: {}\n", b.id, b.names.join(", ")));
+        for (form, names) in &b.products {
+            out.push_str(&format!("    {form}: {}\n", names.join(", ")));
+        }
+        if !b.sold_as.is_empty() {
+            out.push_str(&format!("    made only as: {}\n", b.sold_as.join(", ")));
+        }
+        if let Some(r) = &b.form_rule {
+            let line = format!("{} {} {}", r.kind, r.severity.as_str(), r.detail);
+            cited(out, "    ", &line, &r.rule, &r.source);
+        }
         for (form, rules) in &b.overrides {
             for r in rules {
                 let line = format!("{form}: {} {} {}", r.kind, r.severity.as_str(), r.detail);

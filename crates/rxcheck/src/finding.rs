@@ -63,6 +63,8 @@ pub enum Category {
     Interaction,
     DuplicateTherapy,
     Administration,
+    /// The product as ordered: an equivalent form, a brand in a form it is not made in.
+    Product,
 }
 
 impl Category {
@@ -82,6 +84,7 @@ impl Category {
             Category::Interaction => "interaction",
             Category::DuplicateTherapy => "duplicate_therapy",
             Category::Administration => "administration",
+            Category::Product => "product",
         }
     }
 }

@@ -19,10 +19,60 @@ pub struct DrugView {
     pub forms: Vec<FormView>,
 }
 
+/// A condition of the vocabulary: every name and code it may be given by.
+#[derive(Debug, Serialize)]
+pub struct ConditionView {
+    pub id: String,
+    pub label: String,
+    pub synonyms: Vec<String>,
+    /// Conditions it implies (its parents, transitively).
+    pub implies: Vec<String>,
+    /// Codes of both editions, then those of ICD-10-CM only; matched by prefix.
+    pub icd10: Vec<String>,
+    pub icd10_cm: Vec<String>,
+    /// Codes under those that are not this condition, in both editions and in CM only.
+    pub icd10_exclude: Vec<String>,
+    pub icd10_cm_exclude: Vec<String>,
+}
+
+/// Every condition of the vocabulary (`rxcheck formulary show conditions`).
+pub fn describe_conditions(f: &Formulary) -> Vec<ConditionView> {
+    f.conditions
+        .iter()
+        .map(|c| ConditionView {
+            id: c.id.clone(),
+            label: c.label.clone(),
+            synonyms: c.synonyms.clone(),
+            implies: c
+                .implies
+                .iter()
+                .skip(1)
+                .filter_map(|i| f.conditions.get(*i))
+                .map(|p| p.id.clone())
+                .collect(),
+            icd10: c
+                .icd10
+                .iter()
+                .filter(|code| !c.icd10_cm.contains(code))
+                .cloned()
+                .collect(),
+            icd10_cm: c.icd10_cm.clone(),
+            icd10_exclude: c.icd10_exclude_written.clone(),
+            icd10_cm_exclude: c.icd10_cm_exclude.clone(),
+        })
+        .collect()
+}
+
 #[derive(Debug, Serialize)]
 pub struct BrandView {
     pub id: String,
     pub names: Vec<String>,
+    /// Names of the brand's product in one form, by form.
+    pub products: Vec<(String, Vec<String>)>,
+    /// The only forms the brand is made in (empty when the formulary does not say).
+    pub sold_as: Vec<String>,
+    /// The finding for a product or brand ordered in another form, when there can be one.
+    pub form_rule: Option<RuleView>,
     /// Rules this brand adds, by form.
     pub overrides: Vec<(String, Vec<RuleView>)>,
 }
@@ -54,6 +104,8 @@ pub struct DoseView {
     pub times_per_day: (Option<u32>, Option<u32>),
     pub max_duration_days: Option<u32>,
     pub source: String,
+    /// How doses below the minimums are graded where the reference endorses them.
+    pub below_minimum: Option<RuleView>,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -74,10 +126,12 @@ pub struct RuleView {
     pub source: String,
 }
 
+fn amount(v: rust_decimal::Decimal, dimension: Dimension) -> String {
+    format!("{} {}", v.normalize(), dimension.base_unit())
+}
+
 fn limits(l: &Limits, dimension: Dimension) -> LimitsView {
-    let show = |v: Option<rust_decimal::Decimal>| {
-        v.map(|v| format!("{} {}", v.normalize(), dimension.base_unit()))
-    };
+    let show = |v: Option<rust_decimal::Decimal>| v.map(|v| amount(v, dimension));
     LimitsView {
         min: show(l.min),
         usual_max: show(l.usual_max),
@@ -210,6 +264,19 @@ fn form_view(f: &Formulary, form: &Form) -> FormView {
                     times_per_day: r.times_per_day,
                     max_duration_days: r.max_duration_days,
                     source: f.citation(r.source).to_string(),
+                    below_minimum: r.below_minimum.as_ref().map(|b| RuleView {
+                        kind: "dosage",
+                        rule: format!("{}.*.min", r.rule),
+                        severity: b.severity,
+                        detail: match b.daily_floor {
+                            Some(floor) => format!(
+                                "below a minimum, endorsed by the reference down to {} a day",
+                                amount(floor, dimension)
+                            ),
+                            None => "below a minimum, endorsed by the reference".to_string(),
+                        },
+                        source: b.citation.clone(),
+                    }),
                 })
                 .collect(),
             None,
@@ -239,7 +306,20 @@ fn form_view(f: &Formulary, form: &Form) -> FormView {
         default_strength: form.default_strength.map(|s| s.to_string()),
         dosage,
         dosage_unknown,
-        rules: rules(f, &form.profile),
+        rules: rules(f, &form.profile)
+            .into_iter()
+            .chain(form.equivalents.iter().map(|e| RuleView {
+                kind: "product",
+                rule: e.rule.clone(),
+                severity: Severity::Info,
+                detail: format!(
+                    "`{}` ({}) is checked by these rules",
+                    e.id,
+                    e.names.join(", ")
+                ),
+                source: f.citation(e.source).to_string(),
+            }))
+            .collect(),
     }
 }
 
@@ -271,6 +351,32 @@ fn drug_view(f: &Formulary, drug: &Drug, form_filter: Option<usize>) -> DrugView
             .map(|b| BrandView {
                 id: b.id.clone(),
                 names: b.names.clone(),
+                products: b
+                    .products
+                    .iter()
+                    .fold(Vec::new(), |mut by_form, (name, at)| {
+                        let form = drug.form_label(*at).to_string();
+                        match by_form
+                            .iter_mut()
+                            .find(|(f, _): &&mut (String, Vec<String>)| *f == form)
+                        {
+                            Some((_, names)) => names.push(name.clone()),
+                            None => by_form.push((form, vec![name.clone()])),
+                        }
+                        by_form
+                    }),
+                sold_as: b
+                    .sold_as
+                    .iter()
+                    .map(|at| drug.form_label(*at).to_string())
+                    .collect(),
+                form_rule: (!b.products.is_empty() || !b.sold_as.is_empty()).then(|| RuleView {
+                    kind: "product",
+                    rule: b.form_rule.clone(),
+                    severity: Severity::Warn,
+                    detail: "a product or brand ordered in a form it is not made in".to_string(),
+                    source: b.form_source.map_or("", |s| f.citation(s)).to_string(),
+                }),
                 overrides: b
                     .overrides
                     .iter()
@@ -324,7 +430,7 @@ pub fn describe(
         .ok_or_else(|| DescribeError::UnknownDrug(name.to_string(), hint(f.suggest_drug(name))))?;
     let form_index = match form {
         None => None,
-        Some(form) => Some(found.find_form(form).ok_or_else(|| {
+        Some(form) => Some(found.find_form(form).map(|at| at.form).ok_or_else(|| {
             DescribeError::UnknownForm(
                 form.to_string(),
                 found.id.clone(),

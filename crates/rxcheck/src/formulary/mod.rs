@@ -64,6 +64,16 @@ fn next_identity() -> u64 {
 pub struct DrugRef {
     pub drug: usize,
     pub brand: Option<usize>,
+    /// The form a product name implies (`Voltaren gel`), if the name is one.
+    pub product: Option<FormRef>,
+}
+
+/// A form of a drug as a prescription may name it: one of its forms, or a form checked by
+/// that form's rules (capsules by the tablets').
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FormRef {
+    pub form: usize,
+    pub equivalent: Option<usize>,
 }
 
 /// What a co-medication or allergy name is known as.
@@ -104,11 +114,16 @@ impl KnownName<'_> {
 pub struct Condition {
     pub id: String,
     pub label: String,
-    /// ICD-10 codes (both editions), as written.
+    /// ICD-10 codes (both editions, then the ICD-10-CM-only ones), as written: what matches.
     pub icd10: Vec<String>,
-    /// Codes under those that are not this condition, without their dot.
+    /// Codes under those that are not this condition (either edition), without their dot.
     pub icd10_exclude: Vec<String>,
-    /// Other names the condition may be given by.
+    /// For showing the vocabulary by edition: the ICD-10-CM-only codes among `icd10`, and
+    /// the exclusions as written (both editions, and CM only).
+    pub icd10_cm: Vec<String>,
+    pub icd10_exclude_written: Vec<String>,
+    pub icd10_cm_exclude: Vec<String>,
+    /// Other names the condition may be given by, as written.
     pub synonyms: Vec<String>,
     /// The condition itself and every condition it implies (its parents, transitively).
     pub implies: Vec<usize>,
@@ -159,7 +174,7 @@ pub struct Drug {
     /// The daily maximum across all systemic forms together (for one patient's concurrent
     /// prescriptions).
     pub combined_daily_max: Option<CombinedMax>,
-    form_names: FastMap<String, usize>,
+    form_names: FastMap<String, FormRef>,
 }
 
 /// The most mg a day of a drug from all its systemic forms together.
@@ -174,6 +189,13 @@ pub struct CombinedMax {
 pub struct Brand {
     pub id: String,
     pub names: Vec<String>,
+    /// Names of the brand's product in one form, with that form.
+    pub products: Vec<(String, FormRef)>,
+    /// The only forms the brand is made in (empty when the formulary does not say).
+    pub sold_as: Vec<FormRef>,
+    /// The rule id of a product or brand ordered in another form, and its source.
+    pub form_rule: String,
+    pub form_source: Option<usize>,
     /// Complete rule profiles for the forms this brand overrides, by form index.
     pub overrides: HashMap<usize, Profile>,
 }
@@ -194,6 +216,20 @@ pub struct Form {
     pub profile: Profile,
     /// Ids of the form's own findings about its dose, made once at load time.
     pub dose_rule_ids: DoseRuleIds,
+    /// Forms the reference does not name that this form's rules check.
+    pub equivalents: Vec<EquivalentForm>,
+}
+
+/// A form checked by another form's rules, with an `info` saying so.
+#[derive(Debug)]
+pub struct EquivalentForm {
+    pub id: String,
+    pub names: Vec<String>,
+    /// Words that count units of it (`capsule`).
+    pub unit_names: Vec<String>,
+    /// `indomethacin.tablet.equivalent.capsule`.
+    pub rule: String,
+    pub source: usize,
 }
 
 /// The rule ids of a form's findings about the dose itself (not a dosage limit).
@@ -551,9 +587,20 @@ impl Drug {
             .or_else(|| self.forms.get(form).map(|f| &f.profile))
     }
 
-    /// Finds a form of this drug by id or alias (any case).
-    pub fn find_form(&self, name: &str) -> Option<usize> {
+    /// Finds a form of this drug by id or alias, or an equivalent form by its names (any case).
+    pub fn find_form(&self, name: &str) -> Option<FormRef> {
         self.form_names.get(normalize_name(name).as_ref()).copied()
+    }
+
+    /// How a form reference is named: the equivalent form's id, else the form's.
+    pub fn form_label(&self, at: FormRef) -> &str {
+        let form = self.forms.get(at.form);
+        match at.equivalent {
+            Some(e) => form
+                .and_then(|f| f.equivalents.get(e))
+                .map_or("", |e| e.id.as_str()),
+            None => form.map_or("", |f| f.id.as_str()),
+        }
     }
 
     /// The form names closest to `name`, for a "did you mean" hint.

@@ -281,8 +281,28 @@ pub struct RawCombinedMax {
 #[serde(deny_unknown_fields)]
 pub struct RawBrand {
     pub names: Vec<Text>,
+    /// Names of the brand's product in one form (`gel = ["Voltaren gel"]`), by form name.
+    #[serde(default)]
+    pub products: BTreeMap<String, Vec<Text>>,
+    /// The only forms the brand is made in, when the formulary knows them.
+    #[serde(default)]
+    pub sold_as: Vec<Text>,
+    /// Where `products` and `sold_as` come from.
+    pub source: Option<Text>,
     #[serde(default)]
     pub forms: BTreeMap<String, Spanned<RawBrandForm>>,
+}
+
+/// A form the reference does not name that the formulary checks by another form's rules
+/// (oral capsules by the tablets').
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEquivalentForm {
+    #[serde(default)]
+    pub names: Vec<Text>,
+    #[serde(default)]
+    pub unit_names: Vec<Text>,
+    pub source: Text,
 }
 
 with_rules! {
@@ -301,6 +321,8 @@ with_rules! {
         #[serde(default)]
         pub dosage: Vec<Spanned<RawDosage>>,
         pub dosage_unknown: Option<Spanned<RawDosageUnknown>>,
+        #[serde(default)]
+        pub equivalent: BTreeMap<String, Spanned<RawEquivalentForm>>,
     }
 }
 

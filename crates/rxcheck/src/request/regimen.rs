@@ -142,6 +142,7 @@ pub(super) fn single_dose(
         .form
         .unit_names
         .iter()
+        .chain(t.equivalent.iter().flat_map(|e| &e.unit_names))
         .any(|u| u.as_str() == unit_word.as_ref());
     // How many base units one written unit is.
     let factor = match (top.unit_kind(), dimension) {

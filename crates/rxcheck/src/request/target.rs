@@ -3,7 +3,7 @@
 
 use super::{Input, Prescription};
 use crate::finding::Assessment;
-use crate::formulary::{Drug, Form, Formulary, Profile};
+use crate::formulary::{Drug, EquivalentForm, Form, FormRef, Formulary, Profile};
 
 /// The drug form a prescription is for, resolved in the formulary.
 #[derive(Debug, Clone, Copy)]
@@ -16,6 +16,12 @@ pub struct Target<'f> {
     pub form_index: usize,
     /// The brand the drug was named by, if any.
     pub brand: Option<usize>,
+    /// The form as the prescription names it (capsules, checked by the tablets' rules).
+    pub written: FormRef,
+    /// The equivalent form the prescription names, if it names one.
+    pub equivalent: Option<&'f EquivalentForm>,
+    /// The form the drug's product name implies (`Voltaren gel`), if it implies one.
+    pub product: Option<FormRef>,
     /// Every rule for this form (and brand).
     pub profile: &'f Profile,
 }
@@ -49,11 +55,16 @@ pub(super) fn resolve<'f>(
         return None;
     };
     let drug = f.drugs.get(found.drug)?;
-    if rx.form.trim().is_empty() {
-        Input::Form.invalid(out, format!("form is missing for `{}`", drug.id));
-        return None;
-    }
-    let Some(form_index) = drug.find_form(rx.form) else {
+    // A product name that implies its form (`Voltaren gel`) stands for a missing form.
+    let written = match (rx.form.trim().is_empty(), found.product) {
+        (true, Some(product)) => Some(product),
+        (true, None) => {
+            Input::Form.invalid(out, format!("form is missing for `{}`", drug.id));
+            return None;
+        }
+        (false, _) => drug.find_form(rx.form),
+    };
+    let Some(written) = written else {
         let hint = match drug.suggest_form(rx.form) {
             Some(s) => format!("; did you mean `{s}`?"),
             None => format!(
@@ -75,6 +86,7 @@ pub(super) fn resolve<'f>(
         );
         return None;
     };
+    let form_index = written.form;
     let (Some(form), Some(profile)) = (
         drug.forms.get(form_index),
         drug.profile(form_index, found.brand),
@@ -92,6 +104,9 @@ pub(super) fn resolve<'f>(
         form,
         form_index,
         brand: found.brand,
+        written,
+        equivalent: written.equivalent.and_then(|e| form.equivalents.get(e)),
+        product: found.product,
         profile,
     })
 }

@@ -12,6 +12,7 @@ mod conditions;
 pub mod courses;
 mod dosage;
 mod pregnancy;
+mod product;
 mod unknown_names;
 
 use crate::finding::{Assessment, Category, Severity};
@@ -23,7 +24,8 @@ use chrono::NaiveDate;
 type Check = for<'f, 'r> fn(&Request<'f, 'r>, &Target<'f>, &mut Assessment<'f>);
 
 /// Every check, in the order their findings are reported.
-const CHECKS: [Check; 9] = [
+const CHECKS: [Check; 10] = [
+    product::check,
     age::check,
     dosage::check,
     pregnancy::check,

@@ -38,7 +38,8 @@ impl Builder<'_> {
             self.claim_name(file, alias.span(), alias.get_ref(), &id);
         }
         for brand in raw.brands.values() {
-            for name in &brand.get_ref().names {
+            let brand = brand.get_ref();
+            for name in brand.names.iter().chain(brand.products.values().flatten()) {
                 self.claim_name(file, name.span(), name.get_ref(), &id);
             }
         }
@@ -55,18 +56,25 @@ impl Builder<'_> {
             let span = form.span();
             let names = std::iter::once(form_id.clone())
                 .chain(form.get_ref().aliases.iter().map(|a| a.get_ref().clone()));
+            let at = FormRef {
+                form: forms.len(),
+                equivalent: None,
+            };
             for name in names {
-                let name = normalize_name(&name).into_owned();
-                if form_names.insert(name.clone(), forms.len()).is_some() {
-                    self.error(
-                        file,
-                        span.clone(),
-                        format!("form name `{name}` is used twice in drug `{id}`"),
-                        None,
-                    );
-                }
+                self.name_form(&mut form_names, file, span.clone(), &name, at, &id);
             }
             let built = self.build_form(&id, &form_id, file, span, form.get_mut(), &drug_profile);
+            for (e, (eq_id, raw_eq)) in form.get_ref().equivalent.iter().enumerate() {
+                let at = FormRef {
+                    form: forms.len(),
+                    equivalent: Some(e),
+                };
+                let names = std::iter::once(eq_id.clone())
+                    .chain(raw_eq.get_ref().names.iter().map(|n| n.get_ref().clone()));
+                for name in names {
+                    self.name_form(&mut form_names, file, raw_eq.span(), &name, at, &id);
+                }
+            }
             forms.push(built);
         }
         if forms.is_empty() {
@@ -79,11 +87,59 @@ impl Builder<'_> {
         }
         let mut brands = Vec::new();
         for (brand_id, brand) in std::mem::take(&mut raw.brands) {
+            let brand_span = brand.span();
             let brand = brand.into_inner();
+            let form_at = |b: &mut Self, name: &Text| {
+                let found = form_names
+                    .get(normalize_name(name.get_ref()).as_ref())
+                    .copied();
+                if found.is_none() {
+                    b.error(
+                        file,
+                        name.span(),
+                        format!(
+                            "brand `{brand_id}` names form `{}`, which drug `{id}` does not have",
+                            name.get_ref()
+                        ),
+                        None,
+                    );
+                }
+                found
+            };
+            let mut products = Vec::new();
+            for (form_name, names) in &brand.products {
+                let Some(at) = form_names.get(normalize_name(form_name).as_ref()).copied() else {
+                    self.error(file, brand_span.clone(), format!("brand `{brand_id}` has products of form `{form_name}`, which drug `{id}` does not have"), None);
+                    continue;
+                };
+                products.extend(names.iter().map(|n| (n.get_ref().clone(), at)));
+            }
+            let sold_as: Vec<FormRef> = brand
+                .sold_as
+                .iter()
+                .filter_map(|n| form_at(self, n))
+                .collect();
+            let form_source = match &brand.source {
+                Some(source) => self.source_ref(file, source),
+                None => {
+                    if !products.is_empty() || !sold_as.is_empty() {
+                        self.error(
+                            file,
+                            brand_span.clone(),
+                            format!("brand `{brand_id}` gives `products` or `sold_as` without a `source`"),
+                            Some("cite where the brand's forms come from".into()),
+                        );
+                    }
+                    None
+                }
+            };
             let mut overrides = HashMap::new();
             for (form_id, mut rules) in brand.forms {
                 let span = rules.span();
-                let Some(&form_index) = form_names.get(&normalize_name(&form_id).into_owned())
+                let Some(form_index) = form_names
+                    .get(normalize_name(&form_id).as_ref())
+                    .filter(|at| at.equivalent.is_none())
+                    .map(|at| at.form)
                 else {
                     self.error(file, span, format!("brand `{brand_id}` overrides form `{form_id}`, which drug `{id}` does not have"), None);
                     continue;
@@ -100,8 +156,12 @@ impl Builder<'_> {
                 overrides.insert(form_index, profile);
             }
             brands.push(Brand {
+                form_rule: format!("{id}.{brand_id}.form"),
                 id: brand_id,
                 names: brand.names.iter().map(|n| n.get_ref().clone()).collect(),
+                products,
+                sold_as,
+                form_source,
                 overrides,
             });
         }
@@ -126,6 +186,27 @@ impl Builder<'_> {
             forms,
             form_names,
         })
+    }
+
+    /// Records that `name` means a form of drug `drug`; a form name may mean one form only.
+    fn name_form(
+        &mut self,
+        form_names: &mut FastMap<String, FormRef>,
+        file: usize,
+        span: Range<usize>,
+        name: &str,
+        at: FormRef,
+        drug: &str,
+    ) {
+        let name = normalize_name(name).into_owned();
+        if form_names.insert(name.clone(), at).is_some() {
+            self.error(
+                file,
+                span,
+                format!("form name `{name}` is used twice in drug `{drug}`"),
+                None,
+            );
+        }
     }
 
     pub(super) fn build_form(
@@ -247,6 +328,24 @@ impl Builder<'_> {
             default_strength,
             dosing,
             profile,
+            equivalents: raw
+                .equivalent
+                .iter()
+                .filter_map(|(eq_id, eq)| {
+                    let eq = eq.get_ref();
+                    Some(EquivalentForm {
+                        rule: format!("{owner}.equivalent.{eq_id}"),
+                        id: eq_id.clone(),
+                        names: eq.names.iter().map(|n| n.get_ref().clone()).collect(),
+                        unit_names: eq
+                            .unit_names
+                            .iter()
+                            .map(|u| normalize_name(u.get_ref()).into_owned())
+                            .collect(),
+                        source: self.source_ref(file, &eq.source)?,
+                    })
+                })
+                .collect(),
             dose_rule_ids: crate::formulary::DoseRuleIds::new(&owner),
         }
     }

@@ -12,9 +12,9 @@ use vocabulary::icd_index;
 use super::diagnostic::{Diagnostic, Level, LoadError, SourceFile};
 use super::{
     AdministrationRule, AgeRule, Allergen, BelowMinimum, Brand, ClassRule, Condition,
-    ConditionRule, DoseRule, Dosing, Drug, DrugClass, DrugRef, DuplicateRule, Form, Formulary,
-    Limits, PregnancyRule, Profile, Rule, Source, Substance, closest, normalize_icd10,
-    normalize_name,
+    ConditionRule, DoseRule, Dosing, Drug, DrugClass, DrugRef, DuplicateRule, EquivalentForm, Form,
+    FormRef, Formulary, Limits, PregnancyRule, Profile, Rule, Source, Substance, closest,
+    normalize_icd10, normalize_name,
 };
 use crate::fasthash::FastMap;
 use crate::finding::Severity;

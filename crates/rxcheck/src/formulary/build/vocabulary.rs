@@ -94,16 +94,16 @@ impl Builder<'_> {
                 }
                 icd10_exclude.push(excluded);
             }
+            let written = |codes: &[Text]| codes.iter().map(|c| c.get_ref().clone()).collect();
             built.push(Condition {
                 id: item.id.clone(),
                 label: raw.label.clone(),
                 icd10,
                 icd10_exclude,
-                synonyms: raw
-                    .synonyms
-                    .iter()
-                    .map(|s| normalize_name(s.get_ref()).into_owned())
-                    .collect(),
+                icd10_cm: written(&raw.icd10_cm),
+                icd10_exclude_written: written(&raw.icd10_exclude),
+                icd10_cm_exclude: written(&raw.icd10_cm_exclude),
+                synonyms: raw.synonyms.iter().map(|s| s.get_ref().clone()).collect(),
                 implies: Vec::new(),
             });
         }
@@ -333,24 +333,30 @@ impl Builder<'_> {
         }
         for (drug_index, drug) in drugs.iter().enumerate() {
             let generic = [drug.id.as_str(), drug.name.as_str()];
-            let mut all: Vec<(String, Option<usize>)> = generic
+            let mut all: Vec<(String, Option<usize>, Option<FormRef>)> = generic
                 .iter()
                 .copied()
                 .chain(drug.aliases.iter().map(String::as_str))
-                .map(|n| (normalize_name(n).into_owned(), None))
+                .map(|n| (normalize_name(n).into_owned(), None, None))
                 .collect();
             for (brand_index, brand) in drug.brands.iter().enumerate() {
                 all.extend(
                     brand
                         .names
                         .iter()
-                        .map(|n| (normalize_name(n).into_owned(), Some(brand_index))),
+                        .map(|n| (normalize_name(n).into_owned(), Some(brand_index), None)),
+                );
+                all.extend(
+                    brand.products.iter().map(|(n, at)| {
+                        (normalize_name(n).into_owned(), Some(brand_index), Some(*at))
+                    }),
                 );
             }
-            for (name, brand) in all {
+            for (name, brand, product) in all {
                 let wanted = DrugRef {
                     drug: drug_index,
                     brand,
+                    product,
                 };
                 names.entry(name.clone()).or_insert(wanted);
                 let s = substances.entry(name).or_default();
