@@ -1171,6 +1171,51 @@ mod vocabulary_edges {
     }
 
     #[test]
+    fn reviewed_code_lists_at_their_edges() {
+        let nim = with(&NIM, &[("dose", "100 mg"), ("times", "2")]);
+        // Mallory-Weiss laceration-haemorrhage and CM's "with bleeding" codes are GI bleeding.
+        for code in ["K22.6", "K57.31", "K29.71", "K31.811"] {
+            expect(
+                &with(&nim, &[("conditions", code)]),
+                Reject,
+                &["reject condition:nsaid_contraindications.contraindication.gi_bleeding"],
+            );
+        }
+        // Diverticulosis without bleeding is not.
+        expect(&with(&nim, &[("conditions", "K57.30")]), Ok, &[]);
+        // CM K29.00 (acute gastritis without bleeding): an erosion, not a bleed.
+        let (_, found) = check(&with(&nim, &[("conditions", "K29.00")]));
+        assert!(found.iter().any(|f| f.contains("gi_ulcer")), "{found:?}");
+        assert!(
+            !found.iter().any(|f| f.contains("gi_bleeding")),
+            "{found:?}"
+        );
+        // Scimitar syndrome (Q26.8) is an anomalous pulmonary venous connection; a persistent
+        // left superior vena cava (Q26.1) is not a heart defect.
+        let ind = with(&IND_TAB, &[("dose", "25 mg"), ("times", "3")]);
+        expect(
+            &with(&ind, &[("conditions", "Q26.8")]),
+            Reject,
+            &["congenital_heart_defect"],
+        );
+        expect(&with(&ind, &[("conditions", "Q26.1")]), Ok, &[]);
+        // CM's thigh and knee abrasions, venous leg ulcers and frostbite are damaged skin;
+        // CM's head contusion (S00.83) is not.
+        let gel = with(
+            &IND_GEL,
+            &[("strength", "5%"), ("dose", "10 cm"), ("times", "3")],
+        );
+        for code in ["S70.311A", "S80.211A", "I83.029", "T33.8"] {
+            expect(
+                &with(&gel, &[("conditions", code)]),
+                Reject,
+                &["damaged_skin"],
+            );
+        }
+        expect(&with(&gel, &[("conditions", "S00.83XA")]), Ok, &[]);
+    }
+
+    #[test]
     fn paracetamol_is_hepatotoxic_and_emulgel_is_voltaren() {
         let nim = with(&NIM, &[("dose", "100 mg"), ("times", "2")]);
         expect(
