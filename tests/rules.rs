@@ -1415,3 +1415,213 @@ mod product {
         );
     }
 }
+
+/// Formulary round 2: each kind of disagreement an independent pharmacist found, at its edge.
+mod round_two {
+    use super::*;
+
+    fn nim() -> Vec<(&'static str, &'static str)> {
+        with(&NIM, &[("dose", "100 mg"), ("times", "2")])
+    }
+
+    #[test]
+    fn hepatotoxic_co_medications_by_generic_salt_and_brand() {
+        for name in [
+            "rifampicin",
+            "pyrazinamide",
+            "Augmentin",
+            "azathioprine",
+            "terbinafine",
+            "carbamazepine",
+            "nitrofurantoin",
+            "allopurinol",
+            "Tylenol",
+            "Depakine",
+            "Depakote",
+            "valproate",
+        ] {
+            expect(
+                &with(&nim(), &[("co", name)]),
+                Warn,
+                &["warn interaction:nimesulide.interaction.hepatotoxic"],
+            );
+        }
+        // A drug outside the class is no interaction.
+        let (_, found) = check(&with(&nim(), &[("co", "amlodipine")]));
+        assert!(
+            !found.iter().any(|f| f.contains("hepatotoxic")),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn nsaid_allergies_by_brand_and_class_name() {
+        let dic = with(&DIC_TAB, &[("dose", "50 mg"), ("times", "3")]);
+        for name in [
+            "Diklak-gel",
+            "Nurofen",
+            "Advil",
+            "ASA",
+            "Aspirin Cardio",
+            "salicylates",
+            "metamizole",
+            "Analgin",
+            "non-steroidal anti-inflammatory drugs",
+            "NSAIDs",
+            "НПВС",
+        ] {
+            expect(
+                &with(&dic, &[("allergies", name)]),
+                Reject,
+                &["reject allergy:"],
+            );
+        }
+        // A known allergen of another kind stays quiet; a name no vocabulary knows is a warning.
+        expect(&with(&dic, &[("allergies", "penicillin")]), Ok, &[]);
+        expect(
+            &with(&dic, &[("allergies", "zylotrexin")]),
+            Warn,
+            &["warn allergy:input.allergies"],
+        );
+    }
+
+    #[test]
+    fn icd10_edges_by_edition() {
+        let sup = with(&IND_SUP, &[("dose", "50 mg"), ("times", "2")]);
+        // WHO K62.8 holds proctitis; CM K62.81 and K62.82 are not proctitis, K62.89 is.
+        for code in ["K62.8", "K62.89"] {
+            expect(&with(&sup, &[("conditions", code)]), Reject, &["proctitis"]);
+        }
+        for code in ["K62.81", "K62.82"] {
+            expect(&with(&sup, &[("conditions", code)]), Ok, &[]);
+        }
+        // Anomalous pulmonary venous connection is a congenital heart defect.
+        let tab = with(&IND_TAB, &[("dose", "25 mg"), ("times", "3")]);
+        for code in ["Q26.2", "Q26.4"] {
+            expect(
+                &with(&tab, &[("conditions", code)]),
+                Reject,
+                &["congenital_heart_defect"],
+            );
+        }
+        expect(&with(&tab, &[("conditions", "Q26.5")]), Ok, &[]);
+    }
+
+    #[test]
+    fn nsaid_intolerance_excludes_every_form() {
+        let ointment = with(
+            &IND_GEL,
+            &[("strength", "5%"), ("dose", "10 cm"), ("times", "3")],
+        );
+        let gel = with(&DIC_GEL, &[("dose", "2 g"), ("times", "3")]);
+        for order in [&ointment, &gel] {
+            for condition in ["aspirin_asthma", "aspirin asthma", "NSAID intolerance"] {
+                expect(
+                    &with(order, &[("conditions", condition)]),
+                    Reject,
+                    &["nsaid_intolerance"],
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn ambiguous_pregnancy_boundaries_have_a_warn_band() {
+        let ointment = with(
+            &IND_GEL,
+            &[("strength", "5%"), ("dose", "10 cm"), ("times", "3")],
+        );
+        let gel = with(&DIC_GEL, &[("dose", "2 g"), ("times", "3")]);
+        for order in [&ointment, &gel] {
+            let at = |week| with(order, &[("pregnant", "yes"), ("week", week)]);
+            expect(&at("23"), Ok, &[]);
+            expect(&at("24"), Warn, &["warn pregnancy:"]);
+            expect(&at("27"), Warn, &["warn pregnancy:"]);
+            expect(&at("28"), Reject, &["reject pregnancy:"]);
+        }
+    }
+
+    #[test]
+    fn bleeding_disorders_are_hematopoietic_for_the_injection() {
+        let inj = with(
+            &DIC_INJ,
+            &[("dose", "75 mg"), ("times", "2"), ("days", "2")],
+        );
+        for condition in ["D66", "haemophilia", "D68.0", "coagulopathy"] {
+            expect(
+                &with(&inj, &[("conditions", condition)]),
+                Reject,
+                &["reject condition:diclofenac.injection.contraindication.hematopoietic_disorder"],
+            );
+        }
+    }
+
+    #[test]
+    fn russian_and_ukrainian_names_with_case_folding() {
+        expect(
+            &[
+                ("drug", "Найз"),
+                ("form", "таблетки"),
+                ("dose", "100 mg"),
+                ("times", "2"),
+            ],
+            Ok,
+            &["nimesulide.tablet"],
+        );
+        expect(
+            &[
+                ("drug", "МЕТИНДОЛ"),
+                ("form", "Свечи"),
+                ("dose", "50 mg"),
+                ("times", "2"),
+            ],
+            Ok,
+            &["indomethacin.suppository"],
+        );
+        expect(
+            &[
+                ("drug", "ДИКЛОФЕНАК"),
+                ("form", "ампулы"),
+                ("dose", "75 mg"),
+                ("times", "2"),
+                ("days", "2"),
+            ],
+            Ok,
+            &["diclofenac.injection"],
+        );
+        expect(
+            &[
+                ("drug", "індометацин"),
+                ("form", "мазь"),
+                ("strength", "10%"),
+                ("dose", "10 cm"),
+                ("times", "2"),
+            ],
+            Ok,
+            &[],
+        );
+    }
+
+    #[test]
+    fn conditions_by_label_and_synonym_with_suggestions() {
+        let nim = nim();
+        for name in [
+            "asthma",
+            "peptic ulcer",
+            "Crohn's disease",
+            "bronchial asthma",
+            "гемофилия",
+        ] {
+            expect(
+                &with(&nim, &[("conditions", name)]),
+                Reject,
+                &["reject condition:"],
+            );
+        }
+        expect(
+            &with(&nim, &[("conditions", "ulcerative colitus")]),
+            Invalid,
+            &["invalid input:input.conditions"],
+        );
+    }
+}
