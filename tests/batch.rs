@@ -292,3 +292,150 @@ fn pipe_delimited_files_are_detected() {
     let input = "rx_id|age_years|pregnant|breastfeeding|drug|form|dose|times_per_day\nA|40|no|no|diclofenac|tablet|50 mg|3\n";
     assert_eq!(records(input, &[]), vec![rec(2, "A", "ok")]);
 }
+
+fn fixture(name: &str) -> String {
+    format!(
+        "{}/tests/fixtures/exports/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+fn run_file(args: &[&str]) -> (i32, String, String) {
+    batch(Vec::new(), args)
+}
+
+#[test]
+fn an_excel_style_header_is_read_not_ignored() {
+    // `Allergy`, `Co-medications`, `Conditions (ICD-10)`, `Duration`, `Frequency`, `Patient`:
+    // every column is read, so an ibuprofen allergy and K25.4 reject the diclofenac row.
+    let (code, stdout, stderr) = run_file(&[&fixture("excel_style.csv"), "--format", "jsonl"]);
+    assert_eq!(code, 2, "{stderr}");
+    let first: Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
+    let rules: Vec<&str> = first["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert!(rules.contains(&"diclofenac.allergy"), "{rules:?}");
+    assert!(
+        rules.contains(&"nsaid_contraindications.contraindication.gi_ulcer"),
+        "{rules:?}"
+    );
+    // The one column it does not read is named once.
+    assert!(
+        stderr.contains("columns not read (map one with --column FIELD=HEADER): Notes\n"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_near_miss_column_is_fatal_unless_mapped_or_ignored() {
+    let input = "rx_id,drug,form,dose,times_per_day,age_years,alergies\nX,diclofenac,tablet,50 mg,3,40,ibuprofen\n";
+    let (code, stdout, stderr) = batch(input, &[]);
+    assert_eq!(code, 3);
+    assert!(stdout.is_empty());
+    assert!(stderr.contains("did you mean `allergies`?"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    let (code, stdout, _) = batch(input, &["--column", "allergies=alergies"]);
+    assert_eq!(code, 2);
+    assert!(stdout.contains("diclofenac.allergy"), "{stdout}");
+    // Ignored on purpose, the column is neither read nor listed.
+    let (code, stdout, stderr) = batch(input, &["--ignore-column", "alergies"]);
+    assert!(code < 3, "{stderr}");
+    assert!(!stdout.contains("diclofenac.allergy"), "{stdout}");
+    assert!(!stderr.contains("columns not read"), "{stderr}");
+}
+
+#[test]
+fn a_hospital_export_is_read_through_a_mapping_file() {
+    // Columns of a MIMIC-style prescriptions export, with the dose split in value and unit.
+    let dir = tempfile::tempdir().unwrap();
+    let map = dir.path().join("hospital.toml");
+    std::fs::write(
+        &map,
+        "rx_id = \"pharmacy_id\"\npatient_id = \"subject_id\"\ndrug = \"drug\"\nform = \"form_rx\"\ndose = [\"dose_val_rx\", \"dose_unit_rx\"]\ntimes_per_day = \"doses_per_24_hrs\"\nage_years = \"anchor_age\"\nignore = [\"hadm_id\", \"route\"]\n",
+    )
+    .unwrap();
+    let input = "subject_id,hadm_id,pharmacy_id,drug,form_rx,dose_val_rx,dose_unit_rx,doses_per_24_hrs,route,anchor_age\n\
+                 10001,2001,P1,Diclofenac,tablet,75,mg,3,PO,40\n";
+    let (code, stdout, stderr) = batch(
+        input,
+        &["--columns", map.to_str().unwrap(), "--format", "jsonl"],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    // 75 mg three times a day is 225 mg a day: the split dose was read as `75 mg`.
+    assert!(
+        stdout.contains("diclofenac.tablet.dosage.over_15.dose_per_day.max"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("\"rx_id\":\"P1\""), "{stdout}");
+    let (code, _, stderr) = batch(
+        input,
+        &["--columns", map.to_str().unwrap(), "--column", "frequncy=x"],
+    );
+    assert_eq!(code, 3);
+    assert!(
+        stderr.contains("did you mean `frequency`?")
+            || stderr.contains("is not a column rxcheck reads"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_stray_quote_costs_only_its_own_line() {
+    // Line 2 opens a quote that a quote on line 8 would close; the record that would make
+    // has the wrong width, so line 2 alone is invalid and lines 3-8 are rows of their own.
+    let (_, stdout, stderr) = run_file(&[&fixture("stray_quote.csv"), "--format", "jsonl"]);
+    let lines: Vec<(u64, String, String)> = stdout
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            (
+                v["line"].as_u64().unwrap(),
+                v["rx_id"].as_str().unwrap().to_string(),
+                v["verdict"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let mut expected = vec![rec(2, "", "invalid")];
+    for (line, id) in (3..=9).zip(["R2", "R3", "R4", "R5", "R6", "R7", "R8"]) {
+        expected.push(rec(line, id, "ok"));
+    }
+    // Line 10's quoted field spans two lines legally: one row.
+    expected.push(rec(10, "R9", "ok"));
+    assert_eq!(lines, expected, "{stderr}");
+}
+
+#[test]
+fn output_never_overwrites_the_input_and_follows_its_extension() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.csv");
+    let text = format!("{HEADER}\nA,40,no,no,diclofenac,tablet,50 mg,3\n");
+    std::fs::write(&input, &text).unwrap();
+    let path = input.to_str().unwrap();
+    // The same path, and the same file through a symbolic link.
+    let (code, _, stderr) = run_file(&[path, "-o", path]);
+    assert_eq!(code, 3);
+    assert!(stderr.contains("is the input file"), "{stderr}");
+    #[cfg(unix)]
+    {
+        let link = dir.path().join("link.csv");
+        std::os::unix::fs::symlink(&input, &link).unwrap();
+        let (code, _, _) = run_file(&[path, "-o", link.to_str().unwrap()]);
+        assert_eq!(code, 3);
+    }
+    assert_eq!(std::fs::read_to_string(&input).unwrap(), text);
+    // The extension picks the format when --format is not given.
+    for (name, starts) in [
+        ("out.csv", "line,rx_id"),
+        ("out.jsonl", "{\"line\""),
+        ("out.txt", "OK  A  (line 2)"),
+    ] {
+        let out = dir.path().join(name);
+        let (code, _, stderr) = run_file(&[path, "-o", out.to_str().unwrap()]);
+        assert_eq!(code, 0, "{stderr}");
+        let written = std::fs::read_to_string(&out).unwrap();
+        assert!(written.starts_with(starts), "{name}: {written}");
+    }
+}

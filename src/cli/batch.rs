@@ -4,7 +4,7 @@
 use super::{Fatal, FormularyArgs, load_formulary, parse_date_arg, stdout_color, today};
 use indicatif::{ProgressBar, ProgressStyle};
 use rxcheck::Verdict;
-use rxcheck::batch::{self, BatchError, BatchOptions, Summary};
+use rxcheck::batch::{self, BatchError, BatchOptions, ColumnMap, Summary};
 use rxcheck::report::{CsvPrinter, JsonPrinter, Printer, TextPrinter};
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Read, Write};
@@ -15,14 +15,22 @@ use std::time::Duration;
 
 #[derive(clap::Args)]
 #[command(
-    after_help = "Columns (header names, any order and case; unknown ones ignored):
+    after_help = "Columns (header names in any order; case, spaces, hyphens, underscores, a note in
+parentheses and a plural do not matter, and common synonyms are accepted: see the README):
   required: rx_id, drug, form, dose, times_per_day, and birth_date or age_years
   optional: patient_id, date, strength, duration_days, pregnant, gestational_week,
             breastfeeding, conditions, allergies, co_medications (lists are `;`-separated)
+A column that nearly names one of these stops the run (map it or ignore it); other unknown
+columns are listed in the summary.
+
+The output format follows the -o extension (.csv, .jsonl/.json, .txt) unless --format is
+given; -o never names the input file.
 
 Examples:
   rxcheck batch examples/prescriptions.csv
   rxcheck batch exports/2026-11.csv -o verdicts.jsonl --skip-uncovered
+  rxcheck batch export.csv --column drug=\"Medicine name\" --ignore-column Notes
+  rxcheck batch prescriptions_mimic.csv --columns mimic.toml -o verdicts.csv
   cat claims.csv | rxcheck batch - --format csv > verdicts.csv"
 )]
 pub struct Args {
@@ -34,6 +42,16 @@ pub struct Args {
     /// Output format [default: jsonl to a file or pipe, text on a terminal]
     #[arg(long, value_enum)]
     format: Option<Format>,
+    /// Read column HEADER as FIELD (repeatable): `--column drug=drug_name`
+    #[arg(long = "column", value_name = "FIELD=HEADER")]
+    column: Vec<String>,
+    /// A TOML file mapping fields to headers: `drug = "drug_name"`,
+    /// `dose = ["dose_val_rx", "dose_unit_rx"]` (joined by a space), `ignore = ["hadm_id"]`
+    #[arg(long, value_name = "FILE")]
+    columns: Option<PathBuf>,
+    /// Ignore this column even though it looks like a field's (repeatable)
+    #[arg(long = "ignore-column", value_name = "HEADER")]
+    ignore_column: Vec<String>,
     /// Field delimiter: `,`, `;` or `tab` [default: detected from the header]
     #[arg(long, value_parser = parse_delimiter)]
     delimiter: Option<u8>,
@@ -83,10 +101,82 @@ fn parse_delimiter(text: &str) -> Result<u8, String> {
     }
 }
 
+/// The column mapping of `--columns`, `--column` and `--ignore-column`, in that order.
+fn column_map(args: &Args) -> Result<ColumnMap, Fatal> {
+    let mut map = match &args.columns {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| Fatal(format!("cannot read `{}`: {e}", path.display())))?;
+            ColumnMap::from_toml(&text).map_err(|e| Fatal(format!("`{}`: {e}", path.display())))?
+        }
+        None => ColumnMap::default(),
+    };
+    for pair in &args.column {
+        map.add_pair(pair)
+            .map_err(|e| Fatal(format!("--column: {e}")))?;
+    }
+    map.ignore.extend(args.ignore_column.iter().cloned());
+    Ok(map)
+}
+
+/// Refuses an output that is the input itself (the same path, or the same file by a link).
+fn refuse_overwriting_input(
+    input: Option<&PathBuf>,
+    output: Option<&PathBuf>,
+) -> Result<(), Fatal> {
+    let (Some(input), Some(output)) = (input, output) else {
+        return Ok(());
+    };
+    let same = match (std::fs::canonicalize(input), std::fs::canonicalize(output)) {
+        (Ok(a), Ok(b)) => a == b || same_inode(&a, &b),
+        _ => false,
+    };
+    if same {
+        return Err(Fatal(format!(
+            "-o `{}` is the input file; write the report to another file",
+            output.display()
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+fn same_inode(a: &std::path::Path, b: &std::path::Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn same_inode(_: &std::path::Path, _: &std::path::Path) -> bool {
+    false
+}
+
+/// The format an output file's extension names, if it names one.
+fn format_of(path: &std::path::Path) -> Option<Format> {
+    let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+    match ext.as_str() {
+        "csv" => Some(Format::Csv),
+        "jsonl" | "json" | "ndjson" => Some(Format::Jsonl),
+        "txt" | "text" => Some(Format::Text),
+        _ => None,
+    }
+}
+
 pub fn run(args: Args) -> Result<i32, Fatal> {
     let formulary = load_formulary(&args.formulary)?;
     let from_stdin = args.file.as_ref().is_none_or(|p| p.as_os_str() == "-");
+    if !from_stdin {
+        refuse_overwriting_input(args.file.as_ref(), args.output.as_ref())?;
+    }
     let by_patient = !args.no_by_patient;
+    let mut options = BatchOptions::new(args.as_of.unwrap_or_else(today));
+    options.delimiter = args.delimiter;
+    options.max_field_bytes = args.max_field_bytes.max(1);
+    options.skip_uncovered = args.skip_uncovered;
+    options.columns = column_map(&args)?;
     // Checks across rows read the input twice: standard input with a `patient_id` column is
     // kept in a temporary file; without one it streams as it comes.
     let mut stdin_header = Vec::new();
@@ -94,10 +184,9 @@ pub fn run(args: Args) -> Result<i32, Fatal> {
         let mut stdin = io::stdin().lock();
         io::BufRead::read_until(&mut stdin, b'\n', &mut stdin_header)
             .map_err(|e| Fatal(format!("cannot read input: {e}")))?;
-        if String::from_utf8_lossy(&stdin_header)
-            .to_ascii_lowercase()
-            .contains("patient_id")
-        {
+        let columns =
+            batch::header_columns(&stdin_header, &options).map_err(|e| Fatal(e.to_string()))?;
+        if columns.patient_id.is_some() {
             let mut spool = tempfile::NamedTempFile::new()
                 .map_err(|e| Fatal(format!("cannot create a temporary file: {e}")))?;
             spool
@@ -120,10 +209,6 @@ pub fn run(args: Args) -> Result<i32, Fatal> {
     let open = |p: &PathBuf| {
         File::open(p).map_err(|e| Fatal(format!("cannot open `{}`: {e}", p.display())))
     };
-    let mut options = BatchOptions::new(args.as_of.unwrap_or_else(today));
-    options.delimiter = args.delimiter;
-    options.max_field_bytes = args.max_field_bytes.max(1);
-    options.skip_uncovered = args.skip_uncovered;
     let cross = match (&path, by_patient) {
         (Some(p), true) => match batch::scan_patients(&formulary, open(p)?, &options) {
             Ok(found) => found,
@@ -150,7 +235,10 @@ pub fn run(args: Args) -> Result<i32, Fatal> {
         }
     };
     let to_terminal = args.output.is_none() && io::stdout().is_terminal();
-    let printer: Box<dyn Printer + '_> = match args.format {
+    let format = args
+        .format
+        .or_else(|| args.output.as_deref().and_then(format_of));
+    let printer: Box<dyn Printer + '_> = match format {
         Some(Format::Jsonl) => Box::new(JsonPrinter::for_formulary(&formulary)),
         Some(Format::Csv) => Box::new(CsvPrinter),
         Some(Format::Text) => Box::new(TextPrinter {
@@ -273,6 +361,12 @@ fn render_summary(summary: &Summary) -> String {
         .map(|v| format!("{} {}", summary.count_of(*v), v))
         .collect();
     let mut text = format!("rxcheck: {} rows: {}\n", summary.rows, counts.join(", "));
+    if !summary.ignored_columns.is_empty() {
+        text.push_str(&format!(
+            "columns not read (map one with --column FIELD=HEADER): {}\n",
+            summary.ignored_columns.join(", ")
+        ));
+    }
     let top = summary.top_rules(10);
     if !top.is_empty() {
         text.push_str("rules that fired most (warn and above):\n");

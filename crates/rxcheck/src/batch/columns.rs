@@ -1,61 +1,376 @@
 //! The header row: which column holds which prescription field, worked out once per file.
+//! Names match after normalising (case, spaces, hyphens, underscores, a parenthesised note and
+//! a trailing plural), known synonyms are accepted, a mapping names any other export's
+//! columns, and a column that nearly names a field stops the run rather than being ignored.
 
+use crate::formulary::closest;
 use crate::request::Field;
+
+/// What a column may hold: a prescription field, or the patient id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnTarget {
+    Field(Field),
+    PatientId,
+}
+
+impl ColumnTarget {
+    /// Every target, fields first.
+    fn all() -> impl Iterator<Item = ColumnTarget> {
+        Field::ALL
+            .into_iter()
+            .map(ColumnTarget::Field)
+            .chain([ColumnTarget::PatientId])
+    }
+
+    /// The column's own name (`times_per_day`, `patient_id`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ColumnTarget::Field(f) => f.name(),
+            ColumnTarget::PatientId => "patient_id",
+        }
+    }
+
+    /// A target by its column name (after normalising).
+    pub fn from_name(name: &str) -> Option<ColumnTarget> {
+        let key = normalize_header(name);
+        Self::all().find(|t| normalize_header(t.name()) == key)
+    }
+
+    /// Other header names that mean the same column, as exports write them.
+    pub fn synonyms(self) -> &'static [&'static str] {
+        match self {
+            ColumnTarget::Field(field) => match field {
+                Field::RxId => &["id", "rx", "prescription_id", "order_id", "rx_number"],
+                Field::Drug => &[
+                    "medication",
+                    "medicine",
+                    "drug_name",
+                    "medication_name",
+                    "drug_product",
+                ],
+                Field::Form => &["dosage_form", "dose_form", "formulation"],
+                Field::Strength => &["drug_strength", "product_strength"],
+                Field::Dose => &["single_dose", "dose_per_administration", "dose_amount"],
+                Field::TimesPerDay => &["frequency", "freq", "doses_per_day", "times_daily"],
+                Field::DurationDays => &["duration", "days", "course_days", "days_supply"],
+                Field::AgeYears => &["age", "patient_age"],
+                Field::BirthDate => &["dob", "date_of_birth", "birthdate", "birthday"],
+                Field::Date => &[
+                    "prescription_date",
+                    "rx_date",
+                    "order_date",
+                    "date_written",
+                    "start_date",
+                ],
+                Field::Pregnant => &["pregnancy", "is_pregnant", "pregnancy_status"],
+                Field::GestationalWeek => &[
+                    "gestational_age",
+                    "gestation_week",
+                    "pregnancy_week",
+                    "weeks_pregnant",
+                ],
+                Field::Breastfeeding => &["lactation", "lactating", "nursing"],
+                Field::Conditions => &[
+                    "diagnosis",
+                    "diagnoses",
+                    "icd10",
+                    "icd10_codes",
+                    "comorbidities",
+                    "problems",
+                ],
+                Field::Allergies => &["allergens", "drug_allergies", "allergy_list"],
+                Field::CoMedications => &[
+                    "comedication",
+                    "concomitant_medications",
+                    "current_medications",
+                    "other_medications",
+                    "other_drugs",
+                ],
+            },
+            ColumnTarget::PatientId => &["patient", "mrn", "subject_id", "person_id"],
+        }
+    }
+}
+
+/// Names a user gives for columns the header matching does not find on its own.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ColumnMap {
+    /// Each target with the header(s) that hold it; several headers are joined by a space
+    /// (a dose split into value and unit columns).
+    pub map: Vec<(ColumnTarget, Vec<String>)>,
+    /// Headers to ignore even though they look like a field's.
+    pub ignore: Vec<String>,
+}
+
+/// Why a mapping could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MappingError {
+    #[error("`{0}` is not FIELD=HEADER (such as `drug=drug_name`)")]
+    NotAPair(String),
+    #[error("`{given}` is not a column rxcheck reads{hint}; it reads {known}")]
+    UnknownTarget {
+        given: String,
+        hint: String,
+        known: String,
+    },
+    #[error("column mapping file: {0}")]
+    File(String),
+}
+
+impl ColumnMap {
+    /// Adds `FIELD=HEADER` (`--column`).
+    pub fn add_pair(&mut self, pair: &str) -> Result<(), MappingError> {
+        let (target, header) = pair
+            .split_once('=')
+            .ok_or_else(|| MappingError::NotAPair(pair.to_string()))?;
+        let target = target_named(target)?;
+        self.map.push((target, vec![header.trim().to_string()]));
+        Ok(())
+    }
+
+    /// Reads a mapping file (`--columns`): `FIELD = "HEADER"` or `FIELD = ["HEADER", ...]`,
+    /// and `ignore = ["HEADER", ...]`.
+    pub fn from_toml(text: &str) -> Result<ColumnMap, MappingError> {
+        let table: toml::Table =
+            toml::from_str(text).map_err(|e| MappingError::File(e.message().to_string()))?;
+        let mut map = ColumnMap::default();
+        for (key, value) in table {
+            let headers = match value {
+                toml::Value::String(s) => vec![s],
+                toml::Value::Array(items) => items
+                    .into_iter()
+                    .map(|i| match i {
+                        toml::Value::String(s) => Ok(s),
+                        other => Err(MappingError::File(format!(
+                            "`{key}`: `{other}` is not a header name (write it in quotes)"
+                        ))),
+                    })
+                    .collect::<Result<_, _>>()?,
+                other => {
+                    return Err(MappingError::File(format!(
+                        "`{key}`: `{other}` is not a header name or a list of them"
+                    )));
+                }
+            };
+            if key == "ignore" {
+                map.ignore.extend(headers);
+                continue;
+            }
+            let target = target_named(&key)?;
+            if headers.is_empty() {
+                return Err(MappingError::File(format!("`{key}` names no header")));
+            }
+            if headers.len() > 1 && target == ColumnTarget::PatientId {
+                return Err(MappingError::File(
+                    "`patient_id` is one column; it cannot be joined from several".into(),
+                ));
+            }
+            map.map.push((target, headers));
+        }
+        Ok(map)
+    }
+}
+
+fn target_named(name: &str) -> Result<ColumnTarget, MappingError> {
+    ColumnTarget::from_name(name).ok_or_else(|| {
+        let names: Vec<&str> = ColumnTarget::all().map(ColumnTarget::name).collect();
+        MappingError::UnknownTarget {
+            given: name.trim().to_string(),
+            hint: closest(name.trim(), names.iter().copied())
+                .map(|c| format!(" (did you mean `{c}`?)"))
+                .unwrap_or_default(),
+            known: names.join(", "),
+        }
+    })
+}
+
+/// Normalises a header name for matching: a parenthesised note dropped (`Conditions (ICD-10)`),
+/// lower case, only letters and digits kept, and a trailing plural taken off (`Allergies` and
+/// `allergy` are one name).
+pub fn normalize_header(name: &str) -> String {
+    let without_note = match (name.find('('), name.rfind(')')) {
+        (Some(open), Some(close)) if open < close && open > 0 => {
+            let before = name.get(..open).unwrap_or_default();
+            let after = name.get(close + 1..).unwrap_or_default();
+            format!("{before}{after}")
+        }
+        _ => name.to_string(),
+    };
+    let mut key: String = without_note
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect();
+    if key.ends_with("ies") && key.len() > 4 {
+        key.truncate(key.len() - 3);
+        key.push('y');
+    } else if key.ends_with('s') && !key.ends_with("ss") && key.len() > 3 {
+        key.pop();
+    }
+    key
+}
 
 /// Column positions of the prescription fields in a header.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Columns {
     /// The column of each field, in the order of [`Field::ALL`].
     fields: [Option<usize>; 16],
+    /// Fields made of several columns joined by a space, each with its columns.
+    pub joined: Vec<(Field, Vec<usize>)>,
     pub patient_id: Option<usize>,
     /// How many fields the header has.
     pub width: usize,
+    /// Columns no field took, as written: listed once in the summary.
+    pub ignored: Vec<String>,
 }
 
-/// A header that lacks a required column.
+/// A header rxcheck cannot read safely.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "the header has no `{missing}` column (it has: {found}); check the column names, or the delimiter with --delimiter"
-)]
-pub struct MissingColumn {
-    pub missing: &'static str,
-    pub found: String,
+pub enum HeaderError {
+    #[error(
+        "the header has no `{missing}` column (it has: {found}); map one with --column {field}=HEADER, or check the delimiter with --delimiter"
+    )]
+    Missing {
+        missing: &'static str,
+        field: &'static str,
+        found: String,
+    },
+    #[error(
+        "column `{column}` is not one rxcheck reads, but it looks like `{field}`: did you mean `{field}`? Map it with --column {field}=\"{column}\", or skip it with --ignore-column \"{column}\""
+    )]
+    NearMiss { column: String, field: &'static str },
+    #[error(
+        "columns `{first}` and `{second}` both mean `{field}`; keep one with --column {field}=HEADER and --ignore-column for the other"
+    )]
+    Twice {
+        field: &'static str,
+        first: String,
+        second: String,
+    },
+    #[error("the mapping names column `{0}`, which the header does not have")]
+    MappedNotFound(String),
 }
 
 impl Columns {
-    /// Maps header names (any case, surrounding spaces ignored; unknown ones ignored).
+    /// Maps header names, with a user's mapping on top; see the module comment.
     pub fn from_header<'a>(
         names: impl IntoIterator<Item = &'a str>,
-    ) -> Result<Columns, MissingColumn> {
-        let names: Vec<String> = names
-            .into_iter()
-            .map(|n| n.trim().to_ascii_lowercase())
-            .collect();
-        let find = |name: &str| names.iter().position(|n| n == name);
+        mapping: &ColumnMap,
+    ) -> Result<Columns, HeaderError> {
+        let written: Vec<&str> = names.into_iter().map(str::trim).collect();
+        let keys: Vec<String> = written.iter().map(|n| normalize_header(n)).collect();
+        let position = |header: &str| {
+            written
+                .iter()
+                .position(|w| w.eq_ignore_ascii_case(header.trim()))
+                .or_else(|| {
+                    let key = normalize_header(header);
+                    keys.iter().position(|k| *k == key)
+                })
+        };
+        let mut taken: Vec<Option<ColumnTarget>> = vec![None; written.len()];
+        let mut columns = Columns {
+            width: written.len(),
+            ..Columns::default()
+        };
+        let place = |columns: &mut Columns,
+                     taken: &mut Vec<Option<ColumnTarget>>,
+                     target: ColumnTarget,
+                     at: usize|
+         -> Result<(), HeaderError> {
+            let slot = match target {
+                ColumnTarget::Field(f) => columns.fields.get_mut(f.index()),
+                ColumnTarget::PatientId => Some(&mut columns.patient_id),
+            };
+            if let Some(slot) = slot {
+                if let Some(first) = *slot {
+                    return Err(HeaderError::Twice {
+                        field: target.name(),
+                        first: written.get(first).copied().unwrap_or("").to_string(),
+                        second: written.get(at).copied().unwrap_or("").to_string(),
+                    });
+                }
+                *slot = Some(at);
+            }
+            if let Some(t) = taken.get_mut(at) {
+                *t = Some(target);
+            }
+            Ok(())
+        };
+        let ignored: Vec<usize> = mapping.ignore.iter().filter_map(|h| position(h)).collect();
+        for (target, headers) in &mapping.map {
+            let mut at = Vec::new();
+            for header in headers {
+                at.push(
+                    position(header).ok_or_else(|| HeaderError::MappedNotFound(header.clone()))?,
+                );
+            }
+            match (target, at.as_slice()) {
+                (_, [one]) => place(&mut columns, &mut taken, *target, *one)?,
+                (ColumnTarget::Field(field), several) => {
+                    for &column in several {
+                        if let Some(t) = taken.get_mut(column) {
+                            *t = Some(*target);
+                        }
+                    }
+                    columns.joined.push((*field, several.to_vec()));
+                }
+                (ColumnTarget::PatientId, _) => {}
+            }
+        }
+        let mapped = |target: ColumnTarget| mapping.map.iter().any(|(t, _)| *t == target);
+        let mut unknown = Vec::new();
+        for (at, key) in keys.iter().enumerate() {
+            if taken.get(at).copied().flatten().is_some() || ignored.contains(&at) {
+                continue;
+            }
+            let target = ColumnTarget::all().find(|t| {
+                normalize_header(t.name()) == *key
+                    || t.synonyms().iter().any(|s| normalize_header(s) == *key)
+            });
+            match target {
+                // A user's mapping for the target wins over a column that merely looks like it.
+                Some(t) if mapped(t) => unknown.push(at),
+                Some(t) => place(&mut columns, &mut taken, t, at)?,
+                None => unknown.push(at),
+            }
+        }
+        for at in unknown {
+            let column = written.get(at).copied().unwrap_or("");
+            let key = keys.get(at).map_or("", String::as_str);
+            if !ignored.contains(&at) {
+                if let Some(field) = near_miss(key) {
+                    return Err(HeaderError::NearMiss {
+                        column: column.to_string(),
+                        field,
+                    });
+                }
+            }
+            columns.ignored.push(column.to_string());
+        }
         let found = || {
-            names
+            written
                 .iter()
                 .map(|n| format!("`{n}`"))
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        let columns = Columns {
-            fields: Field::ALL.map(|field| find(field.name())),
-            patient_id: find("patient_id"),
-            width: names.len(),
+        let has = |c: &Columns, field: Field| {
+            c.get(field).is_some() || c.joined.iter().any(|(f, _)| *f == field)
         };
-        let required = Field::ALL.into_iter().filter(|f| f.info().column_required);
-        for field in required {
-            if columns.get(field).is_none() {
-                return Err(MissingColumn {
+        for field in Field::ALL.into_iter().filter(|f| f.info().column_required) {
+            if !has(&columns, field) {
+                return Err(HeaderError::Missing {
                     missing: field.name(),
+                    field: field.name(),
                     found: found(),
                 });
             }
         }
-        if columns.get(Field::AgeYears).is_none() && columns.get(Field::BirthDate).is_none() {
-            return Err(MissingColumn {
+        if !has(&columns, Field::AgeYears) && !has(&columns, Field::BirthDate) {
+            return Err(HeaderError::Missing {
                 missing: "birth_date` or `age_years",
+                field: "age_years",
                 found: found(),
             });
         }
@@ -68,6 +383,25 @@ impl Columns {
     }
 }
 
+/// The field a normalised header nearly names (one edit from a short name, two from a long
+/// one, same first letter), if any.
+fn near_miss(key: &str) -> Option<&'static str> {
+    if key.len() < 3 {
+        return None;
+    }
+    ColumnTarget::all()
+        .flat_map(|t| {
+            std::iter::once(t.name())
+                .chain(t.synonyms().iter().copied())
+                .map(move |name| (t, normalize_header(name)))
+        })
+        .filter(|(_, name)| name.chars().next() == key.chars().next())
+        .map(|(t, name)| (strsim::damerau_levenshtein(key, &name), name.len(), t))
+        .filter(|&(d, len, _)| d > 0 && d <= if len < 7 { 1 } else { 2 })
+        .min_by_key(|&(d, _, _)| d)
+        .map(|(_, _, t)| t.name())
+}
+
 /// Picks the delimiter of a header line: whichever of `,`, `;`, tab and `|` it holds most
 /// (`,` when it holds none).
 pub fn detect_delimiter(header: &[u8]) -> u8 {
@@ -78,4 +412,58 @@ pub fn detect_delimiter(header: &[u8]) -> u8 {
         .max_by_key(|&d| (count(d), d == b','))
         .filter(|&d| count(d) > 0)
         .unwrap_or(b',')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn columns(header: &str) -> Result<Columns, HeaderError> {
+        Columns::from_header(header.split(','), &ColumnMap::default())
+    }
+
+    #[test]
+    fn names_match_after_normalising_and_synonyms() {
+        let c = columns("RX ID,Medication,Dosage form,Dose,Frequency,Age,Allergy,co-medications,Conditions (ICD-10),Duration,MRN,Notes").unwrap();
+        assert_eq!(c.get(Field::Drug), Some(1));
+        assert_eq!(c.get(Field::TimesPerDay), Some(4));
+        assert_eq!(c.get(Field::Allergies), Some(6));
+        assert_eq!(c.get(Field::CoMedications), Some(7));
+        assert_eq!(c.get(Field::Conditions), Some(8));
+        assert_eq!(c.get(Field::DurationDays), Some(9));
+        assert_eq!(c.patient_id, Some(10));
+        assert_eq!(c.ignored, vec!["Notes".to_string()]);
+    }
+
+    #[test]
+    fn a_near_miss_stops_unless_ignored_or_mapped() {
+        let header = "rx_id,drug,form,dose,times_per_day,age_years,alergies";
+        assert_eq!(
+            columns(header),
+            Err(HeaderError::NearMiss {
+                column: "alergies".into(),
+                field: "allergies"
+            })
+        );
+        let mut map = ColumnMap::default();
+        map.ignore.push("alergies".into());
+        assert!(Columns::from_header(header.split(','), &map).is_ok());
+        let mut map = ColumnMap::default();
+        map.add_pair("allergies=alergies").unwrap();
+        let c = Columns::from_header(header.split(','), &map).unwrap();
+        assert_eq!(c.get(Field::Allergies), Some(6));
+    }
+
+    #[test]
+    fn a_split_dose_is_joined_from_a_mapping_file() {
+        let map = ColumnMap::from_toml(
+            "drug = \"drug_name\"\ndose = [\"dose_val_rx\", \"dose_unit_rx\"]\nignore = [\"hadm_id\"]",
+        )
+        .unwrap();
+        let header =
+            "rx_id,hadm_id,drug_name,form,dose_val_rx,dose_unit_rx,times_per_day,age_years";
+        let c = Columns::from_header(header.split(','), &map).unwrap();
+        assert_eq!(c.get(Field::Drug), Some(2));
+        assert_eq!(c.joined, vec![(Field::Dose, vec![4, 5])]);
+    }
 }

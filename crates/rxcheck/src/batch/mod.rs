@@ -5,7 +5,9 @@ mod columns;
 mod patients;
 mod reader;
 
-pub use columns::{Columns, MissingColumn, detect_delimiter};
+pub use columns::{
+    ColumnMap, ColumnTarget, Columns, HeaderError, MappingError, detect_delimiter, normalize_header,
+};
 pub use patients::{CrossFindings, scan_patients};
 pub use reader::{RowKind, RowSpan, RowSplitter};
 
@@ -36,6 +38,8 @@ pub struct BatchOptions {
     pub batch_rows: usize,
     /// Validate on the current thread only (for comparison with the parallel run).
     pub sequential: bool,
+    /// Column names the header matching does not find on its own, and columns to ignore.
+    pub columns: ColumnMap,
 }
 
 impl BatchOptions {
@@ -47,6 +51,7 @@ impl BatchOptions {
             skip_uncovered: false,
             batch_rows: 4096,
             sequential: false,
+            columns: ColumnMap::default(),
         }
     }
 }
@@ -67,7 +72,7 @@ pub enum BatchError {
     )]
     HeaderShape,
     #[error("{0}")]
-    Header(#[from] MissingColumn),
+    Header(#[from] HeaderError),
 }
 
 /// What a run saw: rows, verdicts, and how often each rule fired.
@@ -78,6 +83,8 @@ pub struct Summary {
     pub verdicts: [u64; 5],
     /// How many rows each rule (warn and above) fired on.
     pub rules: FastMap<String, u64>,
+    /// Header columns no field took, as written.
+    pub ignored_columns: Vec<String>,
 }
 
 impl Summary {
@@ -309,7 +316,7 @@ impl<'f> Job<'_, 'f> {
             RowKind::UnbalancedQuote => Input::Row.invalid(
                 &mut assessment,
                 format!(
-                    "unbalanced quote: a quoted field opened on line {} never closes (or runs past {} bytes); reading resumed on the next line",
+                    "unbalanced quote: a quoted field opened on line {} never closes, runs past {} bytes, or closes on a later line in a row of the wrong width; reading resumed on the next line",
                     span.line, self.options.max_field_bytes
                 ),
             ),
@@ -352,23 +359,17 @@ impl<'f> Job<'_, 'f> {
             );
             return false;
         }
-        let mut rx = Prescription::default();
-        for field in Field::ALL {
-            let text = match c.get(field) {
-                None => "",
-                Some(column) => match row.get(column) {
-                    Some(text) => text,
-                    None => {
-                        Input::Encoding.invalid(
-                            assessment,
-                            format!("field `{}` is not valid UTF-8", field.name()),
-                        );
-                        return false;
-                    }
-                },
-            };
-            rx.set(field, text);
-        }
+        let mut joined = Vec::new();
+        let rx = match prescription(c, row, &mut joined, &Field::ALL) {
+            Ok(rx) => rx,
+            Err(field) => {
+                Input::Encoding.invalid(
+                    assessment,
+                    format!("field `{}` is not valid UTF-8", field.name()),
+                );
+                return false;
+            }
+        };
         if self.options.skip_uncovered
             && !rx.drug.trim().is_empty()
             && self.formulary.find_drug(rx.drug).is_none()
@@ -382,6 +383,44 @@ impl<'f> Job<'_, 'f> {
         }
         true
     }
+}
+
+/// The prescription a row holds, for the `fields` wanted: each from its column, or from its
+/// columns joined by a space (kept in `joined`). `Err` names a field that is not UTF-8.
+fn prescription<'a>(
+    columns: &Columns,
+    row: &RowFields<'a>,
+    joined: &'a mut Vec<String>,
+    fields: &[Field],
+) -> Result<Prescription<'a>, Field> {
+    for (field, parts) in &columns.joined {
+        let mut text = String::new();
+        for &column in parts {
+            let part = row.get(column).ok_or(*field)?.trim();
+            if !part.is_empty() {
+                if !text.is_empty() {
+                    text.push(' ');
+                }
+                text.push_str(part);
+            }
+        }
+        joined.push(text);
+    }
+    let joined: &'a [String] = joined;
+    let mut rx = Prescription::default();
+    for &field in fields {
+        let text = match columns.get(field) {
+            Some(column) => row.get(column).ok_or(field)?,
+            None => columns
+                .joined
+                .iter()
+                .position(|(f, _)| *f == field)
+                .and_then(|i| joined.get(i))
+                .map_or("", String::as_str),
+        };
+        rx.set(field, text);
+    }
+    Ok(rx)
 }
 
 /// Reads the header row: the columns it names and the delimiter (given, or detected from it).
@@ -409,7 +448,16 @@ fn read_header<R: Read>(
     let names: Vec<&str> = (0..count)
         .map(|i| header_fields.get(i).ok_or(BatchError::HeaderEncoding))
         .collect::<Result<_, _>>()?;
-    Ok((Columns::from_header(names)?, delimiter))
+    let columns = Columns::from_header(names, &options.columns)?;
+    splitter.set_width(columns.width);
+    Ok((columns, delimiter))
+}
+
+/// The columns a header line names, read as a run would read them (to decide, before a run,
+/// whether standard input has a patient id column).
+pub fn header_columns(header_line: &[u8], options: &BatchOptions) -> Result<Columns, BatchError> {
+    let mut splitter = RowSplitter::new(header_line, options.max_field_bytes);
+    read_header(&mut splitter, options).map(|(columns, _)| columns)
 }
 
 /// Validates every row of `input` and writes one record per row to `output`, in order.
@@ -530,6 +578,7 @@ pub fn run(
             let _ = spare_tx.send(processed.outputs);
         }
         output.flush().map_err(BatchError::Write)?;
+        summary.ignored_columns = columns.ignored.clone();
         Ok(summary)
     })
 }

@@ -5,11 +5,12 @@
 //! a patient.
 
 use super::{
-    BatchError, BatchOptions, Columns, RowFields, RowKind, RowSplitter, Worker, read_header,
+    BatchError, BatchOptions, Columns, RowFields, RowKind, RowSplitter, Worker, prescription,
+    read_header,
 };
 use crate::finding::{Assessment, Finding};
 use crate::formulary::Formulary;
-use crate::request::{Field, Prescription, parse};
+use crate::request::{Field, parse};
 use crate::validate::courses::{Course, check_course};
 use std::io::Read;
 
@@ -165,8 +166,8 @@ fn course<'f, 'r>(
     if patient.is_empty() {
         return None;
     }
-    let mut rx = Prescription::default();
-    for field in [
+    let mut joined = Vec::new();
+    let wanted = [
         Field::RxId,
         Field::Drug,
         Field::Form,
@@ -175,12 +176,8 @@ fn course<'f, 'r>(
         Field::TimesPerDay,
         Field::DurationDays,
         Field::Date,
-    ] {
-        rx.set(
-            field,
-            columns.get(field).and_then(|c| fields.get(c)).unwrap_or(""),
-        );
-    }
+    ];
+    let rx = prescription(columns, fields, &mut joined, &wanted).ok()?;
     scratch.clear();
     let request = parse(formulary, &rx, options.as_of, scratch);
     Some((patient, Course::from_request(&request, row, rx.rx_id)?))

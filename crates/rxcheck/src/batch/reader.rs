@@ -1,6 +1,9 @@
 //! Splits CSV input into rows without ever losing one: a BOM is dropped, CRLF and LF both end
 //! a row, quoted fields may span lines, and a quote that never closes (or runs past the field
-//! limit) makes only its own line an invalid row; reading resumes on the next line.
+//! limit) makes only its own line an invalid row; reading resumes on the next line. Once the
+//! header's width is known, a quoted field that spans lines but makes a row of the wrong
+//! width is a stray quote too: its line is the invalid row, and each following line is read
+//! as a row of its own.
 
 use std::io::{self, Read};
 use std::ops::Range;
@@ -54,6 +57,8 @@ pub struct RowSplitter<R> {
     started: bool,
     /// Bytes consumed so far (for progress).
     consumed: u64,
+    /// The header's field count, once known.
+    width: Option<usize>,
 }
 
 enum Scan {
@@ -79,7 +84,13 @@ impl<R: Read> RowSplitter<R> {
             max_row_bytes: max_field_bytes.saturating_mul(16).max(CHUNK),
             started: false,
             consumed: 0,
+            width: None,
         }
+    }
+
+    /// Sets the header's field count: a row whose quoted field spans lines must have it.
+    pub fn set_width(&mut self, width: usize) {
+        self.width = Some(width);
     }
 
     /// Bytes of input consumed so far.
@@ -143,15 +154,23 @@ impl<R: Read> RowSplitter<R> {
         // 0: start of field, 1: unquoted field, 2: inside quotes, 3: quote inside quotes.
         let mut state = 0u8;
         let mut quote_at = 0;
+        let mut fields = 1;
+        // The quote whose field first ran over a line end, if one did.
+        let mut spanning: Option<usize> = None;
+        let row_end = |end: usize, fields: usize, spanning: Option<usize>| match spanning {
+            Some(quote) if self.width.is_some_and(|w| w != fields) => Scan::Unbalanced { quote },
+            _ => Scan::Row {
+                end,
+                next: (end + 1).min(data.len()),
+            },
+        };
         for (i, &b) in data.iter().enumerate().skip(start) {
             match state {
                 0 | 1 => {
                     if b == b'\n' {
-                        return Scan::Row {
-                            end: i,
-                            next: i + 1,
-                        };
+                        return row_end(i, fields, spanning);
                     } else if b == delimiter {
+                        fields += 1;
                         state = 0;
                     } else if b == b'"' && state == 0 {
                         state = 2;
@@ -165,17 +184,17 @@ impl<R: Read> RowSplitter<R> {
                         state = 3;
                     } else if i - quote_at > self.max_field_bytes {
                         return Scan::Unbalanced { quote: quote_at };
+                    } else if b == b'\n' && spanning.is_none() {
+                        spanning = Some(quote_at);
                     }
                 }
                 _ => {
                     if b == b'"' {
                         state = 2;
                     } else if b == b'\n' {
-                        return Scan::Row {
-                            end: i,
-                            next: i + 1,
-                        };
+                        return row_end(i, fields, spanning);
                     } else if b == delimiter {
+                        fields += 1;
                         state = 0;
                     } else {
                         state = 1;
@@ -187,11 +206,13 @@ impl<R: Read> RowSplitter<R> {
             return Scan::NeedMore;
         }
         if state == 2 {
-            Scan::Unbalanced { quote: quote_at }
+            Scan::Unbalanced {
+                quote: spanning.unwrap_or(quote_at),
+            }
         } else {
-            Scan::Row {
-                end: data.len(),
-                next: data.len(),
+            match row_end(data.len(), fields, spanning) {
+                Scan::Row { end, .. } => Scan::Row { end, next: end },
+                other => other,
             }
         }
     }
