@@ -276,3 +276,98 @@ fn help_has_examples() {
         .code(0)
         .stdout(predicates::str::contains("Examples:"));
 }
+
+/// The rule ids of a `check --format json` answer.
+fn rules_of(answer: &Value) -> Vec<String> {
+    answer["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn frequencies_in_the_usual_notations() {
+    // 75 mg each time: twice a day is 150 mg (the maximum), three times 225 mg (above it).
+    for (notation, verdict) in [
+        ("bid", "ok"),
+        ("BID", "ok"),
+        ("q12h", "ok"),
+        ("every 12 hours", "ok"),
+        ("2x", "ok"),
+        ("twice daily", "ok"),
+        ("2 раза в день", "ok"),
+        ("tid", "reject"),
+        ("q8h", "reject"),
+        ("3 times a day", "reject"),
+    ] {
+        let mut args = vec![
+            "--drug",
+            "diclofenac",
+            "--form",
+            "tablet",
+            "--dose",
+            "75 mg",
+        ];
+        args.extend(["--times-per-day", notation]);
+        args.extend(ADULT);
+        let (_, answer) = json(&args);
+        assert_eq!(answer["verdict"], verdict, "{notation}: {answer}");
+    }
+    let mut args = vec![
+        "--drug",
+        "diclofenac",
+        "--form",
+        "tablet",
+        "--dose",
+        "75 mg",
+    ];
+    args.extend(["--times-per-day", "every 5 hours"]);
+    args.extend(ADULT);
+    let (code, answer) = json(&args);
+    assert_eq!(code, 2);
+    assert_eq!(answer["verdict"], "invalid");
+    assert!(
+        answer
+            .to_string()
+            .contains("every 5 hours is not a whole number of times a day")
+    );
+}
+
+#[test]
+fn ampoules_are_counted_only_through_a_strength_per_ampoule() {
+    let inj = [
+        "--drug",
+        "diclofenac",
+        "--form",
+        "injection",
+        "--times-per-day",
+        "2",
+        "--duration-days",
+        "2",
+    ];
+    // `75 mg/3 ml` is what one ampoule holds: 2 ampoules are 150 mg, above the 75 mg maximum.
+    let mut args = inj.to_vec();
+    args.extend(["--strength", "75 mg/3 ml", "--dose", "2 ampoules"]);
+    args.extend(ADULT);
+    let (_, answer) = json(&args);
+    assert_eq!(answer["verdict"], "reject", "{answer}");
+    assert!(
+        rules_of(&answer)
+            .contains(&"diclofenac.injection.dosage.dose_per_administration.max".to_string())
+    );
+    // `25 mg/ml` does not say how much an ampoule holds: the count cannot be converted.
+    let mut args = inj.to_vec();
+    args.extend(["--strength", "25 mg/ml", "--dose", "2 ampoules"]);
+    args.extend(ADULT);
+    let (_, answer) = json(&args);
+    assert_eq!(answer["verdict"], "invalid", "{answer}");
+    assert!(rules_of(&answer).contains(&"input.dose".to_string()));
+    // The same concentration with the dose in ml converts: 3 ml are 75 mg.
+    let mut args = inj.to_vec();
+    args.extend(["--strength", "25 mg/ml", "--dose", "3 ml"]);
+    args.extend(ADULT);
+    let (_, answer) = json(&args);
+    assert_eq!(answer["verdict"], "ok", "{answer}");
+}

@@ -337,11 +337,14 @@ pub enum Strength {
 }
 
 impl Strength {
-    /// Mass of active substance in one unit of the form, where the strength tells it.
+    /// Mass of active substance in one unit of the form, where the strength tells it: a
+    /// tablet's mass, or an ampoule's `75 mg/3 ml`. A concentration per millilitre
+    /// (`25 mg/ml`) does not say how much one ampoule holds.
     pub fn mg_per_unit(self) -> Option<Decimal> {
         match self {
-            Strength::PerUnit(mg) | Strength::Concentration { mg, .. } => Some(mg),
-            Strength::Percent(_) => None,
+            Strength::PerUnit(mg) => Some(mg),
+            Strength::Concentration { mg, ml } if ml != Decimal::ONE => Some(mg),
+            Strength::Concentration { .. } | Strength::Percent(_) => None,
         }
     }
 

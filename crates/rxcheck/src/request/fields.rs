@@ -125,7 +125,7 @@ impl Field {
             Field::TimesPerDay => info(
                 "times_per_day",
                 "times-per-day",
-                "Administrations per day (a whole number)",
+                "Administrations per day: a whole number, or qd, bid, tid, qid, q8h, every 8 hours, 3x, 3 times a day",
             )
             .required()
             .numeric(),

@@ -65,7 +65,7 @@ impl Input {
                 "rxcheck input rules: a strength is written `100 mg`, `75 mg/3 ml` or `5%`"
             }
             Input::TimesPerDay => {
-                "rxcheck input rules: times_per_day is a whole number of at least 1"
+                "rxcheck input rules: times_per_day is a whole number of at least 1, or a frequency notation (bid, q8h, 3x, ...)"
             }
             Input::DurationDays => {
                 "rxcheck input rules: duration_days is a whole number of days, at least 1"

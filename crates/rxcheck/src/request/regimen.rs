@@ -1,7 +1,7 @@
 //! The regimen fields of a prescription: times per day, course length, strength, and the
 //! dose in the form's base unit, per administration and per day.
 
-use super::values::{MAX_DURATION_DAYS, MAX_TIMES_PER_DAY, parse_whole};
+use super::values::{FrequencyError, MAX_DURATION_DAYS, parse_frequency, parse_whole};
 use super::{Input, Prescription, Target};
 use crate::finding::Assessment;
 use crate::formulary::normalize_name;
@@ -62,17 +62,29 @@ pub(super) fn times_per_day(rx: &Prescription<'_>, out: &mut Assessment<'_>) -> 
         Input::TimesPerDay.invalid(out, "times_per_day is missing".into());
         return None;
     }
-    let times = parse_whole(rx.times_per_day, 1, MAX_TIMES_PER_DAY);
-    if times.is_none() {
-        Input::TimesPerDay.invalid(
-            out,
-            format!(
-                "times_per_day `{}` is not a whole number from 1 to {MAX_TIMES_PER_DAY}",
-                rx.times_per_day.trim()
-            ),
-        );
+    match parse_frequency(rx.times_per_day) {
+        Ok(times) => Some(times),
+        Err(FrequencyError::NotWhole(hours)) => {
+            Input::TimesPerDay.invalid(
+                out,
+                format!(
+                    "times_per_day `{}`: every {hours} hours is not a whole number of times a day; give the times a day",
+                    rx.times_per_day.trim()
+                ),
+            );
+            None
+        }
+        Err(FrequencyError::Unknown) => {
+            Input::TimesPerDay.invalid(
+                out,
+                format!(
+                    "times_per_day `{}` is not a frequency rxcheck reads: give a whole number (3), or qd, bid, tid, qid, q8h, every 8 hours, 3x, 3 times a day, 3 раза в день",
+                    rx.times_per_day.trim()
+                ),
+            );
+            None
+        }
     }
-    times
 }
 
 pub(super) fn duration(rx: &Prescription<'_>, out: &mut Assessment<'_>) -> Duration {
@@ -172,6 +184,10 @@ pub(super) fn single_dose(
         (Unit::Word, Dimension::Mass) if is_form_unit => {
             let Some(per_unit) = strength.and_then(Strength::mg_per_unit) else {
                 let message = match strength {
+                    Some(given @ Strength::Concentration { .. }) => format!(
+                        "dose `{}` counts units, but strength `{given}` is a concentration that does not say how much one unit holds; give the dose in mg or ml, or the strength per unit (such as `75 mg/3 ml`)",
+                        rx.dose.trim()
+                    ),
                     Some(given) => format!(
                         "dose `{}` counts units, but strength `{given}` does not say how much one holds; give it in mg (such as `50 mg`)",
                         rx.dose.trim()

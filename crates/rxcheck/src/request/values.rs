@@ -43,6 +43,120 @@ pub fn parse_whole(text: &str, min: u32, max: u32) -> Option<u32> {
     text.parse::<u32>().ok().filter(|n| (min..=max).contains(n))
 }
 
+/// Why a frequency could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FrequencyError {
+    /// Not a notation rxcheck knows.
+    Unknown,
+    /// `every N hours` where N does not divide a day.
+    NotWhole(u32),
+}
+
+/// Parses times a day: a whole number, or the usual notations (any case): `qd`, `od`,
+/// `once daily`, `bid`, `twice daily`, `tid`, `qid`, `qNh` and `every N hours` (24/N, which
+/// must be whole), `Nx`, `N times a day` / `daily` / `per day`, `N/day`, and the Russian
+/// `N раза в день` / `в сутки`, `дважды`, `трижды в день`.
+pub fn parse_frequency(text: &str) -> Result<u32, FrequencyError> {
+    if let Some(n) = parse_whole(text, 1, MAX_TIMES_PER_DAY) {
+        return Ok(n);
+    }
+    let lower = text.trim().to_lowercase().replace('.', "");
+    let words: Vec<&str> = lower.split_whitespace().collect();
+    let joined = words.join(" ");
+    let named = match joined.as_str() {
+        "qd"
+        | "od"
+        | "daily"
+        | "once daily"
+        | "once a day"
+        | "once per day"
+        | "один раз в день"
+        | "раз в день"
+        | "1 раз в сутки"
+        | "однократно" => Some(1),
+        "bid"
+        | "bd"
+        | "twice daily"
+        | "twice a day"
+        | "twice per day"
+        | "дважды в день"
+        | "дважды в сутки" => Some(2),
+        "tid"
+        | "tds"
+        | "three times daily"
+        | "thrice daily"
+        | "трижды в день"
+        | "трижды в сутки" => Some(3),
+        "qid" | "qds" | "four times daily" => Some(4),
+        _ => None,
+    };
+    if let Some(n) = named {
+        return Ok(n);
+    }
+    let number = |s: &str| parse_whole(s, 1, MAX_TIMES_PER_DAY);
+    // Every N hours: `q8h`, `q 8 h`, `q8 hours`, `every 8 hours`, `every 8 h`, `каждые 8 часов`.
+    let hours = |s: &str| {
+        let s = s
+            .trim_end_matches("hours")
+            .trim_end_matches("hour")
+            .trim_end_matches("hrs")
+            .trim_end_matches("hr")
+            .trim_end_matches("часов")
+            .trim_end_matches("часа")
+            .trim_end_matches('ч')
+            .trim_end_matches('h')
+            .trim();
+        parse_whole(s, 1, 24)
+    };
+    let every = joined
+        .strip_prefix("every ")
+        .or_else(|| joined.strip_prefix("каждые "))
+        .or_else(|| joined.strip_prefix("каждый "))
+        .or_else(|| {
+            joined
+                .strip_prefix('q')
+                .filter(|rest| rest.trim_start().starts_with(|c: char| c.is_ascii_digit()))
+        });
+    if let Some(rest) = every {
+        let unit_given = rest.trim_end().ends_with(|c: char| c.is_alphabetic());
+        return match hours(rest) {
+            Some(n) if unit_given && 24 % n == 0 => Ok(24 / n),
+            Some(n) if unit_given => Err(FrequencyError::NotWhole(n)),
+            _ => Err(FrequencyError::Unknown),
+        };
+    }
+    // `3x`, `3 x`, `x3`, `3/day`, `3/d`, `3 times a day`, `3 раза в день`.
+    let compact = joined.replace(' ', "");
+    for suffix in [
+        "x",
+        "×",
+        "/day",
+        "/d",
+        "/24h",
+        "perday",
+        "aday",
+        "daily",
+        "timesaday",
+        "timesdaily",
+        "timesperday",
+        "timesday",
+        "разавдень",
+        "развдень",
+        "развсутки",
+        "разавсутки",
+        "р/д",
+        "р/сут",
+    ] {
+        if let Some(n) = compact.strip_suffix(suffix).and_then(number) {
+            return Ok(n);
+        }
+    }
+    if let Some(n) = compact.strip_prefix('x').and_then(number) {
+        return Ok(n);
+    }
+    Err(FrequencyError::Unknown)
+}
+
 /// Parses a calendar date written `YYYY-MM-DD`.
 pub fn parse_date(text: &str) -> Option<NaiveDate> {
     let text = text.trim().as_bytes();
@@ -96,6 +210,53 @@ mod tests {
             completed_years(leap, parse_date("2020-02-29").unwrap()),
             Some(12)
         );
+    }
+
+    #[test]
+    fn frequency_notations() {
+        for (text, times) in [
+            ("3", 3),
+            ("qd", 1),
+            ("OD", 1),
+            ("once daily", 1),
+            ("BID", 2),
+            ("b.i.d.", 2),
+            ("twice daily", 2),
+            ("tid", 3),
+            ("qid", 4),
+            ("q12h", 2),
+            ("q 8 h", 3),
+            ("every 12 hours", 2),
+            ("every 6 hrs", 4),
+            ("2x", 2),
+            ("x3", 3),
+            ("3 times a day", 3),
+            ("3 times daily", 3),
+            ("2/day", 2),
+            ("2 раза в день", 2),
+            ("3 раза в сутки", 3),
+            ("каждые 8 часов", 3),
+            ("дважды в день", 2),
+        ] {
+            assert_eq!(parse_frequency(text), Ok(times), "{text}");
+        }
+        assert_eq!(
+            parse_frequency("every 5 hours"),
+            Err(FrequencyError::NotWhole(5))
+        );
+        for bad in [
+            "",
+            "often",
+            "q",
+            "every hours",
+            "q8",
+            "0",
+            "2.5",
+            "prn",
+            "every 48 hours",
+        ] {
+            assert!(parse_frequency(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
