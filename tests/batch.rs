@@ -439,3 +439,39 @@ fn output_never_overwrites_the_input_and_follows_its_extension() {
         assert!(written.starts_with(starts), "{name}: {written}");
     }
 }
+
+#[test]
+fn encodings_are_given_or_read_from_a_byte_order_mark() {
+    // Windows-1252 bytes are not UTF-8: the row is invalid and says how to give the encoding.
+    let path = fixture("windows_1252.csv");
+    let (code, stdout, _) = run_file(&[&path, "--format", "jsonl", "-q"]);
+    assert_eq!(code, 2);
+    assert!(
+        stdout.contains("--encoding (such as windows-1252)"),
+        "{stdout}"
+    );
+    // Given the encoding, the text is read: the allergy is named as written.
+    let (_, stdout, _) = run_file(&[
+        &path,
+        "--format",
+        "jsonl",
+        "-q",
+        "--encoding",
+        "windows-1252",
+    ]);
+    assert!(
+        stdout.contains("allergy `métamizole` could not be screened"),
+        "{stdout}"
+    );
+    // UTF-16 with its byte order mark needs no flag.
+    let text = format!("\u{feff}{HEADER}\nU1,40,no,no,диклофенак,таблетки,50 mg,3\n");
+    let utf16: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    assert_eq!(
+        records(utf16, &["--format", "jsonl"]),
+        vec![rec(2, "U1", "ok")]
+    );
+    // An unknown encoding is a fatal error naming it.
+    let (code, _, stderr) = run_file(&[&path, "--encoding", "klingon"]);
+    assert_eq!(code, 3);
+    assert!(stderr.contains("`klingon` is not an encoding"), "{stderr}");
+}

@@ -52,6 +52,10 @@ pub struct Args {
     /// Ignore this column even though it looks like a field's (repeatable)
     #[arg(long = "ignore-column", value_name = "HEADER")]
     ignore_column: Vec<String>,
+    /// The file's text encoding, as a WHATWG label (`windows-1252`, `iso-8859-5`, `utf-16le`)
+    /// [default: UTF-8, or UTF-16 when the file starts with its byte order mark]
+    #[arg(long, value_parser = parse_encoding, value_name = "NAME")]
+    encoding: Option<&'static encoding_rs::Encoding>,
     /// Field delimiter: `,`, `;` or `tab` [default: detected from the header]
     #[arg(long, value_parser = parse_delimiter)]
     delimiter: Option<u8>,
@@ -87,6 +91,26 @@ enum Format {
     Jsonl,
     Csv,
     Text,
+}
+
+fn parse_encoding(text: &str) -> Result<&'static encoding_rs::Encoding, String> {
+    encoding_rs::Encoding::for_label(text.trim().as_bytes()).ok_or_else(|| {
+        format!("`{text}` is not an encoding; use a label such as windows-1252, iso-8859-1, koi8-r or utf-16le")
+    })
+}
+
+/// The input as UTF-8: decoded from `--encoding`, or from UTF-16 when a byte order mark says
+/// so; otherwise passed through as it is (a UTF-8 byte order mark included).
+fn decoded<R: Read + Send + 'static>(
+    input: R,
+    encoding: Option<&'static encoding_rs::Encoding>,
+) -> Box<dyn Read + Send> {
+    Box::new(
+        encoding_rs_io::DecodeReaderBytesBuilder::new()
+            .encoding(encoding)
+            .utf8_passthru(true)
+            .build(input),
+    )
 }
 
 fn parse_delimiter(text: &str) -> Result<u8, String> {
@@ -179,9 +203,10 @@ pub fn run(args: Args) -> Result<i32, Fatal> {
     options.columns = column_map(&args)?;
     // Checks across rows read the input twice: standard input with a `patient_id` column is
     // kept in a temporary file; without one it streams as it comes.
+    // Standard input is decoded as it is read, so the header and a spooled copy are UTF-8.
+    let mut stdin = io::BufReader::new(decoded(io::stdin(), args.encoding));
     let mut stdin_header = Vec::new();
     let spooled = if by_patient && from_stdin {
-        let mut stdin = io::stdin().lock();
         io::BufRead::read_until(&mut stdin, b'\n', &mut stdin_header)
             .map_err(|e| Fatal(format!("cannot read input: {e}")))?;
         let columns =
@@ -206,24 +231,28 @@ pub fn run(args: Args) -> Result<i32, Fatal> {
         (None, Some(p)) if !from_stdin => Some(p.clone()),
         _ => None,
     };
+    let file_encoding = if spooled.is_some() {
+        None
+    } else {
+        args.encoding
+    };
     let open = |p: &PathBuf| {
         File::open(p).map_err(|e| Fatal(format!("cannot open `{}`: {e}", p.display())))
     };
     let cross = match (&path, by_patient) {
-        (Some(p), true) => match batch::scan_patients(&formulary, open(p)?, &options) {
-            Ok(found) => found,
-            Err(e) => return Err(Fatal(e.to_string())),
-        },
+        (Some(p), true) => {
+            match batch::scan_patients(&formulary, decoded(open(p)?, file_encoding), &options) {
+                Ok(found) => found,
+                Err(e) => return Err(Fatal(e.to_string())),
+            }
+        }
         _ => None,
     };
     if args.by_patient && cross.is_none() {
         return Err(Fatal("--by-patient needs a `patient_id` column".into()));
     }
     let (input, size): (Box<dyn Read + Send>, Option<u64>) = match &path {
-        None => (
-            Box::new(io::Cursor::new(stdin_header).chain(io::stdin())),
-            None,
-        ),
+        None => (Box::new(io::Cursor::new(stdin_header).chain(stdin)), None),
         Some(p) => {
             let file = open(p)?;
             let size = if spooled.is_some() {
@@ -231,7 +260,7 @@ pub fn run(args: Args) -> Result<i32, Fatal> {
             } else {
                 file.metadata().ok().map(|m| m.len())
             };
-            (Box::new(file), size)
+            (decoded(file, file_encoding), size)
         }
     };
     let to_terminal = args.output.is_none() && io::stdout().is_terminal();

@@ -65,7 +65,9 @@ pub enum BatchError {
     Write(io::Error),
     #[error("input is empty: there is no header row")]
     NoHeader,
-    #[error("the header row is not valid UTF-8; save the file as UTF-8")]
+    #[error(
+        "the header row is not valid UTF-8; give the file's encoding with --encoding (such as windows-1252), or save it as UTF-8"
+    )]
     HeaderEncoding,
     #[error(
         "the header row has an unbalanced quote or is too long; check the first line of the file"
@@ -365,7 +367,10 @@ impl<'f> Job<'_, 'f> {
             Err(field) => {
                 Input::Encoding.invalid(
                     assessment,
-                    format!("field `{}` is not valid UTF-8", field.name()),
+                    format!(
+                        "field `{}` is not valid UTF-8; if the file is in another encoding, give it with --encoding (such as windows-1252)",
+                        field.name()
+                    ),
                 );
                 return false;
             }
