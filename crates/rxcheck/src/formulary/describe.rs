@@ -50,14 +50,9 @@ pub fn describe_conditions(f: &Formulary) -> Vec<ConditionView> {
                 .filter_map(|i| f.conditions.get(*i))
                 .map(|p| p.id.clone())
                 .collect(),
-            icd10: c
-                .icd10
-                .iter()
-                .filter(|code| !c.icd10_cm.contains(code))
-                .cloned()
-                .collect(),
+            icd10: c.icd10.clone(),
             icd10_cm: c.icd10_cm.clone(),
-            icd10_exclude: c.icd10_exclude_written.clone(),
+            icd10_exclude: c.icd10_exclude.clone(),
             icd10_cm_exclude: c.icd10_cm_exclude.clone(),
         })
         .collect()
@@ -180,10 +175,11 @@ fn rules(f: &Formulary, p: &Profile) -> Vec<RuleView> {
     for r in &p.contraindications {
         let c = f.conditions.get(r.condition);
         let detail = c.map_or_else(String::new, |c| {
-            let codes = if c.icd10.is_empty() {
+            let codes: Vec<&str> = c.codes().map(String::as_str).collect();
+            let codes = if codes.is_empty() {
                 String::new()
             } else {
-                format!(" (ICD-10 {})", c.icd10.join(", "))
+                format!(" (ICD-10 {})", codes.join(", "))
             };
             format!("{}: {}{codes}", c.id, c.label)
         });
@@ -354,17 +350,8 @@ fn drug_view(f: &Formulary, drug: &Drug, form_filter: Option<usize>) -> DrugView
                 products: b
                     .products
                     .iter()
-                    .fold(Vec::new(), |mut by_form, (name, at)| {
-                        let form = drug.form_label(*at).to_string();
-                        match by_form
-                            .iter_mut()
-                            .find(|(f, _): &&mut (String, Vec<String>)| *f == form)
-                        {
-                            Some((_, names)) => names.push(name.clone()),
-                            None => by_form.push((form, vec![name.clone()])),
-                        }
-                        by_form
-                    }),
+                    .map(|(at, names)| (drug.form_label(*at).to_string(), names.clone()))
+                    .collect(),
                 sold_as: b
                     .sold_as
                     .iter()

@@ -114,19 +114,26 @@ impl KnownName<'_> {
 pub struct Condition {
     pub id: String,
     pub label: String,
-    /// ICD-10 codes (both editions, then the ICD-10-CM-only ones), as written: what matches.
+    /// ICD-10 codes shared by the WHO edition and ICD-10-CM, as written.
     pub icd10: Vec<String>,
-    /// Codes under those that are not this condition (either edition), without their dot.
-    pub icd10_exclude: Vec<String>,
-    /// For showing the vocabulary by edition: the ICD-10-CM-only codes among `icd10`, and
-    /// the exclusions as written (both editions, and CM only).
+    /// ICD-10-CM-only codes, as written.
     pub icd10_cm: Vec<String>,
-    pub icd10_exclude_written: Vec<String>,
+    /// Codes under those that are not this condition: both editions, and CM only.
+    pub icd10_exclude: Vec<String>,
     pub icd10_cm_exclude: Vec<String>,
+    /// Every exclusion without its dot (`K6281`): what matching checks.
+    excluded_prefixes: Vec<String>,
     /// Other names the condition may be given by, as written.
     pub synonyms: Vec<String>,
     /// The condition itself and every condition it implies (its parents, transitively).
     pub implies: Vec<usize>,
+}
+
+impl Condition {
+    /// Every code of the condition, both editions' then ICD-10-CM's.
+    pub fn codes(&self) -> impl Iterator<Item = &String> {
+        self.icd10.iter().chain(&self.icd10_cm)
+    }
 }
 
 #[derive(Debug)]
@@ -189,8 +196,8 @@ pub struct CombinedMax {
 pub struct Brand {
     pub id: String,
     pub names: Vec<String>,
-    /// Names of the brand's product in one form, with that form.
-    pub products: Vec<(String, FormRef)>,
+    /// Names of the brand's products, by the form each is.
+    pub products: Vec<(FormRef, Vec<String>)>,
     /// The only forms the brand is made in (empty when the formulary does not say).
     pub sold_as: Vec<FormRef>,
     /// The rule id of a product or brand ordered in another form, and its source.
@@ -556,10 +563,11 @@ impl Formulary {
     pub fn conditions_for_icd10(&self, code: &str, mut found: impl FnMut(usize)) {
         for (prefix, condition) in &self.icd_prefixes {
             if code.starts_with(prefix.as_str()) {
-                let excluded = self
-                    .conditions
-                    .get(*condition)
-                    .is_some_and(|c| c.icd10_exclude.iter().any(|x| code.starts_with(x.as_str())));
+                let excluded = self.conditions.get(*condition).is_some_and(|c| {
+                    c.excluded_prefixes
+                        .iter()
+                        .any(|x| code.starts_with(x.as_str()))
+                });
                 if !excluded {
                     found(*condition);
                 }

@@ -112,7 +112,7 @@ impl Builder<'_> {
                     self.error(file, brand_span.clone(), format!("brand `{brand_id}` has products of form `{form_name}`, which drug `{id}` does not have"), None);
                     continue;
                 };
-                products.extend(names.iter().map(|n| (n.get_ref().clone(), at)));
+                products.push((at, names.iter().map(|n| n.get_ref().clone()).collect()));
             }
             let sold_as: Vec<FormRef> = brand
                 .sold_as

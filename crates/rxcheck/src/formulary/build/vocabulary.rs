@@ -52,20 +52,25 @@ impl Builder<'_> {
                 }
             }
             parents.push(own);
-            let mut icd10 = Vec::new();
-            for code in raw.icd10.iter().chain(&raw.icd10_cm) {
-                if normalize_icd10(code.get_ref()).is_none() {
-                    self.error(
-                        item.file,
-                        code.span(),
-                        format!("`{}` is not an ICD-10 code", code.get_ref()),
-                        Some("write a letter, two digits, and optionally `.` and up to 4 more characters, such as `K25.4`".into()),
-                    );
-                } else {
-                    icd10.push(code.get_ref().clone());
+            let mut own_codes = |codes: &[Text]| -> Vec<String> {
+                let mut valid = Vec::new();
+                for code in codes {
+                    if normalize_icd10(code.get_ref()).is_none() {
+                        self.error(
+                            item.file,
+                            code.span(),
+                            format!("`{}` is not an ICD-10 code", code.get_ref()),
+                            Some("write a letter, two digits, and optionally `.` and up to 4 more characters, such as `K25.4`".into()),
+                        );
+                    } else {
+                        valid.push(code.get_ref().clone());
+                    }
                 }
-            }
-            let mut icd10_exclude = Vec::new();
+                valid
+            };
+            let icd10 = own_codes(&raw.icd10);
+            let icd10_cm = own_codes(&raw.icd10_cm);
+            let mut excluded_prefixes = Vec::new();
             for code in raw.icd10_exclude.iter().chain(&raw.icd10_cm_exclude) {
                 let Some(excluded) = normalize_icd10(code.get_ref()) else {
                     self.error(
@@ -78,6 +83,7 @@ impl Builder<'_> {
                 };
                 let under_own = icd10
                     .iter()
+                    .chain(&icd10_cm)
                     .filter_map(|c| normalize_icd10(c))
                     .any(|own| excluded.starts_with(own.as_str()));
                 if !under_own {
@@ -92,17 +98,17 @@ impl Builder<'_> {
                         Some("an exclusion narrows one of the condition's own codes".into()),
                     );
                 }
-                icd10_exclude.push(excluded);
+                excluded_prefixes.push(excluded);
             }
             let written = |codes: &[Text]| codes.iter().map(|c| c.get_ref().clone()).collect();
             built.push(Condition {
                 id: item.id.clone(),
                 label: raw.label.clone(),
                 icd10,
-                icd10_exclude,
-                icd10_cm: written(&raw.icd10_cm),
-                icd10_exclude_written: written(&raw.icd10_exclude),
+                icd10_cm,
+                icd10_exclude: written(&raw.icd10_exclude),
                 icd10_cm_exclude: written(&raw.icd10_cm_exclude),
+                excluded_prefixes,
                 synonyms: raw.synonyms.iter().map(|s| s.get_ref().clone()).collect(),
                 implies: Vec::new(),
             });
@@ -189,7 +195,7 @@ impl Builder<'_> {
         const REPORTED: usize = 20;
         let mut by_code: FastMap<String, Vec<usize>> = FastMap::default();
         for (index, condition) in built.iter().enumerate() {
-            for code in condition.icd10.iter().filter_map(|c| normalize_icd10(c)) {
+            for code in condition.codes().filter_map(|c| normalize_icd10(c)) {
                 by_code.entry(code).or_default().push(index);
             }
         }
@@ -200,7 +206,7 @@ impl Builder<'_> {
         };
         let mut reported = 0;
         for (a, (item, ca)) in items.iter().zip(built).enumerate() {
-            let codes = ca.icd10.iter().filter_map(|c| normalize_icd10(c));
+            let codes = ca.codes().filter_map(|c| normalize_icd10(c));
             // Each code with each of its prefixes: a shorter code of another condition takes
             // this one in (the other way round is found from the other condition).
             let hit = codes.flat_map(|code| {
@@ -346,11 +352,13 @@ impl Builder<'_> {
                         .iter()
                         .map(|n| (normalize_name(n).into_owned(), Some(brand_index), None)),
                 );
-                all.extend(
-                    brand.products.iter().map(|(n, at)| {
-                        (normalize_name(n).into_owned(), Some(brand_index), Some(*at))
-                    }),
-                );
+                for (at, names) in &brand.products {
+                    all.extend(
+                        names.iter().map(|n| {
+                            (normalize_name(n).into_owned(), Some(brand_index), Some(*at))
+                        }),
+                    );
+                }
             }
             for (name, brand, product) in all {
                 let wanted = DrugRef {
@@ -473,7 +481,7 @@ impl Builder<'_> {
 pub(super) fn icd_index(conditions: &[Condition]) -> Vec<(String, usize)> {
     let mut index = Vec::new();
     for (i, c) in conditions.iter().enumerate() {
-        for code in &c.icd10 {
+        for code in c.codes() {
             if let Some(norm) = normalize_icd10(code) {
                 index.push((norm, i));
             }
