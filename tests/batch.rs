@@ -85,20 +85,16 @@ fn semicolon_files_are_detected() {
 }
 
 #[test]
-fn ragged_rows_and_bad_utf8_are_invalid_and_the_run_goes_on() {
-    let mut input =
-        format!("{HEADER}\nA,40,no,no,diclofenac,tablet,50 mg,3,extra\nB,40,no,no,diclofenac\n")
-            .into_bytes();
-    input.extend_from_slice(
-        b"C,40,no,no,diclofenac,tab\xff,50 mg,3\nD,40,no,no,diclofenac,tablet,50 mg,3\n",
+fn ragged_rows_are_invalid_and_the_run_goes_on() {
+    let input = format!(
+        "{HEADER}\nA,40,no,no,diclofenac,tablet,50 mg,3,extra\nB,40,no,no,diclofenac\nD,40,no,no,diclofenac,tablet,50 mg,3\n"
     );
     assert_eq!(
         records(input.clone(), &[]),
         vec![
             rec(2, "A", "invalid"),
             rec(3, "B", "invalid"),
-            rec(4, "C", "invalid"),
-            rec(5, "D", "ok")
+            rec(4, "D", "ok")
         ]
     );
     let (_, stdout, _) = batch(input, &[]);
@@ -106,9 +102,20 @@ fn ragged_rows_and_bad_utf8_are_invalid_and_the_run_goes_on() {
         stdout.contains("row has 9 fields; the header has 8"),
         "{stdout}"
     );
+}
+
+#[test]
+fn input_that_is_not_utf8_stops_at_the_line_of_its_first_bad_byte() {
+    // The bad byte is inside a quoted field that runs over a line end: the line is its own.
+    let mut input = format!("{HEADER}\nA,40,no,no,diclofenac,tablet,50 mg,3\n").into_bytes();
+    input.extend_from_slice(b"C,40,no,no,diclofenac,\"tab\nlet\xff\",50 mg,3\n");
+    let (code, stdout, stderr) = batch(input, &[]);
+    assert_eq!(code, 3, "{stdout}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(
-        stdout.contains("field `form` is not valid UTF-8"),
-        "{stdout}"
+        stderr.contains("line 4 is not UTF-8 (byte 0xFF)")
+            && stderr.contains("--encoding windows-1252"),
+        "{stderr}"
     );
 }
 
@@ -187,7 +194,10 @@ fn csv_output_neutralises_formulas() {
     );
     let (_, stdout, _) = batch(input, &["--format", "csv"]);
     let lines: Vec<&str> = stdout.lines().collect();
-    assert_eq!(lines[0], "line,rx_id,verdict,findings");
+    assert_eq!(
+        lines[0],
+        "line,rx_id,verdict,findings,patient_id,invalid,reject,warn,info,details"
+    );
     assert!(
         lines[1].starts_with("2,\"'=HYPERLINK(\"\"x\"\")\",ok,"),
         "{}",
@@ -442,15 +452,17 @@ fn output_never_overwrites_the_input_and_follows_its_extension() {
 
 #[test]
 fn encodings_are_given_or_read_from_a_byte_order_mark() {
-    // Windows-1252 bytes are not UTF-8: the row is invalid and says how to give the encoding.
+    // Windows-1252 bytes are not UTF-8: the run stops, naming the line and the flag, and
+    // writes nothing.
     let path = fixture("windows_1252.csv");
-    let (code, stdout, _) = run_file(&[&path, "--format", "jsonl", "-q"]);
-    assert_eq!(code, 2);
+    let (code, stdout, stderr) = run_file(&[&path, "--format", "jsonl", "-q"]);
+    assert_eq!((code, stdout.as_str()), (3, ""));
     assert!(
-        stdout.contains("--encoding (such as windows-1252)"),
-        "{stdout}"
+        stderr.contains("line 2 is not UTF-8 (byte 0xE9)")
+            && stderr.contains("--encoding windows-1252"),
+        "{stderr}"
     );
-    // Given the encoding, the text is read: the allergy is named as written.
+    // Given the encoding, the text is read: `métamizole` is metamizole, an NSAID.
     let (_, stdout, _) = run_file(&[
         &path,
         "--format",
@@ -460,7 +472,7 @@ fn encodings_are_given_or_read_from_a_byte_order_mark() {
         "windows-1252",
     ]);
     assert!(
-        stdout.contains("allergy `métamizole` could not be screened"),
+        stdout.contains("allergy to `métamizole` (a member of class `nsaid`)"),
         "{stdout}"
     );
     // UTF-16 with its byte order mark needs no flag.
@@ -474,4 +486,74 @@ fn encodings_are_given_or_read_from_a_byte_order_mark() {
     let (code, _, stderr) = run_file(&[&path, "--encoding", "klingon"]);
     assert_eq!(code, 3);
     assert!(stderr.contains("`klingon` is not an encoding"), "{stderr}");
+}
+
+#[test]
+fn the_csv_report_reads_in_a_spreadsheet() {
+    let input = "rx_id;patient_id;drug;form;dose;times_per_day;age_years;sex;date;birth_date\n\
+        A1;P1;diclofenac;tablet;50 mg;3;;m;24.11.2026;01.02.1980\n\
+        A2;P2;diclofenac;tablet;100 mg;3;;f;24.11.2026;01.02.1990\n\
+        A3;P3;diclofenac;tablet;=1+1;3;;male;24.11.2026;1990-02-01\n";
+    // The published columns come first, then the patient, the counts and the details.
+    let (code, stdout, stderr) = batch(input, &["--format", "csv", "--date-format", "%d.%m.%Y"]);
+    assert_eq!(code, 2, "{stderr}");
+    let mut reader = csv::Reader::from_reader(stdout.as_bytes());
+    assert_eq!(
+        reader.headers().unwrap(),
+        vec![
+            "line",
+            "rx_id",
+            "verdict",
+            "findings",
+            "patient_id",
+            "invalid",
+            "reject",
+            "warn",
+            "info",
+            "details"
+        ]
+    );
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 3);
+    // A man of 46: no pregnancy question; two administration notes.
+    assert_eq!(&rows[0][2], "ok");
+    assert_eq!(&rows[0][4], "P1");
+    assert_eq!(
+        (&rows[0][5], &rows[0][6], &rows[0][7], &rows[0][8]),
+        ("0", "0", "0", "2")
+    );
+    // A woman of 36 at 300 mg a day: one reject, one warn (pregnancy not given).
+    assert_eq!(&rows[1][2], "reject");
+    assert_eq!((&rows[1][6], &rows[1][7]), ("1", "1"));
+    assert!(
+        rows[1][9].starts_with(
+            "reject dose_daily diclofenac.tablet.dosage.over_15.dose_per_day.max: daily dose 300 mg is above the maximum of 150 mg | warn pregnancy "
+        ),
+        "{}",
+        &rows[1][9]
+    );
+    // An ISO birth date is not read under another --date-format; no cell starts a formula.
+    assert_eq!(&rows[2][2], "invalid");
+    assert!(rows[2][9].contains("birth_date `1990-02-01` is not a real date written `%d.%m.%Y`"));
+    assert!(
+        rows.iter()
+            .flatten()
+            .all(|cell| !cell.starts_with(['=', '+', '-', '@']))
+    );
+
+    // --excel: a byte order mark, and the input's delimiter.
+    let (_, excel, _) = batch(input, &["--excel", "--date-format", "%d.%m.%Y"]);
+    assert!(
+        excel.starts_with("\u{feff}line;rx_id;verdict;findings;patient_id;"),
+        "{excel}"
+    );
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(b';')
+        .from_reader(excel.trim_start_matches('\u{feff}').as_bytes());
+    let excel_rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(excel_rows, rows);
+    // --excel with another format is refused.
+    let (code, _, stderr) = batch(input, &["--excel", "--format", "jsonl"]);
+    assert_eq!(code, 3);
+    assert!(stderr.contains("--excel writes the CSV report"), "{stderr}");
 }

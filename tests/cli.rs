@@ -370,4 +370,152 @@ fn ampoules_are_counted_only_through_a_strength_per_ampoule() {
     args.extend(ADULT);
     let (_, answer) = json(&args);
     assert_eq!(answer["verdict"], "ok", "{answer}");
+    // With the volume of one ampoule, the count converts: 2 x 3 ml x 25 mg/ml = 150 mg.
+    for (volume, verdict) in [("3 ml", "reject"), ("1.5 ml", "ok")] {
+        let mut args = inj.to_vec();
+        args.extend(["--strength", "25 mg/ml", "--dose", "2 ampoules"]);
+        args.extend(["--unit-volume", volume]);
+        args.extend(ADULT);
+        let (_, answer) = json(&args);
+        assert_eq!(answer["verdict"], verdict, "{volume}: {answer}");
+    }
+    // A unit volume that is not a volume is invalid, naming the field.
+    let mut args = inj.to_vec();
+    args.extend(["--strength", "25 mg/ml", "--dose", "2 ampoules"]);
+    args.extend(["--unit-volume", "3 mg"]);
+    args.extend(ADULT);
+    let (_, answer) = json(&args);
+    assert_eq!(answer["verdict"], "invalid", "{answer}");
+    assert!(rules_of(&answer).contains(&"input.unit_volume".to_string()));
+}
+
+#[test]
+fn pregnancy_and_breastfeeding_are_asked_only_of_who_could_be() {
+    let tablet = [
+        "--drug",
+        "diclofenac",
+        "--form",
+        "tablet",
+        "--dose",
+        "50 mg",
+        "--times-per-day",
+        "3",
+    ];
+    let pregnancy = "diclofenac_tablet_contraindications.pregnancy.weeks_28_45".to_string();
+    // Pregnancy status left out: asked of women and of patients whose sex is not given, within
+    // 10-55 years; not of men, nor of children or older patients.
+    // (A child of 9 gets a warning of its own: the reference gives no tablet dose under 16.)
+    for (sex, age, asked, verdict) in [
+        ("female", "30", true, "warn"),
+        ("F", "30", true, "warn"),
+        ("ж", "30", true, "warn"),
+        ("w", "55", true, "warn"),
+        ("unknown", "30", true, "warn"),
+        ("", "30", true, "warn"),
+        ("male", "30", false, "ok"),
+        ("M", "30", false, "ok"),
+        ("м", "30", false, "ok"),
+        ("female", "56", false, "ok"),
+        ("", "9", false, "warn"),
+    ] {
+        let mut args = tablet.to_vec();
+        args.extend(["--age-years", age]);
+        if !sex.is_empty() {
+            args.extend(["--sex", sex]);
+        }
+        let (_, answer) = json(&args);
+        assert_eq!(
+            rules_of(&answer).contains(&pregnancy),
+            asked,
+            "sex {sex:?}, {age}: {answer}"
+        );
+        assert_eq!(answer["verdict"], verdict, "sex {sex:?}, {age}: {answer}");
+    }
+    // Indomethacin has a breastfeeding rule: not asked of a man either.
+    let indomethacin = [
+        "--drug",
+        "indomethacin",
+        "--form",
+        "tablet",
+        "--dose",
+        "25 mg",
+        "--times-per-day",
+        "3",
+        "--age-years",
+        "40",
+        "--pregnant",
+        "no",
+    ];
+    let asked = |sex: &str| {
+        let mut args = indomethacin.to_vec();
+        args.extend(["--sex", sex]);
+        let (_, answer) = json(&args);
+        answer["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["category"] == "breastfeeding")
+    };
+    assert!(asked("female"));
+    assert!(!asked("male"));
+    // A man recorded as pregnant is invalid input; an unreadable sex too.
+    for (sex, pregnant) in [("male", "yes"), ("maybe", "no")] {
+        let mut args = tablet.to_vec();
+        args.extend(["--age-years", "30", "--sex", sex, "--pregnant", pregnant]);
+        let (code, answer) = json(&args);
+        assert_eq!((code, answer["verdict"].as_str().unwrap()), (2, "invalid"));
+        assert!(
+            rules_of(&answer).contains(&"input.sex".to_string()),
+            "{answer}"
+        );
+    }
+}
+
+#[test]
+fn dates_in_another_format_are_read_only_when_it_is_given() {
+    let tablet = [
+        "--drug",
+        "nimesulide",
+        "--form",
+        "tablet",
+        "--dose",
+        "100 mg",
+        "--times-per-day",
+        "2",
+        "--sex",
+        "m",
+    ];
+    // 11.05.2015 is 11 May 2015: 11 years old on 2026-11-24, under nimesulide's 12.
+    let mut args = tablet.to_vec();
+    args.extend(["--birth-date", "11.05.2015", "--date-format", "%d.%m.%Y"]);
+    let (_, answer) = json(&args);
+    assert!(
+        rules_of(&answer).contains(&"nimesulide.min_age".to_string()),
+        "{answer}"
+    );
+    // Read as month first, 05/11/2014 is 11 May 2014: 12 years old, no age finding.
+    let mut args = tablet.to_vec();
+    args.extend(["--birth-date", "05/11/2014", "--date-format", "%m/%d/%Y"]);
+    let (_, answer) = json(&args);
+    assert_eq!(answer["verdict"], "ok", "{answer}");
+    // Without the format, such a date is never guessed.
+    let mut args = tablet.to_vec();
+    args.extend(["--birth-date", "11.05.2015"]);
+    let (_, answer) = json(&args);
+    assert_eq!(answer["verdict"], "invalid", "{answer}");
+    assert!(
+        answer
+            .to_string()
+            .contains("is not a real date written YYYY-MM-DD")
+    );
+    // A format with a two-digit year, or that misses a part of the date, is refused.
+    for format in ["%d.%m.%y", "%m.%Y"] {
+        let out = check(&tablet)
+            .args(["--age-years", "40", "--date-format", format])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(3));
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert!(stderr.contains("four-digit year"), "{stderr}");
+    }
 }

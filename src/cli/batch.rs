@@ -1,7 +1,7 @@
 //! `rxcheck batch`: every row of a prescription CSV through the validator, one verdict per
 //! row, in order, with a summary on stderr.
 
-use super::{Fatal, FormularyArgs, load_formulary, parse_date_arg, stdout_color, today};
+use super::{DateArgs, Fatal, FormularyArgs, load_formulary, stdout_color};
 use indicatif::{ProgressBar, ProgressStyle};
 use rxcheck::Verdict;
 use rxcheck::batch::{self, BatchError, BatchOptions, ColumnMap, Summary};
@@ -18,19 +18,23 @@ use std::time::Duration;
     after_help = "Columns (header names in any order; case, spaces, hyphens, underscores, a note in
 parentheses and a plural do not matter, and common synonyms are accepted: see the README):
   required: rx_id, drug, form, dose, times_per_day, and birth_date or age_years
-  optional: patient_id, date, strength, duration_days, pregnant, gestational_week,
-            breastfeeding, conditions, allergies, co_medications (lists are `;`-separated)
+  optional: patient_id, date, sex, strength, unit_volume, duration_days, pregnant,
+            gestational_week, breastfeeding, conditions, allergies, co_medications
+            (lists are `;`-separated)
 A column that nearly names one of these stops the run (map it or ignore it); other unknown
 columns are listed in the summary.
 
 The output format follows the -o extension (.csv, .jsonl/.json, .txt) unless --format is
-given; -o never names the input file.
+given; -o never names the input file. The CSV report's columns are line, rx_id, verdict,
+findings (category:rule), patient_id, invalid, reject, warn, info (counts) and details
+(severity category rule: message).
 
 Examples:
   rxcheck batch examples/prescriptions.csv
   rxcheck batch exports/2026-11.csv -o verdicts.jsonl --skip-uncovered
   rxcheck batch export.csv --column drug=\"Medicine name\" --ignore-column Notes
   rxcheck batch prescriptions_mimic.csv --columns mimic.toml -o verdicts.csv
+  rxcheck batch apteka.csv --encoding windows-1251 --date-format %d.%m.%Y -o report.csv --excel
   cat claims.csv | rxcheck batch - --format csv > verdicts.csv"
 )]
 pub struct Args {
@@ -42,6 +46,10 @@ pub struct Args {
     /// Output format [default: jsonl to a file or pipe, text on a terminal]
     #[arg(long, value_enum)]
     format: Option<Format>,
+    /// Write the CSV report for a spreadsheet: a UTF-8 byte order mark, and the input's
+    /// delimiter [implies --format csv]
+    #[arg(long)]
+    excel: bool,
     /// Read column HEADER as FIELD (repeatable): `--column drug=drug_name`
     #[arg(long = "column", value_name = "FIELD=HEADER")]
     column: Vec<String>,
@@ -76,9 +84,8 @@ pub struct Args {
     /// Worker threads [default: one per core]
     #[arg(long, short = 'j', value_name = "N")]
     threads: Option<usize>,
-    /// Date to check as of (and the date of rows without one), YYYY-MM-DD [default: today]
-    #[arg(long, value_parser = parse_date_arg)]
-    as_of: Option<chrono::NaiveDate>,
+    #[command(flatten)]
+    dates: DateArgs,
     /// Do not print the summary on stderr
     #[arg(long, short)]
     quiet: bool,
@@ -179,6 +186,33 @@ fn same_inode(_: &std::path::Path, _: &std::path::Path) -> bool {
 }
 
 /// The format an output file's extension names, if it names one.
+/// With `--excel`, the input's delimiter for the report: as given, or detected from the header
+/// line (of standard input, already read, or of the file).
+fn excel_delimiter(args: &Args, stdin_header: &[u8]) -> Result<Option<u8>, Fatal> {
+    if !args.excel {
+        return Ok(None);
+    }
+    if let Some(delimiter) = args.delimiter {
+        return Ok(Some(delimiter));
+    }
+    let mut header = Vec::new();
+    let line = match args.file.as_ref().filter(|p| p.as_os_str() != "-") {
+        None => stdin_header,
+        Some(path) => {
+            let file = File::open(path)
+                .map_err(|e| Fatal(format!("cannot open `{}`: {e}", path.display())))?;
+            io::BufRead::read_until(
+                &mut io::BufReader::new(decoded(file, args.encoding)),
+                b'\n',
+                &mut header,
+            )
+            .map_err(|e| Fatal(format!("cannot read input: {e}")))?;
+            &header
+        }
+    };
+    Ok(Some(batch::detect_delimiter(line)))
+}
+
 fn format_of(path: &std::path::Path) -> Option<Format> {
     let ext = path.extension()?.to_str()?.to_ascii_lowercase();
     match ext.as_str() {
@@ -196,7 +230,7 @@ pub fn run(args: Args) -> Result<i32, Fatal> {
         refuse_overwriting_input(args.file.as_ref(), args.output.as_ref())?;
     }
     let by_patient = !args.no_by_patient;
-    let mut options = BatchOptions::new(args.as_of.unwrap_or_else(today));
+    let mut options = BatchOptions::new(args.dates.dates());
     options.delimiter = args.delimiter;
     options.max_field_bytes = args.max_field_bytes.max(1);
     options.skip_uncovered = args.skip_uncovered;
@@ -206,9 +240,12 @@ pub fn run(args: Args) -> Result<i32, Fatal> {
     // Standard input is decoded as it is read, so the header and a spooled copy are UTF-8.
     let mut stdin = io::BufReader::new(decoded(io::stdin(), args.encoding));
     let mut stdin_header = Vec::new();
-    let spooled = if by_patient && from_stdin {
+    if from_stdin {
         io::BufRead::read_until(&mut stdin, b'\n', &mut stdin_header)
             .map_err(|e| Fatal(format!("cannot read input: {e}")))?;
+    }
+    let header_delimiter = excel_delimiter(&args, &stdin_header)?;
+    let spooled = if by_patient && from_stdin {
         let columns =
             batch::header_columns(&stdin_header, &options).map_err(|e| Fatal(e.to_string()))?;
         if columns.patient_id.is_some() {
@@ -267,9 +304,24 @@ pub fn run(args: Args) -> Result<i32, Fatal> {
     let format = args
         .format
         .or_else(|| args.output.as_deref().and_then(format_of));
+    let format = match (header_delimiter, format) {
+        (None, format) => format,
+        (Some(_), None | Some(Format::Csv)) => Some(Format::Csv),
+        (Some(_), Some(_)) => {
+            return Err(Fatal(
+                "--excel writes the CSV report: drop --format, or give -o a .csv name".into(),
+            ));
+        }
+    };
     let printer: Box<dyn Printer + '_> = match format {
         Some(Format::Jsonl) => Box::new(JsonPrinter::for_formulary(&formulary)),
-        Some(Format::Csv) => Box::new(CsvPrinter),
+        Some(Format::Csv) => Box::new(match header_delimiter {
+            Some(delimiter) => CsvPrinter {
+                delimiter,
+                byte_order_mark: true,
+            },
+            None => CsvPrinter::default(),
+        }),
         Some(Format::Text) => Box::new(TextPrinter {
             color: to_terminal && stdout_color(),
         }),

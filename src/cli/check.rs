@@ -1,23 +1,23 @@
 //! `rxcheck check`: one prescription, field by field, for the pharmacist at the counter.
 
-use super::{Fatal, FormularyArgs, load_formulary, parse_date_arg, stdout_color, today};
+use super::{DateArgs, Fatal, FormularyArgs, load_formulary, stdout_color};
 use rxcheck::report::{JsonPrinter, Printer, Record, TextPrinter};
 use rxcheck::request::Field;
-use rxcheck::{Prescription, validate};
+use rxcheck::{Assessment, Prescription, validate_into};
 use std::io::Write;
 
 #[derive(clap::Args)]
 #[command(after_help = "Examples:
   rxcheck check --drug diclofenac --form tablet --dose \"50 mg\" --times-per-day 3 --duration-days 7 --age-years 40 --pregnant no --breastfeeding no
   rxcheck check --drug nimesulide --form tablet --dose \"1 tablet\" --times-per-day 2 --birth-date 2010-05-01 --condition K25.4
-  rxcheck check --drug Voltaren --form gel --dose \"2-4 g\" --times-per-day 3 --age-years 10 --format json")]
+  rxcheck check --drug Voltaren --form gel --dose \"2-4 g\" --times-per-day 3 --age-years 10 --format json
+  rxcheck check --drug diclofenac --form injection --strength \"25 mg/ml\" --unit-volume \"3 ml\" --dose \"1 ampoule\" --times-per-day 2 --duration-days 2 --birth-date 12.03.1980 --date-format %d.%m.%Y --sex m")]
 pub struct Args {
     /// The prescription, one flag per field of the field table.
     #[command(flatten)]
     fields: FieldArgs,
-    /// Date to check as of, YYYY-MM-DD [default: today]
-    #[arg(long, value_parser = parse_date_arg)]
-    as_of: Option<chrono::NaiveDate>,
+    #[command(flatten)]
+    dates: DateArgs,
     /// Output format
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
@@ -34,12 +34,12 @@ enum Format {
 /// The prescription's flags, made from the library's one table of fields: a flag per field,
 /// list fields repeatable (their values joined with `;`).
 struct FieldArgs {
-    values: [String; 16],
+    values: [String; Field::COUNT],
 }
 
 impl clap::FromArgMatches for FieldArgs {
     fn from_arg_matches(matches: &clap::ArgMatches) -> Result<Self, clap::Error> {
-        let mut values: [String; 16] = Default::default();
+        let mut values: [String; Field::COUNT] = Default::default();
         for (field, value) in Field::ALL.into_iter().zip(&mut values) {
             if let Some(given) = matches.get_many::<String>(field.name()) {
                 *value = given.map(String::as_str).collect::<Vec<_>>().join(";");
@@ -83,11 +83,13 @@ impl clap::Args for FieldArgs {
 pub fn run(args: Args) -> Result<i32, Fatal> {
     let formulary = load_formulary(&args.formulary)?;
     let rx = Prescription::from_fields(args.fields.values.each_ref().map(String::as_str));
-    let assessment = validate(&formulary, &rx, args.as_of.unwrap_or_else(today));
+    let mut assessment = Assessment::default();
+    validate_into(&formulary, &rx, &args.dates.dates(), &mut assessment);
     let rx_id = Some(rx.rx_id).filter(|id| !id.is_empty());
     let record = Record {
         line: None,
         rx_id,
+        patient_id: None,
         assessment: &assessment,
     };
     let mut out = Vec::new();

@@ -43,6 +43,28 @@ pub struct FormularyArgs {
     pub formulary: Option<PathBuf>,
 }
 
+/// How the prescriptions' dates are read: `--as-of` and `--date-format`.
+#[derive(clap::Args, Clone, Debug)]
+pub struct DateArgs {
+    /// Date to check as of (and the date of prescriptions that give none), YYYY-MM-DD
+    /// [default: today]
+    #[arg(long, value_parser = parse_date_arg)]
+    as_of: Option<chrono::NaiveDate>,
+    /// The one format the prescriptions' dates are written in, instead of YYYY-MM-DD, as
+    /// strftime specifiers: `%d.%m.%Y`, `%m/%d/%Y`. It must give a four-digit year
+    #[arg(long, value_name = "FORMAT", value_parser = rxcheck::request::DateFormat::new)]
+    date_format: Option<rxcheck::request::DateFormat>,
+}
+
+impl DateArgs {
+    pub fn dates(&self) -> rxcheck::request::Dates {
+        rxcheck::request::Dates {
+            as_of: self.as_of.unwrap_or_else(today),
+            format: self.date_format.clone(),
+        }
+    }
+}
+
 /// A fatal error: one line on stderr, exit 3.
 pub struct Fatal(pub String);
 

@@ -50,11 +50,23 @@ impl ColumnTarget {
                 ],
                 Field::Form => &["dosage_form", "dose_form", "formulation"],
                 Field::Strength => &["drug_strength", "product_strength"],
+                Field::UnitVolume => &[
+                    "ampoule_volume",
+                    "volume_per_unit",
+                    "unit_volume_ml",
+                    "container_volume",
+                ],
                 Field::Dose => &["single_dose", "dose_per_administration", "dose_amount"],
                 Field::TimesPerDay => &["frequency", "freq", "doses_per_day", "times_daily"],
                 Field::DurationDays => &["duration", "days", "course_days", "days_supply"],
                 Field::AgeYears => &["age", "patient_age"],
                 Field::BirthDate => &["dob", "date_of_birth", "birthdate", "birthday"],
+                Field::Sex => &[
+                    "gender",
+                    "patient_sex",
+                    "sex_at_birth",
+                    "administrative_gender",
+                ],
                 Field::Date => &[
                     "prescription_date",
                     "rx_date",
@@ -214,7 +226,7 @@ pub fn normalize_header(name: &str) -> String {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Columns {
     /// The column of each field, in the order of [`Field::ALL`].
-    fields: [Option<usize>; 16],
+    fields: [Option<usize>; Field::COUNT],
     /// Fields made of several columns joined by a space, each with its columns.
     pub joined: Vec<(Field, Vec<usize>)>,
     pub patient_id: Option<usize>,

@@ -9,15 +9,14 @@ pub use columns::{
     ColumnMap, ColumnTarget, Columns, HeaderError, MappingError, detect_delimiter, normalize_header,
 };
 pub use patients::{CrossFindings, scan_patients};
-pub use reader::{RowKind, RowSpan, RowSplitter};
+pub use reader::{NotUtf8, RowKind, RowSpan, RowSplitter};
 
 use crate::fasthash::FastMap;
 use crate::finding::{Assessment, Severity, Verdict};
 use crate::formulary::Formulary;
 use crate::report::{Printer, Record};
-use crate::request::{Field, Input, Prescription};
+use crate::request::{Dates, Field, Input, Prescription};
 use crate::validate::validate_into;
-use chrono::NaiveDate;
 use rayon::prelude::*;
 use std::borrow::Cow;
 use std::io::{self, Read, Write};
@@ -27,7 +26,8 @@ use std::sync::{Arc, mpsc};
 /// How a batch run behaves.
 #[derive(Debug, Clone)]
 pub struct BatchOptions {
-    pub as_of: NaiveDate,
+    /// The as-of date and the format dates are written in.
+    pub dates: Dates,
     /// The field delimiter; `None` detects it from the header.
     pub delimiter: Option<u8>,
     /// A quoted field longer than this is an unbalanced quote.
@@ -43,9 +43,10 @@ pub struct BatchOptions {
 }
 
 impl BatchOptions {
-    pub fn new(as_of: NaiveDate) -> Self {
+    /// The defaults, with dates read as `dates` says (a date alone: ISO dates as of it).
+    pub fn new(dates: impl Into<Dates>) -> Self {
         BatchOptions {
-            as_of,
+            dates: dates.into(),
             delimiter: None,
             max_field_bytes: 64 * 1024,
             skip_uncovered: false,
@@ -314,6 +315,7 @@ impl<'f> Job<'_, 'f> {
         let mut assessment = std::mem::take(&mut w.assessment);
         assessment.clear();
         let mut rx_id = Cow::Borrowed("");
+        let mut patient_id = None;
         match span.kind {
             RowKind::UnbalancedQuote => Input::Row.invalid(
                 &mut assessment,
@@ -333,6 +335,7 @@ impl<'f> Job<'_, 'f> {
                 let count = w.parse(row);
                 let fields = w.row_fields(count);
                 rx_id = fields.lossy(self.columns.get(Field::RxId).unwrap_or(0));
+                patient_id = self.columns.patient_id.map(|i| fields.lossy(i));
                 let validated = self.check_fields(&fields, &mut assessment);
                 if let (true, Some(cross)) = (validated, self.cross) {
                     cross.add_to(index, &mut assessment);
@@ -342,6 +345,7 @@ impl<'f> Job<'_, 'f> {
         let record = Record {
             line: Some(span.line),
             rx_id: Some(&rx_id),
+            patient_id: patient_id.as_deref(),
             assessment: &assessment,
         };
         self.printer.record(out, &record);
@@ -382,7 +386,7 @@ impl<'f> Job<'_, 'f> {
             assessment.skipped = true;
             return false;
         }
-        validate_into(self.formulary, &rx, self.options.as_of, assessment);
+        validate_into(self.formulary, &rx, &self.options.dates, assessment);
         if rx.rx_id.trim().is_empty() {
             Input::RxId.invalid(assessment, "rx_id is empty".into());
         }

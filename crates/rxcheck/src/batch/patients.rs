@@ -179,6 +179,6 @@ fn course<'f, 'r>(
     ];
     let rx = prescription(columns, fields, &mut joined, &wanted).ok()?;
     scratch.clear();
-    let request = parse(formulary, &rx, options.as_of, scratch);
+    let request = parse(formulary, &rx, &options.dates, scratch);
     Some((patient, Course::from_request(&request, row, rx.rx_id)?))
 }

@@ -48,7 +48,7 @@ pub struct Case {
     pub rules: Vec<String>,
     pub categories: Vec<String>,
     /// The prescription fields, in the order of [`Prescription::from_fields`].
-    fields: [String; 16],
+    fields: [String; Field::COUNT],
 }
 
 impl Case {
@@ -180,7 +180,7 @@ struct CaseBuilder {
     as_of: Option<String>,
     rules: Vec<String>,
     categories: Vec<String>,
-    fields: [String; 16],
+    fields: [String; Field::COUNT],
 }
 
 /// A problem with one key: the message and a hint.

@@ -26,6 +26,9 @@ pub struct Formulary {
     pub name: String,
     pub version: String,
     pub reference: String,
+    /// The youngest and oldest ages (completed years) at which a patient not known to be male
+    /// is asked about pregnancy and breastfeeding.
+    pub childbearing_years: (u32, u32),
     pub conditions: Vec<Condition>,
     pub classes: Vec<DrugClass>,
     pub allergens: Vec<Allergen>,
@@ -425,7 +428,8 @@ pub struct Profile {
     pub administration: Vec<AdministrationRule>,
 }
 
-/// Normalises a name for lookup: lower case, `-` and `_` as spaces, runs of spaces as one.
+/// Normalises a name for lookup: lower case without accents, `-` and `_` as spaces, runs of
+/// spaces as one.
 /// Borrows when the name is already normal.
 pub fn normalize_name(name: &str) -> Cow<'_, str> {
     let name = name.trim();
@@ -444,9 +448,34 @@ pub fn normalize_name(name: &str) -> Cow<'_, str> {
         if !out.is_empty() {
             out.push(' ');
         }
-        out.extend(word.chars().flat_map(char::to_lowercase));
+        out.extend(
+            word.chars()
+                .flat_map(char::to_lowercase)
+                .filter(|c| !('\u{300}'..='\u{36f}').contains(c))
+                .map(without_accent),
+        );
     }
     Cow::Owned(out)
+}
+
+/// A lower-case Latin letter without its accent (`é` → `e`), and Cyrillic `ё` as `е`, as
+/// names are often written either way; any other character as it is.
+fn without_accent(c: char) -> char {
+    match c {
+        'à'..='å' | 'ā' | 'ă' | 'ą' => 'a',
+        'ç' | 'ć' | 'č' => 'c',
+        'è'..='ë' | 'ē' | 'ė' | 'ę' | 'ě' => 'e',
+        'ì'..='ï' | 'ī' | 'į' => 'i',
+        'ñ' | 'ń' | 'ň' => 'n',
+        'ò'..='ö' | 'ø' | 'ō' | 'ő' => 'o',
+        'ù'..='ü' | 'ū' | 'ů' | 'ű' => 'u',
+        'ý' | 'ÿ' => 'y',
+        'š' | 'ś' => 's',
+        'ž' | 'ź' | 'ż' => 'z',
+        'ł' => 'l',
+        'ё' => 'е',
+        other => other,
+    }
 }
 
 /// An ICD-10 code without its dot, upper case, if `text` is a well-formed code

@@ -32,6 +32,8 @@ pub struct RawMeta {
     pub name: String,
     pub version: String,
     pub reference: String,
+    /// The ages, in completed years, at which pregnancy and breastfeeding are asked about.
+    pub childbearing_years: Option<Spanned<RawRange>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,44 +1,120 @@
-//! CSV output: `line,rx_id,verdict,findings`, safe to open in a spreadsheet.
+//! CSV output, safe to open in a spreadsheet: `line,rx_id,verdict,findings` (the published
+//! columns, findings as `category:rule`), then `patient_id`, a count of findings per severity
+//! and `details`, each finding as `severity category rule: message`.
 
 use super::{Printer, Record};
+use crate::finding::Severity;
 use std::io::Write;
 
-/// Prints one CSV row per record; findings are `category:rule` joined by ` | `.
-#[derive(Debug, Default)]
-pub struct CsvPrinter;
+/// The report's columns, in order.
+const COLUMNS: [&str; 10] = [
+    "line",
+    "rx_id",
+    "verdict",
+    "findings",
+    "patient_id",
+    "invalid",
+    "reject",
+    "warn",
+    "info",
+    "details",
+];
+
+/// The severities counted, in the order of their columns.
+const COUNTED: [Severity; 4] = [
+    Severity::Invalid,
+    Severity::Reject,
+    Severity::Warn,
+    Severity::Info,
+];
+
+/// Prints one CSV row per record; several findings in a cell are joined by ` | `.
+#[derive(Debug, Clone, Copy)]
+pub struct CsvPrinter {
+    /// The field delimiter (`,` unless the report follows the input's, for a spreadsheet).
+    pub delimiter: u8,
+    /// Start with a UTF-8 byte order mark, so that Excel reads the file as UTF-8.
+    pub byte_order_mark: bool,
+}
+
+impl Default for CsvPrinter {
+    fn default() -> Self {
+        CsvPrinter {
+            delimiter: b',',
+            byte_order_mark: false,
+        }
+    }
+}
+
+impl CsvPrinter {
+    fn cell(&self, out: &mut Vec<u8>, cell: &str) {
+        write_cell(out, cell, self.delimiter);
+    }
+}
 
 impl Printer for CsvPrinter {
     fn header(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(b"line,rx_id,verdict,findings\n");
+        if self.byte_order_mark {
+            out.extend_from_slice("\u{feff}".as_bytes());
+        }
+        for (i, column) in COLUMNS.iter().enumerate() {
+            if i > 0 {
+                out.push(self.delimiter);
+            }
+            out.extend_from_slice(column.as_bytes());
+        }
+        out.push(b'\n');
     }
 
     fn record(&self, out: &mut Vec<u8>, record: &Record<'_, '_>) {
+        let findings = &record.assessment.findings;
         if let Some(line) = record.line {
             let _ = write!(out, "{line}");
         }
-        out.push(b',');
-        write_cell(out, record.rx_id.unwrap_or(""));
-        out.push(b',');
+        out.push(self.delimiter);
+        self.cell(out, record.rx_id.unwrap_or(""));
+        out.push(self.delimiter);
         out.extend_from_slice(record.assessment.verdict().as_str().as_bytes());
-        out.push(b',');
-        let mut findings = String::new();
-        for (i, f) in record.assessment.findings.iter().enumerate() {
+        out.push(self.delimiter);
+        let mut cell = String::new();
+        for (i, f) in findings.iter().enumerate() {
             if i > 0 {
-                findings.push_str(" | ");
+                cell.push_str(" | ");
             }
-            findings.push_str(f.category.as_str());
-            findings.push(':');
-            findings.push_str(&f.shown_rule());
+            cell.push_str(f.category.as_str());
+            cell.push(':');
+            cell.push_str(&f.shown_rule());
         }
-        write_cell(out, &findings);
+        self.cell(out, &cell);
+        out.push(self.delimiter);
+        self.cell(out, record.patient_id.unwrap_or(""));
+        for severity in COUNTED {
+            let count = findings.iter().filter(|f| f.severity == severity).count();
+            let _ = write!(out, "{}{count}", char::from(self.delimiter));
+        }
+        out.push(self.delimiter);
+        cell.clear();
+        for (i, f) in findings.iter().enumerate() {
+            if i > 0 {
+                cell.push_str(" | ");
+            }
+            cell.push_str(f.severity.as_str());
+            cell.push(' ');
+            cell.push_str(f.category.as_str());
+            cell.push(' ');
+            cell.push_str(&f.shown_rule());
+            cell.push_str(": ");
+            cell.push_str(&f.message);
+        }
+        self.cell(out, &cell);
         out.push(b'\n');
     }
 }
 
-/// Writes a cell, quoted where CSV needs it. A cell a spreadsheet would run as a formula
-/// (starting with `=`, `+`, `-`, `@`, tab, CR or LF) gets a leading `'`, inside quotes, as
-/// OWASP recommends against CSV injection.
-pub fn write_cell(out: &mut Vec<u8>, cell: &str) {
+/// Writes a cell, quoted where CSV needs it (a quote, a line break or the `delimiter`). A cell
+/// a spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`, tab, CR or LF)
+/// gets a leading `'`, inside quotes, as OWASP recommends against CSV injection.
+pub fn write_cell(out: &mut Vec<u8>, cell: &str, delimiter: u8) {
     let formula = cell
         .bytes()
         .next()
@@ -46,7 +122,7 @@ pub fn write_cell(out: &mut Vec<u8>, cell: &str) {
     let needs_quotes = formula
         || cell
             .bytes()
-            .any(|b| matches!(b, b',' | b'"' | b'\r' | b'\n'));
+            .any(|b| matches!(b, b'"' | b'\r' | b'\n') || b == delimiter);
     if !needs_quotes {
         out.extend_from_slice(cell.as_bytes());
         return;
@@ -70,7 +146,7 @@ mod tests {
 
     fn cell(text: &str) -> String {
         let mut out = Vec::new();
-        write_cell(&mut out, text);
+        write_cell(&mut out, text, b',');
         String::from_utf8(out).unwrap()
     }
 
@@ -83,5 +159,13 @@ mod tests {
         assert_eq!(cell("\tx"), "\"'\tx\"");
         assert_eq!(cell("RX-1"), "RX-1");
         assert_eq!(cell("a,b"), "\"a,b\"");
+    }
+
+    #[test]
+    fn the_delimiter_is_quoted() {
+        let mut out = Vec::new();
+        write_cell(&mut out, "a;b", b';');
+        write_cell(&mut out, "a,b", b';');
+        assert_eq!(String::from_utf8(out).unwrap(), "\"a;b\"a,b");
     }
 }

@@ -17,6 +17,8 @@ pub struct Record<'a, 'f> {
     pub line: Option<u64>,
     /// The prescription's id, if it has one.
     pub rx_id: Option<&'a str>,
+    /// The patient's id, where the input has one (batch only).
+    pub patient_id: Option<&'a str>,
     pub assessment: &'a Assessment<'f>,
 }
 

@@ -8,11 +8,13 @@ pub enum Field {
     Drug,
     Form,
     Strength,
+    UnitVolume,
     Dose,
     TimesPerDay,
     DurationDays,
     AgeYears,
     BirthDate,
+    Sex,
     Date,
     Pregnant,
     GestationalWeek,
@@ -70,17 +72,22 @@ impl FieldInfo {
 }
 
 impl Field {
+    /// How many fields there are.
+    pub const COUNT: usize = 18;
+
     /// Every field, in declaration order (the order of [`super::Prescription::from_fields`]).
-    pub const ALL: [Field; 16] = [
+    pub const ALL: [Field; Field::COUNT] = [
         Field::RxId,
         Field::Drug,
         Field::Form,
         Field::Strength,
+        Field::UnitVolume,
         Field::Dose,
         Field::TimesPerDay,
         Field::DurationDays,
         Field::AgeYears,
         Field::BirthDate,
+        Field::Sex,
         Field::Date,
         Field::Pregnant,
         Field::GestationalWeek,
@@ -115,6 +122,11 @@ impl Field {
                 "strength",
                 "Strength of the product: `50 mg`, `75 mg/3 ml`, `5%`",
             ),
+            Field::UnitVolume => info(
+                "unit_volume",
+                "unit-volume",
+                "Volume of one ampoule or other container of a solution, such as `3 ml`, for a dose that counts them when the strength is per ml",
+            ),
             Field::Dose => info(
                 "dose",
                 "dose",
@@ -138,11 +150,20 @@ impl Field {
                 "Age in completed years (birth date wins when both are given)",
             )
             .numeric(),
-            Field::BirthDate => info("birth_date", "birth-date", "Birth date, YYYY-MM-DD"),
+            Field::BirthDate => info(
+                "birth_date",
+                "birth-date",
+                "Birth date, YYYY-MM-DD (or as --date-format says)",
+            ),
+            Field::Sex => info(
+                "sex",
+                "sex",
+                "Sex: female, male or unknown (also f, m, w, ж, м); pregnancy and breastfeeding are asked of female or unknown patients of childbearing age",
+            ),
             Field::Date => info(
                 "date",
                 "date",
-                "Prescription date, YYYY-MM-DD [default: the as-of date]",
+                "Prescription date, YYYY-MM-DD (or as --date-format says) [default: the as-of date]",
             ),
             Field::Pregnant => info(
                 "pregnant",

@@ -8,9 +8,11 @@ use crate::finding::{Assessment, Category, Severity};
 pub enum Input {
     Dose,
     Strength,
+    UnitVolume,
     TimesPerDay,
     DurationDays,
     Age,
+    Sex,
     Date,
     Pregnant,
     Breastfeeding,
@@ -37,9 +39,11 @@ impl Input {
         match self {
             Input::Dose => "input.dose",
             Input::Strength => "input.strength",
+            Input::UnitVolume => "input.unit_volume",
             Input::TimesPerDay => "input.times_per_day",
             Input::DurationDays => "input.duration_days",
             Input::Age => "input.age",
+            Input::Sex => "input.sex",
             Input::Date => "input.date",
             Input::Pregnant => "input.pregnant",
             Input::Breastfeeding => "input.breastfeeding",
@@ -64,6 +68,9 @@ impl Input {
             Input::Strength => {
                 "rxcheck input rules: a strength is written `100 mg`, `75 mg/3 ml` or `5%`"
             }
+            Input::UnitVolume => {
+                "rxcheck input rules: a unit volume is the volume of one ampoule or container, such as `3 ml`"
+            }
             Input::TimesPerDay => {
                 "rxcheck input rules: times_per_day is a whole number of at least 1, or a frequency notation (bid, q8h, 3x, ...)"
             }
@@ -71,9 +78,14 @@ impl Input {
                 "rxcheck input rules: duration_days is a whole number of days, at least 1"
             }
             Input::Age => {
-                "rxcheck input rules: an age comes from birth_date (YYYY-MM-DD) or age_years (0-130), in completed years at the prescription date"
+                "rxcheck input rules: an age comes from birth_date or age_years (0-130), in completed years at the prescription date"
             }
-            Input::Date => "rxcheck input rules: dates are written YYYY-MM-DD",
+            Input::Sex => {
+                "rxcheck input rules: sex is `female`, `male` or `unknown` (also `f`, `m`, `w`, `ж`, `м`); a man is not pregnant"
+            }
+            Input::Date => {
+                "rxcheck input rules: dates are written YYYY-MM-DD, or in the one format given with --date-format; a date is never guessed"
+            }
             Input::Pregnant | Input::Breastfeeding => {
                 "rxcheck input rules: yes/no flags are `yes`, `no` or `unknown`"
             }

@@ -14,12 +14,12 @@ mod values;
 pub use fields::{Field, FieldInfo};
 pub use input::Input;
 pub use names::Named;
-pub use patient::{GivenCondition, Pregnancy};
+pub use patient::{GivenCondition, Pregnancy, Sex};
 pub use regimen::{Duration, Range, StrengthGiven};
 pub use target::Target;
 pub use values::{
-    Flag, MAX_AGE_YEARS, MAX_DURATION_DAYS, MAX_GESTATIONAL_WEEK, MAX_TIMES_PER_DAY,
-    completed_years, list_items, parse_date, parse_flag, parse_whole,
+    DateFormat, Dates, Flag, MAX_AGE_YEARS, MAX_DURATION_DAYS, MAX_GESTATIONAL_WEEK,
+    MAX_TIMES_PER_DAY, completed_years, list_items, parse_date, parse_flag, parse_whole,
 };
 
 use crate::finding::Assessment;
@@ -34,11 +34,13 @@ pub struct Prescription<'a> {
     pub drug: &'a str,
     pub form: &'a str,
     pub strength: &'a str,
+    pub unit_volume: &'a str,
     pub dose: &'a str,
     pub times_per_day: &'a str,
     pub duration_days: &'a str,
     pub age_years: &'a str,
     pub birth_date: &'a str,
+    pub sex: &'a str,
     pub date: &'a str,
     pub pregnant: &'a str,
     pub gestational_week: &'a str,
@@ -50,7 +52,7 @@ pub struct Prescription<'a> {
 
 impl<'a> Prescription<'a> {
     /// A prescription from its fields in the order of [`Field::ALL`].
-    pub fn from_fields(fields: [&'a str; 16]) -> Self {
+    pub fn from_fields(fields: [&'a str; Field::COUNT]) -> Self {
         let mut rx = Prescription::default();
         for (field, value) in Field::ALL.into_iter().zip(fields) {
             *rx.slot(field) = value;
@@ -69,11 +71,13 @@ impl<'a> Prescription<'a> {
             Field::Drug => &mut self.drug,
             Field::Form => &mut self.form,
             Field::Strength => &mut self.strength,
+            Field::UnitVolume => &mut self.unit_volume,
             Field::Dose => &mut self.dose,
             Field::TimesPerDay => &mut self.times_per_day,
             Field::DurationDays => &mut self.duration_days,
             Field::AgeYears => &mut self.age_years,
             Field::BirthDate => &mut self.birth_date,
+            Field::Sex => &mut self.sex,
             Field::Date => &mut self.date,
             Field::Pregnant => &mut self.pregnant,
             Field::GestationalWeek => &mut self.gestational_week,
@@ -97,6 +101,7 @@ pub struct Request<'f, 'r> {
     pub date: Option<NaiveDate>,
     /// Completed years at the prescription date.
     pub age: Option<u32>,
+    pub sex: Sex,
     pub pregnancy: Pregnancy,
     pub breastfeeding: Flag,
     /// Every condition the patient has, with everything each implies.
@@ -113,18 +118,32 @@ pub struct Request<'f, 'r> {
     pub daily: Option<Range>,
 }
 
-/// Parses a prescription once, as of `as_of` (its date when it gives none), recording an
+impl Request<'_, '_> {
+    /// Whether pregnancy and breastfeeding can apply when their status is not given: the
+    /// patient is not known to be male, and is of unknown age or within the formulary's
+    /// childbearing years.
+    pub fn of_childbearing_potential(&self) -> bool {
+        let (youngest, oldest) = self.formulary.childbearing_years;
+        self.sex != Sex::Male
+            && self
+                .age
+                .is_none_or(|age| (youngest..=oldest).contains(&age))
+    }
+}
+
+/// Parses a prescription once, reading its dates as `dates` says, recording an
 /// `invalid` finding in `out` for every field that cannot be read.
 pub fn parse<'f, 'r>(
     formulary: &'f Formulary,
     rx: &Prescription<'r>,
-    as_of: NaiveDate,
+    dates: &Dates,
     out: &mut Assessment<'f>,
 ) -> Request<'f, 'r> {
     let target = target::resolve(formulary, rx, out);
-    let date = patient::date(rx, as_of, out);
-    let age = patient::age(rx, date, out);
-    let pregnancy = patient::pregnancy(rx, out);
+    let date = patient::date(rx, dates, out);
+    let age = patient::age(rx, dates, date, out);
+    let sex = patient::sex(rx, out);
+    let pregnancy = patient::pregnancy(rx, sex, out);
     let breastfeeding = patient::breastfeeding(rx, out);
     let conditions = patient::conditions(formulary, rx.conditions, out);
     let times_per_day = regimen::times_per_day(rx, out);
@@ -132,9 +151,10 @@ pub fn parse<'f, 'r>(
     let (strength, single) = match &target {
         Some(t) => {
             let strength = regimen::strength(rx, t, out);
+            let unit_volume = regimen::unit_volume(rx, out);
             let single = match strength {
                 StrengthGiven::Invalid => None,
-                given => regimen::single_dose(rx, t, given.strength(), out),
+                given => regimen::single_dose(rx, t, given.strength(), unit_volume, out),
             };
             (strength, single)
         }
@@ -147,6 +167,7 @@ pub fn parse<'f, 'r>(
         target,
         date,
         age,
+        sex,
         pregnancy,
         breastfeeding,
         conditions,

@@ -2,7 +2,7 @@
 //! and conditions, each parsed once.
 
 use super::values::{
-    Flag, MAX_AGE_YEARS, MAX_GESTATIONAL_WEEK, completed_years, list_items, parse_date, parse_flag,
+    Dates, Flag, MAX_AGE_YEARS, MAX_GESTATIONAL_WEEK, completed_years, list_items, parse_flag,
     parse_whole,
 };
 use super::{Input, Prescription};
@@ -19,6 +19,15 @@ pub enum Pregnancy {
     Yes(Option<u32>),
 }
 
+/// The patient's sex, as far as pregnancy and breastfeeding go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sex {
+    Female,
+    Male,
+    /// Not given, `unknown`, or `other`: the questions a woman is asked still apply.
+    Unknown,
+}
+
 /// A condition the patient has: the formulary condition and how the prescription gave it
 /// (a condition implied by another keeps the name of the one given).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,22 +36,24 @@ pub struct GivenCondition<'r> {
     pub given: &'r str,
 }
 
-/// The prescription date: as written, or `as_of` when not given; `None` when unreadable.
+/// The prescription date: as written, or the as-of date when not given; `None` when
+/// unreadable.
 pub(super) fn date(
     rx: &Prescription<'_>,
-    as_of: NaiveDate,
+    dates: &Dates,
     out: &mut Assessment<'_>,
 ) -> Option<NaiveDate> {
     if rx.date.trim().is_empty() {
-        return Some(as_of);
+        return Some(dates.as_of);
     }
-    let parsed = parse_date(rx.date);
+    let parsed = dates.parse(rx.date);
     if parsed.is_none() {
         Input::Date.invalid(
             out,
             format!(
-                "date `{}` is not a real date written YYYY-MM-DD",
-                rx.date.trim()
+                "date `{}` is not a real date written {}",
+                rx.date.trim(),
+                dates.written()
             ),
         );
     }
@@ -52,16 +63,18 @@ pub(super) fn date(
 /// Age in completed years at `date`, from the birth date or else the age given.
 pub(super) fn age(
     rx: &Prescription<'_>,
+    dates: &Dates,
     date: Option<NaiveDate>,
     out: &mut Assessment<'_>,
 ) -> Option<u32> {
     if !rx.birth_date.trim().is_empty() {
-        let Some(birth) = parse_date(rx.birth_date) else {
+        let Some(birth) = dates.parse(rx.birth_date) else {
             Input::Age.invalid(
                 out,
                 format!(
-                    "birth_date `{}` is not a real date written YYYY-MM-DD",
-                    rx.birth_date.trim()
+                    "birth_date `{}` is not a real date written {}",
+                    rx.birth_date.trim(),
+                    dates.written()
                 ),
             );
             return None;
@@ -104,8 +117,29 @@ pub(super) fn age(
     None
 }
 
-/// Pregnancy from the flag and the gestational week (a week alone says pregnant).
-pub(super) fn pregnancy(rx: &Prescription<'_>, out: &mut Assessment<'_>) -> Pregnancy {
+/// Sex, in English or Russian, whole or by its initial; unreadable counts as unknown, and is
+/// recorded.
+pub(super) fn sex(rx: &Prescription<'_>, out: &mut Assessment<'_>) -> Sex {
+    let text = rx.sex.trim();
+    match text.to_lowercase().trim_end_matches('.') {
+        "female" | "f" | "w" | "woman" | "ж" | "жен" | "женский" | "женщина" => {
+            Sex::Female
+        }
+        "male" | "m" | "man" | "м" | "муж" | "мужской" | "мужчина" => Sex::Male,
+        "" | "unknown" | "u" | "other" | "x" | "неизвестно" => Sex::Unknown,
+        _ => {
+            Input::Sex.invalid(
+                out,
+                format!("sex `{text}` is not `female`, `male` or `unknown`"),
+            );
+            Sex::Unknown
+        }
+    }
+}
+
+/// Pregnancy from the flag and the gestational week (a week alone says pregnant); a man
+/// said to be pregnant is recorded as invalid input.
+pub(super) fn pregnancy(rx: &Prescription<'_>, sex: Sex, out: &mut Assessment<'_>) -> Pregnancy {
     let flag = parse_flag(rx.pregnant);
     if flag.is_none() {
         Input::Pregnant.invalid(
@@ -131,7 +165,7 @@ pub(super) fn pregnancy(rx: &Prescription<'_>, out: &mut Assessment<'_>) -> Preg
         }
         week
     };
-    match (flag, week) {
+    let pregnancy = match (flag, week) {
         (Some(Flag::No), Some(w)) => {
             Input::GestationalWeek.invalid(
                 out,
@@ -145,7 +179,15 @@ pub(super) fn pregnancy(rx: &Prescription<'_>, out: &mut Assessment<'_>) -> Preg
         (_, Some(w)) => Pregnancy::Yes(Some(w)),
         _ if !rx.gestational_week.trim().is_empty() => Pregnancy::Yes(None),
         _ => Pregnancy::Unknown,
+    };
+    if sex == Sex::Male && matches!(pregnancy, Pregnancy::Yes(_)) {
+        Input::Sex.invalid(
+            out,
+            "the patient is recorded as pregnant and as male; check the sex and pregnancy fields"
+                .into(),
+        );
     }
+    pregnancy
 }
 
 /// Breastfeeding: yes, no or unknown (unreadable counts as unknown, and is recorded).

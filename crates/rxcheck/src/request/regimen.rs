@@ -5,7 +5,7 @@ use super::values::{FrequencyError, MAX_DURATION_DAYS, parse_frequency, parse_wh
 use super::{Input, Prescription, Target};
 use crate::finding::Assessment;
 use crate::formulary::normalize_name;
-use crate::units::{Dimension, Strength, Unit, parse_dose, parse_strength};
+use crate::units::{Amount, Dimension, Strength, Unit, parse_dose, parse_quantity, parse_strength};
 use rust_decimal::Decimal;
 
 /// An amount the patient may take: a range's low end and top (equal for a single amount).
@@ -123,6 +123,27 @@ pub(super) fn strength(
     }
 }
 
+/// The volume of one ampoule or other container, in ml, when given.
+pub(super) fn unit_volume(rx: &Prescription<'_>, out: &mut Assessment<'_>) -> Option<Decimal> {
+    let text = rx.unit_volume.trim();
+    if text.is_empty() {
+        return None;
+    }
+    match parse_quantity(text).map(|q| q.to_amount()) {
+        Ok(Some(Ok(Amount {
+            value,
+            dimension: Dimension::Volume,
+        }))) if !value.is_zero() => Some(value),
+        _ => {
+            Input::UnitVolume.invalid(
+                out,
+                format!("unit_volume `{text}` is not a volume, such as `3 ml`"),
+            );
+            None
+        }
+    }
+}
+
 fn example_unit(dimension: Dimension) -> &'static str {
     match dimension {
         Dimension::Mass => "50 mg",
@@ -133,11 +154,13 @@ fn example_unit(dimension: Dimension) -> &'static str {
 }
 
 /// The prescribed dose's low and top ends in the base unit of the form's dimension,
-/// converted through `strength` where the dose counts units or gives a volume.
+/// converted through `strength` where the dose counts units or gives a volume (a count of
+/// ampoules of a per-ml concentration through `unit_volume`, the ml one holds).
 pub(super) fn single_dose(
     rx: &Prescription<'_>,
     t: &Target<'_>,
     strength: Option<Strength>,
+    unit_volume: Option<Decimal>,
     out: &mut Assessment<'_>,
 ) -> Option<Range> {
     let dose = match parse_dose(rx.dose) {
@@ -182,10 +205,16 @@ pub(super) fn single_dose(
             factor.checked_mul(per_ml)
         }
         (Unit::Word, Dimension::Mass) if is_form_unit => {
-            let Some(per_unit) = strength.and_then(Strength::mg_per_unit) else {
+            let per_unit = match (strength, unit_volume) {
+                (Some(given @ Strength::Concentration { .. }), Some(ml)) => {
+                    given.mg_per_ml().and_then(|per_ml| per_ml.checked_mul(ml))
+                }
+                (given, _) => given.and_then(Strength::mg_per_unit),
+            };
+            let Some(per_unit) = per_unit else {
                 let message = match strength {
                     Some(given @ Strength::Concentration { .. }) => format!(
-                        "dose `{}` counts units, but strength `{given}` is a concentration that does not say how much one unit holds; give the dose in mg or ml, or the strength per unit (such as `75 mg/3 ml`)",
+                        "dose `{}` counts units, but strength `{given}` is a concentration that does not say how much one unit holds; give the dose in mg or ml, the strength per unit (such as `75 mg/3 ml`), or the volume of one unit (unit_volume, such as `3 ml`)",
                         rx.dose.trim()
                     ),
                     Some(given) => format!(

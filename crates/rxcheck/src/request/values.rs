@@ -157,6 +157,80 @@ pub fn parse_frequency(text: &str) -> Result<u32, FrequencyError> {
     Err(FrequencyError::Unknown)
 }
 
+/// The one format, other than ISO, that a file's dates are written in (`%d.%m.%Y`), as
+/// chrono's strftime specifiers. It must name a whole date with a four-digit year, so no date
+/// read with it is a guess.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DateFormat(String);
+
+impl DateFormat {
+    /// Checks `format` by writing dates with it and reading them back.
+    pub fn new(format: &str) -> Result<DateFormat, String> {
+        use std::fmt::Write;
+        let probes = [(1901, 2, 3), (2099, 12, 31)];
+        for (year, month, day) in probes {
+            let date = NaiveDate::from_ymd_opt(year, month, day).ok_or("bad probe date")?;
+            let mut written = String::new();
+            if write!(written, "{}", date.format(format)).is_err() {
+                return Err(format!(
+                    "`{format}` is not a date format (such as `%d.%m.%Y`)"
+                ));
+            }
+            if NaiveDate::parse_from_str(&written, format).ok() != Some(date) {
+                return Err(format!(
+                    "`{format}` does not name a whole date with a four-digit year (such as `%d.%m.%Y`); dates are never guessed"
+                ));
+            }
+        }
+        Ok(DateFormat(format.to_string()))
+    }
+
+    /// The format as given.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// How a prescription's dates are read: the date it is checked as of when it gives none, and
+/// the format its dates are written in (ISO `YYYY-MM-DD` when none is given).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dates {
+    pub as_of: NaiveDate,
+    pub format: Option<DateFormat>,
+}
+
+impl From<NaiveDate> for Dates {
+    fn from(as_of: NaiveDate) -> Dates {
+        Dates::iso(as_of)
+    }
+}
+
+impl Dates {
+    /// ISO dates, checked as of `as_of`.
+    pub fn iso(as_of: NaiveDate) -> Dates {
+        Dates {
+            as_of,
+            format: None,
+        }
+    }
+
+    /// Reads a date in this format; `None` when it is not a real date written so.
+    pub fn parse(&self, text: &str) -> Option<NaiveDate> {
+        match &self.format {
+            None => parse_date(text),
+            Some(format) => NaiveDate::parse_from_str(text.trim(), format.as_str()).ok(),
+        }
+    }
+
+    /// How dates must be written, for messages.
+    pub fn written(&self) -> String {
+        match &self.format {
+            None => "YYYY-MM-DD".into(),
+            Some(format) => format!("`{}` (the --date-format given)", format.as_str()),
+        }
+    }
+}
+
 /// Parses a calendar date written `YYYY-MM-DD`.
 pub fn parse_date(text: &str) -> Option<NaiveDate> {
     let text = text.trim().as_bytes();
@@ -265,6 +339,21 @@ mod tests {
         for bad in ["0", "two", "1e9", "-1", "2.5", "", "1001", "99999999999"] {
             assert_eq!(parse_whole(bad, 1, 1000), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn date_formats_name_a_whole_date() {
+        let dates = Dates {
+            as_of: parse_date("2026-01-01").unwrap(),
+            format: Some(DateFormat::new("%d.%m.%Y").unwrap()),
+        };
+        assert_eq!(dates.parse("05.01.2024"), parse_date("2024-01-05"));
+        assert_eq!(dates.parse("2024-01-05"), None);
+        assert_eq!(dates.parse("31.02.2024"), None);
+        for bad in ["%d.%m.%y", "%d.%m", "%Q", "%m/%Y", ""] {
+            assert!(DateFormat::new(bad).is_err(), "{bad}");
+        }
+        assert!(DateFormat::new("%m/%d/%Y").is_ok());
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! Breastfeeding rules; an unknown status cannot pass them silently.
+//! Breastfeeding rules; an unknown status cannot pass them silently, unless the patient
+//! cannot be breastfeeding (a man, a child, past the childbearing years).
 
 use super::{cite, verb};
 use crate::finding::{Assessment, Category, Severity};
@@ -7,7 +8,6 @@ use crate::request::{Flag, Request, Target};
 pub(super) fn check<'f>(req: &Request<'f, '_>, t: &Target<'f>, out: &mut Assessment<'f>) {
     for r in &t.profile.breastfeeding {
         match req.breastfeeding {
-            Flag::No => {}
             Flag::Yes => {
                 let message = format!("{} while breastfeeding: {}", t.name(), verb(r.severity));
                 cite(
@@ -19,7 +19,7 @@ pub(super) fn check<'f>(req: &Request<'f, '_>, t: &Target<'f>, out: &mut Assessm
                     message,
                 );
             }
-            Flag::Unknown => {
+            Flag::Unknown if req.of_childbearing_potential() => {
                 let message = format!(
                     "breastfeeding status is unknown, so the breastfeeding rule of {} cannot be verified ({} while breastfeeding)",
                     t.name(),
@@ -35,6 +35,7 @@ pub(super) fn check<'f>(req: &Request<'f, '_>, t: &Target<'f>, out: &mut Assessm
                     message,
                 );
             }
+            Flag::No | Flag::Unknown => {}
         }
     }
 }

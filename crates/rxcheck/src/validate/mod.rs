@@ -17,7 +17,7 @@ mod unknown_names;
 
 use crate::finding::{Assessment, Category, Severity};
 use crate::formulary::{Formulary, Rule};
-use crate::request::{Prescription, Request, Target, parse};
+use crate::request::{Dates, Prescription, Request, Target, parse};
 use chrono::NaiveDate;
 
 /// A check: reads the request and the drug form it is for, and records findings.
@@ -37,26 +37,28 @@ const CHECKS: [Check; 10] = [
     administration::check,
 ];
 
-/// Validates one prescription as of `as_of` (the prescription date when it gives none).
+/// Validates one prescription with ISO dates, as of `as_of` (the prescription date when it
+/// gives none).
 pub fn validate<'f>(
     formulary: &'f Formulary,
     rx: &Prescription<'_>,
     as_of: NaiveDate,
 ) -> Assessment<'f> {
     let mut out = Assessment::default();
-    validate_into(formulary, rx, as_of, &mut out);
+    validate_into(formulary, rx, &Dates::iso(as_of), &mut out);
     out
 }
 
-/// Like [`validate`], reusing `out`'s allocation (the batch hot path).
+/// Like [`validate`], with dates read as `dates` says, reusing `out`'s allocation (the batch
+/// hot path).
 pub fn validate_into<'f>(
     formulary: &'f Formulary,
     rx: &Prescription<'_>,
-    as_of: NaiveDate,
+    dates: &Dates,
     out: &mut Assessment<'f>,
 ) {
     out.clear();
-    let request = parse(formulary, rx, as_of, out);
+    let request = parse(formulary, rx, dates, out);
     // Nothing to check when the drug form is unknown: parsing has recorded why.
     let Some(target) = &request.target else {
         return;

@@ -1,4 +1,5 @@
-//! Pregnancy rules by gestational week; an unknown status cannot pass them silently.
+//! Pregnancy rules by gestational week; an unknown status cannot pass them silently, unless
+//! the patient cannot be pregnant (a man, a child, past the childbearing years).
 
 use super::{cite, verb};
 use crate::finding::{Assessment, Category, Severity};
@@ -50,7 +51,7 @@ pub(super) fn check<'f>(req: &Request<'f, '_>, t: &Target<'f>, out: &mut Assessm
             }
         }
         Pregnancy::Unknown => {
-            if let Some(r) = strictest {
+            if let Some(r) = strictest.filter(|_| req.of_childbearing_potential()) {
                 let message = format!(
                     "pregnancy status is unknown, so the pregnancy rules of {} cannot be verified ({})",
                     t.name(),

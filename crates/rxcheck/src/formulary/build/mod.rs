@@ -240,7 +240,7 @@ impl Builder<'_> {
                         None,
                     );
                 }
-                meta = Some(m);
+                meta = Some((file, m));
             }
             conditions.push((file, raw.conditions));
             classes.push((file, raw.classes));
@@ -249,7 +249,7 @@ impl Builder<'_> {
             rule_sets.push((file, raw.rule_sets));
             drugs.push((file, raw.drugs));
         }
-        let Some(meta) = meta else {
+        let Some((meta_file, meta)) = meta else {
             self.error(
                 0,
                 0..0,
@@ -258,6 +258,12 @@ impl Builder<'_> {
             );
             return None;
         };
+        // Without a range of its own, a formulary asks from 10 to 55 years.
+        let childbearing_years = meta
+            .childbearing_years
+            .as_ref()
+            .and_then(|r| self.range(meta_file, r, "childbearing_years", (0, MAX_AGE_YEARS)))
+            .unwrap_or((10, 55));
         let sources = merge(self, "source", sources);
         let conditions = merge(self, "condition", conditions);
         let classes = merge(self, "class", classes);
@@ -298,6 +304,7 @@ impl Builder<'_> {
             name: meta.name,
             version: meta.version,
             reference: meta.reference,
+            childbearing_years,
             condition_ids: self.condition_ids.clone(),
             condition_names: std::mem::take(&mut self.condition_names),
             class_names: std::mem::take(&mut self.class_names),
