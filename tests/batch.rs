@@ -557,3 +557,22 @@ fn the_csv_report_reads_in_a_spreadsheet() {
     assert_eq!(code, 3);
     assert!(stderr.contains("--excel writes the CSV report"), "{stderr}");
 }
+
+#[test]
+fn frequency_notations_are_read_from_a_file() {
+    // 75 mg each time: twice a day is the 150 mg maximum, three times is above it.
+    let input = format!(
+        "{HEADER}\nA,40,no,no,diclofenac,tablet,75 mg,bid\nB,40,no,no,diclofenac,tablet,75 mg,q12h\nC,40,no,no,diclofenac,tablet,75 mg,2 раза в день\nD,40,no,no,diclofenac,tablet,75 mg,TID\nE,40,no,no,diclofenac,tablet,75 mg,every 5 hours\nF,40,no,no,diclofenac,tablet,75 mg,as needed\n"
+    );
+    assert_eq!(
+        records(input, &[]),
+        vec![
+            rec(2, "A", "ok"),
+            rec(3, "B", "ok"),
+            rec(4, "C", "ok"),
+            rec(5, "D", "reject"),
+            rec(6, "E", "invalid"),
+            rec(7, "F", "invalid")
+        ]
+    );
+}

@@ -121,12 +121,15 @@ pub(super) fn age(
 /// recorded.
 pub(super) fn sex(rx: &Prescription<'_>, out: &mut Assessment<'_>) -> Sex {
     let text = rx.sex.trim();
+    if text.is_empty() {
+        return Sex::Unknown;
+    }
     match text.to_lowercase().trim_end_matches('.') {
         "female" | "f" | "w" | "woman" | "ж" | "жен" | "женский" | "женщина" => {
             Sex::Female
         }
         "male" | "m" | "man" | "м" | "муж" | "мужской" | "мужчина" => Sex::Male,
-        "" | "unknown" | "u" | "other" | "x" | "неизвестно" => Sex::Unknown,
+        "unknown" | "u" | "other" | "x" | "неизвестно" => Sex::Unknown,
         _ => {
             Input::Sex.invalid(
                 out,
