@@ -576,3 +576,56 @@ fn frequency_notations_are_read_from_a_file() {
         ]
     );
 }
+
+#[test]
+fn compact_detail_and_min_severity_shrink_the_report_not_the_verdict() {
+    let input = format!(
+        "{HEADER}\nA,40,no,no,diclofenac,tablet,50 mg,3\nB,40,no,no,diclofenac,tablet,75 mg,3\n"
+    );
+    let (_, full, _) = batch(input.clone(), &["--format", "jsonl"]);
+    let (_, compact, _) = batch(input.clone(), &["--format", "jsonl", "--detail", "compact"]);
+    // Compact findings are [severity, rule] pairs, in the same order as the full ones.
+    for (full, compact) in full.lines().zip(compact.lines()) {
+        let full: Value = serde_json::from_str(full).unwrap();
+        let compact: Value = serde_json::from_str(compact).unwrap();
+        assert_eq!(full["verdict"], compact["verdict"]);
+        let pairs: Vec<Value> = full["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| serde_json::json!([f["severity"], f["rule"]]))
+            .collect();
+        assert_eq!(compact["findings"], Value::Array(pairs));
+    }
+    // --min-severity warn drops the info findings; B stays a reject with its reject finding.
+    let (code, stdout, _) = batch(
+        input.clone(),
+        &["--format", "jsonl", "--min-severity", "warn"],
+    );
+    assert_eq!(code, 2);
+    let records: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records[0]["verdict"], "ok");
+    assert_eq!(records[0]["findings"], serde_json::json!([]));
+    assert_eq!(records[1]["verdict"], "reject");
+    let severities: Vec<&str> = records[1]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["severity"].as_str().unwrap())
+        .collect();
+    assert_eq!(severities, ["reject"]);
+    // The compact CSV report: findings as `severity rule`.
+    let (_, csv, _) = batch(input, &["--format", "csv", "--detail", "compact"]);
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "line,rx_id,verdict,findings");
+    assert!(
+        lines[2].starts_with(
+            "3,B,reject,reject diclofenac.tablet.dosage.over_15.dose_per_day.max | info "
+        ),
+        "{}",
+        lines[2]
+    );
+}

@@ -45,6 +45,30 @@ fn batch_examples_in_every_format() {
     snapshot("batch_jsonl_row_by_row", &row_by_row);
 }
 
+/// The benchmark's samples: full output, row by row and by patient, pinned byte for byte.
+#[test]
+fn bench_samples_full_output() {
+    let dir = "tests/fixtures/bench";
+    for (name, row_by_row) in [
+        ("realistic", true),
+        ("heavy", true),
+        ("realistic_sorted", false),
+        ("placeholder", false),
+    ] {
+        let file = format!("{dir}/{name}.csv");
+        let by_patient = [&["batch", &file, "--format", "jsonl"][..], &AS_OF].concat();
+        snapshot(&format!("bench_{name}_by_patient"), &by_patient);
+        if row_by_row {
+            let args = [
+                &["batch", &file, "--format", "jsonl", "--no-by-patient"][..],
+                &AS_OF,
+            ]
+            .concat();
+            snapshot(&format!("bench_{name}_row_by_row"), &args);
+        }
+    }
+}
+
 #[test]
 fn formulary_worked_examples_and_description() {
     snapshot("formulary_test_verbose", &["formulary", "test", "-v"]);

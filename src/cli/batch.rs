@@ -3,9 +3,10 @@
 
 use super::{DateArgs, Fatal, FormularyArgs, load_formulary, stdout_color};
 use indicatif::{ProgressBar, ProgressStyle};
+use rxcheck::Severity;
 use rxcheck::Verdict;
 use rxcheck::batch::{self, BatchError, BatchOptions, ColumnMap, Summary};
-use rxcheck::report::{CsvPrinter, JsonPrinter, Printer, TextPrinter};
+use rxcheck::report::{CsvPrinter, Detail, JsonPrinter, Printer, TextPrinter};
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Read, Write};
 use std::path::PathBuf;
@@ -46,6 +47,13 @@ pub struct Args {
     /// Output format [default: jsonl to a file or pipe, text on a terminal]
     #[arg(long, value_enum)]
     format: Option<Format>,
+    /// How much of each finding the records show: `full` (severity, category, rule, message,
+    /// source) or `compact` (severity and rule id, to join with `rxcheck formulary show`)
+    #[arg(long, value_enum, default_value = "full")]
+    detail: DetailArg,
+    /// Leave findings below this severity out of the records (verdicts are unchanged)
+    #[arg(long, value_enum, default_value = "info", value_name = "SEVERITY")]
+    min_severity: SeverityArg,
     /// Write the CSV report for a spreadsheet: a UTF-8 byte order mark, and the input's
     /// delimiter [implies --format csv]
     #[arg(long)]
@@ -91,6 +99,20 @@ pub struct Args {
     quiet: bool,
     #[command(flatten)]
     formulary: FormularyArgs,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum DetailArg {
+    Full,
+    Compact,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum SeverityArg {
+    Info,
+    Warn,
+    Reject,
+    Invalid,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -313,22 +335,37 @@ pub fn run(args: Args) -> Result<i32, Fatal> {
             ));
         }
     };
+    let detail = match args.detail {
+        DetailArg::Full => Detail::Full,
+        DetailArg::Compact => Detail::Compact,
+    };
+    options.min_severity = match args.min_severity {
+        SeverityArg::Info => Severity::Info,
+        SeverityArg::Warn => Severity::Warn,
+        SeverityArg::Reject => Severity::Reject,
+        SeverityArg::Invalid => Severity::Invalid,
+    };
+    let json = || {
+        let mut printer = JsonPrinter::for_formulary(&formulary);
+        printer.detail = detail;
+        printer
+    };
     let printer: Box<dyn Printer + '_> = match format {
-        Some(Format::Jsonl) => Box::new(JsonPrinter::for_formulary(&formulary)),
-        Some(Format::Csv) => Box::new(match header_delimiter {
-            Some(delimiter) => CsvPrinter {
-                delimiter,
-                byte_order_mark: true,
-            },
-            None => CsvPrinter::default(),
+        Some(Format::Jsonl) => Box::new(json()),
+        Some(Format::Csv) => Box::new(CsvPrinter {
+            delimiter: header_delimiter.unwrap_or(b','),
+            byte_order_mark: header_delimiter.is_some(),
+            detail,
         }),
         Some(Format::Text) => Box::new(TextPrinter {
             color: to_terminal && stdout_color(),
+            detail,
         }),
         None if to_terminal => Box::new(TextPrinter {
             color: stdout_color(),
+            detail,
         }),
-        None => Box::new(JsonPrinter::for_formulary(&formulary)),
+        None => Box::new(json()),
     };
     if let Some(n) = args.threads {
         if n == 0 {

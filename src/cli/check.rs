@@ -1,7 +1,7 @@
 //! `rxcheck check`: one prescription, field by field, for the pharmacist at the counter.
 
 use super::{DateArgs, Fatal, FormularyArgs, load_formulary, stdout_color};
-use rxcheck::report::{JsonPrinter, Printer, Record, TextPrinter};
+use rxcheck::report::{Detail, JsonPrinter, Printer, Record, TextPrinter};
 use rxcheck::request::Field;
 use rxcheck::{Assessment, Prescription, validate_into};
 use std::io::Write;
@@ -91,11 +91,13 @@ pub fn run(args: Args) -> Result<i32, Fatal> {
         rx_id,
         patient_id: None,
         assessment: &assessment,
+        min_severity: rxcheck::Severity::Info,
     };
     let mut out = Vec::new();
     match args.format {
         Format::Text => TextPrinter {
             color: stdout_color(),
+            detail: Detail::Full,
         }
         .record(&mut out, &record),
         Format::Json => JsonPrinter::default().record(&mut out, &record),

@@ -40,6 +40,8 @@ pub struct BatchOptions {
     pub sequential: bool,
     /// Column names the header matching does not find on its own, and columns to ignore.
     pub columns: ColumnMap,
+    /// Findings below this are left out of the records (verdicts and the summary count them).
+    pub min_severity: Severity,
 }
 
 impl BatchOptions {
@@ -53,6 +55,7 @@ impl BatchOptions {
             batch_rows: 4096,
             sequential: false,
             columns: ColumnMap::default(),
+            min_severity: Severity::Info,
         }
     }
 }
@@ -347,6 +350,7 @@ impl<'f> Job<'_, 'f> {
             rx_id: Some(&rx_id),
             patient_id: patient_id.as_deref(),
             assessment: &assessment,
+            min_severity: self.options.min_severity,
         };
         self.printer.record(out, &record);
         summary.count(&assessment);

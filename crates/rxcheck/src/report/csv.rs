@@ -2,7 +2,7 @@
 //! columns, findings as `category:rule`), then `patient_id`, a count of findings per severity
 //! and `details`, each finding as `severity category rule: message`.
 
-use super::{Printer, Record};
+use super::{Detail, Printer, Record};
 use crate::finding::Severity;
 use std::io::Write;
 
@@ -20,6 +20,9 @@ const COLUMNS: [&str; 10] = [
     "details",
 ];
 
+/// The compact report's columns: findings are `severity rule`.
+const COMPACT_COLUMNS: [&str; 4] = ["line", "rx_id", "verdict", "findings"];
+
 /// The severities counted, in the order of their columns.
 const COUNTED: [Severity; 4] = [
     Severity::Invalid,
@@ -35,6 +38,8 @@ pub struct CsvPrinter {
     pub delimiter: u8,
     /// Start with a UTF-8 byte order mark, so that Excel reads the file as UTF-8.
     pub byte_order_mark: bool,
+    /// Compact: `line,rx_id,verdict,findings` with findings as `severity rule`.
+    pub detail: Detail,
 }
 
 impl Default for CsvPrinter {
@@ -42,6 +47,7 @@ impl Default for CsvPrinter {
         CsvPrinter {
             delimiter: b',',
             byte_order_mark: false,
+            detail: Detail::Full,
         }
     }
 }
@@ -57,7 +63,11 @@ impl Printer for CsvPrinter {
         if self.byte_order_mark {
             out.extend_from_slice("\u{feff}".as_bytes());
         }
-        for (i, column) in COLUMNS.iter().enumerate() {
+        let columns: &[&str] = match self.detail {
+            Detail::Full => &COLUMNS,
+            Detail::Compact => &COMPACT_COLUMNS,
+        };
+        for (i, column) in columns.iter().enumerate() {
             if i > 0 {
                 out.push(self.delimiter);
             }
@@ -67,7 +77,6 @@ impl Printer for CsvPrinter {
     }
 
     fn record(&self, out: &mut Vec<u8>, record: &Record<'_, '_>) {
-        let findings = &record.assessment.findings;
         if let Some(line) = record.line {
             let _ = write!(out, "{line}");
         }
@@ -77,24 +86,36 @@ impl Printer for CsvPrinter {
         out.extend_from_slice(record.assessment.verdict().as_str().as_bytes());
         out.push(self.delimiter);
         let mut cell = String::new();
-        for (i, f) in findings.iter().enumerate() {
+        for (i, f) in record.findings().enumerate() {
             if i > 0 {
                 cell.push_str(" | ");
             }
-            cell.push_str(f.category.as_str());
-            cell.push(':');
+            match self.detail {
+                Detail::Full => {
+                    cell.push_str(f.category.as_str());
+                    cell.push(':');
+                }
+                Detail::Compact => {
+                    cell.push_str(f.severity.as_str());
+                    cell.push(' ');
+                }
+            }
             cell.push_str(&f.shown_rule());
         }
         self.cell(out, &cell);
+        if self.detail == Detail::Compact {
+            out.push(b'\n');
+            return;
+        }
         out.push(self.delimiter);
         self.cell(out, record.patient_id.unwrap_or(""));
         for severity in COUNTED {
-            let count = findings.iter().filter(|f| f.severity == severity).count();
+            let count = record.findings().filter(|f| f.severity == severity).count();
             let _ = write!(out, "{}{count}", char::from(self.delimiter));
         }
         out.push(self.delimiter);
         cell.clear();
-        for (i, f) in findings.iter().enumerate() {
+        for (i, f) in record.findings().enumerate() {
             if i > 0 {
                 cell.push_str(" | ");
             }

@@ -2,7 +2,7 @@
 //! come from the formulary (rule ids, sources, notes) are escaped once, when the printer is
 //! made, and copied as bytes after that: the batch hot path writes about a kilobyte a row.
 
-use super::{Printer, Record};
+use super::{Detail, Printer, Record};
 use crate::fasthash::FastMap;
 use crate::finding::Finding;
 use crate::formulary::{Dosing, Formulary, Profile};
@@ -13,6 +13,8 @@ use std::io::Write;
 pub struct JsonPrinter<'f> {
     escaped: FastMap<(usize, usize), Box<[u8]>>,
     _formulary: Option<&'f Formulary>,
+    /// Compact findings are `["severity","rule"]` pairs.
+    pub detail: Detail,
 }
 
 fn key(s: &str) -> (usize, usize) {
@@ -26,6 +28,7 @@ impl<'f> JsonPrinter<'f> {
         let mut printer = JsonPrinter {
             escaped: FastMap::default(),
             _formulary: Some(formulary),
+            detail: Detail::Full,
         };
         for source in &formulary.sources {
             printer.remember(&source.citation);
@@ -93,16 +96,28 @@ impl<'f> JsonPrinter<'f> {
         }
     }
 
+    fn rule(&self, out: &mut Vec<u8>, f: &Finding<'_>) {
+        match &f.rows {
+            None => self.string(out, &f.rule),
+            Some(_) => escape_into(out, &f.shown_rule()),
+        }
+    }
+
     fn finding(&self, out: &mut Vec<u8>, f: &Finding<'_>) {
+        if self.detail == Detail::Compact {
+            out.extend_from_slice(b"[\"");
+            out.extend_from_slice(f.severity.as_str().as_bytes());
+            out.extend_from_slice(b"\",");
+            self.rule(out, f);
+            out.push(b']');
+            return;
+        }
         out.extend_from_slice(b"{\"severity\":\"");
         out.extend_from_slice(f.severity.as_str().as_bytes());
         out.extend_from_slice(b"\",\"category\":\"");
         out.extend_from_slice(f.category.as_str().as_bytes());
         out.extend_from_slice(b"\",\"rule\":");
-        match &f.rows {
-            None => self.string(out, &f.rule),
-            Some(_) => escape_into(out, &f.shown_rule()),
-        }
+        self.rule(out, f);
         out.extend_from_slice(b",\"message\":");
         self.string(out, &f.message);
         out.extend_from_slice(b",\"source\":");
@@ -158,7 +173,7 @@ impl Printer for JsonPrinter<'_> {
         out.extend_from_slice(b",\"verdict\":\"");
         out.extend_from_slice(record.assessment.verdict().as_str().as_bytes());
         out.extend_from_slice(b"\",\"findings\":[");
-        for (i, f) in record.assessment.findings.iter().enumerate() {
+        for (i, f) in record.findings().enumerate() {
             if i > 0 {
                 out.push(b',');
             }

@@ -9,7 +9,17 @@ pub use self::csv::CsvPrinter;
 pub use self::json::JsonPrinter;
 pub use self::text::TextPrinter;
 
-use crate::finding::Assessment;
+use crate::finding::{Assessment, Finding, Severity};
+
+/// How much of each finding a report shows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Detail {
+    /// Severity, category, rule, message and source.
+    #[default]
+    Full,
+    /// Severity and rule id only, for a consumer to join with the formulary description.
+    Compact,
+}
 
 /// One assessed prescription, as a printer sees it.
 pub struct Record<'a, 'f> {
@@ -20,6 +30,19 @@ pub struct Record<'a, 'f> {
     /// The patient's id, where the input has one (batch only).
     pub patient_id: Option<&'a str>,
     pub assessment: &'a Assessment<'f>,
+    /// Findings below this are left out of the report (the verdict still counts them).
+    pub min_severity: Severity,
+}
+
+impl<'f> Record<'_, 'f> {
+    /// The findings the report shows, in order.
+    pub fn findings(&self) -> impl Iterator<Item = &Finding<'f>> {
+        let min = self.min_severity;
+        self.assessment
+            .findings
+            .iter()
+            .filter(move |f| f.severity >= min)
+    }
 }
 
 /// Renders records into a buffer.

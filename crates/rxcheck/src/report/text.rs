@@ -1,7 +1,7 @@
 //! Human-readable output for the pharmacist: the verdict first, then each finding with its
 //! severity, message, rule and source. Colour only when asked for.
 
-use super::{Printer, Record};
+use super::{Detail, Printer, Record};
 use crate::finding::{Severity, Verdict};
 use std::io::Write;
 
@@ -9,6 +9,8 @@ use std::io::Write;
 #[derive(Debug, Default)]
 pub struct TextPrinter {
     pub color: bool,
+    /// Compact findings are one line each: severity and rule.
+    pub detail: Detail,
 }
 
 impl TextPrinter {
@@ -53,16 +55,20 @@ impl Printer for TextPrinter {
             let _ = write!(out, "  (line {line})");
         }
         out.push(b'\n');
-        if record.assessment.findings.is_empty() {
+        if record.findings().next().is_none() {
             out.extend_from_slice(b"  no findings\n");
         }
-        for f in &record.assessment.findings {
+        for f in record.findings() {
             out.extend_from_slice(b"  ");
             self.paint(
                 out,
                 severity_color(f.severity),
                 &format!("{:<7}", f.severity.as_str()),
             );
+            if self.detail == Detail::Compact {
+                let _ = writeln!(out, " {}", f.shown_rule());
+                continue;
+            }
             let _ = writeln!(out, " {:<17} {}", f.category.as_str(), f.message);
             let _ = writeln!(out, "          rule:   {}", f.shown_rule());
             let _ = writeln!(out, "          source: {}", f.source);
