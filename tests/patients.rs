@@ -236,3 +236,19 @@ fn one_patient_with_thousands_of_rows_is_checked_in_reasonable_output() {
         "dose_daily:diclofenac.combined_daily_max(R0,R1,R2,R3,R4,R5,+2994)"
     );
 }
+
+#[test]
+fn ampoules_counted_through_their_volume_add_to_the_daily_total() {
+    // One 3 ml ampoule of 25 mg/ml twice a day is 150 mg; with 50 mg tablets twice a day the
+    // patient gets 250 mg of diclofenac a day.
+    let input = "rx_id,patient_id,date,age_years,sex,drug,form,strength,unit_volume,dose,times_per_day,duration_days\n\
+        I1,P1,2026-11-01,40,m,diclofenac,injection,25 mg/ml,3 ml,1 ampoule,2,2\n\
+        T1,P1,2026-11-01,40,m,diclofenac,tablet,,,50 mg,2,7\n";
+    for (id, verdict, rules) in run(input, &[]) {
+        assert_eq!(verdict, "reject", "{id}: {rules:?}");
+        assert!(
+            rules.contains(&"dose_daily:diclofenac.combined_daily_max(I1,T1)".to_string()),
+            "{id}: {rules:?}"
+        );
+    }
+}

@@ -172,6 +172,7 @@ fn course<'f, 'r>(
         Field::Drug,
         Field::Form,
         Field::Strength,
+        Field::UnitVolume,
         Field::Dose,
         Field::TimesPerDay,
         Field::DurationDays,
