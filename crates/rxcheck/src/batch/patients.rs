@@ -5,13 +5,15 @@
 //! a patient.
 
 use super::{
-    BatchError, BatchOptions, Columns, RowFields, RowKind, RowSplitter, Worker, prescription,
-    read_header,
+    BatchError, BatchOptions, Columns, RowFields, RowKind, RowSpan, RowSplitter, Worker,
+    prescription, read_header,
 };
+use crate::fasthash::FastMap;
 use crate::finding::{Assessment, Finding};
 use crate::formulary::Formulary;
 use crate::request::{Field, parse};
 use crate::validate::courses::{Course, check_course};
+use rayon::prelude::*;
 use std::io::Read;
 
 /// One patient's concurrent prescriptions, gathered from a whole file: the findings for a row
@@ -49,15 +51,14 @@ impl<'f> CrossFindings<'f> {
             return Vec::new();
         };
         let (start, len) = (start as usize, len as usize);
-        let members: Vec<&Course<'f>> = self
+        let members = self
             .by_patient
             .get(start..start + len)
             .unwrap_or(&[])
             .iter()
-            .filter_map(|i| self.courses.get(*i as usize))
-            .collect();
+            .filter_map(|i| self.courses.get(*i as usize));
         match self.courses.get(index) {
-            Some(course) => check_course(self.formulary, &members, course),
+            Some(course) => check_course(self.formulary, members, course),
             None => Vec::new(),
         }
     }
@@ -80,66 +81,98 @@ pub fn scan_patients<'f>(
     let Some(patient_column) = columns.patient_id else {
         return Ok(None);
     };
-    let mut worker = Worker::new(delimiter);
-    let mut bytes = Vec::new();
+    // Rows are read in batches; each batch's rows are parsed into courses on every core, and
+    // the courses are kept in row order.
+    let batch_rows = options.batch_rows.max(1) * 4;
     let mut courses: Vec<Course<'f>> = Vec::new();
-    // Parsing records its findings here; the first pass keeps none of them.
-    let mut scratch = Assessment::default();
-    let mut patient_ids: Vec<Box<str>> = Vec::new();
-    let mut row = 0u64;
-    while let Some(span) = splitter
-        .next_row(delimiter, &mut bytes)
-        .map_err(BatchError::Read)?
-    {
-        let index = row;
-        row += 1;
-        if span.kind == RowKind::Complete {
-            let count = worker.parse(bytes.get(span.bytes.clone()).unwrap_or(&[]));
-            let fields = worker.row_fields(count);
-            if count == columns.width {
-                let row = (&fields, index);
-                if let Some((patient, course)) = course(
-                    formulary,
-                    &columns,
-                    patient_column,
-                    row,
-                    options,
-                    &mut scratch,
-                ) {
-                    patient_ids.push(patient.into());
-                    courses.push(course);
+    // Patient ids are interned: each course keeps only its patient's number.
+    let mut numbers: FastMap<Box<str>, u32> = FastMap::default();
+    let mut patient_of_course: Vec<u32> = Vec::new();
+    let mut bytes = Vec::new();
+    let mut spans: Vec<RowSpan> = Vec::new();
+    let mut first_row = 0u64;
+    let mut done = false;
+    while !done {
+        bytes.clear();
+        spans.clear();
+        while spans.len() < batch_rows {
+            match splitter
+                .next_row(delimiter, &mut bytes)
+                .map_err(BatchError::Read)?
+            {
+                Some(span) => spans.push(span),
+                None => {
+                    done = true;
+                    break;
                 }
             }
         }
-        bytes.clear();
-    }
-    // Group the courses by patient (stably, so each group stays in row order); the patient
-    // ids themselves are not kept.
-    let mut by_patient: Vec<u32> = (0..courses.len())
-        .filter_map(|i| u32::try_from(i).ok())
-        .collect();
-    by_patient.sort_by(|a, b| {
-        patient_ids
-            .get(*a as usize)
-            .cmp(&patient_ids.get(*b as usize))
-    });
-    let mut groups: Vec<(u32, u32)> = Vec::new();
-    let mut group_of_course = vec![0u32; courses.len()];
-    let mut previous: Option<&str> = None;
-    for (position, &course) in by_patient.iter().enumerate() {
-        let patient = patient_ids.get(course as usize).map(|p| &**p);
-        if previous != patient {
-            groups.push((u32::try_from(position).unwrap_or(u32::MAX), 0));
-            previous = patient;
+        let chunk = spans
+            .len()
+            .div_ceil(rayon::current_num_threads().max(1) * 4)
+            .max(1);
+        let parsed: Vec<Vec<(Box<str>, Course<'f>)>> = spans
+            .par_chunks(chunk)
+            .enumerate()
+            .map(|(i, chunk_spans)| {
+                let mut worker = Worker::new(delimiter);
+                // Parsing records its findings here; the first pass keeps none of them.
+                let mut scratch = Assessment::default();
+                let first = first_row + (i * chunk) as u64;
+                (first..)
+                    .zip(chunk_spans)
+                    .filter(|(_, span)| span.kind == RowKind::Complete)
+                    .filter_map(|(index, span)| {
+                        let count = worker.parse(bytes.get(span.bytes.clone()).unwrap_or(&[]));
+                        if count != columns.width {
+                            return None;
+                        }
+                        let fields = worker.row_fields(count);
+                        let row = (&fields, index);
+                        course(
+                            formulary,
+                            &columns,
+                            patient_column,
+                            row,
+                            options,
+                            &mut scratch,
+                        )
+                        .map(|(patient, course)| (patient.into(), course))
+                    })
+                    .collect()
+            })
+            .collect();
+        for (patient, course) in parsed.into_iter().flatten() {
+            let next = u32::try_from(numbers.len()).unwrap_or(u32::MAX);
+            patient_of_course.push(*numbers.entry(patient).or_insert(next));
+            courses.push(course);
         }
-        if let Some(group) = groups.last_mut() {
+        first_row += spans.len() as u64;
+    }
+    // Group the courses by patient with a counting sort (each group stays in row order).
+    let mut groups: Vec<(u32, u32)> = vec![(0, 0); numbers.len()];
+    drop(numbers);
+    for &patient in &patient_of_course {
+        if let Some(group) = groups.get_mut(patient as usize) {
             group.1 += 1;
         }
-        if let Some(slot) = group_of_course.get_mut(course as usize) {
-            *slot = u32::try_from(groups.len() - 1).unwrap_or(u32::MAX);
+    }
+    let mut start = 0u32;
+    for group in &mut groups {
+        group.0 = start;
+        start = start.saturating_add(group.1);
+    }
+    let mut filled: Vec<u32> = groups.iter().map(|g| g.0).collect();
+    let mut by_patient = vec![0u32; courses.len()];
+    for (course, &patient) in patient_of_course.iter().enumerate() {
+        if let Some(next) = filled.get_mut(patient as usize) {
+            if let Some(slot) = by_patient.get_mut(*next as usize) {
+                *slot = u32::try_from(course).unwrap_or(u32::MAX);
+            }
+            *next += 1;
         }
     }
-    drop(patient_ids);
+    let group_of_course = patient_of_course;
     Ok(Some(CrossFindings {
         formulary,
         patients: groups.len(),

@@ -182,13 +182,16 @@ fn naming_rows<'f, 'c>(
     }
 }
 
-/// The findings for `course` from the other courses of its patient (`courses`, which holds
-/// it too).
-pub fn check_course<'f>(
+/// The findings for `course` from the other courses of its patient (`courses`, in row order,
+/// which holds it too).
+pub fn check_course<'f, 'c>(
     formulary: &'f Formulary,
-    courses: &[&Course<'f>],
+    courses: impl IntoIterator<Item = &'c Course<'f>>,
     course: &Course<'f>,
-) -> Vec<Finding<'f>> {
+) -> Vec<Finding<'f>>
+where
+    'f: 'c,
+{
     let CourseDrug::Covered {
         drug: own,
         form,
@@ -207,8 +210,7 @@ pub fn check_course<'f>(
         return Vec::new();
     };
     let others: Vec<&Course<'f>> = courses
-        .iter()
-        .copied()
+        .into_iter()
         .filter(|c| c.row != course.row && c.overlaps(course))
         .collect();
     let mut found = Vec::new();
