@@ -46,7 +46,9 @@ pub struct Formulary {
     /// Every allergen name, normalised.
     allergen_names: FastMap<String, usize>,
     /// ICD-10 prefixes without their dot (`K254`), each with the condition it means.
-    icd_prefixes: Vec<(String, usize)>,
+    /// Each ICD-10 code of the vocabulary (dotless), with the conditions it takes in, each with
+    /// its place in the vocabulary's order.
+    icd_prefixes: FastMap<String, Vec<(u32, usize)>>,
     /// Every name a prescription may give a drug by: generic, alias or brand.
     drug_names: FastMap<String, DrugRef>,
     /// Every known substance name (class members and formulary drugs) with its classes.
@@ -590,17 +592,44 @@ impl Formulary {
     /// Calls `found` with every condition an ICD-10 code (dotless, upper case) means: its
     /// codes take it in by prefix, its exclusions leave it out.
     pub fn conditions_for_icd10(&self, code: &str, mut found: impl FnMut(usize)) {
-        for (prefix, condition) in &self.icd_prefixes {
-            if code.starts_with(prefix.as_str()) {
-                let excluded = self.conditions.get(*condition).is_some_and(|c| {
+        // The code's prefixes from three characters up, each looked up once; the conditions
+        // come out in the vocabulary's order. A few hits stay on the stack.
+        const ON_STACK: usize = 16;
+        let mut stack = [(0u32, 0usize); ON_STACK];
+        let mut count = 0;
+        let mut heap: Vec<(u32, usize)> = Vec::new();
+        for end in 3..=code.len() {
+            let Some(taken) = code.get(..end).and_then(|p| self.icd_prefixes.get(p)) else {
+                continue;
+            };
+            for &hit in taken {
+                let excluded = self.conditions.get(hit.1).is_some_and(|c| {
                     c.excluded_prefixes
                         .iter()
                         .any(|x| code.starts_with(x.as_str()))
                 });
-                if !excluded {
-                    found(*condition);
+                if excluded {
+                    continue;
+                }
+                match stack.get_mut(count) {
+                    Some(slot) => {
+                        *slot = hit;
+                        count += 1;
+                    }
+                    None => heap.push(hit),
                 }
             }
+        }
+        let hits = match heap.is_empty() {
+            true => stack.get_mut(..count).unwrap_or_default(),
+            false => {
+                heap.extend_from_slice(&stack);
+                heap.as_mut_slice()
+            }
+        };
+        hits.sort_unstable();
+        for &(_, condition) in &*hits {
+            found(condition);
         }
     }
 
@@ -748,6 +777,46 @@ mod tests {
         for bad in ["K2", "25.4", "K25.", "K25.45678", "gi_ulcer", "K 25"] {
             assert_eq!(normalize_icd10(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn an_icd10_code_finds_every_condition_it_falls_under_in_order() {
+        // Twenty conditions (more than fit on the stack) under K25, with exclusions.
+        let mut text = String::from(
+            "[formulary]\nname = \"t\"\nversion = \"1\"\nreference = \"t\"\n\
+             [sources.s]\nsection = \"S\"\ntext = \"t\"\n\
+             [drugs.x.forms.tablet]\nroute = \"oral\"\nsystemic = true\ndose_dimension = \"mass\"\n\
+             [[drugs.x.forms.tablet.dosage]]\ndose_per_day = { max = \"1 mg\" }\nsource = \"s\"\n\
+             [drugs.x]\nname = \"X\"\n",
+        );
+        for i in 0..20 {
+            let (code, exclude) = if i % 2 == 0 {
+                ("K25", "K25.9")
+            } else {
+                ("K25.4", "K25.49")
+            };
+            text.push_str(&format!(
+                "[conditions.c{i:02}]\nlabel = \"c{i}\"\nicd10 = [\"{code}\"]\nicd10_exclude = [\"{exclude}\"]\n"
+            ));
+        }
+        let files = [SourceFile {
+            name: "t.toml".into(),
+            text,
+        }];
+        let formulary = Formulary::load(&files).unwrap();
+        let found = |code: &str| {
+            let mut ids = Vec::new();
+            formulary.conditions_for_icd10(code, |c| ids.push(formulary.conditions[c].id.clone()));
+            ids
+        };
+        let all: Vec<String> = (0..20).map(|i| format!("c{i:02}")).collect();
+        let even: Vec<String> = (0..20).step_by(2).map(|i| format!("c{i:02}")).collect();
+        assert_eq!(found("K254"), all);
+        assert_eq!(found("K2541"), all);
+        assert_eq!(found("K250"), even);
+        assert_eq!(found("K2549"), even);
+        assert!(found("K259").is_empty());
+        assert!(found("K26").is_empty());
     }
 
     #[test]

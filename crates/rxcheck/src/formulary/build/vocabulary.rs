@@ -478,12 +478,14 @@ impl Builder<'_> {
     }
 }
 
-pub(super) fn icd_index(conditions: &[Condition]) -> Vec<(String, usize)> {
-    let mut index = Vec::new();
+pub(super) fn icd_index(conditions: &[Condition]) -> FastMap<String, Vec<(u32, usize)>> {
+    let mut index: FastMap<String, Vec<(u32, usize)>> = FastMap::default();
+    let mut place = 0u32;
     for (i, c) in conditions.iter().enumerate() {
         for code in c.codes() {
             if let Some(norm) = normalize_icd10(code) {
-                index.push((norm, i));
+                index.entry(norm).or_default().push((place, i));
+                place += 1;
             }
         }
     }
