@@ -20,6 +20,7 @@
 )]
 
 pub mod fasthash;
+pub mod fhir;
 pub mod finding;
 pub mod formulary;
 pub mod request;
