@@ -19,6 +19,7 @@
     )
 )]
 
+pub mod cds;
 pub mod fasthash;
 pub mod fhir;
 pub mod finding;
