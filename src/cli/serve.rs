@@ -113,12 +113,16 @@ async fn serve(args: Args, service: Shared) -> Result<i32, Fatal> {
             Duration::from_secs(args.timeout.max(1)),
         ))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked));
-    eprintln!("rxcheck serve: listening on http://{address}");
+    // Written so that a closed stderr never stops the server.
+    let _ = writeln!(
+        std::io::stderr(),
+        "rxcheck serve: listening on http://{address}"
+    );
     axum::serve(listener, app)
         .with_graceful_shutdown(stop_signal())
         .await
         .map_err(|e| Fatal(format!("server error: {e}")))?;
-    eprintln!("rxcheck serve: stopped");
+    let _ = writeln!(std::io::stderr(), "rxcheck serve: stopped");
     Ok(0)
 }
 
