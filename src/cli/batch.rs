@@ -472,7 +472,7 @@ fn choose_printer<'f>(
         }
     };
     Ok(match format {
-        Some(Format::Jsonl) => Box::new(JsonPrinter::for_formulary(&formulary)),
+        Some(Format::Jsonl) => Box::new(JsonPrinter::for_formulary(formulary)),
         Some(Format::Csv) => Box::new(match header_delimiter {
             Some(delimiter) => CsvPrinter {
                 delimiter,
@@ -486,7 +486,7 @@ fn choose_printer<'f>(
         None if to_terminal => Box::new(TextPrinter {
             color: stdout_color(),
         }),
-        None => Box::new(JsonPrinter::for_formulary(&formulary)),
+        None => Box::new(JsonPrinter::for_formulary(formulary)),
     })
 }
 
