@@ -327,3 +327,50 @@ fn show_conditions_lists_names_and_codes_by_edition() {
     );
     assert_eq!(proctitis["synonyms"], serde_json::json!(["проктит"]));
 }
+
+#[test]
+fn codes_lint() {
+    assert_eq!(
+        diagnostics("codes.toml"),
+        vec![
+            (
+                Error,
+                15,
+                11,
+                "SNOMED CT `13200003` is given for conditions `ulcer` and `asthma`".to_string()
+            ),
+            (
+                Error,
+                15,
+                23,
+                "`12847007` is not a SNOMED CT concept id".to_string()
+            ),
+            (Error, 23, 7, "`M01AB5` is not an ATC code".to_string()),
+            (
+                Error,
+                26,
+                29,
+                "RxNorm `855943` names form `spray`, which drug `x` does not have".to_string()
+            ),
+            (
+                Error,
+                27,
+                47,
+                "RxNorm `855944` names brand `nobrand`, which drug `x` does not have".to_string()
+            ),
+            (Error, 28, 12, "`85594X` is not an RxNorm code".to_string()),
+            (
+                Error,
+                29,
+                12,
+                "RxNorm code `855942` is given twice for `x`".to_string()
+            ),
+            (
+                Error,
+                44,
+                7,
+                "ATC code `M02AA15` is given for `y` and for `x.tablet`".to_string()
+            ),
+        ]
+    );
+}

@@ -2,8 +2,10 @@
 
 mod batch;
 mod cli;
+mod fhir;
 mod formulary;
 mod golden;
 mod patients;
 mod properties;
 mod rules;
+mod serve;

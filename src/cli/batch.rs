@@ -3,10 +3,9 @@
 
 use super::{DateArgs, Fatal, FormularyArgs, load_formulary, stdout_color};
 use indicatif::{ProgressBar, ProgressStyle};
-use rxcheck::Severity;
-use rxcheck::Verdict;
 use rxcheck::batch::{self, BatchError, BatchOptions, ColumnMap, Summary};
-use rxcheck::report::{CsvPrinter, Detail, JsonPrinter, Printer, TextPrinter};
+use rxcheck::report::{CsvPrinter, Detail, JsonPrinter, Printer, Record, TextPrinter};
+use rxcheck::{Assessment, Severity, Verdict, fhir};
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Read, Write};
 use std::path::PathBuf;
@@ -36,11 +35,17 @@ Examples:
   rxcheck batch export.csv --column drug=\"Medicine name\" --ignore-column Notes
   rxcheck batch prescriptions_mimic.csv --columns mimic.toml -o verdicts.csv
   rxcheck batch apteka.csv --encoding windows-1251 --date-format %d.%m.%Y -o report.csv --excel
-  cat claims.csv | rxcheck batch - --format csv > verdicts.csv"
+  cat claims.csv | rxcheck batch - --format csv > verdicts.csv
+  rxcheck batch --fhir orders.ndjson -o verdicts.jsonl"
 )]
 pub struct Args {
     /// Prescription CSV file; `-` or nothing reads standard input
+    #[arg(conflicts_with = "fhir")]
     file: Option<PathBuf>,
+    /// Read FHIR R4 JSON instead of CSV: one Bundle (or MedicationRequest) per line, NDJSON;
+    /// `-` reads standard input. Each order gets a record with its line
+    #[arg(long, value_name = "FILE.ndjson")]
+    fhir: Option<PathBuf>,
     /// Write records to this file instead of standard output
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
@@ -247,6 +252,9 @@ fn format_of(path: &std::path::Path) -> Option<Format> {
 
 pub fn run(args: Args) -> Result<i32, Fatal> {
     let formulary = load_formulary(&args.formulary)?;
+    if let Some(path) = &args.fhir {
+        return run_fhir(&args, &formulary, path);
+    }
     let from_stdin = args.file.as_ref().is_none_or(|p| p.as_os_str() == "-");
     if !from_stdin {
         refuse_overwriting_input(args.file.as_ref(), args.output.as_ref())?;
@@ -322,51 +330,8 @@ pub fn run(args: Args) -> Result<i32, Fatal> {
             (decoded(file, file_encoding), size)
         }
     };
-    let to_terminal = args.output.is_none() && io::stdout().is_terminal();
-    let format = args
-        .format
-        .or_else(|| args.output.as_deref().and_then(format_of));
-    let format = match (header_delimiter, format) {
-        (None, format) => format,
-        (Some(_), None | Some(Format::Csv)) => Some(Format::Csv),
-        (Some(_), Some(_)) => {
-            return Err(Fatal(
-                "--excel writes the CSV report: drop --format, or give -o a .csv name".into(),
-            ));
-        }
-    };
-    let detail = match args.detail {
-        DetailArg::Full => Detail::Full,
-        DetailArg::Compact => Detail::Compact,
-    };
-    options.min_severity = match args.min_severity {
-        SeverityArg::Info => Severity::Info,
-        SeverityArg::Warn => Severity::Warn,
-        SeverityArg::Reject => Severity::Reject,
-        SeverityArg::Invalid => Severity::Invalid,
-    };
-    let json = || {
-        let mut printer = JsonPrinter::for_formulary(&formulary);
-        printer.detail = detail;
-        printer
-    };
-    let printer: Box<dyn Printer + '_> = match format {
-        Some(Format::Jsonl) => Box::new(json()),
-        Some(Format::Csv) => Box::new(CsvPrinter {
-            delimiter: header_delimiter.unwrap_or(b','),
-            byte_order_mark: header_delimiter.is_some(),
-            detail,
-        }),
-        Some(Format::Text) => Box::new(TextPrinter {
-            color: to_terminal && stdout_color(),
-            detail,
-        }),
-        None if to_terminal => Box::new(TextPrinter {
-            color: stdout_color(),
-            detail,
-        }),
-        None => Box::new(json()),
-    };
+    options.min_severity = min_severity(&args);
+    let printer = choose_printer(&args, &formulary, header_delimiter)?;
     if let Some(n) = args.threads {
         if n == 0 {
             return Err(Fatal("--threads must be at least 1".into()));
@@ -400,7 +365,179 @@ pub fn run(args: Args) -> Result<i32, Fatal> {
             cross.as_ref(),
         )
     };
-    let result = match &args.output {
+    let result = write_report(&args, run)?;
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    if let Some(t) = ticker {
+        let _ = t.join();
+    }
+    let note = cross.as_ref().map(|cross| {
+        format!(
+            "by patient: {} rows of {} patients checked together",
+            cross.courses_read, cross.patients
+        )
+    });
+    finish(&args, result, note)
+}
+
+/// The exit code of a finished run, with its summary on stderr (unless `-q`).
+fn finish(
+    args: &Args,
+    result: Result<Summary, BatchError>,
+    note: Option<String>,
+) -> Result<i32, Fatal> {
+    let summary = match result {
+        Ok(summary) => summary,
+        Err(BatchError::Write(e)) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(0),
+        Err(e) => return Err(Fatal(e.to_string())),
+    };
+    if !args.quiet {
+        eprint!("{}", render_summary(&summary));
+        if let Some(note) = note {
+            eprintln!("{note}");
+        }
+    }
+    Ok(summary.worst().exit_code())
+}
+
+/// `batch --fhir`: one FHIR document per line (NDJSON), each order a record with its line, in
+/// order; a line that cannot be read is an `invalid` record, never lost.
+fn run_fhir(
+    args: &Args,
+    formulary: &rxcheck::Formulary,
+    path: &std::path::Path,
+) -> Result<i32, Fatal> {
+    let dates = args.dates.dates();
+    let excel = args.excel.then_some(args.delimiter.unwrap_or(b','));
+    let printer = choose_printer(args, formulary, excel)?;
+    let mut input: Box<dyn io::BufRead> = if path.as_os_str() == "-" {
+        Box::new(io::stdin().lock())
+    } else {
+        let file = File::open(path)
+            .map_err(|e| Fatal(format!("cannot open `{}`: {e}", path.display())))?;
+        Box::new(io::BufReader::new(file))
+    };
+    let run = |out: &mut dyn Write| {
+        let mut summary = Summary::default();
+        let mut bytes = Vec::new();
+        printer.header(&mut bytes);
+        let mut line = Vec::new();
+        let mut number = 0u64;
+        loop {
+            line.clear();
+            let read =
+                io::BufRead::read_until(&mut input, b'\n', &mut line).map_err(BatchError::Read)?;
+            if read == 0 {
+                break;
+            }
+            number += 1;
+            let checked = match std::str::from_utf8(&line) {
+                Ok(text) if text.trim().is_empty() => continue,
+                Ok(text) => fhir::check_document(formulary, text, &dates),
+                Err(e) => {
+                    let mut assessment = Assessment::default();
+                    assessment.findings.push(fhir::finding(
+                        Severity::Invalid,
+                        format!(
+                            "line {number} is not UTF-8 (byte {} is not): FHIR JSON is UTF-8",
+                            e.valid_up_to() + 1
+                        ),
+                    ));
+                    vec![fhir::Checked {
+                        rx_id: String::new(),
+                        drug: None,
+                        assessment,
+                    }]
+                }
+            };
+            for c in &checked {
+                let record = Record {
+                    line: Some(number),
+                    rx_id: Some(c.rx_id.as_str()),
+                    patient_id: None,
+                    assessment: &c.assessment,
+                    min_severity: min_severity(args),
+                };
+                printer.record(&mut bytes, &record);
+                summary.count(&c.assessment);
+            }
+            out.write_all(&bytes).map_err(BatchError::Write)?;
+            bytes.clear();
+        }
+        out.write_all(&bytes).map_err(BatchError::Write)?;
+        out.flush().map_err(BatchError::Write)?;
+        Ok(summary)
+    };
+    let result = write_report(args, run)?;
+    finish(args, result, None)
+}
+
+/// The printer the arguments ask for: `--format`, else the `-o` extension, else JSON Lines to
+/// a file or pipe and text on a terminal (`--excel` makes it CSV with the input's delimiter).
+fn choose_printer<'f>(
+    args: &Args,
+    formulary: &'f rxcheck::Formulary,
+    header_delimiter: Option<u8>,
+) -> Result<Box<dyn Printer + 'f>, Fatal> {
+    let to_terminal = args.output.is_none() && io::stdout().is_terminal();
+    let format = args
+        .format
+        .or_else(|| args.output.as_deref().and_then(format_of));
+    let format = match (header_delimiter, format) {
+        (None, format) => format,
+        (Some(_), None | Some(Format::Csv)) => Some(Format::Csv),
+        (Some(_), Some(_)) => {
+            return Err(Fatal(
+                "--excel writes the CSV report: drop --format, or give -o a .csv name".into(),
+            ));
+        }
+    };
+    let detail = match args.detail {
+        DetailArg::Full => Detail::Full,
+        DetailArg::Compact => Detail::Compact,
+    };
+    let json = || {
+        let mut printer = JsonPrinter::for_formulary(formulary);
+        printer.detail = detail;
+        printer
+    };
+    Ok(match format {
+        Some(Format::Jsonl) => Box::new(json()),
+        Some(Format::Csv) => Box::new(CsvPrinter {
+            delimiter: header_delimiter.unwrap_or(b','),
+            byte_order_mark: header_delimiter.is_some(),
+            detail,
+        }),
+        Some(Format::Text) => Box::new(TextPrinter {
+            color: to_terminal && stdout_color(),
+            detail,
+        }),
+        None if to_terminal => Box::new(TextPrinter {
+            color: stdout_color(),
+            detail,
+        }),
+        None => Box::new(json()),
+    })
+}
+
+/// The least severe finding the records show (`--min-severity`).
+fn min_severity(args: &Args) -> Severity {
+    match args.min_severity {
+        SeverityArg::Info => Severity::Info,
+        SeverityArg::Warn => Severity::Warn,
+        SeverityArg::Reject => Severity::Reject,
+        SeverityArg::Invalid => Severity::Invalid,
+    }
+}
+
+/// Runs `run` into the output the arguments name: standard output, a device, or a file written
+/// beside its name and renamed when complete.
+fn write_report(
+    args: &Args,
+    run: impl FnOnce(&mut dyn Write) -> Result<Summary, BatchError>,
+) -> Result<Result<Summary, BatchError>, Fatal> {
+    Ok(match &args.output {
         // A device or pipe (`/dev/null`, a FIFO) is written to directly.
         Some(path) if path.exists() && !path.is_file() => {
             let file = File::create(path)
@@ -434,28 +571,7 @@ pub fn run(args: Args) -> Result<i32, Fatal> {
             let stdout = io::stdout();
             run(&mut BufWriter::with_capacity(1 << 20, stdout.lock()))
         }
-    };
-    if let Some(bar) = &bar {
-        bar.finish_and_clear();
-    }
-    if let Some(t) = ticker {
-        let _ = t.join();
-    }
-    let summary = match result {
-        Ok(summary) => summary,
-        Err(BatchError::Write(e)) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(0),
-        Err(e) => return Err(Fatal(e.to_string())),
-    };
-    if !args.quiet {
-        eprint!("{}", render_summary(&summary));
-        if let Some(cross) = &cross {
-            eprintln!(
-                "by patient: {} rows of {} patients checked together",
-                cross.courses_read, cross.patients
-            );
-        }
-    }
-    Ok(summary.worst().exit_code())
+    })
 }
 
 /// A progress bar on stderr for a file of known size read from a terminal session.

@@ -3,7 +3,7 @@
 use super::{DateArgs, Fatal, FormularyArgs, load_formulary, stdout_color};
 use rxcheck::report::{Detail, JsonPrinter, Printer, Record, TextPrinter};
 use rxcheck::request::Field;
-use rxcheck::{Assessment, Prescription, validate_into};
+use rxcheck::{Assessment, Prescription, fhir, validate_into};
 use std::io::Write;
 
 #[derive(clap::Args)]
@@ -11,11 +11,18 @@ use std::io::Write;
   rxcheck check --drug diclofenac --form tablet --dose \"50 mg\" --times-per-day 3 --duration-days 7 --age-years 40 --pregnant no --breastfeeding no
   rxcheck check --drug nimesulide --form tablet --dose \"1 tablet\" --times-per-day 2 --birth-date 2010-05-01 --condition K25.4
   rxcheck check --drug Voltaren --form gel --dose \"2-4 g\" --times-per-day 3 --age-years 10 --format json
-  rxcheck check --drug diclofenac --form injection --strength \"25 mg/ml\" --unit-volume \"3 ml\" --dose \"1 ampoule\" --times-per-day 2 --duration-days 2 --birth-date 12.03.1980 --date-format %d.%m.%Y --sex m")]
+  rxcheck check --drug diclofenac --form injection --strength \"25 mg/ml\" --unit-volume \"3 ml\" --dose \"1 ampoule\" --times-per-day 2 --duration-days 2 --birth-date 12.03.1980 --date-format %d.%m.%Y --sex m
+  rxcheck check --fhir order.json
+  cat bundle.json | rxcheck check --fhir -")]
 pub struct Args {
     /// The prescription, one flag per field of the field table.
     #[command(flatten)]
     fields: FieldArgs,
+    /// Read the prescription from FHIR R4 JSON instead of flags: a MedicationRequest, or a
+    /// Bundle with it and the patient's resources (`-` reads standard input). Each order in
+    /// it gets a record
+    #[arg(long, value_name = "FILE")]
+    fhir: Option<std::path::PathBuf>,
     #[command(flatten)]
     dates: DateArgs,
     /// Output format
@@ -64,7 +71,13 @@ impl clap::Args for FieldArgs {
                     .long(info.flag)
                     .help(info.help)
                     .value_name(value_name)
-                    .required(info.flag_required)
+                    .required(false)
+                    .required_unless_present_any(if info.flag_required {
+                        vec!["fhir"]
+                    } else {
+                        vec![]
+                    })
+                    .conflicts_with("fhir")
                     .allow_hyphen_values(info.numeric)
                     .action(if info.list {
                         clap::ArgAction::Append
@@ -82,25 +95,38 @@ impl clap::Args for FieldArgs {
 
 pub fn run(args: Args) -> Result<i32, Fatal> {
     let formulary = load_formulary(&args.formulary)?;
-    let rx = Prescription::from_fields(args.fields.values.each_ref().map(String::as_str));
-    let mut assessment = Assessment::default();
-    validate_into(&formulary, &rx, &args.dates.dates(), &mut assessment);
-    let rx_id = Some(rx.rx_id).filter(|id| !id.is_empty());
-    let record = Record {
-        line: None,
-        rx_id,
-        patient_id: None,
-        assessment: &assessment,
-        min_severity: rxcheck::Severity::Info,
+    let checked: Vec<(String, Assessment<'_>)> = match &args.fhir {
+        Some(path) => {
+            let text = read_input(path)?;
+            fhir::check_document(&formulary, &text, &args.dates.dates())
+                .into_iter()
+                .map(|c| (c.rx_id, c.assessment))
+                .collect()
+        }
+        None => {
+            let rx = Prescription::from_fields(args.fields.values.each_ref().map(String::as_str));
+            let mut assessment = Assessment::default();
+            validate_into(&formulary, &rx, &args.dates.dates(), &mut assessment);
+            vec![(rx.rx_id.to_string(), assessment)]
+        }
     };
     let mut out = Vec::new();
-    match args.format {
-        Format::Text => TextPrinter {
-            color: stdout_color(),
-            detail: Detail::Full,
+    for (rx_id, assessment) in &checked {
+        let record = Record {
+            line: None,
+            rx_id: Some(rx_id.as_str()).filter(|id| !id.is_empty()),
+            patient_id: None,
+            assessment,
+            min_severity: rxcheck::Severity::Info,
+        };
+        match args.format {
+            Format::Text => TextPrinter {
+                color: stdout_color(),
+                detail: Detail::Full,
+            }
+            .record(&mut out, &record),
+            Format::Json => JsonPrinter::default().record(&mut out, &record),
         }
-        .record(&mut out, &record),
-        Format::Json => JsonPrinter::default().record(&mut out, &record),
     }
     let mut stdout = std::io::stdout().lock();
     if let Err(e) = stdout.write_all(&out).and_then(|()| stdout.flush()) {
@@ -108,5 +134,24 @@ pub fn run(args: Args) -> Result<i32, Fatal> {
             return Err(Fatal(format!("cannot write output: {e}")));
         }
     }
-    Ok(assessment.verdict().exit_code())
+    let worst = checked.iter().map(|(_, a)| a.verdict()).max();
+    Ok(worst.map_or(0, |v| v.exit_code()))
+}
+
+/// The text of a file, or of standard input for `-`.
+pub fn read_input(path: &std::path::Path) -> Result<String, Fatal> {
+    let mut bytes = Vec::new();
+    let read = if path.as_os_str() == "-" {
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes)
+    } else {
+        std::fs::File::open(path).and_then(|mut f| std::io::Read::read_to_end(&mut f, &mut bytes))
+    };
+    read.map_err(|e| Fatal(format!("cannot read `{}`: {e}", path.display())))?;
+    String::from_utf8(bytes).map_err(|e| {
+        Fatal(format!(
+            "`{}` is not UTF-8 (byte {} is not): FHIR JSON is UTF-8",
+            path.display(),
+            e.utf8_error().valid_up_to() + 1
+        ))
+    })
 }

@@ -202,6 +202,7 @@ fn show_conditions(views: &[ConditionView], format: ShowFormat) -> Result<i32, F
                     ("ICD-10-CM only", c.icd10_cm.join(", ")),
                     ("except", c.icd10_exclude.join(", ")),
                     ("except in ICD-10-CM", c.icd10_cm_exclude.join(", ")),
+                    ("SNOMED CT", c.snomed.join(", ")),
                 ];
                 for (name, value) in lines {
                     if !value.is_empty() {
@@ -236,6 +237,9 @@ fn render_form(out: &mut String, drug: &str, form: &FormView) {
         "\n  {drug} {} ({}, {systemic})",
         form.id, form.route
     ));
+    if let Some(atc) = &form.atc {
+        out.push_str(&format!(", ATC {atc}"));
+    }
     if !form.aliases.is_empty() {
         out.push_str(&format!(", also written: {}", form.aliases.join(", ")));
     }
@@ -335,6 +339,22 @@ fn render_drug(out: &mut String, d: &DrugView) {
                 cited(out, "    ", &line, &r.rule, &r.source);
             }
         }
+    }
+    for p in &d.rxnorm {
+        let brand = p
+            .brand
+            .as_ref()
+            .map(|b| format!(" ({b})"))
+            .unwrap_or_default();
+        let strength = p
+            .strength
+            .as_ref()
+            .map(|s| format!(" {s}"))
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "  RxNorm {}: {}{strength}{brand}\n",
+            p.code, p.form
+        ));
     }
     for form in &d.forms {
         render_form(out, &d.id, form);

@@ -3,6 +3,7 @@
 mod batch;
 mod check;
 mod formulary;
+mod serve;
 
 use clap::{Parser, Subcommand};
 use rxcheck::formulary::{Formulary, SourceFile};
@@ -32,6 +33,8 @@ enum Command {
     Batch(batch::Args),
     /// Lint, show and test a formulary
     Formulary(formulary::Args),
+    /// Run the CDS Hooks service (order-select, order-sign) an EHR calls with FHIR orders
+    Serve(Box<serve::Args>),
 }
 
 /// Where the formulary comes from: `--formulary PATH` or `RXCHECK_FORMULARY`, else the
@@ -84,6 +87,7 @@ pub fn run() -> i32 {
         Command::Check(args) => check::run(*args),
         Command::Batch(args) => batch::run(args),
         Command::Formulary(args) => formulary::run(args),
+        Command::Serve(args) => serve::run(*args),
     };
     match result {
         Ok(code) => code,

@@ -19,7 +19,9 @@
     )
 )]
 
+pub mod cds;
 pub mod fasthash;
+pub mod fhir;
 pub mod finding;
 pub mod formulary;
 pub mod request;

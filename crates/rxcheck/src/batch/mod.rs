@@ -132,7 +132,8 @@ impl Summary {
         }
     }
 
-    fn count(&mut self, assessment: &Assessment<'_>) {
+    /// Counts one record.
+    pub fn count(&mut self, assessment: &Assessment<'_>) {
         self.rows += 1;
         let verdict = assessment.verdict();
         if let Some(n) = Verdict::ALL

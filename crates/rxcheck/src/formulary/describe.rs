@@ -16,7 +16,18 @@ pub struct DrugView {
     pub brands: Vec<BrandView>,
     /// The daily maximum from all systemic forms together (a patient's concurrent rows).
     pub combined_daily_max: Option<RuleView>,
+    /// RxNorm drugs that are forms of this drug (FHIR input).
+    pub rxnorm: Vec<RxNormView>,
     pub forms: Vec<FormView>,
+}
+
+/// An RxNorm code and the form, brand and strength it is.
+#[derive(Debug, Serialize)]
+pub struct RxNormView {
+    pub code: String,
+    pub form: String,
+    pub brand: Option<String>,
+    pub strength: Option<String>,
 }
 
 /// A condition of the vocabulary: every name and code it may be given by.
@@ -33,6 +44,8 @@ pub struct ConditionView {
     /// Codes under those that are not this condition, in both editions and in CM only.
     pub icd10_exclude: Vec<String>,
     pub icd10_cm_exclude: Vec<String>,
+    /// SNOMED CT concept ids, matched exactly.
+    pub snomed: Vec<String>,
 }
 
 /// Every condition of the vocabulary (`rxcheck formulary show conditions`).
@@ -54,6 +67,7 @@ pub fn describe_conditions(f: &Formulary) -> Vec<ConditionView> {
             icd10_cm: c.icd10_cm.clone(),
             icd10_exclude: c.icd10_exclude.clone(),
             icd10_cm_exclude: c.icd10_cm_exclude.clone(),
+            snomed: c.snomed.clone(),
         })
         .collect()
 }
@@ -78,6 +92,8 @@ pub struct FormView {
     pub aliases: Vec<String>,
     pub route: String,
     pub systemic: bool,
+    /// The form's own ATC code, where it has one.
+    pub atc: Option<String>,
     pub dose_dimension: Option<&'static str>,
     pub strengths: Vec<String>,
     pub default_strength: Option<String>,
@@ -297,6 +313,7 @@ fn form_view(f: &Formulary, form: &Form) -> FormView {
         aliases: form.aliases.clone(),
         route: form.route.clone(),
         systemic: form.systemic,
+        atc: form.atc.clone(),
         dose_dimension: form.dose_dimension.map(Dimension::as_str),
         strengths: form.strengths.iter().map(ToString::to_string).collect(),
         default_strength: form.default_strength.map(|s| s.to_string()),
@@ -341,6 +358,19 @@ fn drug_view(f: &Formulary, drug: &Drug, form_filter: Option<usize>) -> DrugView
             ),
             source: f.citation(c.source).to_string(),
         }),
+        rxnorm: drug
+            .rxnorm
+            .iter()
+            .map(|p| RxNormView {
+                code: p.code.clone(),
+                form: drug.form_label(p.form).to_string(),
+                brand: p
+                    .brand
+                    .and_then(|b| drug.brands.get(b))
+                    .map(|b| b.id.clone()),
+                strength: p.strength.clone(),
+            })
+            .collect(),
         brands: drug
             .brands
             .iter()

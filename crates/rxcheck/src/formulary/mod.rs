@@ -53,9 +53,32 @@ pub struct Formulary {
     drug_names: FastMap<String, DrugRef>,
     /// Every known substance name (class members and formulary drugs) with its classes.
     substances: FastMap<String, Substance>,
+    /// Codes of other terminologies (SNOMED CT, RxNorm, ATC) and what each means.
+    codes: CodeIndex,
     /// This formulary's own number among those loaded in the process: what remembered
     /// suggestions are tied to (an address can be reused by a later formulary).
     identity: u64,
+}
+
+/// What the codes of other terminologies that the formulary lists mean (FHIR input).
+#[derive(Debug, Default)]
+struct CodeIndex {
+    /// SNOMED CT concept id: the conditions it is.
+    snomed: FastMap<String, Vec<usize>>,
+    /// RxNorm code: the drug and the index of the product in its `rxnorm`.
+    rxnorm: FastMap<String, (usize, usize)>,
+    /// ATC code: the drug, and the form when the code is one form's own.
+    atc: FastMap<String, (usize, Option<usize>)>,
+}
+
+/// An RxNorm drug: a form of a formulary drug, with its brand and strength when it has them.
+#[derive(Debug)]
+pub struct RxNormProduct {
+    pub code: String,
+    pub form: FormRef,
+    pub brand: Option<usize>,
+    /// As written in the formulary (`50 mg`, `75 mg/3 ml`, `1%`).
+    pub strength: Option<String>,
 }
 
 /// Gives every loaded formulary its own number.
@@ -130,6 +153,8 @@ pub struct Condition {
     excluded_prefixes: Vec<String>,
     /// Other names the condition may be given by, as written.
     pub synonyms: Vec<String>,
+    /// SNOMED CT concept ids, matched exactly.
+    pub snomed: Vec<String>,
     /// The condition itself and every condition it implies (its parents, transitively).
     pub implies: Vec<usize>,
 }
@@ -186,6 +211,8 @@ pub struct Drug {
     /// The daily maximum across all systemic forms together (for one patient's concurrent
     /// prescriptions).
     pub combined_daily_max: Option<CombinedMax>,
+    /// RxNorm drugs that are forms of this drug.
+    pub rxnorm: Vec<RxNormProduct>,
     form_names: FastMap<String, FormRef>,
 }
 
@@ -230,6 +257,8 @@ pub struct Form {
     pub dose_rule_ids: DoseRuleIds,
     /// Forms the reference does not name that this form's rules check.
     pub equivalents: Vec<EquivalentForm>,
+    /// The form's own ATC code, where it has one (topical products).
+    pub atc: Option<String>,
 }
 
 /// A form checked by another form's rules, with an `info` saying so.
@@ -636,6 +665,26 @@ impl Formulary {
     /// What a co-medication or allergy name is known as, if anything.
     pub fn substance(&self, name: &str) -> Option<&Substance> {
         self.substances.get(normalize_name(name).as_ref())
+    }
+
+    /// The conditions a SNOMED CT concept id means (none when the formulary does not list it).
+    pub fn conditions_for_snomed(&self, code: &str) -> &[usize] {
+        self.codes
+            .snomed
+            .get(code.trim())
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// The formulary drug and product an RxNorm code means.
+    pub fn rxnorm_product(&self, code: &str) -> Option<(usize, &RxNormProduct)> {
+        let &(drug, index) = self.codes.rxnorm.get(code.trim())?;
+        Some((drug, self.drugs.get(drug)?.rxnorm.get(index)?))
+    }
+
+    /// The formulary drug an ATC code means, with the form when the code is one form's own.
+    pub fn drug_for_atc(&self, code: &str) -> Option<(usize, Option<usize>)> {
+        let code = code.trim().to_ascii_uppercase();
+        self.codes.atc.get(code.as_str()).copied()
     }
 
     /// The citation of a source, as findings show it.

@@ -57,6 +57,9 @@ pub struct RawCondition {
     /// Conditions whose codes this one's may share on purpose (a bleeding ulcer is both).
     #[serde(default)]
     pub overlaps: Vec<Text>,
+    /// SNOMED CT concept ids of the condition, matched exactly (FHIR input).
+    #[serde(default)]
+    pub snomed: Vec<Text>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -265,7 +268,23 @@ with_rules! {
         #[serde(default)]
         pub forms: BTreeMap<String, Spanned<RawForm>>,
         pub combined_daily_max: Option<Spanned<RawCombinedMax>>,
+        /// RxNorm clinical and branded drugs (RXCUI) that are forms of this drug (FHIR input).
+        #[serde(default)]
+        pub rxnorm: Vec<Spanned<RawRxNorm>>,
     }
+}
+
+/// One RxNorm drug: its code and the form (and brand, strength) it is.
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table such as `{ code = \"855942\", form = \"tablet\", strength = \"50 mg\" }`"
+)]
+pub struct RawRxNorm {
+    pub code: Text,
+    pub form: Text,
+    pub strength: Option<Text>,
+    pub brand: Option<Text>,
 }
 
 /// The most of the drug a patient may get a day from all its systemic forms together.
@@ -325,6 +344,8 @@ with_rules! {
         pub dosage_unknown: Option<Spanned<RawDosageUnknown>>,
         #[serde(default)]
         pub equivalent: BTreeMap<String, Spanned<RawEquivalentForm>>,
+        /// The ATC code of this form alone, where it has its own (topical products).
+        pub atc: Option<Text>,
     }
 }
 

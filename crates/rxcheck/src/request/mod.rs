@@ -19,7 +19,8 @@ pub use regimen::{Duration, Range, StrengthGiven};
 pub use target::Target;
 pub use values::{
     DateFormat, Dates, Flag, MAX_AGE_YEARS, MAX_DURATION_DAYS, MAX_GESTATIONAL_WEEK,
-    MAX_TIMES_PER_DAY, completed_years, list_items, parse_date, parse_flag, parse_whole,
+    MAX_TIMES_PER_DAY, completed_years, list_items, parse_date, parse_flag, parse_frequency,
+    parse_whole,
 };
 
 use crate::finding::Assessment;

@@ -175,11 +175,17 @@ impl Builder<'_> {
                 source: source?,
             })
         });
+        let rxnorm = self.rxnorm_products(&id, file, &raw.rxnorm, &form_names, &brands);
+        let atc = raw
+            .atc
+            .as_ref()
+            .and_then(|atc| self.atc_code(file, atc, &id));
         Some(Drug {
             combined_daily_max,
+            rxnorm,
+            atc,
             id,
             name: raw.name,
-            atc: raw.atc.map(Spanned::into_inner),
             classes,
             aliases: raw.aliases.iter().map(|a| a.get_ref().clone()).collect(),
             brands,
@@ -328,6 +334,7 @@ impl Builder<'_> {
             default_strength,
             dosing,
             profile,
+            atc: self.form_atc(file, raw.atc.as_ref(), &owner),
             equivalents: raw
                 .equivalent
                 .iter()

@@ -1,6 +1,7 @@
 //! Stage two of loading: checks what the raw TOML means (references exist, ranges are sane,
 //! units fit their form) and builds the typed [`Formulary`], reporting every problem found.
 
+mod codes;
 mod dosage;
 mod drugs;
 mod rules;
@@ -66,6 +67,8 @@ struct Builder<'a> {
     class_names: FastMap<String, usize>,
     /// Every allergen name, normalised.
     allergen_names: FastMap<String, usize>,
+    /// Every code of another terminology seen so far (`RxNorm 855942`), with its owner.
+    codes_seen: FastMap<String, String>,
 }
 
 pub(super) fn build(files: &[SourceFile]) -> Result<Formulary, LoadError> {
@@ -84,6 +87,7 @@ pub(super) fn build(files: &[SourceFile]) -> Result<Formulary, LoadError> {
         condition_names: FastMap::default(),
         class_names: FastMap::default(),
         allergen_names: FastMap::default(),
+        codes_seen: FastMap::default(),
     };
     let mut parsed = Vec::new();
     for (index, file) in files.iter().enumerate() {
@@ -300,6 +304,7 @@ impl Builder<'_> {
         }
         self.check_class_members();
         let (drug_names, substances) = self.name_indexes(&drugs, &classes);
+        let codes = codes::code_index(&conditions, &drugs);
         Some(Formulary {
             name: meta.name,
             version: meta.version,
@@ -320,6 +325,7 @@ impl Builder<'_> {
             identity: crate::formulary::next_identity(),
             drug_names,
             substances,
+            codes,
         })
     }
 }

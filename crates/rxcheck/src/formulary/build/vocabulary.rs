@@ -101,6 +101,7 @@ impl Builder<'_> {
                 excluded_prefixes.push(excluded);
             }
             let written = |codes: &[Text]| codes.iter().map(|c| c.get_ref().clone()).collect();
+            let snomed = self.snomed_codes(item.file, &raw.snomed);
             built.push(Condition {
                 id: item.id.clone(),
                 label: raw.label.clone(),
@@ -110,6 +111,7 @@ impl Builder<'_> {
                 icd10_cm_exclude: written(&raw.icd10_cm_exclude),
                 excluded_prefixes,
                 synonyms: raw.synonyms.iter().map(|s| s.get_ref().clone()).collect(),
+                snomed,
                 implies: Vec::new(),
             });
         }
@@ -140,6 +142,7 @@ impl Builder<'_> {
         }
         self.index_condition_names(&items, &built);
         self.check_code_collisions(&items, &built);
+        self.check_snomed_collisions(&items, &built);
         built
     }
 

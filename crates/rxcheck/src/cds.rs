@@ -1,0 +1,301 @@
+//! CDS Hooks: the discovery document, and the answer to an `order-select` or `order-sign`
+//! call as cards. Every draft MedicationRequest of a formulary drug is checked, alone and
+//! with the patient's active MedicationRequests; a reject or an input that cannot be checked
+//! is a `critical` card, a warning a `warning` card, advice an `info` card only when asked
+//! for. Orders of drugs outside the formulary get no card. I/O-free: the server sends what
+//! this returns.
+
+use crate::fhir;
+use crate::finding::Severity;
+use crate::formulary::Formulary;
+use crate::request::Dates;
+use serde_json::{Value, json};
+
+/// The services, by id, with the hook each answers.
+pub const SERVICES: [(&str, &str); 2] = [
+    ("rxcheck-order-select", "order-select"),
+    ("rxcheck-order-sign", "order-sign"),
+];
+
+/// The prefetch templates: the patient, active conditions and allergies, active medication
+/// requests and pregnancy-related observations.
+const PREFETCH: [(&str, &str); 5] = [
+    ("patient", "Patient/{{context.patientId}}"),
+    (
+        "conditions",
+        "Condition?patient={{context.patientId}}&clinical-status=active",
+    ),
+    (
+        "allergies",
+        "AllergyIntolerance?patient={{context.patientId}}&clinical-status=active",
+    ),
+    (
+        "medications",
+        "MedicationRequest?patient={{context.patientId}}&status=active",
+    ),
+    (
+        "pregnancy",
+        "Observation?patient={{context.patientId}}&code=http://loinc.org|82810-3,http://loinc.org|11449-6,http://loinc.org|49051-6,http://loinc.org|63895-7",
+    ),
+];
+
+/// Prefetch keys without which a formulary drug cannot be checked (pregnancy may be absent:
+/// an unknown status is then a warning of its own).
+const REQUIRED: [&str; 4] = ["patient", "conditions", "allergies", "medications"];
+
+/// The coded reasons a clinician may give for overriding a card.
+const OVERRIDE_SYSTEM: &str = "urn:rxcheck:override-reason";
+const OVERRIDE_REASONS: [(&str, &str); 4] = [
+    (
+        "benefit-outweighs-risk",
+        "Benefit outweighs the risk for this patient",
+    ),
+    (
+        "tolerated-before",
+        "Patient has taken this regimen before without harm",
+    ),
+    (
+        "data-incorrect",
+        "The patient data the card is based on are wrong or out of date",
+    ),
+    ("will-monitor", "Will monitor the patient closely"),
+];
+
+/// The discovery document (`GET /cds-services`).
+pub fn discovery(formulary: &Formulary) -> Value {
+    let prefetch: serde_json::Map<String, Value> = PREFETCH
+        .iter()
+        .map(|(k, v)| (k.to_string(), Value::from(*v)))
+        .collect();
+    let services: Vec<Value> = SERVICES
+        .iter()
+        .map(|(id, hook)| {
+            json!({
+                "hook": hook,
+                "id": id,
+                "title": format!("rxcheck: NSAID orders against {}", formulary.name),
+                "description": format!("Checks each draft MedicationRequest of a formulary drug against {} {} (doses, frequency, course, age, pregnancy, breastfeeding, conditions, allergies) and against the patient's active MedicationRequests (cumulative dose, duplicate therapy, interactions)", formulary.name, formulary.version),
+                "prefetch": prefetch,
+            })
+        })
+        .collect();
+    json!({ "services": services })
+}
+
+/// A FHIR OperationOutcome with one issue.
+pub fn operation_outcome(code: &str, message: &str) -> Value {
+    json!({
+        "resourceType": "OperationOutcome",
+        "issue": [{ "severity": "error", "code": code, "diagnostics": message }],
+    })
+}
+
+/// A card as issued, for the feedback that names it later.
+#[derive(Debug, Clone)]
+pub struct IssuedCard {
+    pub uuid: String,
+    pub order: String,
+    pub rules: Vec<String>,
+}
+
+/// The answer to a hook call.
+#[derive(Debug)]
+pub enum Answer {
+    /// 200: the response body and the cards in it.
+    Cards(Value, Vec<IssuedCard>),
+    /// 412: data the check needs were not sent, and rxcheck does not fetch them.
+    Precondition(Value),
+    /// 400: the call itself is malformed.
+    BadRequest(Value),
+}
+
+/// How a call is answered.
+pub struct Options<'a> {
+    pub dates: &'a Dates,
+    /// Also give `info` cards.
+    pub info: bool,
+}
+
+/// Answers a call to service `hook` (`order-select` or `order-sign`); `uuid` makes each
+/// card's id.
+pub fn answer(
+    formulary: &Formulary,
+    hook: &str,
+    call: &Value,
+    options: &Options<'_>,
+    uuid: &mut dyn FnMut() -> String,
+) -> Answer {
+    let bad = |message: String| Answer::BadRequest(operation_outcome("invalid", &message));
+    if !call.is_object() {
+        return bad("the request body is not a JSON object".into());
+    }
+    if let Some(given) = call.get("hook") {
+        if given.as_str() != Some(hook) {
+            return bad(format!(
+                "`hook` is {given}, but this service answers `{hook}`"
+            ));
+        }
+    }
+    let Some(context) = call.get("context").filter(|c| c.is_object()) else {
+        return bad("`context` is missing or not an object".into());
+    };
+    let Some(draft) = context
+        .get("draftOrders")
+        .filter(|d| d.get("resourceType").and_then(Value::as_str) == Some("Bundle"))
+    else {
+        return bad("`context.draftOrders` is missing or not a Bundle".into());
+    };
+    let mut resources = Vec::new();
+    fhir::collect(draft.clone(), "context.draftOrders", &mut resources);
+    let selected: Option<Vec<String>> =
+        context
+            .get("selections")
+            .and_then(Value::as_array)
+            .map(|s| {
+                s.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            });
+    let orders: Vec<usize> = (0..resources.len())
+        .filter(|&i| {
+            resources.get(i).is_some_and(|r| {
+                r.kind() == "MedicationRequest"
+                    && selected.as_ref().is_none_or(|s| {
+                        r.id().is_some_and(|id| {
+                            s.iter()
+                                .any(|x| x == &format!("MedicationRequest/{id}") || x == id)
+                        })
+                    })
+            })
+        })
+        .collect();
+    // Without a formulary drug among the orders there is nothing to check, nor to fetch.
+    let first = fhir::check(formulary, &resources, &orders, options.dates);
+    if first.iter().all(|c| c.drug.is_none()) {
+        return Answer::Cards(json!({ "cards": [] }), Vec::new());
+    }
+    let prefetch = call.get("prefetch");
+    let missing: Vec<&str> = REQUIRED
+        .iter()
+        .copied()
+        .filter(|key| match prefetch.and_then(|p| p.get(*key)) {
+            None => true,
+            Some(value) => {
+                value.get("resourceType").and_then(Value::as_str) == Some("OperationOutcome")
+            }
+        })
+        .collect();
+    if !missing.is_empty() {
+        let server = if call.get("fhirServer").is_some() {
+            "; rxcheck does not query the FHIR server"
+        } else {
+            " and there is no fhirServer to fetch them from"
+        };
+        return Answer::Precondition(operation_outcome(
+            "incomplete",
+            &format!(
+                "prefetch {} missing (or an OperationOutcome){server}: send them as the discovery document's templates ask",
+                missing
+                    .iter()
+                    .map(|k| format!("`{k}`"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
+        ));
+    }
+    for (key, _) in PREFETCH {
+        match prefetch.and_then(|p| p.get(key)) {
+            Some(value)
+                if value.is_object()
+                    && value.get("resourceType").and_then(Value::as_str)
+                        != Some("OperationOutcome") =>
+            {
+                fhir::collect(value.clone(), &format!("prefetch.{key}"), &mut resources);
+            }
+            _ => {}
+        }
+    }
+    let checked = fhir::check(formulary, &resources, &orders, options.dates);
+    let label = format!("{} {}", formulary.name, formulary.version);
+    let mut cards = Vec::new();
+    let mut issued = Vec::new();
+    for c in checked {
+        let Some(drug) = c.drug.and_then(|d| formulary.drugs.get(d)) else {
+            continue;
+        };
+        let floor = if options.info {
+            Severity::Info
+        } else {
+            Severity::Warn
+        };
+        let shown: Vec<_> = c
+            .assessment
+            .findings
+            .iter()
+            .filter(|f| f.severity >= floor)
+            .collect();
+        let Some(worst) = shown.iter().map(|f| f.severity).max() else {
+            continue;
+        };
+        let (indicator, verb) = match worst {
+            Severity::Invalid => ("critical", "Cannot check"),
+            Severity::Reject => ("critical", "Do not give"),
+            Severity::Warn => ("warning", "Caution"),
+            Severity::Info => ("info", "Note"),
+        };
+        let first = shown
+            .iter()
+            .find(|f| f.severity == worst)
+            .map_or("", |f| f.message.as_ref());
+        let summary = shorten(
+            &format!("{verb}: {} order {}: {first}", drug.name, c.rx_id),
+            139,
+        );
+        let mut detail = format!(
+            "**rxcheck: {}** for order `{}` ({})\n",
+            c.assessment.verdict(),
+            c.rx_id,
+            drug.name
+        );
+        for f in &shown {
+            detail.push_str(&format!(
+                "\n- **{}** ({}): {}  \n  rule `{}`  \n  > {}\n",
+                f.severity,
+                f.category,
+                f.message,
+                f.shown_rule(),
+                f.source
+            ));
+        }
+        let id = uuid();
+        issued.push(IssuedCard {
+            uuid: id.clone(),
+            order: c.rx_id.clone(),
+            rules: shown.iter().map(|f| f.shown_rule().into_owned()).collect(),
+        });
+        let reasons: Vec<Value> = OVERRIDE_REASONS
+            .iter()
+            .map(|(code, display)| json!({ "system": OVERRIDE_SYSTEM, "code": code, "display": display }))
+            .collect();
+        cards.push(json!({
+            "uuid": id,
+            "summary": summary,
+            "detail": detail,
+            "indicator": indicator,
+            "source": { "label": label },
+            "overrideReasons": reasons,
+        }));
+    }
+    Answer::Cards(json!({ "cards": cards }), issued)
+}
+
+/// `text` cut to fewer than `max` characters, with an ellipsis when cut.
+fn shorten(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}

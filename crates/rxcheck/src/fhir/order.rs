@@ -1,0 +1,577 @@
+//! One MedicationRequest as prescription fields: the drug (from RxNorm or ATC codes, or its
+//! name), form and strength, the dose (a doseQuantity, or a doseRange at its high), times a
+//! day from the timing (worst case), the course length and the date.
+
+use super::model::{
+    CodeableConcept, Dosage, Medication, MedicationRequest, Quantity, Ratio, Repeat,
+};
+use super::text::{self, find_words, is_system, quantity, strength_in, texts};
+use super::{Located, Read, finding};
+use crate::finding::{Finding, Severity};
+use crate::formulary::{Drug, FormRef, Formulary};
+use crate::request::{Field, MAX_TIMES_PER_DAY, parse_date, parse_frequency};
+use rust_decimal::Decimal;
+use serde_json::Value;
+
+/// Reads one MedicationRequest; the Medication it references is looked up among its
+/// contained resources and `resources`.
+pub(super) fn read(formulary: &Formulary, at: &Located, resources: &[Located]) -> Read {
+    let mut fields: [String; Field::COUNT] = Default::default();
+    let mut findings = Vec::new();
+    let mut set = |field: Field, value: String| {
+        if let Some(slot) = fields.get_mut(field.index()) {
+            *slot = value;
+        }
+    };
+    let path = at.path.as_str();
+    let mr: MedicationRequest = match at.read() {
+        Ok(mr) => mr,
+        Err(problem) => {
+            set(
+                Field::RxId,
+                at.id().map_or_else(|| path.to_string(), str::to_string),
+            );
+            return Read {
+                fields,
+                findings: vec![problem],
+                drug: None,
+            };
+        }
+    };
+    let rx_id = mr
+        .id
+        .clone()
+        .or_else(|| mr.identifier.iter().find_map(|i| i.value.clone()))
+        .unwrap_or_else(|| path.to_string());
+    set(Field::RxId, rx_id);
+
+    let medication = medication(&mr, at, resources, &mut findings);
+    let product = product(formulary, &mr, medication.as_ref(), &mut findings);
+    let drug = product.as_ref().and_then(|p| p.drug_index);
+    if let Some(p) = product {
+        set(Field::Drug, p.drug);
+        set(Field::Form, p.form);
+        set(Field::Strength, p.strength);
+    }
+
+    match mr.dosage_instruction.as_slice() {
+        [] => findings.push(finding(
+            Severity::Invalid,
+            format!("`{path}.dosageInstruction` is missing: the dose and timing cannot be checked"),
+        )),
+        [dosage] => {
+            let at = format!("{path}.dosageInstruction[0]");
+            match dose(dosage, &at) {
+                Ok(d) => set(Field::Dose, d),
+                Err(e) => findings.push(e),
+            }
+            match times_per_day(dosage, &at) {
+                Ok(t) => set(Field::TimesPerDay, t),
+                Err(e) => findings.push(e),
+            }
+        }
+        more => findings.push(finding(
+            Severity::Invalid,
+            format!(
+                "`{path}.dosageInstruction` holds {} dosages; rxcheck checks one regimen per order: give each as its own MedicationRequest",
+                more.len()
+            ),
+        )),
+    }
+    let repeat = mr
+        .dosage_instruction
+        .first()
+        .and_then(|d| d.timing.as_ref())
+        .and_then(|t| t.repeat.as_ref());
+    match course_days(repeat, &mr, path) {
+        Ok(Some(days)) => set(Field::DurationDays, days),
+        Ok(None) => {}
+        Err(e) => findings.push(e),
+    }
+    let date = mr
+        .authored_on
+        .clone()
+        .or_else(|| {
+            repeat
+                .and_then(|r| r.bounds_period.as_ref())
+                .and_then(|p| p.start.clone())
+        })
+        .or_else(|| {
+            mr.dispense_request
+                .as_ref()
+                .and_then(|d| d.validity_period.as_ref())
+                .and_then(|p| p.start.clone())
+        });
+    if let Some(date) = date {
+        set(Field::Date, date_part(&date));
+    }
+    Read {
+        fields,
+        findings,
+        drug,
+    }
+}
+
+/// The date of a FHIR date or dateTime (`2020-02-05T10:00:00Z` is `2020-02-05`); anything
+/// else as written, for the date parser to refuse.
+pub(super) fn date_part(text: &str) -> String {
+    let head = text.trim().get(..10).unwrap_or(text.trim());
+    match parse_date(head) {
+        Some(_) => head.to_string(),
+        None => text.trim().to_string(),
+    }
+}
+
+/// The Medication resource the order references, if it references one.
+fn medication(
+    mr: &MedicationRequest,
+    at: &Located,
+    resources: &[Located],
+    findings: &mut Vec<Finding<'static>>,
+) -> Option<Medication> {
+    let reference = mr
+        .medication_reference
+        .as_ref()
+        .or_else(|| mr.medication.as_ref().and_then(|m| m.reference.as_ref()))?;
+    let target = reference.reference.as_deref()?.trim();
+    let found = if let Some(local) = target.strip_prefix('#') {
+        mr.contained
+            .iter()
+            .enumerate()
+            .find(|(_, c)| c.get("id").and_then(Value::as_str) == Some(local))
+            .map(|(i, c)| Located::new(format!("{}.contained[{i}]", at.path), c.clone()))
+    } else {
+        resources
+            .iter()
+            .find(|r| {
+                r.kind() == "Medication"
+                    && (r.full_url.as_deref() == Some(target)
+                        || r.id().is_some_and(|id| {
+                            target == format!("Medication/{id}")
+                                || target.ends_with(&format!("/Medication/{id}"))
+                        }))
+            })
+            .cloned()
+    };
+    let Some(found) = found else {
+        // Its display still names the drug; without it the order names none.
+        if reference.display.is_none() {
+            findings.push(finding(
+                Severity::Invalid,
+                format!("`{}.medicationReference` names `{target}`, which is neither contained nor in the Bundle", at.path),
+            ));
+        }
+        return None;
+    };
+    match found.read::<Medication>() {
+        Ok(m) => Some(m),
+        Err(e) => {
+            findings.push(e);
+            None
+        }
+    }
+}
+
+/// What the order prescribes, as the prescription fields name it.
+struct Product {
+    drug: String,
+    form: String,
+    strength: String,
+    drug_index: Option<usize>,
+}
+
+/// The drug, form and strength of an order: from an RxNorm code the formulary lists, an ATC
+/// code, or the names given, in that order; `None` when nothing names a drug at all.
+fn product(
+    formulary: &Formulary,
+    mr: &MedicationRequest,
+    medication: Option<&Medication>,
+    findings: &mut Vec<Finding<'static>>,
+) -> Option<Product> {
+    let concepts: Vec<&CodeableConcept> = mr
+        .medication_codeable_concept
+        .iter()
+        .chain(mr.medication.as_ref().and_then(|m| m.concept.as_ref()))
+        .chain(medication.and_then(|m| m.code.as_ref()))
+        .collect();
+    let reference_display = mr
+        .medication_reference
+        .as_ref()
+        .or_else(|| mr.medication.as_ref().and_then(|m| m.reference.as_ref()))
+        .and_then(|r| r.display.clone());
+    let names: Vec<String> = concepts
+        .iter()
+        .flat_map(|c| texts(c))
+        .map(str::to_string)
+        .chain(reference_display)
+        .collect();
+    let codings = concepts.iter().flat_map(|c| &c.coding);
+    let form_concept = medication.and_then(|m| m.form.as_ref().or(m.dose_form.as_ref()));
+    let form_texts: Vec<String> = form_concept
+        .map(|c| texts(c).map(str::to_string).collect())
+        .unwrap_or_default();
+    let strength = medication
+        .and_then(|m| m.ingredient.first())
+        .and_then(|i| i.strength.as_ref().or(i.strength_ratio.as_ref()))
+        .and_then(ratio)
+        .or_else(|| names.iter().find_map(|n| strength_in(n)));
+
+    let mut by_atc = None;
+    for coding in codings {
+        let Some(code) = coding.code.as_deref() else {
+            continue;
+        };
+        if is_system(coding.system.as_deref(), "rxnorm") {
+            if let Some((d, p)) = formulary.rxnorm_product(code) {
+                let drug = formulary.drugs.get(d)?;
+                let name = p
+                    .brand
+                    .and_then(|b| drug.brands.get(b))
+                    .and_then(|b| b.names.first())
+                    .unwrap_or(&drug.id);
+                return Some(Product {
+                    drug: name.clone(),
+                    form: drug.form_label(p.form).to_string(),
+                    strength: p.strength.clone().or(strength).unwrap_or_default(),
+                    drug_index: Some(d),
+                });
+            }
+        } else if is_system(coding.system.as_deref(), "atc") && by_atc.is_none() {
+            by_atc = formulary.drug_for_atc(code);
+        }
+    }
+    let by_name = names
+        .iter()
+        .find_map(|n| find_words(n, |w| formulary.find_drug(w)));
+    let (drug_name, drug_index) = match (by_atc, &by_name) {
+        (Some((d, _)), _) => (formulary.drugs.get(d)?.id.clone(), d),
+        (None, Some((words, found))) => (words.clone(), found.drug),
+        (None, None) => {
+            // Not a formulary drug: its name still counts against the patient's others.
+            let name = names.first().cloned();
+            if name.is_none() {
+                findings.push(finding(
+                    Severity::Invalid,
+                    "the order names no medication: give medicationCodeableConcept, or a medicationReference to a Medication".into(),
+                ));
+            }
+            return name.map(|n| Product {
+                drug: n.replace(';', ","),
+                form: String::new(),
+                strength: String::new(),
+                drug_index: None,
+            });
+        }
+    };
+    let drug = formulary.drugs.get(drug_index)?;
+    let form = by_atc
+        .and_then(|(_, f)| f)
+        .map(|f| {
+            drug.form_label(FormRef {
+                form: f,
+                equivalent: None,
+            })
+            .to_string()
+        })
+        .or_else(|| {
+            form_texts
+                .iter()
+                .chain(&names)
+                .find_map(|t| find_words(t, |w| drug.find_form(w)).map(|f| f.0))
+        })
+        .or_else(|| dose_unit_form(drug, mr))
+        .or_else(|| route_form(drug, mr))
+        .unwrap_or_default();
+    Some(Product {
+        drug: drug_name,
+        form,
+        strength: strength.unwrap_or_default(),
+        drug_index: Some(drug_index),
+    })
+}
+
+/// The form a dose unit names (`{tbl}` is a tablet), when the drug has it.
+fn dose_unit_form(drug: &Drug, mr: &MedicationRequest) -> Option<String> {
+    let dosage = mr.dosage_instruction.first()?;
+    let q = dosage_quantity(dosage)?;
+    let unit = text::unit(q)?;
+    drug.find_form(&unit).map(|_| unit)
+}
+
+/// The one form of the drug given by the route (oral, rectal, intramuscular, cutaneous).
+fn route_form(drug: &Drug, mr: &MedicationRequest) -> Option<String> {
+    let route = mr.dosage_instruction.first()?.route.as_ref()?;
+    let words: String = texts(route).collect::<Vec<_>>().join(" ").to_lowercase();
+    let route = if words.contains("oral") || words.contains("mouth") {
+        "oral"
+    } else if words.contains("rect") {
+        "rectal"
+    } else if words.contains("intramuscular") {
+        "intramuscular"
+    } else if words.contains("topical") || words.contains("cutaneous") || words.contains("skin") {
+        "cutaneous"
+    } else {
+        return None;
+    };
+    let mut forms = drug.forms.iter().filter(|f| f.route == route);
+    match (forms.next(), forms.next()) {
+        (Some(one), None) => Some(one.id.clone()),
+        _ => None,
+    }
+}
+
+/// A strength Ratio as the strength parser reads it: `50 mg` per unit, `75 mg/3 ml`.
+fn ratio(r: &Ratio) -> Option<String> {
+    let numerator = r.numerator.as_ref()?;
+    let amount = quantity(numerator)?;
+    let Some(denominator) = &r.denominator else {
+        return Some(amount);
+    };
+    let per = denominator.value.unwrap_or(Decimal::ONE).normalize();
+    match text::unit(denominator).as_deref() {
+        Some("ml") => Some(format!("{amount}/{per} ml")),
+        Some("mg" | "g") => None,
+        _ if per == Decimal::ONE => Some(amount),
+        _ => None,
+    }
+}
+
+/// The dose quantity of a dosage, wherever the sender put it.
+fn dosage_quantity(d: &Dosage) -> Option<&Quantity> {
+    d.dose_and_rate
+        .0
+        .iter()
+        .find_map(|r| {
+            r.dose_quantity
+                .as_ref()
+                .or(r.dose_range.as_ref().and_then(|r| r.high.as_ref()))
+        })
+        .or(d.dose_quantity.as_ref())
+        .or(d.dose_range.as_ref().and_then(|r| r.high.as_ref()))
+}
+
+/// The dose per administration: a doseQuantity, or a doseRange written `low-high unit` (it
+/// is checked at its high).
+fn dose(d: &Dosage, path: &str) -> Result<String, Finding<'static>> {
+    let ordered = d
+        .dose_and_rate
+        .0
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.dose_quantity.is_some() || r.dose_range.is_some())
+        .min_by_key(|(_, r)| {
+            let ordered = r.kind.as_ref().is_some_and(|k| {
+                k.coding
+                    .iter()
+                    .any(|c| c.code.as_deref() == Some("ordered"))
+            });
+            !ordered
+        });
+    let (at, quantity_given, range) = match ordered {
+        Some((i, r)) => (
+            format!("{path}.doseAndRate[{i}]"),
+            r.dose_quantity.as_ref(),
+            r.dose_range.as_ref(),
+        ),
+        None => (
+            path.to_string(),
+            d.dose_quantity.as_ref(),
+            d.dose_range.as_ref(),
+        ),
+    };
+    if let Some(q) = quantity_given {
+        return quantity(q).ok_or_else(|| {
+            finding(
+                Severity::Invalid,
+                format!("`{at}.doseQuantity.value` is missing"),
+            )
+        });
+    }
+    if let Some(range) = range {
+        let Some(high) = range.high.as_ref() else {
+            return Err(finding(
+                Severity::Invalid,
+                format!("`{at}.doseRange.high` is missing: a dose range is checked at its high"),
+            ));
+        };
+        let top = quantity(high).ok_or_else(|| {
+            finding(
+                Severity::Invalid,
+                format!("`{at}.doseRange.high.value` is missing"),
+            )
+        })?;
+        let low = range
+            .low
+            .as_ref()
+            .filter(|l| text::unit(l) == text::unit(high))
+            .and_then(|l| l.value);
+        return Ok(match (low, high.value) {
+            (Some(low), Some(high_value)) => {
+                let unit = text::unit(high)
+                    .map(|u| format!(" {u}"))
+                    .unwrap_or_default();
+                format!("{}-{}{unit}", low.normalize(), high_value.normalize())
+            }
+            _ => top,
+        });
+    }
+    Err(finding(
+        Severity::Invalid,
+        format!("`{path}` gives no dose: give doseAndRate.doseQuantity (or doseRange)"),
+    ))
+}
+
+/// Times a day from the timing, as a whole number: the most a day can hold (`frequencyMax`
+/// over `period` in `periodUnit`, rounded up), or the timing's code (BID, TID, Q8H).
+fn times_per_day(d: &Dosage, path: &str) -> Result<String, Finding<'static>> {
+    let missing = || {
+        finding(
+            Severity::Invalid,
+            format!(
+                "`{path}.timing` gives no frequency: give timing.repeat.frequency and period, or a timing code such as BID"
+            ),
+        )
+    };
+    let timing = d.timing.as_ref().ok_or_else(missing)?;
+    if let Some(repeat) = timing
+        .repeat
+        .as_ref()
+        .filter(|r| r.frequency.is_some() || r.period.is_some() || !r.time_of_day.is_empty())
+    {
+        return repeat_per_day(repeat, &format!("{path}.timing.repeat"));
+    }
+    let code = timing.code.as_ref().ok_or_else(missing)?;
+    let named = code
+        .coding
+        .iter()
+        .filter_map(|c| c.code.as_deref())
+        .chain(texts(code))
+        .find_map(|c| match c.trim().to_ascii_uppercase().as_str() {
+            "QOD" | "AM" | "PM" | "WK" | "MO" => Some(1),
+            other => parse_frequency(other).ok(),
+        });
+    named.map(|n| n.to_string()).ok_or_else(|| {
+        finding(
+            Severity::Invalid,
+            format!("`{path}.timing.code` is not a frequency rxcheck reads (BID, TID, QID, QD, Q8H, ...)"),
+        )
+    })
+}
+
+fn repeat_per_day(r: &Repeat, path: &str) -> Result<String, Finding<'static>> {
+    let times = r
+        .frequency_max
+        .or(r.frequency)
+        .or_else(|| u32::try_from(r.time_of_day.len()).ok().filter(|n| *n > 0))
+        .unwrap_or(1);
+    let period = r.period.unwrap_or(Decimal::ONE);
+    let unit = r.period_unit.as_deref().unwrap_or("d");
+    let day = match unit {
+        "s" => Decimal::from(86_400),
+        "min" => Decimal::from(1_440),
+        "h" => Decimal::from(24),
+        "d" => Decimal::ONE,
+        "wk" => Decimal::ONE / Decimal::from(7),
+        "mo" => Decimal::ONE / Decimal::from(30),
+        "a" => Decimal::ONE / Decimal::from(365),
+        other => {
+            return Err(finding(
+                Severity::Invalid,
+                format!(
+                    "`{path}.periodUnit` `{other}` is not a unit of time (s, min, h, d, wk, mo, a)"
+                ),
+            ));
+        }
+    };
+    if period <= Decimal::ZERO || times == 0 {
+        return Err(finding(
+            Severity::Invalid,
+            format!("`{path}`: a frequency of {times} per {period} {unit} is not a schedule"),
+        ));
+    }
+    // Periods in a day, times the administrations in each: the worst day, rounded up.
+    let per_day = Decimal::from(times)
+        .checked_mul(day)
+        .and_then(|x| x.checked_div(period))
+        .map(|x| x.ceil())
+        .and_then(|x| u32::try_from(x).ok())
+        .filter(|x| *x <= MAX_TIMES_PER_DAY);
+    per_day.map(|n| n.max(1).to_string()).ok_or_else(|| {
+        finding(
+            Severity::Invalid,
+            format!("`{path}`: {times} per {period} {unit} is too often to be a schedule"),
+        )
+    })
+}
+
+/// The course length in days, from boundsDuration, boundsPeriod or the dispense request's
+/// expected supply duration; `None` when none is given.
+fn course_days(
+    repeat: Option<&Repeat>,
+    mr: &MedicationRequest,
+    path: &str,
+) -> Result<Option<String>, Finding<'static>> {
+    if let Some(q) = repeat.and_then(|r| r.bounds_duration.as_ref()) {
+        return duration_days(
+            q,
+            &format!("{path}.dosageInstruction[0].timing.repeat.boundsDuration"),
+        )
+        .map(Some);
+    }
+    if let Some(period) = repeat.and_then(|r| r.bounds_period.as_ref()) {
+        if let (Some(start), Some(end)) = (&period.start, &period.end) {
+            let start = parse_date(&date_part(start));
+            let end = parse_date(&date_part(end));
+            return match (start, end) {
+                (Some(s), Some(e)) if e >= s => Ok(Some(((e - s).num_days() + 1).to_string())),
+                _ => Err(finding(
+                    Severity::Invalid,
+                    format!(
+                        "`{path}.dosageInstruction[0].timing.repeat.boundsPeriod` is not a period of real dates, start before end"
+                    ),
+                )),
+            };
+        }
+    }
+    if let Some(q) = mr
+        .dispense_request
+        .as_ref()
+        .and_then(|d| d.expected_supply_duration.as_ref())
+    {
+        return duration_days(q, &format!("{path}.dispenseRequest.expectedSupplyDuration"))
+            .map(Some);
+    }
+    Ok(None)
+}
+
+/// A Duration in whole days, rounded up.
+fn duration_days(q: &Quantity, path: &str) -> Result<String, Finding<'static>> {
+    let unit = q
+        .code
+        .as_deref()
+        .or(q.unit.as_deref())
+        .unwrap_or("d")
+        .trim()
+        .to_ascii_lowercase();
+    let per_day = match unit.as_str() {
+        "d" | "day" | "days" => Some(Decimal::ONE),
+        "wk" | "week" | "weeks" => Some(Decimal::from(7)),
+        "mo" | "month" | "months" => Some(Decimal::from(30)),
+        "a" | "year" | "years" => Some(Decimal::from(365)),
+        "h" | "hour" | "hours" => Some(Decimal::ONE / Decimal::from(24)),
+        _ => None,
+    };
+    let days = per_day
+        .zip(q.value)
+        .and_then(|(per, value)| value.checked_mul(per))
+        .filter(|d| *d > Decimal::ZERO)
+        .map(|d| d.ceil().normalize().to_string());
+    days.ok_or_else(|| {
+        finding(
+            Severity::Invalid,
+            format!(
+                "`{path}` is not a duration rxcheck reads: a positive value in d, wk, mo, a or h"
+            ),
+        )
+    })
+}

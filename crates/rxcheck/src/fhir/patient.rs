@@ -1,0 +1,412 @@
+//! The patient's side of a prescription from FHIR: sex and birth date from Patient; active
+//! conditions by ICD-10 code, SNOMED CT concept or name; allergies by RxNorm code or name;
+//! pregnancy, gestational age and breastfeeding from Observations (LOINC 82810-3, 11449-6,
+//! 49051-6, 63895-7) or Patient extensions. The latest Observation of each kind wins.
+
+use super::model::{
+    AllergyIntolerance, CodeableConcept, Condition, Extension, Observation, Patient, Quantity,
+};
+use super::text::{find_words, is_system, texts};
+use super::{Located, finding};
+use crate::finding::{Finding, Severity};
+use crate::formulary::Formulary;
+use crate::request::{Field, MAX_GESTATIONAL_WEEK};
+use rust_decimal::Decimal;
+
+/// The patient's prescription fields, and what could not be read of them.
+pub(super) struct Chart {
+    pub fields: Vec<(Field, String)>,
+    pub findings: Vec<Finding<'static>>,
+}
+
+/// What an Observation or extension is about.
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Pregnant,
+    GestationalWeek,
+    Breastfeeding,
+}
+
+pub(super) fn read(formulary: &Formulary, resources: &[Located]) -> Chart {
+    let mut chart = Chart {
+        fields: Vec::new(),
+        findings: Vec::new(),
+    };
+    let mut conditions = Vec::new();
+    let mut allergies = Vec::new();
+    // Per kind: (date, value, path) of the latest statement.
+    let mut latest: Vec<(Kind, String, String)> = Vec::new();
+    let mut patients = 0;
+    for at in resources {
+        match at.kind() {
+            "Patient" => {
+                patients += 1;
+                if patients > 1 {
+                    chart.findings.push(finding(
+                        Severity::Invalid,
+                        format!(
+                            "`{}` is a second Patient: the input must be about one patient",
+                            at.path
+                        ),
+                    ));
+                    continue;
+                }
+                match at.read::<Patient>() {
+                    Ok(p) => patient(&p, at, &mut chart, &mut latest),
+                    Err(e) => chart.findings.push(e),
+                }
+            }
+            "Condition" => match at.read::<Condition>() {
+                Ok(c) if is_current(&c.clinical_status.0, &c.verification_status.0) => {
+                    condition(
+                        formulary,
+                        c.code.as_ref(),
+                        at,
+                        &mut conditions,
+                        &mut chart.findings,
+                    );
+                }
+                Ok(_) => {}
+                Err(e) => chart.findings.push(e),
+            },
+            "AllergyIntolerance" => match at.read::<AllergyIntolerance>() {
+                Ok(a) if is_current(&a.clinical_status.0, &a.verification_status.0) => {
+                    if let Some(name) = a.code.as_ref().and_then(|c| allergen(formulary, c)) {
+                        allergies.push(name);
+                    } else {
+                        chart.findings.push(finding(
+                            Severity::Invalid,
+                            format!(
+                                "`{}.code` names no substance: the allergy cannot be screened",
+                                at.path
+                            ),
+                        ));
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => chart.findings.push(e),
+            },
+            "Observation" => match at.read::<Observation>() {
+                Ok(o) => observation(&o, at, &mut chart, &mut latest),
+                Err(e) => chart.findings.push(e),
+            },
+            _ => {}
+        }
+    }
+    for (kind, field) in [
+        (Kind::Pregnant, Field::Pregnant),
+        (Kind::GestationalWeek, Field::GestationalWeek),
+        (Kind::Breastfeeding, Field::Breastfeeding),
+    ] {
+        if let Some((_, value, _)) = latest.iter().find(|(k, _, _)| *k == kind) {
+            chart.fields.push((field, value.clone()));
+        }
+    }
+    chart.fields.push((Field::Conditions, conditions.join(";")));
+    chart.fields.push((Field::Allergies, allergies.join(";")));
+    chart
+}
+
+/// Whether a Condition or allergy is current: not refuted or entered in error, and active
+/// (or of no stated clinical status).
+fn is_current(clinical: &Option<String>, verification: &Option<String>) -> bool {
+    let refuted = matches!(
+        verification.as_deref(),
+        Some("refuted" | "entered-in-error")
+    );
+    let active = clinical
+        .as_deref()
+        .is_none_or(|s| matches!(s, "active" | "recurrence" | "relapse"));
+    active && !refuted
+}
+
+fn patient(p: &Patient, at: &Located, chart: &mut Chart, latest: &mut Vec<(Kind, String, String)>) {
+    if let Some(gender) = &p.gender {
+        chart.fields.push((Field::Sex, gender.clone()));
+    }
+    if let Some(birth) = &p.birth_date {
+        chart
+            .fields
+            .push((Field::BirthDate, birth.trim().to_string()));
+    }
+    for (i, e) in p.extension.iter().enumerate() {
+        let Some(kind) = e.url.as_deref().and_then(extension_kind) else {
+            continue;
+        };
+        let path = format!("{}.extension[{i}]", at.path);
+        match extension_value(kind, e) {
+            Some(value) => remember(latest, kind, "", value),
+            None => chart.findings.push(finding(
+                Severity::Invalid,
+                format!("`{path}` cannot be read as {}", describe(kind)),
+            )),
+        }
+    }
+}
+
+/// The kind of a Patient extension, by the last segment of its URL (`.../pregnancyStatus`).
+fn extension_kind(url: &str) -> Option<Kind> {
+    let last = url
+        .rsplit(['/', '#'])
+        .next()?
+        .to_ascii_lowercase()
+        .replace(['-', '_'], "");
+    match last.as_str() {
+        "pregnant" | "pregnancy" | "pregnancystatus" => Some(Kind::Pregnant),
+        "gestationalage" | "gestationalweek" => Some(Kind::GestationalWeek),
+        "breastfeeding" | "breastfeedingstatus" | "lactation" | "lactationstatus" => {
+            Some(Kind::Breastfeeding)
+        }
+        _ => None,
+    }
+}
+
+fn extension_value(kind: Kind, e: &Extension) -> Option<String> {
+    match kind {
+        Kind::GestationalWeek => e
+            .value_integer
+            .map(|w| w.to_string())
+            .or_else(|| e.value_quantity.as_ref().and_then(weeks)),
+        Kind::Pregnant | Kind::Breastfeeding => e
+            .value_boolean
+            .map(yes_no)
+            .or_else(|| {
+                e.value_codeable_concept
+                    .as_ref()
+                    .and_then(|c| flag_concept(kind, c))
+            })
+            .or_else(|| {
+                e.value_code
+                    .as_deref()
+                    .or(e.value_string.as_deref())
+                    .and_then(|t| flag_text(kind, t))
+            }),
+    }
+}
+
+fn describe(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Pregnant => "a pregnancy status (yes, no or unknown)",
+        Kind::GestationalWeek => "a gestational age in weeks or days",
+        Kind::Breastfeeding => "a breastfeeding status (yes, no or unknown)",
+    }
+}
+
+fn yes_no(b: bool) -> String {
+    if b { "yes" } else { "no" }.to_string()
+}
+
+/// Records a statement of `kind` if it is the latest so far (a later date wins; undated
+/// statements lose to dated ones).
+fn remember(latest: &mut Vec<(Kind, String, String)>, kind: Kind, date: &str, value: String) {
+    let slot = latest.iter_mut().find(|(k, _, _)| *k == kind);
+    match slot {
+        Some(slot) if slot.2.as_str() <= date => {
+            *slot = (kind, value, date.to_string());
+        }
+        Some(_) => {}
+        None => latest.push((kind, value, date.to_string())),
+    }
+}
+
+fn observation(
+    o: &Observation,
+    at: &Located,
+    chart: &mut Chart,
+    latest: &mut Vec<(Kind, String, String)>,
+) {
+    if matches!(o.status.as_deref(), Some("entered-in-error" | "cancelled")) {
+        return;
+    }
+    let Some(code) = &o.code else {
+        return;
+    };
+    let kind = code
+        .coding
+        .iter()
+        .filter(|c| is_system(c.system.as_deref(), "loinc"))
+        .find_map(|c| match c.code.as_deref()? {
+            "82810-3" | "11449-6" => Some(Kind::Pregnant),
+            "49051-6" => Some(Kind::GestationalWeek),
+            "63895-7" => Some(Kind::Breastfeeding),
+            _ => None,
+        });
+    let Some(kind) = kind else {
+        return;
+    };
+    let value = match kind {
+        Kind::GestationalWeek => o
+            .value_quantity
+            .as_ref()
+            .and_then(weeks)
+            .or_else(|| o.value_integer.map(|w| w.to_string())),
+        Kind::Pregnant | Kind::Breastfeeding => o
+            .value_boolean
+            .map(yes_no)
+            .or_else(|| {
+                o.value_codeable_concept
+                    .as_ref()
+                    .and_then(|c| flag_concept(kind, c))
+            })
+            .or_else(|| o.value_string.as_deref().and_then(|t| flag_text(kind, t))),
+    };
+    match value {
+        Some(value) => {
+            let date = o.effective_date_time.clone().unwrap_or_default();
+            remember(latest, kind, &date, value);
+        }
+        None => chart.findings.push(finding(
+            Severity::Invalid,
+            format!(
+                "`{}.value[x]` cannot be read as {}",
+                at.path,
+                describe(kind)
+            ),
+        )),
+    }
+}
+
+/// Completed weeks from a Quantity in weeks or days.
+fn weeks(q: &Quantity) -> Option<String> {
+    let value = q.value?;
+    let unit = q
+        .code
+        .as_deref()
+        .or(q.unit.as_deref())
+        .unwrap_or("wk")
+        .trim()
+        .to_ascii_lowercase();
+    let weeks = match unit.as_str() {
+        "wk" | "week" | "weeks" | "w" => value,
+        "d" | "day" | "days" => value.checked_div(Decimal::from(7))?,
+        _ => return None,
+    };
+    let whole = u32::try_from(weeks.floor())
+        .ok()
+        .filter(|w| *w <= MAX_GESTATIONAL_WEEK * 2)?;
+    Some(whole.to_string())
+}
+
+/// A yes / no / unknown status from a coded answer (SNOMED CT 77386006 pregnant, 60001007
+/// not pregnant, 261665006 unknown; LOINC answers LA15173-0, LA26683-5, LA4489-6) or its text.
+fn flag_concept(kind: Kind, c: &CodeableConcept) -> Option<String> {
+    let coded = c
+        .coding
+        .iter()
+        .find_map(|coding| match coding.code.as_deref()? {
+            "77386006" | "LA15173-0" => Some("yes"),
+            "60001007" | "LA26683-5" => Some("no"),
+            "261665006" | "LA4489-6" => Some("unknown"),
+            _ => None,
+        });
+    coded
+        .map(str::to_string)
+        .or_else(|| texts(c).find_map(|t| flag_text(kind, t)))
+}
+
+/// A status from words: "not pregnant", "Currently breastfeeding", "yes", "unknown".
+fn flag_text(kind: Kind, text: &str) -> Option<String> {
+    let t = text.trim().to_lowercase();
+    let word = match kind {
+        Kind::Pregnant => "pregnan",
+        _ => "breast",
+    };
+    let answer = if t.contains("unknown") || t == "unk" {
+        "unknown"
+    } else if t.starts_with("no") || t.contains("not ") || t == "false" || t == "n" {
+        "no"
+    } else if t == "yes" || t == "true" || t == "y" || t.contains(word) || t.contains("lactat") {
+        "yes"
+    } else {
+        return None;
+    };
+    Some(answer.to_string())
+}
+
+/// A current condition as the conditions field gives it: ICD-10 codes as written, SNOMED CT
+/// concepts as the formulary conditions they are, else a name of the vocabulary. A concept
+/// coded only in terminologies the formulary does not list is recorded as not checked.
+fn condition(
+    formulary: &Formulary,
+    code: Option<&CodeableConcept>,
+    at: &Located,
+    out: &mut Vec<String>,
+    findings: &mut Vec<Finding<'static>>,
+) {
+    let Some(code) = code else {
+        findings.push(finding(
+            Severity::Invalid,
+            format!(
+                "`{}.code` is missing: the condition cannot be checked",
+                at.path
+            ),
+        ));
+        return;
+    };
+    let before = out.len();
+    for coding in &code.coding {
+        let Some(value) = coding
+            .code
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+        else {
+            continue;
+        };
+        if is_system(coding.system.as_deref(), "icd-10") {
+            out.push(value.replace(';', ""));
+        } else if is_system(coding.system.as_deref(), "snomed") {
+            for &c in formulary.conditions_for_snomed(value) {
+                if let Some(condition) = formulary.conditions.get(c) {
+                    out.push(condition.id.clone());
+                }
+            }
+        }
+    }
+    if out.len() > before {
+        return;
+    }
+    if let Some(id) = texts(code).find_map(|t| formulary.find_condition(t)) {
+        if let Some(condition) = formulary.conditions.get(id) {
+            out.push(condition.id.clone());
+        }
+        return;
+    }
+    let name = texts(code).next().map(str::to_string);
+    match (code.coding.iter().any(|c| c.code.is_some()), name) {
+        (true, name) => findings.push(finding(
+            Severity::Info,
+            format!(
+                "`{}`{} is coded in no terminology the formulary lists for its conditions; it is not checked",
+                at.path,
+                name.map(|n| format!(" ({n})")).unwrap_or_default()
+            ),
+        )),
+        // A name alone goes to the vocabulary as written: an unknown one is `invalid`.
+        (false, Some(name)) => out.push(name.replace(';', ",")),
+        (false, None) => findings.push(finding(
+            Severity::Invalid,
+            format!("`{}.code` gives neither a code nor a name", at.path),
+        )),
+    }
+}
+
+/// An allergy's substance as the allergies field names it: the formulary drug of an RxNorm
+/// code, a known name found in its text, or its text as written (an unknown name is then
+/// reported as not screened).
+fn allergen(formulary: &Formulary, code: &CodeableConcept) -> Option<String> {
+    let by_code = code.coding.iter().find_map(|c| {
+        if !is_system(c.system.as_deref(), "rxnorm") {
+            return None;
+        }
+        let (drug, _) = formulary.rxnorm_product(c.code.as_deref()?)?;
+        formulary.drugs.get(drug).map(|d| d.id.clone())
+    });
+    by_code
+        .or_else(|| {
+            texts(code).find_map(|t| {
+                find_words(t, |w| formulary.lookup_name(w).is_known().then_some(())).map(|f| f.0)
+            })
+        })
+        .or_else(|| texts(code).next().map(|t| t.replace(';', ",")))
+}

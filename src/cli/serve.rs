@@ -1,0 +1,345 @@
+//! `rxcheck serve`: the CDS Hooks service an EHR calls when an order is selected or about to
+//! be signed. The formulary is loaded once at start; each call is answered by the library's
+//! `cds` module; feedback goes to an append-only JSON-lines audit file, synced before the
+//! answer. Bounded bodies, a timeout per request, a panic answered as 500 (the server stays
+//! up), and a graceful stop on SIGTERM or Ctrl-C.
+
+use super::{DateArgs, Fatal, FormularyArgs, load_formulary};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use rxcheck::Formulary;
+use rxcheck::cds::{self, Answer, IssuedCard};
+use rxcheck::fhir::parse_json;
+use serde_json::{Value, json};
+use std::collections::{HashMap, VecDeque};
+use std::fs::File;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+#[derive(clap::Args)]
+#[command(after_help = "Examples:
+  rxcheck serve
+  rxcheck serve --listen 127.0.0.1:8080 --audit cds-feedback.jsonl
+  curl -s http://127.0.0.1:8080/cds-services")]
+pub struct Args {
+    /// Address to listen on (`127.0.0.1:0` picks a free port; the address is printed on stderr)
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    listen: String,
+    /// Append each feedback outcome to this JSON-lines file (synced before answering);
+    /// without it, feedback is refused with 501
+    #[arg(long, value_name = "FILE")]
+    audit: Option<PathBuf>,
+    /// Also answer `info` cards (advice); without it only with `?info=1` on a call
+    #[arg(long)]
+    info_cards: bool,
+    /// The largest request body accepted, in bytes
+    #[arg(long, default_value_t = 4 << 20, value_name = "BYTES")]
+    max_body_bytes: usize,
+    /// Time allowed for one request, in seconds
+    #[arg(long, default_value_t = 10, value_name = "SECONDS")]
+    timeout: u64,
+    /// For tests of panic handling: a call with this hookInstance panics in its handler
+    #[arg(long, hide = true, value_name = "ID")]
+    panic_on_hook_instance: Option<String>,
+    #[command(flatten)]
+    dates: DateArgs,
+    #[command(flatten)]
+    formulary: FormularyArgs,
+}
+
+/// How many issued cards are remembered for the feedback that names them.
+const CARDS_REMEMBERED: usize = 100_000;
+
+struct Service {
+    formulary: Formulary,
+    dates: DateArgs,
+    info_cards: bool,
+    panic_on: Option<String>,
+    audit: Option<Mutex<File>>,
+    cards: Mutex<(HashMap<String, IssuedCard>, VecDeque<String>)>,
+}
+
+type Shared = Arc<Service>;
+
+pub fn run(args: Args) -> Result<i32, Fatal> {
+    let formulary = load_formulary(&args.formulary)?;
+    let audit = match &args.audit {
+        Some(path) => Some(Mutex::new(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|e| Fatal(format!("cannot open audit file `{}`: {e}", path.display())))?,
+        )),
+        None => None,
+    };
+    let service = Arc::new(Service {
+        formulary,
+        dates: args.dates.clone(),
+        info_cards: args.info_cards,
+        panic_on: args.panic_on_hook_instance.clone(),
+        audit,
+        cards: Mutex::new((HashMap::new(), VecDeque::new())),
+    });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Fatal(format!("cannot start the server: {e}")))?;
+    runtime.block_on(serve(args, service))
+}
+
+async fn serve(args: Args, service: Shared) -> Result<i32, Fatal> {
+    let listener = tokio::net::TcpListener::bind(&args.listen)
+        .await
+        .map_err(|e| Fatal(format!("cannot listen on `{}`: {e}", args.listen)))?;
+    let address = listener
+        .local_addr()
+        .map_err(|e| Fatal(format!("cannot listen on `{}`: {e}", args.listen)))?;
+    let app = Router::new()
+        .route("/cds-services", get(discovery))
+        .route("/cds-services/{id}", post(hook))
+        .route("/cds-services/{id}/feedback", post(feedback))
+        .fallback(not_found)
+        .with_state(service)
+        .layer(DefaultBodyLimit::max(args.max_body_bytes))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(args.timeout.max(1)),
+        ))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked));
+    // Written so that a closed stderr never stops the server.
+    let _ = writeln!(
+        std::io::stderr(),
+        "rxcheck serve: listening on http://{address}"
+    );
+    axum::serve(listener, app)
+        .with_graceful_shutdown(stop_signal())
+        .await
+        .map_err(|e| Fatal(format!("server error: {e}")))?;
+    let _ = writeln!(std::io::stderr(), "rxcheck serve: stopped");
+    Ok(0)
+}
+
+/// Resolves on SIGTERM or Ctrl-C: requests in flight then finish, new ones are refused.
+async fn stop_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
+
+fn json_response(status: StatusCode, body: &Value) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+fn outcome(status: StatusCode, code: &str, message: &str) -> Response {
+    json_response(status, &cds::operation_outcome(code, message))
+}
+
+fn panicked(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    outcome(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "exception",
+        "rxcheck failed while answering this call; it was not checked, and the server goes on",
+    )
+}
+
+async fn not_found() -> Response {
+    outcome(
+        StatusCode::NOT_FOUND,
+        "not-found",
+        "no such endpoint: see GET /cds-services",
+    )
+}
+
+async fn discovery(State(service): State<Shared>) -> Response {
+    json_response(StatusCode::OK, &cds::discovery(&service.formulary))
+}
+
+fn service_hook(id: &str) -> Option<&'static str> {
+    cds::SERVICES
+        .iter()
+        .find(|(service, _)| *service == id)
+        .map(|(_, hook)| *hook)
+}
+
+async fn hook(
+    State(service): State<Shared>,
+    Path(id): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    body: Bytes,
+) -> Response {
+    let Some(hook) = service_hook(&id) else {
+        return not_found().await;
+    };
+    let call = match std::str::from_utf8(&body)
+        .map_err(|e| format!("not UTF-8: {e}"))
+        .and_then(parse_json)
+    {
+        Ok(call) => call,
+        Err(e) => {
+            return outcome(
+                StatusCode::BAD_REQUEST,
+                "invalid",
+                &format!("the request body is {e}"),
+            );
+        }
+    };
+    if service.panic_on.is_some()
+        && call.get("hookInstance").and_then(Value::as_str) == service.panic_on.as_deref()
+    {
+        panic!("panic asked for by --panic-on-hook-instance");
+    }
+    let info = service.info_cards || query.get("info").is_some_and(|v| v == "1" || v == "true");
+    let dates = service.dates.dates();
+    let options = cds::Options {
+        dates: &dates,
+        info,
+    };
+    let mut new_uuid = || uuid::Uuid::new_v4().to_string();
+    match cds::answer(&service.formulary, hook, &call, &options, &mut new_uuid) {
+        Answer::Cards(body, issued) => {
+            remember(&service, issued);
+            json_response(StatusCode::OK, &body)
+        }
+        Answer::Precondition(body) => json_response(StatusCode::PRECONDITION_FAILED, &body),
+        Answer::BadRequest(body) => json_response(StatusCode::BAD_REQUEST, &body),
+    }
+}
+
+fn remember(service: &Service, issued: Vec<IssuedCard>) {
+    let Ok(mut cards) = service.cards.lock() else {
+        return;
+    };
+    let (by_id, order) = &mut *cards;
+    for card in issued {
+        order.push_back(card.uuid.clone());
+        by_id.insert(card.uuid.clone(), card);
+        if order.len() > CARDS_REMEMBERED {
+            if let Some(old) = order.pop_front() {
+                by_id.remove(&old);
+            }
+        }
+    }
+}
+
+async fn feedback(State(service): State<Shared>, Path(id): Path<String>, body: Bytes) -> Response {
+    if service_hook(&id).is_none() {
+        return not_found().await;
+    }
+    let call = match std::str::from_utf8(&body)
+        .map_err(|e| format!("not UTF-8: {e}"))
+        .and_then(parse_json)
+    {
+        Ok(call) => call,
+        Err(e) => {
+            return outcome(
+                StatusCode::BAD_REQUEST,
+                "invalid",
+                &format!("the request body is {e}"),
+            );
+        }
+    };
+    let lines = match audit_lines(&service, &id, &call) {
+        Ok(lines) => lines,
+        Err(message) => return outcome(StatusCode::BAD_REQUEST, "invalid", &message),
+    };
+    if service.audit.is_none() {
+        return outcome(
+            StatusCode::NOT_IMPLEMENTED,
+            "not-supported",
+            "feedback is not recorded by this server: start it with --audit FILE",
+        );
+    }
+    let worker = Arc::clone(&service);
+    let written = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+        let Some(audit) = &worker.audit else {
+            return Ok(());
+        };
+        let mut file = audit
+            .lock()
+            .map_err(|_| std::io::Error::other("audit file lock poisoned"))?;
+        file.write_all(lines.as_bytes())?;
+        file.flush()?;
+        file.sync_data()
+    })
+    .await;
+    match written {
+        Ok(Ok(())) => json_response(StatusCode::OK, &json!({})),
+        Ok(Err(e)) => outcome(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "exception",
+            &format!("the feedback could not be written to the audit file: {e}"),
+        ),
+        Err(_) => outcome(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "exception",
+            "the feedback could not be written to the audit file",
+        ),
+    }
+}
+
+/// The audit file's lines for a feedback call, one JSON object per outcome; `Err` says what
+/// is malformed (nothing is written then).
+fn audit_lines(service: &Service, id: &str, call: &Value) -> Result<String, String> {
+    let Some(items) = call.get("feedback").and_then(Value::as_array) else {
+        return Err("`feedback` is missing or not a list".into());
+    };
+    let received = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let cards = service
+        .cards
+        .lock()
+        .map_err(|_| "the card memory is unavailable".to_string())?;
+    let mut lines = String::new();
+    for (i, item) in items.iter().enumerate() {
+        let text = |key: &str| item.get(key).and_then(Value::as_str);
+        let card = text("card").ok_or_else(|| format!("`feedback[{i}].card` is missing"))?;
+        let outcome = text("outcome")
+            .filter(|o| matches!(*o, "accepted" | "overridden"))
+            .ok_or_else(|| format!("`feedback[{i}].outcome` must be `accepted` or `overridden`"))?;
+        let time = text("outcomeTimestamp")
+            .ok_or_else(|| format!("`feedback[{i}].outcomeTimestamp` is missing"))?;
+        let reason = item.get("overrideReason");
+        let issued = cards.0.get(card);
+        let line = json!({
+            "received": received,
+            "service": id,
+            "card": card,
+            "outcome": outcome,
+            "outcome_time": time,
+            "override_reason": reason.and_then(|r| r.get("reason")).cloned().unwrap_or(Value::Null),
+            "comment": reason.and_then(|r| r.get("userComment")).cloned().unwrap_or(Value::Null),
+            "accepted_suggestions": item.get("acceptedSuggestions").cloned().unwrap_or(Value::Null),
+            "order": issued.map_or(Value::Null, |c| Value::from(c.order.clone())),
+            "rules": issued.map_or_else(Vec::new, |c| c.rules.clone()),
+        });
+        lines.push_str(&line.to_string());
+        lines.push('\n');
+    }
+    Ok(lines)
+}

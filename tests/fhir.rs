@@ -1,0 +1,529 @@
+//! FHIR input through the real binary: `check --fhir` and `batch --fhir` give the verdicts and
+//! rules the CSV route gives for the same prescriptions; the shapes real senders use (STU3
+//! dose, R5 medication, doseAndRate as an object, a doseRange, a BOM) are read; anything
+//! unreadable is an `invalid` finding naming its JSON path; orders are checked against the
+//! patient's other active MedicationRequests.
+
+use assert_cmd::Command;
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+
+const AS_OF: &str = "2026-03-01";
+
+fn rxcheck() -> Command {
+    let mut cmd = Command::cargo_bin("rxcheck").unwrap();
+    cmd.env("NO_COLOR", "1").env_remove("RXCHECK_FORMULARY");
+    cmd
+}
+
+/// Each JSON line of a run's stdout.
+fn records(out: &[u8]) -> Vec<Value> {
+    String::from_utf8_lossy(out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn verdict_and_rules(record: &Value) -> (String, BTreeSet<String>) {
+    let rules = record["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap().to_string())
+        .collect();
+    (record["verdict"].as_str().unwrap().to_string(), rules)
+}
+
+/// One order of the comparison set: the FHIR bundle and the equivalent CSV row.
+struct Order {
+    id: &'static str,
+    medication: Value,
+    dose: Value,
+    timing: Value,
+    patient: Value,
+    extra: Vec<Value>,
+    csv: [&'static str; 12],
+}
+
+const HEADER: &str = "rx_id,drug,form,strength,dose,times_per_day,duration_days,birth_date,sex,date,conditions,pregnant,breastfeeding,gestational_week";
+
+fn rxnorm(code: &str, display: &str) -> Value {
+    json!({"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": code, "display": display}]})
+}
+
+fn orders() -> Vec<Order> {
+    let man = json!({"resourceType": "Patient", "gender": "male", "birthDate": "1970-05-01"});
+    let woman = json!({"resourceType": "Patient", "gender": "female", "birthDate": "1990-02-01"});
+    let child = json!({"resourceType": "Patient", "gender": "male", "birthDate": "2016-06-01"});
+    let daily = |n: u32, days: u32| json!({"repeat": {"frequency": n, "period": 1, "periodUnit": "d", "boundsDuration": {"value": days, "code": "d"}}});
+    let ulcer = json!({"resourceType": "Condition", "clinicalStatus": {"coding": [{"code": "active"}]},
+        "code": {"coding": [{"system": "http://snomed.info/sct", "code": "12847006"}]}});
+    let asthma_icd = json!({"resourceType": "Condition", "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10", "code": "J45.9"}]}});
+    let not_pregnant = json!({"resourceType": "Observation", "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "82810-3"}]},
+        "valueCodeableConcept": {"coding": [{"system": "http://snomed.info/sct", "code": "60001007"}]}});
+    let pregnant_30 = json!({"resourceType": "Observation", "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "49051-6"}]}, "valueQuantity": {"value": 30, "code": "wk"}});
+    let not_breastfeeding = json!({"resourceType": "Observation", "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "63895-7"}]}, "valueBoolean": false});
+    vec![
+        Order {
+            id: "ok-tablets",
+            medication: rxnorm(
+                "855906",
+                "Diclofenac Sodium 50 MG Delayed Release Oral Tablet",
+            ),
+            dose: json!({"value": 1, "code": "{tbl}"}),
+            timing: daily(2, 7),
+            patient: man.clone(),
+            extra: vec![],
+            csv: [
+                "diclofenac",
+                "tablet",
+                "50 mg",
+                "1 tablet",
+                "2",
+                "7",
+                "1970-05-01",
+                "male",
+                "2026-03-01",
+                "",
+                "",
+                "",
+            ],
+        },
+        Order {
+            id: "too-much",
+            medication: rxnorm(
+                "855926",
+                "Diclofenac Sodium 75 MG Delayed Release Oral Tablet",
+            ),
+            dose: json!({"value": 1, "code": "{tbl}"}),
+            timing: daily(3, 7),
+            patient: man.clone(),
+            extra: vec![],
+            csv: [
+                "diclofenac",
+                "tablet",
+                "75 mg",
+                "1 tablet",
+                "3",
+                "7",
+                "1970-05-01",
+                "male",
+                "2026-03-01",
+                "",
+                "",
+                "",
+            ],
+        },
+        Order {
+            id: "ulcer",
+            medication: rxnorm("197818", "Indomethacin 50 MG Oral Capsule"),
+            dose: json!({"value": 50, "code": "mg"}),
+            timing: daily(2, 5),
+            patient: man.clone(),
+            extra: vec![ulcer],
+            csv: [
+                "indomethacin",
+                "capsule",
+                "50 mg",
+                "50 mg",
+                "2",
+                "5",
+                "1970-05-01",
+                "male",
+                "2026-03-01",
+                "gi_ulcer;gi_bleeding",
+                "",
+                "",
+            ],
+        },
+        Order {
+            id: "asthma",
+            medication: json!({"text": "Nimesulide 100 mg tablets"}),
+            dose: json!({"value": 100, "code": "mg"}),
+            timing: daily(2, 10),
+            patient: man.clone(),
+            extra: vec![asthma_icd],
+            csv: [
+                "nimesulide",
+                "tablet",
+                "100 mg",
+                "100 mg",
+                "2",
+                "10",
+                "1970-05-01",
+                "male",
+                "2026-03-01",
+                "J45.9",
+                "",
+                "",
+            ],
+        },
+        Order {
+            id: "woman-unknown",
+            medication: rxnorm("857709", "Diclofenac Sodium 50 MG Rectal Suppository"),
+            dose: json!({"value": 1, "unit": "suppository"}),
+            timing: daily(2, 5),
+            patient: woman.clone(),
+            extra: vec![],
+            csv: [
+                "diclofenac",
+                "suppository",
+                "50 mg",
+                "1 suppository",
+                "2",
+                "5",
+                "1990-02-01",
+                "female",
+                "2026-03-01",
+                "",
+                "",
+                "",
+            ],
+        },
+        Order {
+            id: "woman-not-pregnant",
+            medication: rxnorm("857709", "Diclofenac Sodium 50 MG Rectal Suppository"),
+            dose: json!({"value": 1, "unit": "suppository"}),
+            timing: daily(2, 5),
+            patient: woman.clone(),
+            extra: vec![not_pregnant, not_breastfeeding.clone()],
+            csv: [
+                "diclofenac",
+                "suppository",
+                "50 mg",
+                "1 suppository",
+                "2",
+                "5",
+                "1990-02-01",
+                "female",
+                "2026-03-01",
+                "",
+                "no",
+                "no",
+            ],
+        },
+        Order {
+            id: "week-30",
+            medication: json!({"coding": [{"system": "http://www.whocc.no/atc", "code": "M02AA15"}], "text": "Diclofenac gel"}),
+            dose: json!({"value": 3, "code": "g"}),
+            timing: daily(3, 7),
+            patient: woman,
+            extra: vec![pregnant_30, not_breastfeeding],
+            csv: [
+                "diclofenac",
+                "gel",
+                "",
+                "3 g",
+                "3",
+                "7",
+                "1990-02-01",
+                "female",
+                "2026-03-01",
+                "",
+                "",
+                "no",
+            ],
+        },
+        Order {
+            id: "child",
+            medication: rxnorm("855942", "Diclofenac Potassium 50 MG Oral Tablet"),
+            dose: json!({"value": 50, "code": "mg"}),
+            timing: daily(2, 3),
+            patient: child,
+            extra: vec![],
+            csv: [
+                "diclofenac",
+                "tablet",
+                "50 mg",
+                "50 mg",
+                "2",
+                "3",
+                "2016-06-01",
+                "male",
+                "2026-03-01",
+                "",
+                "",
+                "",
+            ],
+        },
+        Order {
+            id: "ibuprofen",
+            medication: json!({"text": "Ibuprofen 400 MG Oral Tablet"}),
+            dose: json!({"value": 400, "code": "mg"}),
+            timing: daily(3, 5),
+            patient: man,
+            extra: vec![],
+            csv: [
+                "Ibuprofen 400 MG Oral Tablet",
+                "",
+                "400 mg",
+                "400 mg",
+                "3",
+                "5",
+                "1970-05-01",
+                "male",
+                "2026-03-01",
+                "",
+                "",
+                "",
+            ],
+        },
+    ]
+}
+
+fn bundle(o: &Order) -> Value {
+    let request = json!({"resourceType": "MedicationRequest", "id": o.id, "status": "draft", "authoredOn": AS_OF,
+        "medicationCodeableConcept": o.medication,
+        "dosageInstruction": [{"timing": o.timing, "doseAndRate": [{"doseQuantity": o.dose}]}]});
+    let mut entries = vec![json!({"resource": o.patient}), json!({"resource": request})];
+    entries.extend(o.extra.iter().map(|r| json!({"resource": r})));
+    json!({"resourceType": "Bundle", "type": "collection", "entry": entries})
+}
+
+#[test]
+fn fhir_and_csv_give_the_same_verdicts_and_rules() {
+    let orders = orders();
+    let ndjson: String = orders.iter().map(|o| format!("{}\n", bundle(o))).collect();
+    let mut csv = format!("{HEADER}\n");
+    for o in &orders {
+        let c = &o.csv;
+        // The CSV's strength column sits after form; the rest in the header's order.
+        csv.push_str(&format!(
+            "{},\"{}\",{},{},{},{},{},{},{},{},{},{},{},{}\n",
+            o.id,
+            c[0],
+            c[1],
+            c[2],
+            c[3],
+            c[4],
+            c[5],
+            c[6],
+            c[7],
+            c[8],
+            c[9],
+            c[10],
+            c[11],
+            if o.id == "week-30" { "30" } else { "" }
+        ));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let fhir_path = dir.path().join("orders.ndjson");
+    let csv_path = dir.path().join("orders.csv");
+    std::fs::write(&fhir_path, ndjson).unwrap();
+    std::fs::write(&csv_path, csv).unwrap();
+    let fhir = rxcheck()
+        .args(["batch", "--fhir"])
+        .arg(&fhir_path)
+        .args(["--as-of", AS_OF, "--format", "jsonl", "-q"])
+        .output()
+        .unwrap();
+    let csv = rxcheck()
+        .arg("batch")
+        .arg(&csv_path)
+        .args(["--as-of", AS_OF, "--format", "jsonl", "-q"])
+        .output()
+        .unwrap();
+    assert_eq!(fhir.status.code(), csv.status.code());
+    let (fhir, csv) = (records(&fhir.stdout), records(&csv.stdout));
+    assert_eq!(fhir.len(), orders.len());
+    assert_eq!(csv.len(), orders.len());
+    let mut verdicts = BTreeSet::new();
+    for ((f, c), o) in fhir.iter().zip(&csv).zip(&orders) {
+        assert_eq!(f["rx_id"], o.id);
+        assert_eq!(f["line"], c["line"].as_u64().unwrap() - 1, "{}", o.id);
+        assert_eq!(verdict_and_rules(f), verdict_and_rules(c), "{}", o.id);
+        verdicts.insert(f["verdict"].as_str().unwrap().to_string());
+    }
+    // The set covers every verdict.
+    assert_eq!(
+        verdicts,
+        ["invalid", "ok", "reject", "warn"].map(String::from).into()
+    );
+}
+
+fn check_fhir(document: &str) -> (i32, Vec<Value>) {
+    let out = rxcheck()
+        .args(["check", "--fhir", "-", "--format", "json", "--as-of", AS_OF])
+        .write_stdin(document)
+        .output()
+        .unwrap();
+    (out.status.code().unwrap(), records(&out.stdout))
+}
+
+#[test]
+fn the_shapes_senders_use_are_read() {
+    let patient = json!({"resourceType": "Patient", "gender": "male", "birthDate": "1970-05-01"});
+    let order = |dosage: Value, medication: (&str, Value)| {
+        let mut request = json!({"resourceType": "MedicationRequest", "id": "x", "status": "draft", "dosageInstruction": [dosage]});
+        request[medication.0] = medication.1;
+        json!({"resourceType": "Bundle", "entry": [{"resource": patient}, {"resource": request}]})
+            .to_string()
+    };
+    let tablet = (
+        "medicationCodeableConcept",
+        rxnorm(
+            "855906",
+            "Diclofenac Sodium 50 MG Delayed Release Oral Tablet",
+        ),
+    );
+    let timing = json!({"repeat": {"frequency": 1, "period": 8, "periodUnit": "h"}});
+    // STU3: doseQuantity under the dosage; q8h is 3 a day: 150 mg, within the maximum.
+    let stu3 = order(
+        json!({"timing": timing, "doseQuantity": {"value": 50, "unit": "mg"}}),
+        tablet.clone(),
+    );
+    // R5: medication.concept; doseAndRate as one object; a UTF-8 byte order mark.
+    let r5 = format!(
+        "\u{feff}{}",
+        order(
+            json!({"timing": timing, "doseAndRate": {"doseQuantity": {"value": 1, "code": "{pill}"}}}),
+            ("medication", json!({"concept": rxnorm("855906", "x")}))
+        )
+    );
+    for doc in [stu3, r5] {
+        let (_, records) = check_fhir(&doc);
+        let rules: Vec<&str> = records[0]["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["rule"].as_str().unwrap())
+            .collect();
+        assert!(!rules.iter().any(|r| r.starts_with("input")), "{rules:?}");
+        assert!(
+            !rules.iter().any(|r| r.contains("dose_per_day.max")),
+            "{rules:?}"
+        );
+    }
+    // A dose range is checked at its high: 50-75 mg four times a day is 300 mg.
+    let range = order(
+        json!({"timing": {"repeat": {"frequency": 4, "period": 1, "periodUnit": "d"}},
+        "doseAndRate": [{"doseRange": {"low": {"value": 50, "code": "mg"}, "high": {"value": 75, "code": "mg"}}}]}),
+        tablet.clone(),
+    );
+    let (code, records) = check_fhir(&range);
+    assert_eq!(code, 2);
+    assert!(
+        records[0]["findings"]
+            .to_string()
+            .contains("daily dose 300 mg"),
+        "{}",
+        records[0]
+    );
+    // frequencyMax is the worst case: 2-4 a day of 50 mg reaches 200 mg.
+    let max = order(
+        json!({"timing": {"repeat": {"frequency": 2, "frequencyMax": 4, "period": 1, "periodUnit": "d"}},
+        "doseAndRate": [{"doseQuantity": {"value": 50, "code": "mg"}}]}),
+        tablet,
+    );
+    assert!(
+        check_fhir(&max).1[0]["findings"]
+            .to_string()
+            .contains("daily dose 200 mg")
+    );
+}
+
+#[test]
+fn unreadable_input_is_invalid_naming_its_path() {
+    let doc = json!({"resourceType": "Bundle", "entry": [
+        {"resource": {"resourceType": "Patient", "gender": "male", "birthDate": "1970-05-01"}},
+        {"resource": {"resourceType": "MedicationRequest", "id": "x", "status": "draft",
+            "medicationCodeableConcept": rxnorm("855906", "x"),
+            "dosageInstruction": [{"timing": {"repeat": {"frequency": 2, "period": 1, "periodUnit": "d"}},
+                "doseAndRate": [{"doseQuantity": {"value": "fifty", "code": "mg"}}]}]}}]}).to_string();
+    let (code, records) = check_fhir(&doc);
+    assert_eq!(code, 2);
+    let findings = records[0]["findings"].as_array().unwrap();
+    let finding = findings.iter().find(|f| f["rule"] == "input.fhir").unwrap();
+    assert_eq!(finding["severity"], "invalid");
+    let message = finding["message"].as_str().unwrap();
+    assert!(
+        message.contains("entry[1].resource.dosageInstruction[0].doseAndRate"),
+        "{message}"
+    );
+    assert!(message.contains("doseQuantity.value"), "{message}");
+    // No timing at all names where it is missing.
+    let mut untimed: Value = serde_json::from_str(&doc.replace(r#""fifty""#, "50")).unwrap();
+    let dosage = untimed["entry"][1]["resource"]["dosageInstruction"][0]
+        .as_object_mut()
+        .unwrap();
+    dosage.remove("timing");
+    let (_, records) = check_fhir(&untimed.to_string());
+    assert!(
+        records[0]
+            .to_string()
+            .contains("entry[1].resource.dosageInstruction[0].timing` gives no frequency"),
+        "{}",
+        records[0]
+    );
+    // Not a resource at all, and not JSON.
+    for (doc, says) in [
+        (
+            r#"{"resourceType":"Patient"}"#,
+            "give a MedicationRequest or a Bundle",
+        ),
+        ("{", "not JSON"),
+    ] {
+        let (code, records) = check_fhir(doc);
+        assert_eq!(code, 2);
+        assert!(
+            records[0]["findings"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains(says),
+            "{}",
+            records[0]
+        );
+    }
+}
+
+#[test]
+fn a_bad_line_of_a_batch_is_an_invalid_record_in_its_place() {
+    let good = bundle(&orders()[0]).to_string();
+    let input = format!("{good}\nnot json\n\n{good}\n");
+    let out = rxcheck()
+        .args([
+            "batch", "--fhir", "-", "--as-of", AS_OF, "--format", "jsonl", "-q",
+        ])
+        .write_stdin(input)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let lines: Vec<(u64, String)> = records(&out.stdout)
+        .iter()
+        .map(|r| {
+            (
+                r["line"].as_u64().unwrap(),
+                r["verdict"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        lines,
+        vec![(1, "ok".into()), (2, "invalid".into()), (4, "ok".into())]
+    );
+}
+
+#[test]
+fn orders_are_checked_against_the_patients_active_requests() {
+    let tablets = json!({"resourceType": "MedicationRequest", "id": "new", "status": "draft", "authoredOn": AS_OF,
+        "medicationCodeableConcept": rxnorm("855906", "x"),
+        "dosageInstruction": [{"timing": {"repeat": {"frequency": 2, "period": 1, "periodUnit": "d"}}, "doseAndRate": [{"doseQuantity": {"value": 50, "code": "mg"}}]}]});
+    let suppositories = json!({"resourceType": "MedicationRequest", "id": "old", "status": "active", "authoredOn": "2026-02-25",
+        "medicationCodeableConcept": rxnorm("857709", "x"),
+        "dosageInstruction": [{"timing": {"repeat": {"frequency": 2, "period": 1, "periodUnit": "d"}}, "doseQuantity": {"value": 1, "unit": "suppository"}}]});
+    let patient = json!({"resourceType": "Patient", "gender": "male", "birthDate": "1970-05-01"});
+    let doc = json!({"resourceType": "Bundle", "entry": [{"resource": patient}, {"resource": tablets}, {"resource": suppositories}]}).to_string();
+    let (code, records) = check_fhir(&doc);
+    assert_eq!(code, 2);
+    assert_eq!(records.len(), 1, "only the draft is checked");
+    assert!(
+        records[0]
+            .to_string()
+            .contains("diclofenac.combined_daily_max(new,old)"),
+        "{}",
+        records[0]
+    );
+}

@@ -1,0 +1,299 @@
+//! `rxcheck serve` as an EHR meets it: the real server on a loopback port, a real HTTP client,
+//! the CDS Hooks specification's own example and HL7 PDDI-CDS's NSAID order-sign request
+//! (adapted to the formulary's drugs) as fixtures; a SIGTERM at the end, with the audit file
+//! complete.
+
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+struct Server {
+    child: Child,
+    base: String,
+    audit: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    fn start(extra: &[&str]) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let audit = dir.path().join("audit.jsonl");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_rxcheck"))
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--as-of",
+                "2026-03-01",
+                "--audit",
+            ])
+            .arg(&audit)
+            .args(extra)
+            .env_remove("RXCHECK_FORMULARY")
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        let mut line = String::new();
+        stderr.read_line(&mut line).unwrap();
+        // The rest of stderr is drained, as a terminal would.
+        std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+        let base = line
+            .trim()
+            .strip_prefix("rxcheck serve: listening on ")
+            .unwrap()
+            .to_string();
+        Server {
+            child,
+            base,
+            audit,
+            _dir: dir,
+        }
+    }
+
+    fn agent() -> ureq::Agent {
+        ureq::AgentBuilder::new()
+            .timeout(Duration::from_secs(10))
+            .build()
+    }
+
+    fn get(&self, path: &str) -> (u16, Value) {
+        answer(Self::agent().get(&format!("{}{path}", self.base)).call())
+    }
+
+    fn post(&self, path: &str, body: &str) -> (u16, Value) {
+        answer(
+            Self::agent()
+                .post(&format!("{}{path}", self.base))
+                .set("Content-Type", "application/json")
+                .send_string(body),
+        )
+    }
+
+    /// SIGTERM, and the exit status.
+    fn stop(&mut self) -> std::process::ExitStatus {
+        let pid = i32::try_from(self.child.id()).unwrap();
+        unsafe {
+            libc::kill(pid, libc::SIGTERM);
+        }
+        self.child.wait().unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+fn answer(result: Result<ureq::Response, ureq::Error>) -> (u16, Value) {
+    let response = match result {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("{e}"),
+    };
+    let status = response.status();
+    (
+        status,
+        serde_json::from_str(&response.into_string().unwrap()).unwrap(),
+    )
+}
+
+fn fixture(name: &str) -> String {
+    std::fs::read_to_string(format!(
+        "{}/tests/fixtures/fhir/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+const SIGN: &str = "/cds-services/rxcheck-order-sign";
+
+#[test]
+fn the_cds_service_end_to_end() {
+    let mut server = Server::start(&[]);
+
+    // Discovery: both hooks, with the prefetch templates.
+    let (status, body) = server.get("/cds-services");
+    assert_eq!(status, 200);
+    let services = body["services"].as_array().unwrap();
+    let hooks: Vec<&str> = services
+        .iter()
+        .map(|s| s["hook"].as_str().unwrap())
+        .collect();
+    assert_eq!(hooks, ["order-select", "order-sign"]);
+    for key in [
+        "patient",
+        "conditions",
+        "allergies",
+        "medications",
+        "pregnancy",
+    ] {
+        assert!(services[1]["prefetch"][key].is_string(), "{key}");
+    }
+
+    // PDDI-CDS's order-sign call, diclofenac tablets for a patient with a SNOMED CT coded
+    // bleeding duodenal ulcer: one critical card.
+    let (status, body) = server.post(SIGN, &fixture("pddi-diclofenac-order-sign.json"));
+    assert_eq!(status, 200, "{body}");
+    let cards = body["cards"].as_array().unwrap();
+    assert_eq!(cards.len(), 1, "{body}");
+    let card = &cards[0];
+    assert_eq!(card["indicator"], "critical");
+    assert!(card["summary"].as_str().unwrap().chars().count() < 140);
+    assert!(
+        card["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("Do not give: Diclofenac")
+    );
+    let detail = card["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("rule `nsaid_contraindications.contraindication.gi_bleeding`"),
+        "{detail}"
+    );
+    assert!(
+        detail.contains("> Nimesulide: \"The drug is not assigned"),
+        "{detail}"
+    );
+    assert_eq!(card["source"]["label"], "rxcheck NSAID formulary 2026.11.1");
+    assert!(
+        card["overrideReasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["code"].is_string() && r["display"].is_string())
+    );
+    let uuid = card["uuid"].as_str().unwrap().to_string();
+    assert_eq!(uuid.len(), 36);
+
+    // The specification's own order-sign example: amoxicillin, outside the formulary, no card
+    // (and no prefetch needed for it).
+    let (status, body) = server.post(SIGN, &fixture("cds-hooks-order-sign-r4.json"));
+    assert_eq!((status, body), (200, json!({"cards": []})));
+
+    // The same diclofenac order without its prefetch and with no fhirServer: 412.
+    let mut call: Value =
+        serde_json::from_str(&fixture("pddi-diclofenac-order-sign.json")).unwrap();
+    call.as_object_mut().unwrap().remove("prefetch");
+    let (status, body) = server.post(SIGN, &call.to_string());
+    assert_eq!(status, 412);
+    assert_eq!(body["resourceType"], "OperationOutcome");
+    assert!(
+        body["issue"][0]["diagnostics"]
+            .as_str()
+            .unwrap()
+            .contains("`patient`, `conditions`, `allergies`, `medications`")
+    );
+
+    // Malformed JSON: 400 naming the problem.
+    let (status, body) = server.post(SIGN, "{\"hook\": ");
+    assert_eq!(status, 400);
+    assert!(
+        body["issue"][0]["diagnostics"]
+            .as_str()
+            .unwrap()
+            .contains("not JSON"),
+        "{body}"
+    );
+
+    // order-select with the orders selected; a safe order has no card, unless info is asked.
+    let mut select = call.clone();
+    select["hook"] = json!("order-select");
+    select["prefetch"] = json!({"patient": {"resourceType": "Patient", "gender": "male", "birthDate": "1970-05-01"},
+        "conditions": null, "allergies": null, "medications": null});
+    let order = &mut select["context"]["draftOrders"]["entry"][0]["resource"];
+    order["id"] = json!("sel-1");
+    order["dosageInstruction"][0]["timing"]["repeat"]["frequency"] = json!(2);
+    select["context"]["selections"] = json!(["MedicationRequest/sel-1"]);
+    let (status, body) = server.post("/cds-services/rxcheck-order-select", &select.to_string());
+    assert_eq!((status, body), (200, json!({"cards": []})));
+    let (_, body) = server.post(
+        "/cds-services/rxcheck-order-select?info=1",
+        &select.to_string(),
+    );
+    assert_eq!(body["cards"][0]["indicator"], "info", "{body}");
+
+    // Feedback: written to the audit file before the answer, with the card's rules.
+    let feedback = json!({"feedback": [{"card": uuid, "outcome": "overridden",
+        "overrideReason": {"reason": {"code": "benefit-outweighs-risk", "system": "urn:rxcheck:override-reason"}, "userComment": "discussed with GI"},
+        "outcomeTimestamp": "2026-03-01T10:05:31Z"}]});
+    let (status, _) = server.post(&format!("{SIGN}/feedback"), &feedback.to_string());
+    assert_eq!(status, 200);
+    let (status, _) = server.post(
+        &format!("{SIGN}/feedback"),
+        r#"{"feedback":[{"card":"x","outcome":"maybe"}]}"#,
+    );
+    assert_eq!(status, 400);
+
+    let audit = server.audit.clone();
+    let written = std::fs::read_to_string(&audit).unwrap();
+    assert!(server.stop().success());
+    assert_eq!(
+        std::fs::read_to_string(&audit).unwrap(),
+        written,
+        "nothing is lost at the stop"
+    );
+    let lines: Vec<Value> = written
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1);
+    let line = &lines[0];
+    assert_eq!(line["card"], uuid.as_str());
+    assert_eq!(line["outcome"], "overridden");
+    assert_eq!(line["override_reason"]["code"], "benefit-outweighs-risk");
+    assert_eq!(line["comment"], "discussed with GI");
+    assert_eq!(line["service"], "rxcheck-order-sign");
+    assert_eq!(line["outcome_time"], "2026-03-01T10:05:31Z");
+    assert!(
+        line["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r == "nsaid_contraindications.contraindication.gi_bleeding")
+    );
+}
+
+#[test]
+fn a_panic_or_an_oversized_body_does_not_take_the_server_down() {
+    let mut server = Server::start(&[
+        "--panic-on-hook-instance",
+        "boom",
+        "--max-body-bytes",
+        "100000",
+    ]);
+    let (status, body) = server.post(SIGN, r#"{"hookInstance": "boom", "context": {}}"#);
+    assert_eq!(status, 500);
+    assert_eq!(body["resourceType"], "OperationOutcome");
+    let big = format!("{{\"pad\": \"{}\"}}", "x".repeat(200_000));
+    let response = Server::agent()
+        .post(&format!("{}{SIGN}", server.base))
+        .send_string(&big);
+    assert!(
+        matches!(response, Err(ureq::Error::Status(413, _))),
+        "{response:?}"
+    );
+    assert_eq!(server.get("/cds-services").0, 200);
+    assert!(server.stop().success());
+}
+
+#[test]
+fn a_broken_formulary_stops_the_start_with_exit_3() {
+    let out = Command::new(env!("CARGO_BIN_EXE_rxcheck"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--formulary"])
+        .arg(format!(
+            "{}/tests/fixtures/formularies/consistency.toml",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).lines().count(),
+        1,
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
