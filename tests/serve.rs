@@ -297,3 +297,26 @@ fn a_broken_formulary_stops_the_start_with_exit_3() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn a_request_that_outlasts_the_timeout_gets_408_and_the_server_goes_on() {
+    use std::io::{Read, Write};
+    let mut server = Server::start(&["--timeout", "1"]);
+    // A client that sends its headers and part of the body, then stalls.
+    let address = server.base.trim_start_matches("http://").to_string();
+    let mut stream = std::net::TcpStream::connect(&address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        stream,
+        "POST {SIGN} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"hook\":"
+    )
+    .unwrap();
+    stream.flush().unwrap();
+    let mut answer = [0u8; 12];
+    stream.read_exact(&mut answer).unwrap();
+    assert_eq!(&answer, b"HTTP/1.1 408");
+    assert_eq!(server.get("/cds-services").0, 200);
+    assert!(server.stop().success());
+}
