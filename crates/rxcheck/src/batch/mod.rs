@@ -1,5 +1,7 @@
 //! Batch validation of prescription CSV: rows in, one verdict per row out, in input order,
-//! in bounded memory, on every core. Generic over any reader and writer.
+//! in bounded memory, on every core. Generic over any reader and writer. Input that is not
+//! UTF-8 stops a run at the row of its first bad byte (the rest of such a file is in some
+//! other encoding too).
 
 mod columns;
 mod patients;
@@ -9,7 +11,7 @@ pub use columns::{
     ColumnMap, ColumnTarget, Columns, HeaderError, MappingError, detect_delimiter, normalize_header,
 };
 pub use patients::{CrossFindings, scan_patients};
-pub use reader::{NotUtf8, RowKind, RowSpan, RowSplitter};
+pub use reader::{RowKind, RowSpan, RowSplitter};
 
 use crate::fasthash::FastMap;
 use crate::finding::{Assessment, Severity, Verdict};
@@ -18,7 +20,7 @@ use crate::report::{Printer, Record};
 use crate::request::{Dates, Field, Input, Prescription};
 use crate::validate::validate_into;
 use rayon::prelude::*;
-use std::borrow::Cow;
+
 use std::io::{self, Read, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, mpsc};
@@ -69,16 +71,36 @@ pub enum BatchError {
     Write(io::Error),
     #[error("input is empty: there is no header row")]
     NoHeader,
-    #[error(
-        "the header row is not valid UTF-8; give the file's encoding with --encoding (such as windows-1252), or save it as UTF-8"
-    )]
-    HeaderEncoding,
+    #[error("cannot read input: {0}")]
+    NotUtf8(NotUtf8),
     #[error(
         "the header row has an unbalanced quote or is too long; check the first line of the file"
     )]
     HeaderShape,
     #[error("{0}")]
     Header(#[from] HeaderError),
+}
+
+/// Input that is not UTF-8: the line of the first bad byte, and the byte.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "line {line} is not UTF-8 (byte 0x{byte:02X}); give the file's encoding with --encoding (such as --encoding windows-1252), or save it as UTF-8"
+)]
+pub struct NotUtf8 {
+    pub line: u64,
+    pub byte: u8,
+}
+
+impl NotUtf8 {
+    /// The first bad byte of a row that starts on `line`, if it has one.
+    fn find(row: &[u8], line: u64) -> Option<NotUtf8> {
+        let at = std::str::from_utf8(row).err()?.valid_up_to();
+        let (before, rest) = row.split_at_checked(at)?;
+        Some(NotUtf8 {
+            line: line + before.iter().filter(|&&b| b == b'\n').count() as u64,
+            byte: rest.first().copied()?,
+        })
+    }
 }
 
 /// What a run saw: rows, verdicts, and how often each rule fired.
@@ -91,6 +113,8 @@ pub struct Summary {
     pub rules: FastMap<String, u64>,
     /// Header columns no field took, as written.
     pub ignored_columns: Vec<String>,
+    /// The row that stopped the run, not being UTF-8 (no row after it was checked).
+    not_utf8: Option<NotUtf8>,
 }
 
 impl Summary {
@@ -123,6 +147,7 @@ impl Summary {
     }
 
     fn merge(&mut self, other: Summary) {
+        self.not_utf8 = self.not_utf8.take().or(other.not_utf8);
         self.rows += other.rows;
         for (mine, theirs) in self.verdicts.iter_mut().zip(other.verdicts) {
             *mine += theirs;
@@ -225,26 +250,23 @@ impl<'f> Worker<'f> {
         }
     }
 
-    /// The fields of the row parsed last, checked as UTF-8 once.
-    fn row_fields(&self, count: usize) -> RowFields<'_> {
+    /// The fields of the row parsed last, checked as UTF-8 once; `None` when they are not.
+    fn row_fields(&self, count: usize) -> Option<RowFields<'_>> {
         let ends = self.ends.get(..count).unwrap_or(&[]);
         let bytes = self
             .fields
             .get(..ends.last().copied().unwrap_or(0))
             .unwrap_or(&[]);
-        RowFields {
-            text: std::str::from_utf8(bytes).ok(),
-            bytes,
+        Some(RowFields {
+            text: std::str::from_utf8(bytes).ok()?,
             ends,
-        }
+        })
     }
 }
 
-/// One parsed row's fields: its unquoted bytes, where each field ends, and the whole as text
-/// when it is valid UTF-8 (the usual case, checked once for the row).
+/// One parsed row's fields: the unquoted text and where each field ends.
 struct RowFields<'w> {
-    text: Option<&'w str>,
-    bytes: &'w [u8],
+    text: &'w str,
     ends: &'w [usize],
 }
 
@@ -261,25 +283,10 @@ impl<'w> RowFields<'w> {
         start..self.ends.get(index).copied().unwrap_or(start)
     }
 
-    /// Field `index` as text; `None` when it is not valid UTF-8. A missing field is empty.
-    fn get(&self, index: usize) -> Option<&'w str> {
-        if index >= self.count() {
-            return Some("");
-        }
-        let range = self.range(index);
-        match self.text {
-            // Fields split at ASCII bytes, so their bounds are character boundaries.
-            Some(text) => text.get(range),
-            None => std::str::from_utf8(self.bytes.get(range)?).ok(),
-        }
-    }
-
-    /// Field `index`, with invalid UTF-8 replaced (for echoing an id).
-    fn lossy(&self, index: usize) -> Cow<'w, str> {
-        match self.get(index) {
-            Some(text) => Cow::Borrowed(text),
-            None => String::from_utf8_lossy(self.bytes.get(self.range(index)).unwrap_or(&[])),
-        }
+    /// Field `index` as text; a missing field is empty. Fields split at ASCII bytes, so their
+    /// bounds are character boundaries.
+    fn get(&self, index: usize) -> &'w str {
+        self.text.get(self.range(index)).unwrap_or("")
     }
 }
 
@@ -295,14 +302,17 @@ struct Job<'a, 'f> {
 }
 
 impl<'f> Job<'_, 'f> {
-    /// Checks the rows of `spans` and appends their records to `out`.
-    /// Checks the rows of `spans`, the first of which is data row `first`.
+    /// Checks the rows of `spans`, the first of which is data row `first`, and appends their
+    /// records to `out`; a row that is not UTF-8 ends the chunk (and the run).
     fn run(&self, bytes: &[u8], spans: &[RowSpan], first: u64, out: &mut Vec<u8>) -> Summary {
         let mut worker = Worker::new(self.delimiter);
         let mut summary = Summary::default();
         for (index, span) in (first..).zip(spans) {
             let row = bytes.get(span.bytes.clone()).unwrap_or(&[]);
             self.row(&mut worker, row, index, span, out, &mut summary);
+            if summary.not_utf8.is_some() {
+                break;
+            }
         }
         summary
     }
@@ -318,7 +328,7 @@ impl<'f> Job<'_, 'f> {
     ) {
         let mut assessment = std::mem::take(&mut w.assessment);
         assessment.clear();
-        let mut rx_id = Cow::Borrowed("");
+        let mut rx_id = "";
         let mut patient_id = None;
         match span.kind {
             RowKind::UnbalancedQuote => Input::Row.invalid(
@@ -337,9 +347,13 @@ impl<'f> Job<'_, 'f> {
             ),
             RowKind::Complete => {
                 let count = w.parse(row);
-                let fields = w.row_fields(count);
-                rx_id = fields.lossy(self.columns.get(Field::RxId).unwrap_or(0));
-                patient_id = self.columns.patient_id.map(|i| fields.lossy(i));
+                let Some(fields) = w.row_fields(count) else {
+                    summary.not_utf8 = NotUtf8::find(row, span.line);
+                    w.assessment = assessment;
+                    return;
+                };
+                rx_id = fields.get(self.columns.get(Field::RxId).unwrap_or(0));
+                patient_id = self.columns.patient_id.map(|i| fields.get(i));
                 let validated = self.check_fields(&fields, &mut assessment);
                 if let (true, Some(cross)) = (validated, self.cross) {
                     cross.add_to(index, &mut assessment);
@@ -348,8 +362,8 @@ impl<'f> Job<'_, 'f> {
         }
         let record = Record {
             line: Some(span.line),
-            rx_id: Some(&rx_id),
-            patient_id: patient_id.as_deref(),
+            rx_id: Some(rx_id),
+            patient_id,
             assessment: &assessment,
             min_severity: self.options.min_severity,
         };
@@ -371,19 +385,7 @@ impl<'f> Job<'_, 'f> {
             return false;
         }
         let mut joined = Vec::new();
-        let rx = match prescription(c, row, &mut joined, &Field::ALL) {
-            Ok(rx) => rx,
-            Err(field) => {
-                Input::Encoding.invalid(
-                    assessment,
-                    format!(
-                        "field `{}` is not valid UTF-8; if the file is in another encoding, give it with --encoding (such as windows-1252)",
-                        field.name()
-                    ),
-                );
-                return false;
-            }
-        };
+        let rx = prescription(c, row, &mut joined, &Field::ALL);
         if self.options.skip_uncovered
             && !rx.drug.trim().is_empty()
             && self.formulary.find_drug(rx.drug).is_none()
@@ -400,17 +402,17 @@ impl<'f> Job<'_, 'f> {
 }
 
 /// The prescription a row holds, for the `fields` wanted: each from its column, or from its
-/// columns joined by a space (kept in `joined`). `Err` names a field that is not UTF-8.
+/// columns joined by a space (kept in `joined`).
 fn prescription<'a>(
     columns: &Columns,
     row: &RowFields<'a>,
     joined: &'a mut Vec<String>,
     fields: &[Field],
-) -> Result<Prescription<'a>, Field> {
-    for (field, parts) in &columns.joined {
+) -> Prescription<'a> {
+    for (_, parts) in &columns.joined {
         let mut text = String::new();
         for &column in parts {
-            let part = row.get(column).ok_or(*field)?.trim();
+            let part = row.get(column).trim();
             if !part.is_empty() {
                 if !text.is_empty() {
                     text.push(' ');
@@ -424,7 +426,7 @@ fn prescription<'a>(
     let mut rx = Prescription::default();
     for &field in fields {
         let text = match columns.get(field) {
-            Some(column) => row.get(column).ok_or(field)?,
+            Some(column) => row.get(column),
             None => columns
                 .joined
                 .iter()
@@ -434,7 +436,7 @@ fn prescription<'a>(
         };
         rx.set(field, text);
     }
-    Ok(rx)
+    rx
 }
 
 /// Reads the header row: the columns it names and the delimiter (given, or detected from it).
@@ -458,10 +460,11 @@ fn read_header<R: Read>(
         .unwrap_or_else(|| detect_delimiter(header_row));
     let mut header_worker = Worker::new(delimiter);
     let count = header_worker.parse(header_row);
-    let header_fields = header_worker.row_fields(count);
-    let names: Vec<&str> = (0..count)
-        .map(|i| header_fields.get(i).ok_or(BatchError::HeaderEncoding))
-        .collect::<Result<_, _>>()?;
+    let Some(header_fields) = header_worker.row_fields(count) else {
+        return Err(NotUtf8::find(header_row, header.line)
+            .map_or(BatchError::HeaderShape, BatchError::NotUtf8));
+    };
+    let names: Vec<&str> = (0..count).map(|i| header_fields.get(i)).collect();
     let columns = Columns::from_header(names, &options.columns)?;
     splitter.set_width(columns.width);
     Ok((columns, delimiter))
@@ -586,8 +589,12 @@ pub fn run(
         for processed in done_rx {
             let processed = processed.map_err(BatchError::Read)?;
             for (s, out) in processed.summaries.into_iter().zip(&processed.outputs) {
-                summary.merge(s);
+                // The records of a chunk are those of the rows before any that stopped it.
                 output.write_all(out).map_err(BatchError::Write)?;
+                if let Some(bad) = s.not_utf8 {
+                    return Err(BatchError::NotUtf8(bad));
+                }
+                summary.merge(s);
             }
             let _ = spare_tx.send(processed.outputs);
         }

@@ -127,7 +127,8 @@ pub fn scan_patients<'f>(
                         if count != columns.width {
                             return None;
                         }
-                        let fields = worker.row_fields(count);
+                        // A row that is not UTF-8 stops the run when it is validated.
+                        let fields = worker.row_fields(count)?;
                         let row = (&fields, index);
                         course(
                             formulary,
@@ -195,7 +196,7 @@ fn course<'f, 'r>(
     scratch: &mut Assessment<'f>,
 ) -> Option<(&'r str, Course<'f>)> {
     let row = u32::try_from(row).ok()?;
-    let patient = fields.get(patient_column)?.trim();
+    let patient = fields.get(patient_column).trim();
     if patient.is_empty() {
         return None;
     }
@@ -211,7 +212,7 @@ fn course<'f, 'r>(
         Field::DurationDays,
         Field::Date,
     ];
-    let rx = prescription(columns, fields, &mut joined, &wanted).ok()?;
+    let rx = prescription(columns, fields, &mut joined, &wanted);
     scratch.clear();
     let request = parse(formulary, &rx, &options.dates, scratch);
     Some((patient, Course::from_request(&request, row, rx.rx_id)?))

@@ -3,7 +3,7 @@
 //! limit) makes only its own line an invalid row; reading resumes on the next line. Once the
 //! header's width is known, a quoted field that spans lines but makes a row of the wrong
 //! width is a stray quote too: its line is the invalid row, and each following line is read
-//! as a row of its own. Input that is not UTF-8 stops the reading at its first bad byte.
+//! as a row of its own.
 
 use std::io::{self, Read};
 use std::ops::Range;
@@ -27,29 +27,6 @@ pub struct RowSpan {
     pub line: u64,
     pub kind: RowKind,
     pub bytes: Range<usize>,
-}
-
-/// Input that is not UTF-8: the line of the first bad byte, and the byte. It stops a run, as
-/// the rest of such a file is in some other encoding too.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "line {line} is not UTF-8 (byte 0x{byte:02X}); give the file's encoding with --encoding (such as --encoding windows-1252), or save it as UTF-8"
-)]
-pub struct NotUtf8 {
-    pub line: u64,
-    pub byte: u8,
-}
-
-impl NotUtf8 {
-    /// The first bad byte of a row that starts on `line`, if it has one.
-    fn find(row: &[u8], line: u64) -> Option<NotUtf8> {
-        let at = std::str::from_utf8(row).err()?.valid_up_to();
-        let (before, rest) = row.split_at_checked(at)?;
-        Some(NotUtf8 {
-            line: line + before.iter().filter(|&&b| b == b'\n').count() as u64,
-            byte: rest.first().copied()?,
-        })
-    }
 }
 
 const CHUNK: usize = 1 << 20;
@@ -281,12 +258,8 @@ impl<R: Read> RowSplitter<R> {
                     if body_end == start {
                         continue;
                     }
-                    let body = slice(data, start..body_end);
-                    if let Some(bad) = NotUtf8::find(body, line) {
-                        return Err(io::Error::new(io::ErrorKind::InvalidData, bad));
-                    }
                     let from = sink.len();
-                    sink.extend_from_slice(body);
+                    sink.extend_from_slice(slice(data, start..body_end));
                     return Ok(Some(RowSpan {
                         line,
                         kind: RowKind::Complete,

@@ -25,8 +25,6 @@ pub enum Input {
     RxId,
     /// The CSV row itself: its shape, quotes, length.
     Row,
-    /// A field that is not valid UTF-8.
-    Encoding,
 }
 
 const ROW_SOURCE: &str =
@@ -55,7 +53,6 @@ impl Input {
             Input::Form => "input.form",
             Input::RxId => "input.rx_id",
             Input::Row => "input.row",
-            Input::Encoding => "input.encoding",
         }
     }
 
@@ -99,7 +96,7 @@ impl Input {
             Input::Drug | Input::Form => {
                 "rxcheck input rules: the drug and form must be in the formulary"
             }
-            Input::RxId | Input::Row | Input::Encoding => ROW_SOURCE,
+            Input::RxId | Input::Row => ROW_SOURCE,
         }
     }
 
