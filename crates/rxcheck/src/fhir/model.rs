@@ -197,9 +197,10 @@ impl<'de> Deserialize<'de> for Status {
     }
 }
 
+/// What rxcheck reads of a Condition or an AllergyIntolerance: the same three elements.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Condition {
+pub struct Recorded {
     #[serde(default)]
     pub clinical_status: Status,
     #[serde(default)]
@@ -207,14 +208,21 @@ pub struct Condition {
     pub code: Option<CodeableConcept>,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AllergyIntolerance {
-    #[serde(default)]
-    pub clinical_status: Status,
-    #[serde(default)]
-    pub verification_status: Status,
-    pub code: Option<CodeableConcept>,
+impl Recorded {
+    /// Whether it is current: not refuted or entered in error, and active (or of no stated
+    /// clinical status).
+    pub fn is_current(&self) -> bool {
+        let refuted = matches!(
+            self.verification_status.0.as_deref(),
+            Some("refuted" | "entered-in-error")
+        );
+        let active = self
+            .clinical_status
+            .0
+            .as_deref()
+            .is_none_or(|s| matches!(s, "active" | "recurrence" | "relapse"));
+        active && !refuted
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -228,6 +236,42 @@ pub struct Observation {
     pub value_integer: Option<i64>,
     pub value_codeable_concept: Option<CodeableConcept>,
     pub value_quantity: Option<Quantity>,
+}
+
+/// A `value[x]` as an Observation or an extension carries it, borrowed.
+pub struct Value<'a> {
+    pub boolean: Option<bool>,
+    pub code: Option<&'a str>,
+    pub string: Option<&'a str>,
+    pub integer: Option<i64>,
+    pub concept: Option<&'a CodeableConcept>,
+    pub quantity: Option<&'a Quantity>,
+}
+
+impl Extension {
+    pub fn value(&self) -> Value<'_> {
+        Value {
+            boolean: self.value_boolean,
+            code: self.value_code.as_deref(),
+            string: self.value_string.as_deref(),
+            integer: self.value_integer,
+            concept: self.value_codeable_concept.as_ref(),
+            quantity: self.value_quantity.as_ref(),
+        }
+    }
+}
+
+impl Observation {
+    pub fn value(&self) -> Value<'_> {
+        Value {
+            boolean: self.value_boolean,
+            code: None,
+            string: self.value_string.as_deref(),
+            integer: self.value_integer,
+            concept: self.value_codeable_concept.as_ref(),
+            quantity: self.value_quantity.as_ref(),
+        }
+    }
 }
 
 /// A list that some senders give as a single object.

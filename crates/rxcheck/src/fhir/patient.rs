@@ -3,9 +3,7 @@
 //! pregnancy, gestational age and breastfeeding from Observations (LOINC 82810-3, 11449-6,
 //! 49051-6, 63895-7) or Patient extensions. The latest Observation of each kind wins.
 
-use super::model::{
-    AllergyIntolerance, CodeableConcept, Condition, Extension, Observation, Patient, Quantity,
-};
+use super::model::{CodeableConcept, Observation, Patient, Quantity, Recorded, Value};
 use super::text::{find_words, is_system, texts};
 use super::{Located, finding};
 use crate::finding::{Finding, Severity};
@@ -56,8 +54,8 @@ pub(super) fn read(formulary: &Formulary, resources: &[Located]) -> Chart {
                     Err(e) => chart.findings.push(e),
                 }
             }
-            "Condition" => match at.read::<Condition>() {
-                Ok(c) if is_current(&c.clinical_status.0, &c.verification_status.0) => {
+            "Condition" => match at.read::<Recorded>() {
+                Ok(c) if c.is_current() => {
                     condition(
                         formulary,
                         c.code.as_ref(),
@@ -69,8 +67,8 @@ pub(super) fn read(formulary: &Formulary, resources: &[Located]) -> Chart {
                 Ok(_) => {}
                 Err(e) => chart.findings.push(e),
             },
-            "AllergyIntolerance" => match at.read::<AllergyIntolerance>() {
-                Ok(a) if is_current(&a.clinical_status.0, &a.verification_status.0) => {
+            "AllergyIntolerance" => match at.read::<Recorded>() {
+                Ok(a) if a.is_current() => {
                     if let Some(name) = a.code.as_ref().and_then(|c| allergen(formulary, c)) {
                         allergies.push(name);
                     } else {
@@ -107,19 +105,6 @@ pub(super) fn read(formulary: &Formulary, resources: &[Located]) -> Chart {
     chart
 }
 
-/// Whether a Condition or allergy is current: not refuted or entered in error, and active
-/// (or of no stated clinical status).
-fn is_current(clinical: &Option<String>, verification: &Option<String>) -> bool {
-    let refuted = matches!(
-        verification.as_deref(),
-        Some("refuted" | "entered-in-error")
-    );
-    let active = clinical
-        .as_deref()
-        .is_none_or(|s| matches!(s, "active" | "recurrence" | "relapse"));
-    active && !refuted
-}
-
 fn patient(p: &Patient, at: &Located, chart: &mut Chart, latest: &mut Vec<(Kind, String, String)>) {
     if let Some(gender) = &p.gender {
         chart.fields.push((Field::Sex, gender.clone()));
@@ -134,7 +119,7 @@ fn patient(p: &Patient, at: &Located, chart: &mut Chart, latest: &mut Vec<(Kind,
             continue;
         };
         let path = format!("{}.extension[{i}]", at.path);
-        match extension_value(kind, e) {
+        match status_value(kind, e.value()) {
             Some(value) => remember(latest, kind, "", value),
             None => chart.findings.push(finding(
                 Severity::Invalid,
@@ -161,26 +146,19 @@ fn extension_kind(url: &str) -> Option<Kind> {
     }
 }
 
-fn extension_value(kind: Kind, e: &Extension) -> Option<String> {
+/// A statement of `kind` read from a value: weeks from a quantity or a whole number; a
+/// status from a boolean, a coded concept, or a code or text.
+fn status_value(kind: Kind, v: Value<'_>) -> Option<String> {
     match kind {
-        Kind::GestationalWeek => e
-            .value_integer
-            .map(|w| w.to_string())
-            .or_else(|| e.value_quantity.as_ref().and_then(weeks)),
-        Kind::Pregnant | Kind::Breastfeeding => e
-            .value_boolean
+        Kind::GestationalWeek => v
+            .quantity
+            .and_then(weeks)
+            .or_else(|| v.integer.map(|w| w.to_string())),
+        Kind::Pregnant | Kind::Breastfeeding => v
+            .boolean
             .map(yes_no)
-            .or_else(|| {
-                e.value_codeable_concept
-                    .as_ref()
-                    .and_then(|c| flag_concept(kind, c))
-            })
-            .or_else(|| {
-                e.value_code
-                    .as_deref()
-                    .or(e.value_string.as_deref())
-                    .and_then(|t| flag_text(kind, t))
-            }),
+            .or_else(|| v.concept.and_then(|c| flag_concept(kind, c)))
+            .or_else(|| v.code.or(v.string).and_then(|t| flag_text(kind, t))),
     }
 }
 
@@ -234,22 +212,7 @@ fn observation(
     let Some(kind) = kind else {
         return;
     };
-    let value = match kind {
-        Kind::GestationalWeek => o
-            .value_quantity
-            .as_ref()
-            .and_then(weeks)
-            .or_else(|| o.value_integer.map(|w| w.to_string())),
-        Kind::Pregnant | Kind::Breastfeeding => o
-            .value_boolean
-            .map(yes_no)
-            .or_else(|| {
-                o.value_codeable_concept
-                    .as_ref()
-                    .and_then(|c| flag_concept(kind, c))
-            })
-            .or_else(|| o.value_string.as_deref().and_then(|t| flag_text(kind, t))),
-    };
+    let value = status_value(kind, o.value());
     match value {
         Some(value) => {
             let date = o.effective_date_time.clone().unwrap_or_default();
