@@ -2,8 +2,8 @@
 //! and conditions, each parsed once.
 
 use super::values::{
-    Dates, Flag, MAX_AGE_YEARS, MAX_GESTATIONAL_WEEK, completed_years, list_items, parse_flag,
-    parse_whole,
+    Dates, Flag, MAX_AGE_YEARS, MAX_GESTATIONAL_WEEK, completed_years, in_lower_case, list_items,
+    parse_flag, parse_whole,
 };
 use super::{Input, Prescription};
 use crate::finding::Assessment;
@@ -124,20 +124,23 @@ pub(super) fn sex(rx: &Prescription<'_>, out: &mut Assessment<'_>) -> Sex {
     if text.is_empty() {
         return Sex::Unknown;
     }
-    match text.to_lowercase().trim_end_matches('.') {
+    let sex = in_lower_case(text, |lower| match lower.trim_end_matches('.') {
         "female" | "f" | "w" | "woman" | "ж" | "жен" | "женский" | "женщина" => {
-            Sex::Female
+            Some(Sex::Female)
         }
-        "male" | "m" | "man" | "м" | "муж" | "мужской" | "мужчина" => Sex::Male,
-        "unknown" | "u" | "other" | "x" | "неизвестно" => Sex::Unknown,
-        _ => {
-            Input::Sex.invalid(
-                out,
-                format!("sex `{text}` is not `female`, `male` or `unknown`"),
-            );
-            Sex::Unknown
+        "male" | "m" | "man" | "м" | "муж" | "мужской" | "мужчина" => {
+            Some(Sex::Male)
         }
-    }
+        "unknown" | "u" | "other" | "x" | "неизвестно" => Some(Sex::Unknown),
+        _ => None,
+    });
+    sex.unwrap_or_else(|| {
+        Input::Sex.invalid(
+            out,
+            format!("sex `{text}` is not `female`, `male` or `unknown`"),
+        );
+        Sex::Unknown
+    })
 }
 
 /// Pregnancy from the flag and the gestational week (a week alone says pregnant); a man

@@ -25,12 +25,25 @@ pub fn parse_flag(text: &str) -> Option<Flag> {
     if text.is_empty() {
         return Some(Flag::Unknown);
     }
-    let lower = text.to_ascii_lowercase();
-    match lower.as_str() {
+    in_lower_case(text, |lower| match lower {
         "yes" | "y" | "true" | "1" => Some(Flag::Yes),
         "no" | "n" | "false" | "0" => Some(Flag::No),
         "unknown" | "u" => Some(Flag::Unknown),
         _ => None,
+    })
+}
+
+/// Calls `read` with `text` in lower case; a short ASCII text (a flag, a code) is lowered on
+/// the stack, so reading a row's flags allocates nothing.
+pub(crate) fn in_lower_case<T>(text: &str, read: impl FnOnce(&str) -> T) -> T {
+    let mut buffer = [0u8; 16];
+    match buffer.get_mut(..text.len()).filter(|_| text.is_ascii()) {
+        Some(bytes) => {
+            bytes.copy_from_slice(text.as_bytes());
+            bytes.make_ascii_lowercase();
+            read(std::str::from_utf8(bytes).unwrap_or_default())
+        }
+        None => read(&text.to_lowercase()),
     }
 }
 
