@@ -466,8 +466,8 @@ mod fuzz_regressions {
             &mut out,
             &printer,
             &options,
-            None,
             cross.as_ref(),
+            None,
         )
         .unwrap();
         let records = out.iter().filter(|&&b| b == b'\n').count() as u64;

@@ -19,7 +19,7 @@ fuzz_target!(|data: &[u8]| {
     let cross = scan_patients(formulary(), data, &options).ok().flatten();
     let printer = JsonPrinter::for_formulary(formulary());
     let mut out = Vec::new();
-    if let Ok(summary) = run(formulary(), data, &mut out, &printer, &options, None, cross.as_ref()) {
+    if let Ok(summary) = run(formulary(), data, &mut out, &printer, &options, cross.as_ref(), None) {
         let records = out.iter().filter(|&&b| b == b'\n').count() as u64;
         assert_eq!(records, summary.rows, "one record per row");
     }

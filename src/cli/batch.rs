@@ -1,10 +1,13 @@
 //! `rxcheck batch`: every row of a prescription CSV through the validator, one verdict per
 //! row, in order, with a summary on stderr.
 
-use super::{DateArgs, Fatal, FormularyArgs, load_formulary, stdout_color};
+use super::{DateArgs, Fatal, FormularyArgs, load_acknowledgements, load_formulary, stdout_color};
 use indicatif::{ProgressBar, ProgressStyle};
+use rxcheck::ack::Acknowledgements;
 use rxcheck::batch::{self, BatchError, BatchOptions, ColumnMap, Summary};
-use rxcheck::report::{CsvPrinter, Detail, JsonPrinter, Printer, Record, TextPrinter};
+use rxcheck::report::{
+    AckTemplatePrinter, CsvPrinter, Detail, JsonPrinter, Printer, Record, TextPrinter,
+};
 use rxcheck::{Assessment, Severity, Verdict, fhir};
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Read, Write};
@@ -59,6 +62,19 @@ pub struct Args {
     /// Leave findings below this severity out of the records (verdicts are unchanged)
     #[arg(long, value_enum, default_value = "info", value_name = "SEVERITY")]
     min_severity: SeverityArg,
+    /// Acknowledgements (JSON Lines) of findings already overridden: a covered finding is
+    /// reported, marked, and no longer raises the verdict or the exit code
+    #[arg(long, value_name = "FILE.jsonl")]
+    acknowledged: Option<PathBuf>,
+    /// Also write the warn and reject findings not yet acknowledged to this file, one JSON
+    /// line each with the prescription's fingerprint, for a pharmacist to fill in `reason`,
+    /// `comment`, `by` and `at` and give back with --acknowledged
+    #[arg(long, value_name = "FILE.jsonl")]
+    write_ack_template: Option<PathBuf>,
+    /// Also write the summary as JSON to this file (rows, verdicts, and per rule the findings
+    /// fired, acknowledged and changed by the site overlay), for dashboards
+    #[arg(long, value_name = "FILE.json")]
+    summary_json: Option<PathBuf>,
     /// Write the CSV report for a spreadsheet: a UTF-8 byte order mark, and the input's
     /// delimiter [implies --format csv]
     #[arg(long)]
@@ -177,25 +193,48 @@ fn column_map(args: &Args) -> Result<ColumnMap, Fatal> {
     Ok(map)
 }
 
-/// Refuses an output that is the input itself (the same path, or the same file by a link).
-fn refuse_overwriting_input(
-    input: Option<&PathBuf>,
-    output: Option<&PathBuf>,
-) -> Result<(), Fatal> {
-    let (Some(input), Some(output)) = (input, output) else {
-        return Ok(());
-    };
-    let same = match (std::fs::canonicalize(input), std::fs::canonicalize(output)) {
-        (Ok(a), Ok(b)) => a == b || same_inode(&a, &b),
-        _ => false,
-    };
-    if same {
-        return Err(Fatal(format!(
-            "-o `{}` is the input file; write the report to another file",
-            output.display()
-        )));
+/// Refuses outputs that are one of the run's inputs (the same path, or the same file by a
+/// link), or the same file as each other.
+fn refuse_overwriting_input(args: &Args) -> Result<(), Fatal> {
+    let file = args.file.as_ref().or(args.fhir.as_ref());
+    let inputs = [
+        (file.filter(|p| p.as_os_str() != "-"), "the input file"),
+        (args.acknowledged.as_ref(), "the acknowledgements file"),
+        (args.formulary.site.as_ref(), "the site overlay"),
+    ];
+    let outputs = [
+        (args.output.as_ref(), "-o"),
+        (args.write_ack_template.as_ref(), "--write-ack-template"),
+        (args.summary_json.as_ref(), "--summary-json"),
+    ];
+    for (i, (output, flag)) in outputs.iter().enumerate() {
+        let Some(output) = output else { continue };
+        let earlier = outputs
+            .iter()
+            .take(i)
+            .filter_map(|(o, f)| Some((o.as_ref()?, *f)));
+        let clashes = inputs
+            .iter()
+            .filter_map(|(p, what)| Some((p.as_ref()?, what.to_string())))
+            .chain(earlier.map(|(p, f)| (p, format!("the file of {f}"))));
+        for (other, what) in clashes {
+            if same_file(other, output) {
+                return Err(Fatal(format!(
+                    "{flag} `{}` is {what}; write it to another file",
+                    output.display()
+                )));
+            }
+        }
     }
     Ok(())
+}
+
+/// Whether two paths name the same file (the same path, or one file by a link).
+fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b || same_inode(&a, &b),
+        _ => a == b,
+    }
 }
 
 #[cfg(unix)]
@@ -251,16 +290,21 @@ fn format_of(path: &std::path::Path) -> Option<Format> {
 }
 
 pub fn run(args: Args) -> Result<i32, Fatal> {
+    refuse_overwriting_input(&args)?;
     let formulary = load_formulary(&args.formulary)?;
+    let acknowledgements = args
+        .acknowledged
+        .as_deref()
+        .map(load_acknowledgements)
+        .transpose()?
+        .map(Arc::new);
     if let Some(path) = &args.fhir {
-        return run_fhir(&args, &formulary, path);
+        return run_fhir(&args, &formulary, path, acknowledgements.as_deref());
     }
     let from_stdin = args.file.as_ref().is_none_or(|p| p.as_os_str() == "-");
-    if !from_stdin {
-        refuse_overwriting_input(args.file.as_ref(), args.output.as_ref())?;
-    }
     let by_patient = !args.no_by_patient;
     let mut options = BatchOptions::new(args.dates.dates());
+    options.acknowledgements = acknowledgements;
     options.delimiter = args.delimiter;
     options.max_field_bytes = args.max_field_bytes.max(1);
     options.skip_uncovered = args.skip_uncovered;
@@ -354,18 +398,31 @@ pub fn run(args: Args) -> Result<i32, Fatal> {
         })
     });
 
+    options.progress = Some(Arc::clone(&progress));
+    let mut template = args
+        .write_ack_template
+        .as_deref()
+        .map(OutputFile::create)
+        .transpose()?;
     let run = |out: &mut dyn Write| {
+        let template = template.as_mut().map(|t| {
+            (
+                &AckTemplatePrinter as &dyn Printer,
+                &mut t.writer as &mut dyn Write,
+            )
+        });
         batch::run(
             &formulary,
             input,
             out,
             printer.as_ref(),
             &options,
-            Some(Arc::clone(&progress)),
             cross.as_ref(),
+            template,
         )
     };
     let result = write_report(&args, run)?;
+    let result = finish_template(result, template)?;
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
@@ -381,7 +438,59 @@ pub fn run(args: Args) -> Result<i32, Fatal> {
     finish(&args, result, note)
 }
 
-/// The exit code of a finished run, with its summary on stderr (unless `-q`).
+/// A file written beside its name and renamed into place when complete, so a failed run
+/// never leaves output that looks whole.
+struct OutputFile {
+    path: PathBuf,
+    partial: PathBuf,
+    writer: BufWriter<File>,
+}
+
+impl OutputFile {
+    fn create(path: &std::path::Path) -> Result<OutputFile, Fatal> {
+        let mut partial_name = path.file_name().unwrap_or_default().to_os_string();
+        partial_name.push(".partial");
+        let partial = path.with_file_name(partial_name);
+        let file = File::create(&partial)
+            .map_err(|e| Fatal(format!("cannot create `{}`: {e}", partial.display())))?;
+        Ok(OutputFile {
+            path: path.to_path_buf(),
+            partial,
+            writer: BufWriter::with_capacity(1 << 20, file),
+        })
+    }
+
+    /// Flushes the file and renames it into place.
+    fn commit(mut self) -> Result<(), Fatal> {
+        let flushed = self.writer.flush();
+        drop(self.writer);
+        flushed
+            .and_then(|()| std::fs::rename(&self.partial, &self.path))
+            .map_err(|e| Fatal(format!("cannot write `{}`: {e}", self.path.display())))
+    }
+
+    /// Removes the partial file of a failed run.
+    fn abandon(self) {
+        drop(self.writer);
+        let _ = std::fs::remove_file(&self.partial);
+    }
+}
+
+/// Puts the acknowledgement template in place when the run succeeded, or removes it.
+fn finish_template(
+    result: Result<Summary, BatchError>,
+    template: Option<OutputFile>,
+) -> Result<Result<Summary, BatchError>, Fatal> {
+    match (template, &result) {
+        (Some(t), Ok(_)) => t.commit()?,
+        (Some(t), Err(_)) => t.abandon(),
+        (None, _) => {}
+    }
+    Ok(result)
+}
+
+/// The exit code of a finished run, with its summary on stderr (unless `-q`) and in the
+/// `--summary-json` file.
 fn finish(
     args: &Args,
     result: Result<Summary, BatchError>,
@@ -392,6 +501,15 @@ fn finish(
         Err(BatchError::Write(e)) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(0),
         Err(e) => return Err(Fatal(e.to_string())),
     };
+    if let Some(path) = &args.summary_json {
+        let mut file = OutputFile::create(path)?;
+        let mut json = serde_json::to_string_pretty(&summary_json(args, &summary))?;
+        json.push('\n');
+        file.writer
+            .write_all(json.as_bytes())
+            .map_err(|e| Fatal(format!("cannot write `{}`: {e}", path.display())))?;
+        file.commit()?;
+    }
     if !args.quiet {
         eprint!("{}", render_summary(&summary));
         if let Some(note) = note {
@@ -407,10 +525,16 @@ fn run_fhir(
     args: &Args,
     formulary: &rxcheck::Formulary,
     path: &std::path::Path,
+    acknowledgements: Option<&Acknowledgements>,
 ) -> Result<i32, Fatal> {
     let dates = args.dates.dates();
     let excel = args.excel.then_some(args.delimiter.unwrap_or(b','));
     let printer = choose_printer(args, formulary, excel)?;
+    let mut template = args
+        .write_ack_template
+        .as_deref()
+        .map(OutputFile::create)
+        .transpose()?;
     let mut input: Box<dyn io::BufRead> = if path.as_os_str() == "-" {
         Box::new(io::stdin().lock())
     } else {
@@ -448,18 +572,28 @@ fn run_fhir(
                         rx_id: String::new(),
                         drug: None,
                         assessment,
+                        inputs: String::new(),
                     }]
                 }
             };
-            for c in &checked {
+            for mut c in checked {
+                if let Some(acks) = acknowledgements {
+                    acks.apply(&c.rx_id, || c.inputs.clone(), &mut c.assessment);
+                }
                 let record = Record {
                     line: Some(number),
                     rx_id: Some(c.rx_id.as_str()),
                     patient_id: None,
                     assessment: &c.assessment,
                     min_severity: min_severity(args),
+                    inputs: Some(c.inputs.as_str()),
                 };
                 printer.record(&mut bytes, &record);
+                if let Some(t) = &mut template {
+                    let mut lines = Vec::new();
+                    AckTemplatePrinter.record(&mut lines, &record);
+                    t.writer.write_all(&lines).map_err(BatchError::Write)?;
+                }
                 summary.count(&c.assessment);
             }
             out.write_all(&bytes).map_err(BatchError::Write)?;
@@ -470,6 +604,7 @@ fn run_fhir(
         Ok(summary)
     };
     let result = write_report(args, run)?;
+    let result = finish_template(result, template)?;
     finish(args, result, None)
 }
 
@@ -544,25 +679,17 @@ fn write_report(
                 .map_err(|e| Fatal(format!("cannot open `{}`: {e}", path.display())))?;
             run(&mut BufWriter::with_capacity(1 << 20, file))
         }
-        // A file is written beside its name and renamed when complete, so a failed run
-        // never leaves output that looks whole.
         Some(path) => {
-            let mut partial_name = path.file_name().unwrap_or_default().to_os_string();
-            partial_name.push(".partial");
-            let partial = path.with_file_name(partial_name);
-            let file = File::create(&partial)
-                .map_err(|e| Fatal(format!("cannot create `{}`: {e}", partial.display())))?;
-            let mut out = BufWriter::with_capacity(1 << 20, file);
-            let result =
-                run(&mut out).and_then(|s| out.flush().map(|()| s).map_err(BatchError::Write));
+            let mut file = OutputFile::create(path)?;
+            let result = run(&mut file.writer)
+                .and_then(|s| file.writer.flush().map(|()| s).map_err(BatchError::Write));
             match result {
                 Ok(summary) => {
-                    std::fs::rename(&partial, path)
-                        .map_err(|e| Fatal(format!("cannot write `{}`: {e}", path.display())))?;
+                    file.commit()?;
                     Ok(summary)
                 }
                 Err(e) => {
-                    let _ = std::fs::remove_file(&partial);
+                    file.abandon();
                     Err(e)
                 }
             }
@@ -601,12 +728,58 @@ fn render_summary(summary: &Summary) -> String {
             summary.ignored_columns.join(", ")
         ));
     }
-    let top = summary.top_rules(10);
-    if !top.is_empty() {
+    let rules = summary.rules_by_count();
+    if !rules.is_empty() {
         text.push_str("rules that fired most (warn and above):\n");
-        for (rule, n) in top {
-            text.push_str(&format!("  {n:>9}  {rule}\n"));
+        for (rule, n) in rules.into_iter().take(10) {
+            let mut notes = Vec::new();
+            if n.acknowledged > 0 {
+                notes.push(format!("{} acknowledged", n.acknowledged));
+            }
+            if n.overlay_changed > 0 {
+                notes.push(format!("{} changed by the site overlay", n.overlay_changed));
+            }
+            if n.hidden > 0 {
+                notes.push(format!("{} hidden", n.hidden));
+            }
+            let notes = if notes.is_empty() {
+                String::new()
+            } else {
+                format!("  ({})", notes.join(", "))
+            };
+            text.push_str(&format!("  {:>9}  {rule}{notes}\n", n.fired));
         }
     }
     text
+}
+
+/// The summary as `--summary-json` writes it.
+fn summary_json(args: &Args, summary: &Summary) -> serde_json::Value {
+    let verdicts: serde_json::Map<String, serde_json::Value> = Verdict::ALL
+        .iter()
+        .map(|v| (v.as_str().to_string(), summary.count_of(*v).into()))
+        .collect();
+    let rules: Vec<serde_json::Value> = summary
+        .rules_by_count()
+        .into_iter()
+        .map(|(rule, n)| {
+            serde_json::json!({
+                "rule": rule,
+                "fired": n.fired,
+                "acknowledged": n.acknowledged,
+                "overlay_changed": n.overlay_changed,
+                "hidden": n.hidden,
+            })
+        })
+        .collect();
+    let path = |p: Option<&PathBuf>| p.map(|p| p.display().to_string());
+    serde_json::json!({
+        "rows": summary.rows,
+        "verdicts": verdicts,
+        "exit_code": summary.worst().exit_code(),
+        "rules": rules,
+        "ignored_columns": summary.ignored_columns,
+        "site": path(args.formulary.site.as_ref()),
+        "acknowledged": path(args.acknowledged.as_ref()),
+    })
 }

@@ -1,6 +1,6 @@
 //! `rxcheck check`: one prescription, field by field, for the pharmacist at the counter.
 
-use super::{DateArgs, Fatal, FormularyArgs, load_formulary, stdout_color};
+use super::{DateArgs, Fatal, FormularyArgs, load_acknowledgements, load_formulary, stdout_color};
 use rxcheck::report::{Detail, JsonPrinter, Printer, Record, TextPrinter};
 use rxcheck::request::Field;
 use rxcheck::{Assessment, Prescription, fhir, validate_into};
@@ -25,6 +25,10 @@ pub struct Args {
     fhir: Option<std::path::PathBuf>,
     #[command(flatten)]
     dates: DateArgs,
+    /// Acknowledgements (JSON Lines) of findings already overridden: a covered finding is
+    /// reported, marked, and no longer raises the verdict (see "Tuning for your site")
+    #[arg(long, value_name = "FILE.jsonl")]
+    acknowledged: Option<std::path::PathBuf>,
     /// Output format
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
@@ -95,29 +99,41 @@ impl clap::Args for FieldArgs {
 
 pub fn run(args: Args) -> Result<i32, Fatal> {
     let formulary = load_formulary(&args.formulary)?;
-    let checked: Vec<(String, Assessment<'_>)> = match &args.fhir {
+    let acks = args
+        .acknowledged
+        .as_deref()
+        .map(load_acknowledgements)
+        .transpose()?;
+    let mut checked: Vec<(String, String, Assessment<'_>)> = match &args.fhir {
         Some(path) => {
             let text = read_input(path)?;
             fhir::check_document(&formulary, &text, &args.dates.dates())
                 .into_iter()
-                .map(|c| (c.rx_id, c.assessment))
+                .map(|c| (c.rx_id, c.inputs, c.assessment))
                 .collect()
         }
         None => {
             let rx = Prescription::from_fields(args.fields.values.each_ref().map(String::as_str));
             let mut assessment = Assessment::default();
             validate_into(&formulary, &rx, &args.dates.dates(), &mut assessment);
-            vec![(rx.rx_id.to_string(), assessment)]
+            formulary.regrade(&mut assessment);
+            vec![(rx.rx_id.to_string(), rx.fingerprint(), assessment)]
         }
     };
+    if let Some(acks) = &acks {
+        for (rx_id, inputs, assessment) in &mut checked {
+            acks.apply(rx_id, || inputs.clone(), assessment);
+        }
+    }
     let mut out = Vec::new();
-    for (rx_id, assessment) in &checked {
+    for (rx_id, _, assessment) in &checked {
         let record = Record {
             line: None,
             rx_id: Some(rx_id.as_str()).filter(|id| !id.is_empty()),
             patient_id: None,
             assessment,
             min_severity: rxcheck::Severity::Info,
+            inputs: None,
         };
         match args.format {
             Format::Text => TextPrinter {
@@ -134,7 +150,7 @@ pub fn run(args: Args) -> Result<i32, Fatal> {
             return Err(Fatal(format!("cannot write output: {e}")));
         }
     }
-    let worst = checked.iter().map(|(_, a)| a.verdict()).max();
+    let worst = checked.iter().map(|(_, _, a)| a.verdict()).max();
     Ok(worst.map_or(0, |v| v.exit_code()))
 }
 

@@ -1,9 +1,9 @@
 //! `rxcheck formulary lint | show | test`: tools for the pharmacists who edit the formulary.
 
-use super::{EXIT_FATAL, Fatal, FormularyArgs, read_formulary_files};
+use super::{EXIT_FATAL, Fatal, FormularyArgs, read_formulary_files, read_site};
 use rxcheck::formulary::cases::{Case, parse_cases, run_cases};
 use rxcheck::formulary::describe::{
-    ConditionView, DrugView, FormView, LimitsView, describe, describe_conditions,
+    ConditionView, DrugView, FormView, LimitsView, RuleView, describe, describe_conditions,
 };
 use rxcheck::formulary::{
     Diagnostic, Formulary, Level, SourceFile, embedded_cases, embedded_sources,
@@ -71,7 +71,7 @@ enum ShowFormat {
 
 pub fn run(args: Args) -> Result<i32, Fatal> {
     match args.command {
-        Command::Lint { path, formulary } => lint(path.or(formulary.formulary)),
+        Command::Lint { path, formulary } => lint(path.or(formulary.formulary), formulary.site),
         Command::Show {
             drug,
             form,
@@ -107,10 +107,30 @@ fn write_out(text: &str) -> Result<(), Fatal> {
     }
 }
 
-fn lint(path: Option<PathBuf>) -> Result<i32, Fatal> {
+fn lint(path: Option<PathBuf>, site: Option<PathBuf>) -> Result<i32, Fatal> {
     let files = files(path.as_deref())?;
+    let site = site.as_deref().map(read_site).transpose()?;
     let (diagnostics, summary) = match Formulary::load(&files) {
-        Ok(f) => {
+        Ok(mut f) => {
+            let mut found = std::mem::take(&mut f.warnings);
+            let site = match &site {
+                None => String::new(),
+                Some(file) => match f.apply_site(file) {
+                    Ok(()) => {
+                        let s = f.site.as_ref();
+                        format!(
+                            "; site overlay `{}`: {} entries, {} rules changed",
+                            file.name,
+                            s.map_or(0, |s| s.entries.len()),
+                            s.map_or(0, |s| s.changed_rules())
+                        )
+                    }
+                    Err(e) => {
+                        found.extend(e.diagnostics);
+                        format!("; site overlay `{}` does not load", file.name)
+                    }
+                },
+            };
             let forms: usize = f.drugs.iter().map(|d| d.forms.len()).sum();
             let summary = format!(
                 "`{}` {}: {} drugs, {forms} forms, {} rule sets, {} conditions, {} sources",
@@ -120,8 +140,8 @@ fn lint(path: Option<PathBuf>) -> Result<i32, Fatal> {
                 f.rule_sets.len(),
                 f.conditions.len(),
                 f.sources.len()
-            );
-            (f.warnings, Some(summary))
+            ) + &site;
+            (found, Some(summary))
         }
         Err(e) => (e.diagnostics, None),
     };
@@ -277,10 +297,11 @@ fn render_form(out: &mut String, drug: &str, form: &FormView) {
             parts.push(format!("at most {days} days"));
         }
         let line = format!("dosage: {}", parts.join("; "));
-        cited(out, "    ", &line, &d.rule, &d.source);
+        let site: Vec<&str> = d.site.iter().map(String::as_str).collect();
+        cited(out, "    ", &line, &d.rule, &d.source, &site);
         if let Some(b) = &d.below_minimum {
             let line = format!("  {} {}", b.severity.as_str(), b.detail);
-            cited(out, "    ", &line, &b.rule, &b.source);
+            cited(out, "    ", &line, &b.rule, &b.source, &[]);
         }
     }
     if let Some(u) = &form.dosage_unknown {
@@ -288,19 +309,28 @@ fn render_form(out: &mut String, drug: &str, form: &FormView) {
             "dosage: unknown ({}); the dose is reported as unverifiable",
             u.detail
         );
-        cited(out, "    ", &line, &u.rule, &u.source);
+        cited(out, "    ", &line, &u.rule, &u.source, &site_of(u));
     }
     for r in &form.rules {
         let line = format!("{:<17} {:<7} {}", r.kind, r.severity.as_str(), r.detail);
-        cited(out, "    ", &line, &r.rule, &r.source);
+        cited(out, "    ", &line, &r.rule, &r.source, &site_of(r));
     }
 }
 
-/// One line of `show`, then the rule and source behind it, indented beneath.
-fn cited(out: &mut String, indent: &str, line: &str, rule: &str, source: &str) {
+/// One line of `show`, then the rule and source behind it, indented beneath, and what the
+/// site overlay does to it.
+fn cited(out: &mut String, indent: &str, line: &str, rule: &str, source: &str, site: &[&str]) {
     out.push_str(&format!(
         "{indent}{line}\n{indent}  rule:   {rule}\n{indent}  source: {source}\n"
     ));
+    for note in site {
+        out.push_str(&format!("{indent}  site:   {note}\n"));
+    }
+}
+
+/// The site overlay's note on a rule, as `cited` takes it.
+fn site_of(rule: &RuleView) -> Vec<&str> {
+    rule.site.as_deref().into_iter().collect()
 }
 
 fn render_drug(out: &mut String, d: &DrugView) {
@@ -319,6 +349,7 @@ fn render_drug(out: &mut String, d: &DrugView) {
             &format!("all forms: {}", c.detail),
             &c.rule,
             &c.source,
+            &site_of(c),
         );
     }
     for b in &d.brands {
@@ -331,12 +362,12 @@ fn render_drug(out: &mut String, d: &DrugView) {
         }
         if let Some(r) = &b.form_rule {
             let line = format!("{} {} {}", r.kind, r.severity.as_str(), r.detail);
-            cited(out, "    ", &line, &r.rule, &r.source);
+            cited(out, "    ", &line, &r.rule, &r.source, &site_of(r));
         }
         for (form, rules) in &b.overrides {
             for r in rules {
                 let line = format!("{form}: {} {} {}", r.kind, r.severity.as_str(), r.detail);
-                cited(out, "    ", &line, &r.rule, &r.source);
+                cited(out, "    ", &line, &r.rule, &r.source, &site_of(r));
             }
         }
     }

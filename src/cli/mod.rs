@@ -30,7 +30,7 @@ enum Command {
     /// Check one prescription, given field by field (the pharmacist's command)
     Check(Box<check::Args>),
     /// Check every row of a prescription CSV file (one verdict per row, in order)
-    Batch(batch::Args),
+    Batch(Box<batch::Args>),
     /// Lint, show and test a formulary
     Formulary(formulary::Args),
     /// Run the CDS Hooks service (order-select, order-sign) an EHR calls with FHIR orders
@@ -44,6 +44,10 @@ pub struct FormularyArgs {
     /// Formulary file or folder of .toml files [default: the shipped formulary]
     #[arg(long, value_name = "PATH", env = "RXCHECK_FORMULARY", global = true)]
     pub formulary: Option<PathBuf>,
+    /// A site overlay applied on top of the formulary: rules re-graded or hidden, limits
+    /// tightened (see "Tuning for your site" in the README)
+    #[arg(long, value_name = "FILE.toml", env = "RXCHECK_SITE", global = true)]
+    pub site: Option<PathBuf>,
 }
 
 /// How the prescriptions' dates are read: `--as-of` and `--date-format`.
@@ -85,7 +89,7 @@ pub fn run() -> i32 {
     };
     let result = match cli.command {
         Command::Check(args) => check::run(*args),
-        Command::Batch(args) => batch::run(args),
+        Command::Batch(args) => batch::run(*args),
         Command::Formulary(args) => formulary::run(args),
         Command::Serve(args) => serve::run(*args),
     };
@@ -128,13 +132,72 @@ fn usage_error(error: &clap::Error) -> i32 {
     }
 }
 
-/// Loads the formulary the arguments name, or the shipped one.
+/// Loads the formulary the arguments name, or the shipped one, with the site overlay on top.
 pub fn load_formulary(args: &FormularyArgs) -> Result<Formulary, Fatal> {
     let files = match &args.formulary {
         None => rxcheck::formulary::embedded_sources(),
         Some(path) => read_formulary_files(path)?,
     };
-    Ok(Formulary::load(&files)?)
+    let mut formulary = Formulary::load(&files)?;
+    if let Some(path) = &args.site {
+        let site = read_site(path)?;
+        formulary.apply_site(&site).map_err(|e| {
+            let more = e.errors().count().saturating_sub(1);
+            let first = e
+                .errors()
+                .next()
+                .map_or_else(String::new, ToString::to_string);
+            let rest = if more > 0 {
+                format!(
+                    " (and {more} more; run `rxcheck formulary lint --site {}` to see all)",
+                    path.display()
+                )
+            } else {
+                String::new()
+            };
+            Fatal(format!("site overlay does not load: {first}{rest}"))
+        })?;
+    }
+    Ok(formulary)
+}
+
+/// Reads an acknowledgements file (`--acknowledged`), telling on stderr of the records that
+/// acknowledge nothing because they are incomplete (they are never guessed at).
+pub fn load_acknowledgements(path: &Path) -> Result<rxcheck::ack::Acknowledgements, Fatal> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Fatal(format!(
+            "cannot read acknowledgements `{}`: {e}",
+            path.display()
+        ))
+    })?;
+    let acks = rxcheck::ack::Acknowledgements::parse(&path.display().to_string(), &text)
+        .map_err(|e| Fatal(format!("acknowledgements: {e}")))?;
+    const SHOWN: usize = 5;
+    for problem in acks.problems.iter().take(SHOWN) {
+        eprintln!("rxcheck: warning: {problem}; the record acknowledges nothing");
+    }
+    if acks.problems.len() > SHOWN {
+        eprintln!(
+            "rxcheck: warning: {} more records of `{}` acknowledge nothing",
+            acks.problems.len() - SHOWN,
+            path.display()
+        );
+    }
+    Ok(acks)
+}
+
+/// Reads a site overlay file.
+pub fn read_site(path: &Path) -> Result<SourceFile, Fatal> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Fatal(format!(
+            "cannot read site overlay `{}`: {e}",
+            path.display()
+        ))
+    })?;
+    Ok(SourceFile {
+        name: path.display().to_string(),
+        text,
+    })
 }
 
 /// Reads a formulary file, or every `.toml` file of a folder (in name order).

@@ -337,6 +337,16 @@ fn audit_lines(service: &Service, id: &str, call: &Value) -> Result<String, Stri
             "accepted_suggestions": item.get("acceptedSuggestions").cloned().unwrap_or(Value::Null),
             "order": issued.map_or(Value::Null, |c| Value::from(c.order.clone())),
             "rules": issued.map_or_else(Vec::new, |c| c.rules.clone()),
+            // The same record as an acknowledgement (`--acknowledged`) reads it.
+            "rx_id": issued.map_or(Value::Null, |c| Value::from(c.order.clone())),
+            "inputs": issued.map_or(Value::Null, |c| Value::from(c.inputs.clone())),
+            "reason": reason
+                .and_then(|r| r.get("reason"))
+                .and_then(|c| c.get("code"))
+                .cloned()
+                .unwrap_or(Value::Null),
+            "by": issued.and_then(|c| c.user.clone()).map_or(Value::Null, Value::from),
+            "at": time,
         });
         lines.push_str(&line.to_string());
         lines.push('\n');

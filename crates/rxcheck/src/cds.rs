@@ -43,24 +43,6 @@ const PREFETCH: [(&str, &str); 5] = [
 /// an unknown status is then a warning of its own).
 const REQUIRED: [&str; 4] = ["patient", "conditions", "allergies", "medications"];
 
-/// The coded reasons a clinician may give for overriding a card.
-const OVERRIDE_SYSTEM: &str = "urn:rxcheck:override-reason";
-const OVERRIDE_REASONS: [(&str, &str); 4] = [
-    (
-        "benefit-outweighs-risk",
-        "Benefit outweighs the risk for this patient",
-    ),
-    (
-        "tolerated-before",
-        "Patient has taken this regimen before without harm",
-    ),
-    (
-        "data-incorrect",
-        "The patient data the card is based on are wrong or out of date",
-    ),
-    ("will-monitor", "Will monitor the patient closely"),
-];
-
 /// The discovery document (`GET /cds-services`).
 pub fn discovery(formulary: &Formulary) -> Value {
     let prefetch: serde_json::Map<String, Value> = PREFETCH
@@ -96,6 +78,10 @@ pub struct IssuedCard {
     pub uuid: String,
     pub order: String,
     pub rules: Vec<String>,
+    /// The fingerprint of the order's prescription, for an acknowledgement of the card.
+    pub inputs: String,
+    /// The user the hook was called for (`context.userId`), who overrides the card.
+    pub user: Option<String>,
 }
 
 /// The answer to a hook call.
@@ -139,6 +125,10 @@ pub fn answer(
     let Some(context) = call.get("context").filter(|c| c.is_object()) else {
         return bad("`context` is missing or not an object".into());
     };
+    let user = context
+        .get("userId")
+        .and_then(Value::as_str)
+        .map(str::to_string);
     let Some(draft) = context
         .get("draftOrders")
         .filter(|d| d.get("resourceType").and_then(Value::as_str) == Some("Bundle"))
@@ -233,7 +223,7 @@ pub fn answer(
             .assessment
             .findings
             .iter()
-            .filter(|f| f.severity >= floor)
+            .filter(|f| f.is_shown() && f.severity >= floor)
             .collect();
         let Some(worst) = shown.iter().map(|f| f.severity).max() else {
             continue;
@@ -273,10 +263,12 @@ pub fn answer(
             uuid: id.clone(),
             order: c.rx_id.clone(),
             rules: shown.iter().map(|f| f.shown_rule().into_owned()).collect(),
+            inputs: c.inputs.clone(),
+            user: user.clone(),
         });
-        let reasons: Vec<Value> = OVERRIDE_REASONS
+        let reasons: Vec<Value> = crate::ack::REASONS
             .iter()
-            .map(|(code, display)| json!({ "system": OVERRIDE_SYSTEM, "code": code, "display": display }))
+            .map(|(code, display)| json!({ "system": crate::ack::REASON_SYSTEM, "code": code, "display": display }))
             .collect();
         cards.push(json!({
             "uuid": id,

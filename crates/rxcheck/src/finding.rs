@@ -3,6 +3,7 @@
 use serde::Serialize;
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
 
 /// How serious a finding is. Ordered from least to most serious.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -105,8 +106,38 @@ pub struct Finding<'f> {
     pub message: Cow<'f, str>,
     /// The section and sentence of the reference the rule encodes.
     pub source: Cow<'f, str>,
-    /// For a finding across one patient's prescriptions: the rows involved.
-    pub rows: Option<Rows>,
+    /// For a finding across one patient's prescriptions: the rows involved (boxed: few
+    /// findings have them, and every finding is moved about).
+    pub rows: Option<Box<Rows>>,
+    /// Set when the site overlay changed the finding.
+    pub overlay: Option<SiteMark<'f>>,
+    /// Set when a pharmacist's acknowledgement covers the finding.
+    pub acknowledged: Option<Arc<Acknowledged>>,
+}
+
+/// What a site overlay (`--site`) did to a finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SiteMark<'f> {
+    /// The overlay entry that changed it, as `file:line`.
+    pub at: &'f str,
+    /// The severity the formulary gave it.
+    pub formulary_severity: Severity,
+    /// Hidden by the overlay: counted in the summary, shown in no report.
+    pub hidden: bool,
+}
+
+/// A pharmacist's acknowledgement of a finding (`--acknowledged`): it is still reported, but
+/// no longer raises the verdict.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Acknowledged {
+    /// The coded reason.
+    pub reason: String,
+    pub comment: Option<String>,
+    pub by: String,
+    /// When it was acknowledged, as recorded.
+    pub at: String,
+    /// Where the acknowledgement is, as `file:line`.
+    pub record: String,
 }
 
 impl<'f> Finding<'f> {
@@ -125,7 +156,42 @@ impl<'f> Finding<'f> {
             message: message.into(),
             source: source.into(),
             rows: None,
+            overlay: None,
+            acknowledged: None,
         }
+    }
+
+    /// Whether reports show the finding (the site overlay has not hidden it).
+    pub fn is_shown(&self) -> bool {
+        self.overlay.is_none_or(|o| !o.hidden)
+    }
+
+    /// What the site overlay did, in words (`site overlay site.toml:12, formulary: warn`).
+    pub fn overlay_note(&self) -> Option<String> {
+        let mark = self.overlay?;
+        Some(if mark.formulary_severity == self.severity {
+            format!("site overlay {}", mark.at)
+        } else {
+            format!(
+                "site overlay {}, formulary: {}",
+                mark.at, mark.formulary_severity
+            )
+        })
+    }
+
+    /// The acknowledgement, in words (`acknowledged by J. Smith at 2026-11-20: will-monitor`).
+    pub fn acknowledgement_note(&self) -> Option<String> {
+        let ack = self.acknowledged.as_deref()?;
+        let mut note = format!("acknowledged by {} at {}: {}", ack.by, ack.at, ack.reason);
+        if let Some(comment) = &ack.comment {
+            note.push_str(&format!(" ({comment})"));
+        }
+        Some(note)
+    }
+
+    /// Whether the finding counts toward the verdict: shown, and not acknowledged.
+    pub fn counts(&self) -> bool {
+        self.is_shown() && self.acknowledged.is_none()
     }
 
     /// The rule as every output shows it: with the rows involved in brackets, if any
@@ -237,7 +303,13 @@ impl<'f> Assessment<'f> {
         if self.skipped {
             return Verdict::Skipped;
         }
-        Verdict::from_worst(self.findings.iter().map(|f| f.severity).max())
+        Verdict::from_worst(
+            self.findings
+                .iter()
+                .filter(|f| f.counts())
+                .map(|f| f.severity)
+                .max(),
+        )
     }
 
     /// Records one finding about this prescription.

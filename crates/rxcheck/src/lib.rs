@@ -19,6 +19,7 @@
     )
 )]
 
+pub mod ack;
 pub mod cds;
 pub mod fasthash;
 pub mod fhir;

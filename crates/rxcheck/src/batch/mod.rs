@@ -11,8 +11,10 @@ pub use columns::{
     ColumnMap, ColumnTarget, Columns, HeaderError, MappingError, detect_delimiter, normalize_header,
 };
 pub use patients::{CrossFindings, scan_patients};
+
 pub use reader::{RowKind, RowSpan, RowSplitter};
 
+use crate::ack::Acknowledgements;
 use crate::fasthash::FastMap;
 use crate::finding::{Assessment, Severity, Verdict};
 use crate::formulary::Formulary;
@@ -44,6 +46,10 @@ pub struct BatchOptions {
     pub columns: ColumnMap,
     /// Findings below this are left out of the records (verdicts and the summary count them).
     pub min_severity: Severity,
+    /// Acknowledgements that cover findings (`--acknowledged`).
+    pub acknowledgements: Option<Arc<Acknowledgements>>,
+    /// Updated with the input bytes consumed so far.
+    pub progress: Option<Arc<AtomicU64>>,
 }
 
 impl BatchOptions {
@@ -58,6 +64,8 @@ impl BatchOptions {
             sequential: false,
             columns: ColumnMap::default(),
             min_severity: Severity::Info,
+            acknowledgements: None,
+            progress: None,
         }
     }
 }
@@ -103,14 +111,36 @@ impl NotUtf8 {
     }
 }
 
+/// How often one rule fired in a run, and what became of its findings.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RuleCounts {
+    pub fired: u64,
+    /// Covered by an acknowledgement.
+    pub acknowledged: u64,
+    /// Changed by the site overlay (re-graded, tightened or hidden).
+    pub overlay_changed: u64,
+    /// Hidden by the site overlay.
+    pub hidden: u64,
+}
+
+impl RuleCounts {
+    fn add(&mut self, other: RuleCounts) {
+        self.fired += other.fired;
+        self.acknowledged += other.acknowledged;
+        self.overlay_changed += other.overlay_changed;
+        self.hidden += other.hidden;
+    }
+}
+
 /// What a run saw: rows, verdicts, and how often each rule fired.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Summary {
     pub rows: u64,
     /// Rows per verdict, in the order of [`Verdict::ALL`].
     pub verdicts: [u64; 5],
-    /// How many rows each rule (warn and above) fired on.
-    pub rules: FastMap<String, u64>,
+    /// Each rule's findings: those of warn and above, and any the site overlay changed or an
+    /// acknowledgement covers.
+    pub rules: FastMap<String, RuleCounts>,
     /// Header columns no field took, as written.
     pub ignored_columns: Vec<String>,
     /// The row that stopped the run, not being UTF-8 (no row after it was checked).
@@ -137,12 +167,11 @@ impl Summary {
             .unwrap_or(0)
     }
 
-    /// The `n` rules that fired most, most first (ties by name).
-    pub fn top_rules(&self, n: usize) -> Vec<(&str, u64)> {
-        let mut rules: Vec<(&str, u64)> =
+    /// Every rule that fired, most first (ties by name).
+    pub fn rules_by_count(&self) -> Vec<(&str, RuleCounts)> {
+        let mut rules: Vec<(&str, RuleCounts)> =
             self.rules.iter().map(|(r, c)| (r.as_str(), *c)).collect();
-        rules.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-        rules.truncate(n);
+        rules.sort_by(|a, b| b.1.fired.cmp(&a.1.fired).then(a.0.cmp(b.0)));
         rules
     }
 
@@ -153,7 +182,7 @@ impl Summary {
             *mine += theirs;
         }
         for (r, n) in other.rules {
-            *self.rules.entry(r).or_default() += n;
+            self.rules.entry(r).or_default().add(n);
         }
     }
 
@@ -169,12 +198,19 @@ impl Summary {
             *n += 1;
         }
         for f in &assessment.findings {
-            if f.severity > Severity::Info {
-                match self.rules.get_mut(f.rule.as_ref()) {
-                    Some(n) => *n += 1,
-                    None => {
-                        self.rules.insert(f.rule.to_string(), 1);
-                    }
+            if f.severity == Severity::Info && f.overlay.is_none() && f.acknowledged.is_none() {
+                continue;
+            }
+            let counts = RuleCounts {
+                fired: 1,
+                acknowledged: u64::from(f.acknowledged.is_some()),
+                overlay_changed: u64::from(f.overlay.is_some()),
+                hidden: u64::from(!f.is_shown()),
+            };
+            match self.rules.get_mut(f.rule.as_ref()) {
+                Some(n) => n.add(counts),
+                None => {
+                    self.rules.insert(f.rule.to_string(), counts);
                 }
             }
         }
@@ -193,6 +229,8 @@ struct Batch {
 /// A validated batch: each chunk's records, in order, and what each chunk counted.
 struct Processed {
     outputs: Vec<Vec<u8>>,
+    /// Each chunk's acknowledgement template lines, when one is written.
+    templates: Vec<Vec<u8>>,
     summaries: Vec<Summary>,
 }
 
@@ -296,6 +334,8 @@ struct Job<'a, 'f> {
     columns: &'a Columns,
     options: &'a BatchOptions,
     printer: &'a dyn Printer,
+    /// The printer of the acknowledgement template, when one is written.
+    template: Option<&'a dyn Printer>,
     delimiter: u8,
     /// Findings across one patient's concurrent prescriptions, by row index.
     cross: Option<&'a CrossFindings<'f>>,
@@ -303,13 +343,25 @@ struct Job<'a, 'f> {
 
 impl<'f> Job<'_, 'f> {
     /// Checks the rows of `spans`, the first of which is data row `first`, and appends their
-    /// records to `out`; a row that is not UTF-8 ends the chunk (and the run).
-    fn run(&self, bytes: &[u8], spans: &[RowSpan], first: u64, out: &mut Vec<u8>) -> Summary {
+    /// records to `out` (and their template lines to `template`); a row that is not UTF-8 ends
+    /// the chunk (and the run).
+    fn run(
+        &self,
+        bytes: &[u8],
+        spans: &[RowSpan],
+        first: u64,
+        (out, template): (&mut Vec<u8>, &mut Vec<u8>),
+    ) -> Summary {
         let mut worker = Worker::new(self.delimiter);
         let mut summary = Summary::default();
         for (index, span) in (first..).zip(spans) {
             let row = bytes.get(span.bytes.clone()).unwrap_or(&[]);
-            self.row(&mut worker, row, index, span, out, &mut summary);
+            self.row(
+                &mut worker,
+                (row, index, span),
+                (out, template),
+                &mut summary,
+            );
             if summary.not_utf8.is_some() {
                 break;
             }
@@ -320,16 +372,15 @@ impl<'f> Job<'_, 'f> {
     fn row(
         &self,
         w: &mut Worker<'f>,
-        row: &[u8],
-        index: u64,
-        span: &RowSpan,
-        out: &mut Vec<u8>,
+        (row, index, span): (&[u8], u64, &RowSpan),
+        (out, template): (&mut Vec<u8>, &mut Vec<u8>),
         summary: &mut Summary,
     ) {
         let mut assessment = std::mem::take(&mut w.assessment);
         assessment.clear();
         let mut rx_id = "";
         let mut patient_id = None;
+        let mut inputs = String::new();
         match span.kind {
             RowKind::UnbalancedQuote => Input::Row.invalid(
                 &mut assessment,
@@ -354,10 +405,7 @@ impl<'f> Job<'_, 'f> {
                 };
                 rx_id = fields.get(self.columns.get(Field::RxId).unwrap_or(0));
                 patient_id = self.columns.patient_id.map(|i| fields.get(i));
-                let validated = self.check_fields(&fields, &mut assessment);
-                if let (true, Some(cross)) = (validated, self.cross) {
-                    cross.add_to(index, &mut assessment);
-                }
+                self.check_fields(&fields, index, &mut assessment, &mut inputs);
             }
         }
         let record = Record {
@@ -366,15 +414,26 @@ impl<'f> Job<'_, 'f> {
             patient_id,
             assessment: &assessment,
             min_severity: self.options.min_severity,
+            inputs: Some(inputs.as_str()).filter(|i| !i.is_empty()),
         };
         self.printer.record(out, &record);
+        if let Some(printer) = self.template {
+            printer.record(template, &record);
+        }
         summary.count(&assessment);
         w.assessment = assessment;
     }
 
-    /// Checks one row's fields; returns whether the prescription was validated (not cut short
-    /// by a malformed row or skipped as uncovered).
-    fn check_fields(&self, row: &RowFields<'_>, assessment: &mut Assessment<'f>) -> bool {
+    /// Checks data row `index`'s fields: alone, then with its patient's other rows, then
+    /// through the site overlay and the acknowledgements. `inputs` gets the prescription's
+    /// fingerprint when an acknowledgement template needs it.
+    fn check_fields(
+        &self,
+        row: &RowFields<'_>,
+        index: u64,
+        assessment: &mut Assessment<'f>,
+        inputs: &mut String,
+    ) {
         let c = self.columns;
         let count = row.count();
         if count != c.width {
@@ -382,7 +441,7 @@ impl<'f> Job<'_, 'f> {
                 assessment,
                 format!("row has {count} fields; the header has {}", c.width),
             );
-            return false;
+            return;
         }
         let mut joined = Vec::new();
         let rx = prescription(c, row, &mut joined, &Field::ALL);
@@ -391,13 +450,23 @@ impl<'f> Job<'_, 'f> {
             && self.formulary.find_drug(rx.drug).is_none()
         {
             assessment.skipped = true;
-            return false;
+            return;
         }
         validate_into(self.formulary, &rx, &self.options.dates, assessment);
         if rx.rx_id.trim().is_empty() {
             Input::RxId.invalid(assessment, "rx_id is empty".into());
         }
-        true
+        if let Some(cross) = self.cross {
+            cross.add_to(index, assessment);
+        }
+        self.formulary.regrade(assessment);
+        if let Some(acks) = &self.options.acknowledgements {
+            acks.apply(rx.rx_id, || rx.fingerprint(), assessment);
+        }
+        let open = |f: &crate::finding::Finding<'_>| f.counts() && f.severity >= Severity::Warn;
+        if self.template.is_some() && assessment.findings.iter().any(open) {
+            *inputs = rx.fingerprint();
+        }
     }
 }
 
@@ -477,24 +546,26 @@ pub fn header_columns(header_line: &[u8], options: &BatchOptions) -> Result<Colu
     read_header(&mut splitter, options).map(|(columns, _)| columns)
 }
 
-/// Validates every row of `input` and writes one record per row to `output`, in order.
-/// `progress` is updated with the input bytes consumed so far.
+/// Validates every row of `input` and writes one record per row to `output`, in order; with
+/// `template`, also the acknowledgement template lines of each row, to its writer.
 pub fn run(
     formulary: &Formulary,
     input: impl Read + Send,
     output: &mut dyn Write,
     printer: &dyn Printer,
     options: &BatchOptions,
-    progress: Option<Arc<AtomicU64>>,
     cross: Option<&CrossFindings<'_>>,
+    mut template: Option<(&dyn Printer, &mut dyn Write)>,
 ) -> Result<Summary, BatchError> {
     let mut splitter = RowSplitter::new(input, options.max_field_bytes);
     let (columns, delimiter) = read_header(&mut splitter, options)?;
+    let progress = options.progress.clone();
     let job = Job {
         formulary,
         columns: &columns,
         options,
         printer,
+        template: template.as_ref().map(|(p, _)| *p),
         delimiter,
         cross,
     };
@@ -542,7 +613,7 @@ pub fn run(
         // Validation runs on its own coordinating thread, so that writing a batch's records
         // here overlaps with validating the next batch.
         let (done_tx, done_rx) = mpsc::sync_channel::<io::Result<Processed>>(2);
-        let (spare_tx, spare_rx) = mpsc::channel::<Vec<Vec<u8>>>();
+        let (spare_tx, spare_rx) = mpsc::channel::<(Vec<Vec<u8>>, Vec<Vec<u8>>)>();
         let job = &job;
         scope.spawn(move || {
             let chunks = rayon::current_num_threads().max(1) * 2;
@@ -556,31 +627,41 @@ pub fn run(
                 };
                 let per_chunk = batch.rows.len().div_ceil(chunks).max(1);
                 let pieces: Vec<&[RowSpan]> = batch.rows.chunks(per_chunk).collect();
-                let mut outputs = spare_rx.try_recv().unwrap_or_default();
+                let (mut outputs, mut templates) = spare_rx.try_recv().unwrap_or_default();
                 outputs.resize_with(pieces.len().max(outputs.len()), Vec::new);
-                let work = |((index, spans), out): ((usize, &&[RowSpan]), &mut Vec<u8>)| {
-                    out.clear();
-                    let first = batch.first_row + (index * per_chunk) as u64;
-                    job.run(&batch.bytes, spans, first, out)
-                };
+                templates.resize_with(pieces.len().max(templates.len()), Vec::new);
+                type Buffers<'b> = (&'b mut Vec<u8>, &'b mut Vec<u8>);
+                let work =
+                    |((index, spans), (out, template)): ((usize, &&[RowSpan]), Buffers<'_>)| {
+                        out.clear();
+                        template.clear();
+                        let first = batch.first_row + (index * per_chunk) as u64;
+                        job.run(&batch.bytes, spans, first, (out, template))
+                    };
                 let summaries: Vec<Summary> = if options.sequential {
                     pieces
                         .iter()
                         .enumerate()
-                        .zip(outputs.iter_mut())
+                        .zip(outputs.iter_mut().zip(templates.iter_mut()))
                         .map(work)
                         .collect()
                 } else {
                     pieces
                         .par_iter()
                         .enumerate()
-                        .zip(outputs.par_iter_mut())
+                        .zip(outputs.par_iter_mut().zip(templates.par_iter_mut()))
                         .map(work)
                         .collect()
                 };
                 outputs.truncate(summaries.len());
+                templates.truncate(summaries.len());
                 let _ = empty_tx.send(batch);
-                if done_tx.send(Ok(Processed { outputs, summaries })).is_err() {
+                let processed = Processed {
+                    outputs,
+                    templates,
+                    summaries,
+                };
+                if done_tx.send(Ok(processed)).is_err() {
                     return;
                 }
             }
@@ -588,17 +669,24 @@ pub fn run(
         let mut summary = Summary::default();
         for processed in done_rx {
             let processed = processed.map_err(BatchError::Read)?;
-            for (s, out) in processed.summaries.into_iter().zip(&processed.outputs) {
+            let chunks = processed.outputs.iter().zip(&processed.templates);
+            for (s, (out, lines)) in processed.summaries.into_iter().zip(chunks) {
                 // The records of a chunk are those of the rows before any that stopped it.
                 output.write_all(out).map_err(BatchError::Write)?;
+                if let Some((_, writer)) = &mut template {
+                    writer.write_all(lines).map_err(BatchError::Write)?;
+                }
                 if let Some(bad) = s.not_utf8 {
                     return Err(BatchError::NotUtf8(bad));
                 }
                 summary.merge(s);
             }
-            let _ = spare_tx.send(processed.outputs);
+            let _ = spare_tx.send((processed.outputs, processed.templates));
         }
         output.flush().map_err(BatchError::Write)?;
+        if let Some((_, writer)) = &mut template {
+            writer.flush().map_err(BatchError::Write)?;
+        }
         summary.ignored_columns = columns.ignored.clone();
         Ok(summary)
     })

@@ -149,6 +149,8 @@ pub struct Checked<'f> {
     /// The formulary drug it is, when it is one.
     pub drug: Option<usize>,
     pub assessment: Assessment<'f>,
+    /// The fingerprint of the prescription read from it (what acknowledgements record).
+    pub inputs: String,
 }
 
 /// A MedicationRequest read into prescription fields, with the findings of reading it.
@@ -218,7 +220,9 @@ pub fn check<'f>(
         .enumerate()
         .map(|(row, r)| {
             let mut assessment = Assessment::default();
-            validate_into(formulary, &r.prescription(), dates, &mut assessment);
+            let rx = r.prescription();
+            let inputs = rx.fingerprint();
+            validate_into(formulary, &rx, dates, &mut assessment);
             if r.drug.is_some() {
                 let row = u32::try_from(row).unwrap_or(u32::MAX);
                 if let Some(course) = courses.iter().find(|c| c.row == row) {
@@ -231,7 +235,9 @@ pub fn check<'f>(
                 assessment.findings.extend(chart.findings.iter().cloned());
             }
             assessment.findings.extend(r.findings);
+            formulary.regrade(&mut assessment);
             Checked {
+                inputs,
                 rx_id: r
                     .fields
                     .get(Field::RxId.index())
@@ -256,6 +262,7 @@ pub fn check_document<'f>(formulary: &'f Formulary, text: &str, dates: &Dates) -
             rx_id: String::new(),
             drug: None,
             assessment,
+            inputs: String::new(),
         }]
     };
     let value = match parse_json(text) {

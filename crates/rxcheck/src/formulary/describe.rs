@@ -117,6 +117,9 @@ pub struct DoseView {
     pub source: String,
     /// How doses below the minimums are graded where the reference endorses them.
     pub below_minimum: Option<RuleView>,
+    /// What the site overlay does to the statement's limits.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub site: Vec<String>,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -135,6 +138,9 @@ pub struct RuleView {
     pub severity: Severity,
     pub detail: String,
     pub source: String,
+    /// What the site overlay does to the rule, when it changes it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub site: Option<String>,
 }
 
 fn amount(v: rust_decimal::Decimal, dimension: Dimension) -> String {
@@ -150,6 +156,11 @@ fn limits(l: &Limits, dimension: Dimension) -> LimitsView {
     }
 }
 
+/// What the site overlay does to rule `id`, if there is an overlay and it changes the rule.
+fn site_note(f: &Formulary, id: &str) -> Option<String> {
+    f.site.as_ref().and_then(|s| s.describe(id))
+}
+
 fn rules(f: &Formulary, p: &Profile) -> Vec<RuleView> {
     let mut out = Vec::new();
     let mut push = |kind, rule: &str, severity, detail: String, source: usize| {
@@ -159,6 +170,7 @@ fn rules(f: &Formulary, p: &Profile) -> Vec<RuleView> {
             severity,
             detail,
             source: f.citation(source).to_string(),
+            site: site_note(f, rule),
         });
     };
     if let Some(age) = &p.min_age {
@@ -276,6 +288,12 @@ fn form_view(f: &Formulary, form: &Form) -> FormView {
                     times_per_day: r.times_per_day,
                     max_duration_days: r.max_duration_days,
                     source: f.citation(r.source).to_string(),
+                    site: r
+                        .limit_ids
+                        .all()
+                        .into_iter()
+                        .filter_map(|id| site_note(f, id))
+                        .collect(),
                     below_minimum: r.below_minimum.as_ref().map(|b| RuleView {
                         kind: "dosage",
                         rule: format!("{}.*.min", r.rule),
@@ -288,6 +306,7 @@ fn form_view(f: &Formulary, form: &Form) -> FormView {
                             None => "below a minimum, endorsed by the reference".to_string(),
                         },
                         source: b.citation.clone(),
+                        site: None,
                     }),
                 })
                 .collect(),
@@ -305,6 +324,7 @@ fn form_view(f: &Formulary, form: &Form) -> FormView {
                 severity: Severity::Warn,
                 detail: reason.clone(),
                 source: f.citation(*source).to_string(),
+                site: site_note(f, rule),
             }),
         ),
     };
@@ -331,6 +351,7 @@ fn form_view(f: &Formulary, form: &Form) -> FormView {
                     e.names.join(", ")
                 ),
                 source: f.citation(e.source).to_string(),
+                site: site_note(f, &e.rule),
             }))
             .collect(),
     }
@@ -357,6 +378,7 @@ fn drug_view(f: &Formulary, drug: &Drug, form_filter: Option<usize>) -> DrugView
                 c.max_mg.normalize()
             ),
             source: f.citation(c.source).to_string(),
+            site: site_note(f, &c.rule),
         }),
         rxnorm: drug
             .rxnorm
@@ -393,6 +415,7 @@ fn drug_view(f: &Formulary, drug: &Drug, form_filter: Option<usize>) -> DrugView
                     severity: Severity::Warn,
                     detail: "a product or brand ordered in a form it is not made in".to_string(),
                     source: b.form_source.map_or("", |s| f.citation(s)).to_string(),
+                    site: site_note(f, &b.form_rule),
                 }),
                 overrides: b
                     .overrides

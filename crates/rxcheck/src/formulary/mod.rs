@@ -7,6 +7,7 @@ pub mod describe;
 mod diagnostic;
 mod embedded;
 mod raw;
+pub mod site;
 
 pub use diagnostic::{Diagnostic, Level, LoadError, SourceFile};
 pub use embedded::{embedded_cases, embedded_sources};
@@ -38,6 +39,8 @@ pub struct Formulary {
     pub rule_sets: Vec<(String, String)>,
     /// Problems that do not stop the formulary from loading (shown by lint).
     pub warnings: Vec<Diagnostic>,
+    /// The site overlay applied on top (`--site`), if any.
+    pub site: Option<site::Site>,
     condition_ids: FastMap<String, usize>,
     /// Every name a condition may be given by: its id, label and synonyms, normalised.
     condition_names: FastMap<String, usize>,

@@ -126,6 +126,14 @@ impl Printer for CsvPrinter {
             cell.push_str(&f.shown_rule());
             cell.push_str(": ");
             cell.push_str(&f.message);
+            for note in [f.overlay_note(), f.acknowledgement_note()]
+                .into_iter()
+                .flatten()
+            {
+                cell.push_str(" [");
+                cell.push_str(&note);
+                cell.push(']');
+            }
         }
         self.cell(out, &cell);
         out.push(b'\n');

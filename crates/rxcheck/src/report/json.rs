@@ -109,6 +109,21 @@ impl<'f> JsonPrinter<'f> {
             out.extend_from_slice(f.severity.as_str().as_bytes());
             out.extend_from_slice(b"\",");
             self.rule(out, f);
+            if f.overlay.is_some() || f.acknowledged.is_some() {
+                out.extend_from_slice(b",{");
+                let mut comma = "";
+                if let Some(mark) = &f.overlay {
+                    out.extend_from_slice(b"\"overlay\":");
+                    escape_into(out, mark.at);
+                    comma = ",";
+                }
+                if let Some(ack) = &f.acknowledged {
+                    out.extend_from_slice(comma.as_bytes());
+                    out.extend_from_slice(b"\"acknowledged\":");
+                    escape_into(out, &ack.reason);
+                }
+                out.push(b'}');
+            }
             out.push(b']');
             return;
         }
@@ -122,6 +137,29 @@ impl<'f> JsonPrinter<'f> {
         self.string(out, &f.message);
         out.extend_from_slice(b",\"source\":");
         self.string(out, &f.source);
+        if let Some(mark) = &f.overlay {
+            out.extend_from_slice(b",\"overlay\":");
+            escape_into(out, mark.at);
+            out.extend_from_slice(b",\"formulary_severity\":\"");
+            out.extend_from_slice(mark.formulary_severity.as_str().as_bytes());
+            out.push(b'"');
+        }
+        if let Some(ack) = &f.acknowledged {
+            out.extend_from_slice(b",\"acknowledged\":{\"reason\":");
+            escape_into(out, &ack.reason);
+            out.extend_from_slice(b",\"comment\":");
+            match &ack.comment {
+                Some(comment) => escape_into(out, comment),
+                None => out.extend_from_slice(b"null"),
+            }
+            out.extend_from_slice(b",\"by\":");
+            escape_into(out, &ack.by);
+            out.extend_from_slice(b",\"at\":");
+            escape_into(out, &ack.at);
+            out.extend_from_slice(b",\"record\":");
+            escape_into(out, &ack.record);
+            out.push(b'}');
+        }
         out.push(b'}');
     }
 }

@@ -3,10 +3,12 @@
 
 mod csv;
 mod json;
+mod template;
 mod text;
 
 pub use self::csv::CsvPrinter;
 pub use self::json::JsonPrinter;
+pub use self::template::AckTemplatePrinter;
 pub use self::text::TextPrinter;
 
 use crate::finding::{Assessment, Finding, Severity};
@@ -32,16 +34,19 @@ pub struct Record<'a, 'f> {
     pub assessment: &'a Assessment<'f>,
     /// Findings below this are left out of the report (the verdict still counts them).
     pub min_severity: Severity,
+    /// The prescription's fingerprint, where an acknowledgement template needs it.
+    pub inputs: Option<&'a str>,
 }
 
 impl<'f> Record<'_, 'f> {
-    /// The findings the report shows, in order.
+    /// The findings the report shows, in order: at least `min_severity`, and not hidden by
+    /// the site overlay.
     pub fn findings(&self) -> impl Iterator<Item = &Finding<'f>> {
         let min = self.min_severity;
         self.assessment
             .findings
             .iter()
-            .filter(move |f| f.severity >= min)
+            .filter(move |f| f.severity >= min && f.is_shown())
     }
 }
 

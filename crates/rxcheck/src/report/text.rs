@@ -72,6 +72,12 @@ impl Printer for TextPrinter {
             let _ = writeln!(out, " {:<17} {}", f.category.as_str(), f.message);
             let _ = writeln!(out, "          rule:   {}", f.shown_rule());
             let _ = writeln!(out, "          source: {}", f.source);
+            for note in [f.overlay_note(), f.acknowledgement_note()]
+                .into_iter()
+                .flatten()
+            {
+                let _ = writeln!(out, "          note:   {note}");
+            }
         }
     }
 }

@@ -66,6 +66,22 @@ impl<'a> Prescription<'a> {
         *self.slot(field) = value;
     }
 
+    /// A fingerprint of everything the prescription says but its id: each field trimmed and
+    /// in lower case, hashed (FNV-1a, 64 bits, 16 hex digits). An acknowledgement records it,
+    /// and covers the finding only while the prescription still has it.
+    pub fn fingerprint(&self) -> String {
+        use std::hash::Hasher;
+        let mut hasher = crate::fasthash::FnvHasher::default();
+        let mut copy = *self;
+        for field in Field::ALL.into_iter().filter(|f| *f != Field::RxId) {
+            hasher.write(field.name().as_bytes());
+            hasher.write(b"=");
+            hasher.write(copy.slot(field).trim().to_lowercase().as_bytes());
+            hasher.write(b"\n");
+        }
+        format!("{:016x}", hasher.finish())
+    }
+
     fn slot(&mut self, field: Field) -> &mut &'a str {
         match field {
             Field::RxId => &mut self.rx_id,

@@ -171,7 +171,7 @@ fn naming_rows<'f, 'c>(
     let text = describe_all(formulary, &hits);
     hits.push(course);
     Finding {
-        rows: Some(rows(&mut hits)),
+        rows: Some(Box::new(rows(&mut hits))),
         ..Finding::new(
             severity,
             category,
@@ -242,7 +242,7 @@ where
                 let others_text = describe_all(formulary, &involved);
                 involved.push(course);
                 found.push(Finding {
-                    rows: Some(rows(&mut involved)),
+                    rows: Some(Box::new(rows(&mut involved))),
                     ..Finding::new(
                         Severity::Reject,
                         Category::DoseDaily,

@@ -321,6 +321,7 @@ impl Builder<'_> {
             sources,
             rule_sets: set_labels,
             warnings: Vec::new(),
+            site: None,
             icd_prefixes,
             identity: crate::formulary::next_identity(),
             drug_names,
