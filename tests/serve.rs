@@ -31,6 +31,7 @@ impl Server {
             .arg(&audit)
             .args(extra)
             .env_remove("RXCHECK_FORMULARY")
+            .env_remove("RXCHECK_SITE")
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
@@ -326,4 +327,99 @@ fn raw_status(server: &Server, headers: &str, body: &str) -> String {
     let mut status = [0u8; 12];
     stream.read_exact(&mut status).unwrap();
     String::from_utf8_lossy(&status).into_owned()
+}
+
+#[test]
+fn an_overridden_card_in_the_audit_file_acknowledges_its_findings_in_check() {
+    let mut server = Server::start(&[]);
+    let mut call: Value =
+        serde_json::from_str(&fixture("pddi-diclofenac-order-sign.json")).unwrap();
+    call["context"]["userId"] = json!("Practitioner/dr-ivanova");
+    call["context"]["draftOrders"]["entry"][0]["resource"]["id"] = json!("order-1");
+    let (status, body) = server.post(SIGN, &call.to_string());
+    assert_eq!(status, 200, "{body}");
+    let uuid = body["cards"][0]["uuid"].as_str().unwrap().to_string();
+    let feedback = json!({"feedback": [{"card": uuid, "outcome": "overridden",
+        "overrideReason": {"reason": {"code": "benefit-outweighs-risk", "system": "urn:rxcheck:override-reason"}},
+        "outcomeTimestamp": "2026-03-01T10:05:31Z"}]});
+    let (status, _) = server.post(&format!("{SIGN}/feedback"), &feedback.to_string());
+    assert_eq!(status, 200);
+    let audit = server.audit.clone();
+    assert!(server.stop().success());
+    let line: Value =
+        serde_json::from_str(std::fs::read_to_string(&audit).unwrap().trim()).unwrap();
+    assert_eq!(line["reason"], "benefit-outweighs-risk");
+    assert_eq!(line["by"], "Practitioner/dr-ivanova");
+    assert_eq!(line["at"], "2026-03-01T10:05:31Z");
+    assert_eq!(line["inputs"].as_str().unwrap().len(), 16);
+
+    // The same order and chart, as a FHIR Bundle for `rxcheck check --fhir`.
+    let mut entries = vec![json!({"resource": call["context"]["draftOrders"]})];
+    for (_, resource) in call["prefetch"].as_object().unwrap() {
+        entries.push(json!({ "resource": resource }));
+    }
+    let bundle = json!({"resourceType": "Bundle", "type": "collection", "entry": entries});
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("order.json");
+    std::fs::write(&path, bundle.to_string()).unwrap();
+    let run = |acknowledged: bool| {
+        let mut cmd = assert_cmd::Command::cargo_bin("rxcheck").unwrap();
+        cmd.env_remove("RXCHECK_SITE")
+            .args([
+                "check",
+                "--as-of",
+                "2026-03-01",
+                "--format",
+                "json",
+                "--fhir",
+            ])
+            .arg(&path);
+        if acknowledged {
+            cmd.arg("--acknowledged").arg(&audit);
+        }
+        let out = cmd.output().unwrap();
+        let record: Value = serde_json::from_slice(&out.stdout).unwrap();
+        (out.status.code().unwrap(), record)
+    };
+    let (code, record) = run(false);
+    assert_eq!(
+        (code, record["verdict"].as_str()),
+        (2, Some("reject")),
+        "{record}"
+    );
+    let (code, record) = run(true);
+    assert_eq!(
+        (code, record["verdict"].as_str()),
+        (0, Some("ok")),
+        "{record}"
+    );
+    let bleeding = record["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "nsaid_contraindications.contraindication.gi_bleeding")
+        .unwrap();
+    assert_eq!(bleeding["acknowledged"]["by"], "Practitioner/dr-ivanova");
+}
+
+#[test]
+fn a_site_overlay_regrades_the_cards() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("site.toml");
+    std::fs::write(
+        &site,
+        "[[rule]]\nmatch = \"nsaid_contraindications.contraindication.*\"\nseverity = \"warn\"\njustification = \"GI review by the ward pharmacist\"\nauthor = \"M. Petrova\"\n",
+    )
+    .unwrap();
+    let mut server = Server::start(&["--site", site.to_str().unwrap()]);
+    let (status, body) = server.post(SIGN, &fixture("pddi-diclofenac-order-sign.json"));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["cards"][0]["indicator"], "warning", "{body}");
+    assert!(
+        body["cards"][0]["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("Caution:")
+    );
+    assert!(server.stop().success());
 }

@@ -9,3 +9,4 @@ mod patients;
 mod properties;
 mod rules;
 mod serve;
+mod site;

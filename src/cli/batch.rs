@@ -39,7 +39,9 @@ Examples:
   rxcheck batch prescriptions_mimic.csv --columns mimic.toml -o verdicts.csv
   rxcheck batch apteka.csv --encoding windows-1251 --date-format %d.%m.%Y -o report.csv --excel
   cat claims.csv | rxcheck batch - --format csv > verdicts.csv
-  rxcheck batch --fhir orders.ndjson -o verdicts.jsonl"
+  rxcheck batch --fhir orders.ndjson -o verdicts.jsonl
+  rxcheck batch export.csv --site site.toml -o report.jsonl --write-ack-template to-review.jsonl
+  rxcheck batch export.csv --acknowledged to-review.jsonl --summary-json summary.json"
 )]
 pub struct Args {
     /// Prescription CSV file; `-` or nothing reads standard input

@@ -13,6 +13,8 @@ use std::io::Write;
   rxcheck check --drug Voltaren --form gel --dose \"2-4 g\" --times-per-day 3 --age-years 10 --format json
   rxcheck check --drug diclofenac --form injection --strength \"25 mg/ml\" --unit-volume \"3 ml\" --dose \"1 ampoule\" --times-per-day 2 --duration-days 2 --birth-date 12.03.1980 --date-format %d.%m.%Y --sex m
   rxcheck check --fhir order.json
+  rxcheck check --drug diclofenac --form tablet --dose \"50 mg\" --times-per-day 3 --age-years 40 --sex m --site site.toml
+  rxcheck check --fhir order.json --acknowledged cds-feedback.jsonl
   cat bundle.json | rxcheck check --fhir -")]
 pub struct Args {
     /// The prescription, one flag per field of the field table.

@@ -257,6 +257,9 @@ pub fn answer(
                 f.shown_rule(),
                 f.source
             ));
+            if let Some(note) = f.overlay_note() {
+                detail.push_str(&format!("\n  _{note}_\n"));
+            }
         }
         let id = uuid();
         issued.push(IssuedCard {

@@ -3,9 +3,10 @@
 //! `reason`, `comment`, `by` and `at` for a pharmacist to fill in. A filled-in file is read
 //! back with `--acknowledged`.
 
+use super::json::escape_into;
 use super::{Printer, Record};
 use crate::finding::Severity;
-use serde_json::json;
+use std::io::Write;
 
 /// Prints the template lines of each record.
 #[derive(Debug, Default)]
@@ -19,20 +20,18 @@ impl Printer for AckTemplatePrinter {
             .iter()
             .filter(|f| f.counts() && matches!(f.severity, Severity::Warn | Severity::Reject));
         for f in findings {
-            let line = json!({
-                "rx_id": record.rx_id,
-                "line": record.line,
-                "rule": f.shown_rule(),
-                "severity": f.severity.as_str(),
-                "message": f.message,
-                "inputs": record.inputs,
-                "reason": "",
-                "comment": "",
-                "by": "",
-                "at": "",
-            });
-            out.extend_from_slice(line.to_string().as_bytes());
-            out.push(b'\n');
+            out.extend_from_slice(b"{\"rx_id\":");
+            escape_into(out, record.rx_id.unwrap_or(""));
+            if let Some(line) = record.line {
+                let _ = write!(out, ",\"line\":{line}");
+            }
+            out.extend_from_slice(b",\"rule\":");
+            escape_into(out, &f.shown_rule());
+            let _ = write!(out, ",\"severity\":\"{}\",\"message\":", f.severity);
+            escape_into(out, &f.message);
+            out.extend_from_slice(b",\"inputs\":");
+            escape_into(out, record.inputs.unwrap_or(""));
+            out.extend_from_slice(b",\"reason\":\"\",\"comment\":\"\",\"by\":\"\",\"at\":\"\"}\n");
         }
     }
 }
