@@ -462,6 +462,21 @@ pub struct Profile {
     pub administration: Vec<AdministrationRule>,
 }
 
+impl Profile {
+    /// Every rule of the profile but the minimum age, in the order the checks report them.
+    pub fn rules(&self) -> impl Iterator<Item = &Rule> {
+        self.contraindications
+            .iter()
+            .map(|r| &r.rule)
+            .chain(self.pregnancy.iter().map(|r| &r.rule))
+            .chain(&self.breastfeeding)
+            .chain(self.allergy.iter().map(|r| &r.rule))
+            .chain(self.interactions.iter().map(|r| &r.rule))
+            .chain(self.duplicate_therapy.iter().map(|r| &r.rule))
+            .chain(self.administration.iter().map(|r| &r.rule))
+    }
+}
+
 /// Normalises a name for lookup: lower case without accents, `-` and `_` as spaces, runs of
 /// spaces as one.
 /// Borrows when the name is already normal.

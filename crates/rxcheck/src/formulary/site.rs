@@ -277,18 +277,10 @@ fn profile_rules(p: &Profile, add: &mut impl FnMut(&str, Severity, Option<(Limit
         let limit = Limit::Whole(age.years, "years");
         add(&age.rule, Severity::Reject, Some((limit, false)));
     }
-    let plain = p
-        .contraindications
-        .iter()
-        .map(|r| &r.rule)
-        .chain(p.pregnancy.iter().map(|r| &r.rule))
-        .chain(&p.breastfeeding)
-        .chain(p.allergy.iter().map(|r| &r.rule))
-        .chain(p.interactions.iter().map(|r| &r.rule))
-        .chain(p.administration.iter().map(|r| &r.rule));
-    for rule in plain {
+    for rule in p.rules() {
         add(&rule.rule, rule.severity, None);
     }
+    // A duplicate's topical grading may be the more serious one.
     for r in &p.duplicate_therapy {
         add(&r.rule.rule, r.rule.severity.max(r.topical_severity), None);
     }

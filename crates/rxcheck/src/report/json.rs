@@ -70,17 +70,7 @@ impl<'f> JsonPrinter<'f> {
         if let Some(age) = &p.min_age {
             self.remember(&age.rule);
         }
-        let rules = p
-            .contraindications
-            .iter()
-            .map(|r| &r.rule)
-            .chain(p.pregnancy.iter().map(|r| &r.rule))
-            .chain(&p.breastfeeding)
-            .chain(p.allergy.iter().map(|r| &r.rule))
-            .chain(p.interactions.iter().map(|r| &r.rule))
-            .chain(p.duplicate_therapy.iter().map(|r| &r.rule))
-            .chain(p.administration.iter().map(|r| &r.rule));
-        let ids: Vec<&'f str> = rules.map(|r| r.rule.as_str()).collect();
+        let ids: Vec<&'f str> = p.rules().map(|r| r.rule.as_str()).collect();
         for id in ids {
             self.remember(id);
         }
