@@ -206,6 +206,28 @@ fn a_tightened_limit_rejects_what_the_formulary_allows() {
         text.contains("limit 100 mg, formulary 150 mg (M. Petrova: committee minute 12)"),
         "{text}"
     );
+    let show = rxcheck()
+        .args([
+            "formulary",
+            "show",
+            "diclofenac",
+            "tablet",
+            "--format",
+            "json",
+            "--site",
+        ])
+        .arg(&site)
+        .output()
+        .unwrap();
+    let views: Value = serde_json::from_slice(&show.stdout).unwrap();
+    let dosage = &views[0]["forms"][0]["dosage"][0];
+    assert_eq!(dosage["dose_per_day"]["max"], "100 mg");
+    assert!(
+        dosage["site"][0]
+            .as_str()
+            .unwrap()
+            .contains("limit 100 mg, formulary 150 mg")
+    );
 }
 
 #[test]
