@@ -252,3 +252,117 @@ fn ampoules_counted_through_their_volume_add_to_the_daily_total() {
         );
     }
 }
+
+/// The findings of row `rx_id`: (rule, message) pairs.
+fn findings_of(input: &str, rx_id: &str) -> Vec<(String, String)> {
+    let out = Command::cargo_bin("rxcheck")
+        .unwrap()
+        .env_remove("RXCHECK_FORMULARY")
+        .args(["batch", "-q", "--as-of", "2026-11-24"])
+        .write_stdin(input.to_string())
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let record: Value = text
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|v| v["rx_id"] == rx_id)
+        .unwrap();
+    record["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_string(),
+                f["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_placeholder_patient_id_on_thousands_of_rows_names_only_the_overlapping_ones() {
+    // Every row has the patient id `UNKNOWN`. Thousands of January rows come first and after;
+    // late in the year ten ibuprofen rows overlap two diclofenac rows.
+    let row = |id: String, date: &str, drug: &str, form: &str, dose: &str, days: u32| {
+        format!("{id},UNKNOWN,{date},40,no,no,{drug},{form},{dose},2,{days}")
+    };
+    let mut rows: Vec<String> = (0..3000)
+        .map(|i| {
+            row(
+                format!("R{i}"),
+                "2026-01-01",
+                "diclofenac",
+                "tablet",
+                "25 mg",
+                10,
+            )
+        })
+        .collect();
+    rows.extend((0..10).map(|i| {
+        row(
+            format!("I{i}"),
+            "2026-11-01",
+            "ibuprofen",
+            "tablet",
+            "400 mg",
+            5,
+        )
+    }));
+    rows.push(row(
+        "L0".into(),
+        "2026-11-03",
+        "diclofenac",
+        "tablet",
+        "50 mg",
+        10,
+    ));
+    rows.extend((3000..6000).map(|i| {
+        row(
+            format!("R{i}"),
+            "2026-02-01",
+            "diclofenac",
+            "tablet",
+            "25 mg",
+            10,
+        )
+    }));
+    rows.push(row(
+        "L1".into(),
+        "2026-11-05",
+        "diclofenac",
+        "suppository",
+        "50 mg",
+        10,
+    ));
+    let rows: Vec<&str> = rows.iter().map(String::as_str).collect();
+    let input = csv(&rows);
+
+    let found = findings_of(&input, "L0");
+    let rules: Vec<&str> = found.iter().map(|(rule, _)| rule.as_str()).collect();
+    assert!(
+        rules.contains(&"diclofenac.combined_daily_max(L0,L1)"),
+        "{rules:?}"
+    );
+    let (_, duplicate) = found
+        .iter()
+        .find(|(rule, _)| rule == "nsaid_class.duplicate_therapy.nsaid(I0,I1,I2,I3,I4,I5,+5)")
+        .unwrap_or_else(|| panic!("{rules:?}"));
+    assert_eq!(
+        duplicate,
+        "prescribed at the same time as `I0` (ibuprofen) and `I1` (ibuprofen) and `I2` (ibuprofen) and `I3` (ibuprofen) and `I4` (ibuprofen) and 5 more rows: two `nsaid` drugs at once, duplicate therapy"
+    );
+
+    let found = findings_of(&input, "R3000");
+    let (_, daily) = found
+        .iter()
+        .find(|(rule, _)| {
+            rule == "diclofenac.combined_daily_max(R3000,R3001,R3002,R3003,R3004,R3005,+2994)"
+        })
+        .unwrap_or_else(|| panic!("{found:?}"));
+    assert!(
+        daily.starts_with("together with `R3001` (diclofenac tablet) and `R3002` (diclofenac tablet) and `R3003` (diclofenac tablet) and `R3004` (diclofenac tablet) and `R3005` (diclofenac tablet) and 2994 more rows the patient gets 150000 mg of diclofenac a day (from 2026-02-01)"),
+        "{daily}"
+    );
+}

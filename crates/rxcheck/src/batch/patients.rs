@@ -1,71 +1,56 @@
 //! Cross-prescription checks over a file: a first pass gathers every course of treatment by
-//! patient; the findings their concurrent courses produce (worked out by
-//! [`crate::validate::courses`]) are added to the rows involved when the file is validated.
-//! This handles files in any order, with memory proportional to the number of rows that name
-//! a patient.
+//! patient and works each patient's findings out once ([`crate::validate::courses`]); they
+//! are added to the rows involved when the file is validated. This handles files in any
+//! order, with memory proportional to the number of rows that name a patient.
 
 use super::{
     BatchError, BatchOptions, Columns, RowFields, RowKind, RowSpan, RowSplitter, Worker,
     prescription, read_header,
 };
 use crate::fasthash::FastMap;
-use crate::finding::{Assessment, Finding};
+use crate::finding::Assessment;
 use crate::formulary::Formulary;
 use crate::request::{Field, parse};
-use crate::validate::courses::{Course, check_course};
+use crate::validate::courses::{Course, CrossCheck, CrossFinding};
 use rayon::prelude::*;
 use std::io::Read;
 
-/// One patient's concurrent prescriptions, gathered from a whole file: the findings for a row
-/// are worked out when the row is validated, from the courses of its patient.
+/// The findings across each patient's concurrent prescriptions, gathered from a whole file and
+/// worked out once per patient; they are added to their rows when the file is validated.
 pub struct CrossFindings<'f> {
     formulary: &'f Formulary,
-    /// Every course, in row order.
+    /// Every course, grouped by patient, each patient's in row order.
     courses: Vec<Course<'f>>,
-    /// Course indices grouped by patient: each patient's run is contiguous.
-    by_patient: Vec<u32>,
-    /// Each patient's run of `by_patient`: start and length.
-    groups: Vec<(u32, u32)>,
-    /// The group of each course.
-    group_of_course: Vec<u32>,
+    /// The findings, in row order.
+    findings: Vec<RowFinding<'f>>,
     /// Patients with at least one row.
     pub patients: usize,
     /// Rows that name a patient.
     pub courses_read: usize,
 }
 
-impl<'f> CrossFindings<'f> {
-    /// The findings for data row `row` (0-based) from its patient's other rows.
-    pub fn for_row(&self, row: u64) -> Vec<Finding<'f>> {
-        let Ok(row) = u32::try_from(row) else {
-            return Vec::new();
-        };
-        let Ok(index) = self.courses.binary_search_by_key(&row, |c| c.row) else {
-            return Vec::new();
-        };
-        let group = self
-            .group_of_course
-            .get(index)
-            .and_then(|g| self.groups.get(*g as usize));
-        let Some(&(start, len)) = group.filter(|(_, len)| *len > 1) else {
-            return Vec::new();
-        };
-        let (start, len) = (start as usize, len as usize);
-        let members = self
-            .by_patient
-            .get(start..start + len)
-            .unwrap_or(&[])
-            .iter()
-            .filter_map(|i| self.courses.get(*i as usize));
-        match self.courses.get(index) {
-            Some(course) => check_course(self.formulary, members, course),
-            None => Vec::new(),
-        }
-    }
+/// A finding of data row `row`, whose patient's courses start at `patient` in
+/// [`CrossFindings::courses`].
+struct RowFinding<'f> {
+    row: u32,
+    patient: u32,
+    finding: CrossFinding<'f>,
+}
 
-    /// Appends row `row`'s findings to its assessment.
+impl<'f> CrossFindings<'f> {
+    /// Appends the findings of data row `row` (0-based) to its assessment.
     pub fn add_to(&self, row: u64, assessment: &mut Assessment<'f>) {
-        assessment.findings.extend(self.for_row(row));
+        let Ok(row) = u32::try_from(row) else {
+            return;
+        };
+        let at = self.findings.partition_point(|f| f.row < row);
+        let of_row = self.findings.get(at..).unwrap_or(&[]).iter();
+        for found in of_row.take_while(|f| f.row == row) {
+            let courses = self.courses.get(found.patient as usize..).unwrap_or(&[]);
+            assessment
+                .findings
+                .push(found.finding.finding(self.formulary, courses));
+        }
     }
 }
 
@@ -150,38 +135,54 @@ pub fn scan_patients<'f>(
         }
         first_row += spans.len() as u64;
     }
-    // Group the courses by patient with a counting sort (each group stays in row order).
-    let mut groups: Vec<(u32, u32)> = vec![(0, 0); numbers.len()];
+    let patients = numbers.len();
     drop(numbers);
-    for &patient in &patient_of_course {
-        if let Some(group) = groups.get_mut(patient as usize) {
-            group.1 += 1;
-        }
-    }
+    // Group the courses by patient (a stable sort keeps each patient's in row order), then work
+    // each patient's findings out, on every core.
+    let mut grouped: Vec<(u32, Course<'f>)> = patient_of_course.into_iter().zip(courses).collect();
+    grouped.par_sort_by_key(|(patient, _)| *patient);
+    let mut groups: Vec<(u32, u32)> = Vec::with_capacity(patients);
     let mut start = 0u32;
-    for group in &mut groups {
-        group.0 = start;
-        start = start.saturating_add(group.1);
+    for group in grouped.chunk_by(|a, b| a.0 == b.0) {
+        let len = u32::try_from(group.len()).unwrap_or(u32::MAX);
+        groups.push((start, len));
+        start = start.saturating_add(len);
     }
-    let mut filled: Vec<u32> = groups.iter().map(|g| g.0).collect();
-    let mut by_patient = vec![0u32; courses.len()];
-    for (course, &patient) in patient_of_course.iter().enumerate() {
-        if let Some(next) = filled.get_mut(patient as usize) {
-            if let Some(slot) = by_patient.get_mut(*next as usize) {
-                *slot = u32::try_from(course).unwrap_or(u32::MAX);
-            }
-            *next += 1;
-        }
-    }
-    let group_of_course = patient_of_course;
+    let courses: Vec<Course<'f>> = grouped.into_iter().map(|(_, course)| course).collect();
+    let mut findings: Vec<RowFinding<'f>> = groups
+        .par_iter()
+        .filter(|(_, len)| *len > 1)
+        .fold(
+            || (CrossCheck::default(), Vec::new(), Vec::new()),
+            |(mut check, mut found, mut out), &(start, len)| {
+                let patient = courses
+                    .get(start as usize..(start + len) as usize)
+                    .unwrap_or(&[]);
+                found.clear();
+                check.check(formulary, patient, &mut found);
+                out.extend(found.drain(..).filter_map(|finding| {
+                    Some(RowFinding {
+                        row: patient.get(finding.course())?.row,
+                        patient: start,
+                        finding,
+                    })
+                }));
+                (check, found, out)
+            },
+        )
+        .map(|(_, _, out)| out)
+        .reduce(Vec::new, |mut a, mut b| {
+            a.append(&mut b);
+            a
+        });
+    // Stable: a row's findings stay in the order they were worked out.
+    findings.par_sort_by_key(|f| f.row);
     Ok(Some(CrossFindings {
         formulary,
-        patients: groups.len(),
+        patients,
         courses_read: courses.len(),
         courses,
-        by_patient,
-        groups,
-        group_of_course,
+        findings,
     }))
 }
 

@@ -11,7 +11,7 @@ mod text;
 use crate::finding::{Assessment, Category, Finding, Severity};
 use crate::formulary::Formulary;
 use crate::request::{Dates, Field, Prescription, parse};
-use crate::validate::courses::{Course, check_course};
+use crate::validate::courses::{Course, CrossCheck};
 use crate::validate::validate_into;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -214,7 +214,8 @@ pub fn check<'f>(
             Course::from_request(&request, u32::try_from(row).ok()?, rx.rx_id)
         })
         .collect();
-    let all: Vec<&Course<'f>> = courses.iter().collect();
+    let mut cross = Vec::new();
+    CrossCheck::default().check(formulary, &courses, &mut cross);
     read.truncate(orders.len());
     read.into_iter()
         .enumerate()
@@ -225,13 +226,12 @@ pub fn check<'f>(
             validate_into(formulary, &rx, dates, &mut assessment);
             if r.drug.is_some() {
                 let row = u32::try_from(row).unwrap_or(u32::MAX);
-                if let Some(course) = courses.iter().find(|c| c.row == row) {
-                    assessment.findings.extend(check_course(
-                        formulary,
-                        all.iter().copied(),
-                        course,
-                    ));
-                }
+                let of_row = cross
+                    .iter()
+                    .filter(|f| courses.get(f.course()).is_some_and(|c| c.row == row));
+                assessment
+                    .findings
+                    .extend(of_row.map(|f| f.finding(formulary, &courses)));
                 assessment.findings.extend(chart.findings.iter().cloned());
             }
             assessment.findings.extend(r.findings);

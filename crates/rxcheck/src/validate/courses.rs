@@ -1,15 +1,25 @@
 //! Checks across one patient's concurrent prescriptions: the cumulative daily dose of a drug
 //! from several systemic rows, duplicate therapy and interactions between rows. Each row is
 //! a [`Course`] made from its parsed request; the rules are the single-row ones
-//! ([`super::co_therapy`]).
+//! ([`super::co_therapy`]). [`CrossCheck`] works a patient's findings out all at once, in
+//! time O(n log n) in the patient's rows.
+
+mod overlaps;
+#[cfg(test)]
+mod tests;
+mod totals;
 
 use super::co_therapy::{OtherDrug, duplicate_rules, duplicate_severity, interaction_rules};
 use crate::finding::{Category, Finding, Rows, Severity};
-use crate::formulary::{Formulary, Rule, Substance, normalize_name};
+use crate::formulary::{
+    ClassRule, CombinedMax, Drug, DuplicateRule, Formulary, Substance, normalize_name,
+};
 use crate::request::{Duration, Request};
 use crate::units::Dimension;
 use chrono::{Days, NaiveDate};
+use overlaps::{CourseSets, FirstCourses, Query};
 use rust_decimal::Decimal;
+use totals::DailyTotals;
 
 /// One prescription row as a course of treatment of its patient.
 #[derive(Debug, Clone)]
@@ -83,14 +93,17 @@ impl<'f> Course<'f> {
         })
     }
 
-    fn overlaps(&self, other: &Course<'_>) -> bool {
-        let starts_before_other_ends = other.end.is_none_or(|end| self.start <= end);
-        let other_starts_before_end = self.end.is_none_or(|end| other.start <= end);
-        starts_before_other_ends && other_starts_before_end
+    /// The last day of the course; the latest date when it is open-ended.
+    fn last_day(&self) -> NaiveDate {
+        self.end.unwrap_or(NaiveDate::MAX)
     }
 
-    fn active_on(&self, day: NaiveDate) -> bool {
-        self.start <= day && self.end.is_none_or(|end| day <= end)
+    /// The daily dose in mg of a course of a formulary drug, when it is known.
+    fn daily_mg(&self) -> Option<Decimal> {
+        match self.drug {
+            CourseDrug::Covered { daily_mg, .. } => daily_mg,
+            CourseDrug::Other { .. } => None,
+        }
     }
 
     /// The course's drug as the co-therapy rules see it.
@@ -116,28 +129,148 @@ impl<'f> Course<'f> {
 /// How many other rows a finding describes before it says "N more rows".
 const ROWS_NAMED: usize = 5;
 
-/// The rows involved, in input order: at most a few ids, then how many more.
-fn rows(courses: &mut Vec<&Course<'_>>) -> Rows {
-    courses.sort_by_key(|c| c.row);
+/// A finding across one patient's rows, as worked out: what it takes to write it.
+#[derive(Debug, Clone)]
+pub struct CrossFinding<'f> {
+    what: Cross<'f>,
+    /// The course it is for.
+    course: u32,
+    /// The first of the other courses it involves, in row order.
+    others: FirstCourses,
+    /// How many other courses it involves.
+    involved: u32,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Cross<'f> {
+    /// The same drug from several systemic rows: `total` mg a day from `day` on.
+    DailyTotal {
+        drug: &'f Drug,
+        limit: &'f CombinedMax,
+        day: NaiveDate,
+        total: Decimal,
+    },
+    Duplicate {
+        rule: &'f DuplicateRule,
+        both_systemic: bool,
+    },
+    /// `class` is the class of the first other row that matched.
+    Interaction { rule: &'f ClassRule, class: usize },
+}
+
+impl<'f> CrossFinding<'f> {
+    /// The course it is for (an index into its patient's courses).
+    pub fn course(&self) -> usize {
+        self.course as usize
+    }
+
+    /// The finding, written out; `courses` are those of the patient it was worked out for.
+    pub fn finding(&self, formulary: &'f Formulary, courses: &[Course<'_>]) -> Finding<'f> {
+        let others: Vec<&Course<'_>> = self
+            .others
+            .as_slice()
+            .iter()
+            .filter_map(|&i| courses.get(i as usize))
+            .collect();
+        let involved = self.involved as usize;
+        let text = describe_all(formulary, &others, involved);
+        let rows = courses
+            .get(self.course())
+            .map(|own| Box::new(rows(&others, own, involved)));
+        let (severity, category, rule, message, source) = match self.what {
+            Cross::DailyTotal {
+                drug,
+                limit,
+                day,
+                total,
+            } => (
+                Severity::Reject,
+                Category::DoseDaily,
+                limit.rule.as_str(),
+                format!(
+                    "together with {text} the patient gets {} mg of {} a day (from {day}), above the maximum of {} mg a day from all forms together",
+                    total.normalize(),
+                    drug.id,
+                    limit.max_mg.normalize()
+                ),
+                limit.source,
+            ),
+            Cross::Duplicate {
+                rule,
+                both_systemic,
+            } => {
+                let note = if both_systemic {
+                    ""
+                } else {
+                    " (a topical form: low systemic absorption)"
+                };
+                let class = formulary
+                    .classes
+                    .get(rule.class)
+                    .map_or("", |c| c.id.as_str());
+                (
+                    duplicate_severity(rule, both_systemic),
+                    Category::DuplicateTherapy,
+                    rule.rule.rule.as_str(),
+                    format!(
+                        "prescribed at the same time as {text}: two `{class}` drugs at once, duplicate therapy{note}"
+                    ),
+                    rule.rule.source,
+                )
+            }
+            Cross::Interaction { rule, class } => {
+                let label = formulary
+                    .classes
+                    .get(class)
+                    .map_or("", |c| c.label.as_str());
+                (
+                    rule.rule.severity,
+                    Category::Interaction,
+                    rule.rule.rule.as_str(),
+                    format!("prescribed at the same time as {text}: one of the {label}"),
+                    rule.rule.source,
+                )
+            }
+        };
+        Finding {
+            rows,
+            ..Finding::new(
+                severity,
+                category,
+                rule,
+                message,
+                formulary.citation(source),
+            )
+        }
+    }
+}
+
+/// The rows involved, in input order: at most a few ids, then how many more. `others` are the
+/// first of the `involved` other courses, in row order.
+fn rows(others: &[&Course<'_>], own: &Course<'_>, involved: usize) -> Rows {
+    let mut named: Vec<&Course<'_>> = others.to_vec();
+    named.push(own);
+    named.sort_by_key(|c| c.row);
     Rows {
-        ids: courses
+        ids: named
             .iter()
             .take(ROWS_NAMED + 1)
             .map(|c| c.rx_id.clone())
             .collect(),
-        more: courses.len().saturating_sub(ROWS_NAMED + 1),
+        more: (involved + 1).saturating_sub(ROWS_NAMED + 1),
     }
 }
 
-/// The other rows of a finding, described, at most a few.
-fn describe_all(formulary: &Formulary, courses: &[&Course<'_>]) -> String {
-    let mut text: Vec<String> = courses
+/// The other rows of a finding described, at most a few: `first` are the first of the
+/// `involved` ones, in row order.
+fn describe_all(formulary: &Formulary, first: &[&Course<'_>], involved: usize) -> String {
+    let mut text: Vec<String> = first
         .iter()
         .take(ROWS_NAMED)
         .map(|c| describe(formulary, c))
         .collect();
-    if courses.len() > ROWS_NAMED {
-        text.push(format!("{} more rows", courses.len() - ROWS_NAMED));
+    if involved > ROWS_NAMED {
+        text.push(format!("{} more rows", involved - ROWS_NAMED));
     }
     text.join(" and ")
 }
@@ -158,212 +291,275 @@ fn describe(formulary: &Formulary, course: &Course<'_>) -> String {
     }
 }
 
-/// A finding of `rule` on `course` because of the other rows `hits`, which it names.
-fn naming_rows<'f, 'c>(
-    formulary: &'f Formulary,
-    course: &'c Course<'f>,
-    mut hits: Vec<&'c Course<'f>>,
-    category: Category,
-    severity: Severity,
-    rule: &'f Rule,
-    what: &str,
-) -> Finding<'f> {
-    let text = describe_all(formulary, &hits);
-    hits.push(course);
-    Finding {
-        rows: Some(Box::new(rows(&mut hits))),
-        ..Finding::new(
-            severity,
-            category,
-            rule.rule.as_str(),
-            format!("prescribed at the same time as {text}: {what}"),
-            formulary.citation(rule.source),
-        )
-    }
+/// A finding waiting for the first courses its queries find.
+#[derive(Debug)]
+struct Pending<'f> {
+    course: u32,
+    what: Cross<'f>,
+    /// Its queries' range in [`CrossCheck::queries`].
+    queries: (u32, u32),
+    involved: u32,
 }
 
-/// The findings for `course` from the other courses of its patient (`courses`, in row order,
-/// which holds it too).
-pub fn check_course<'f, 'c>(
-    formulary: &'f Formulary,
-    courses: impl IntoIterator<Item = &'c Course<'f>>,
-    course: &Course<'f>,
-) -> Vec<Finding<'f>>
-where
-    'f: 'c,
-{
-    let CourseDrug::Covered {
-        drug: own,
-        form,
-        brand,
-        daily_mg,
-        systemic,
-    } = &course.drug
-    else {
-        return Vec::new();
-    };
-    let own_index = usize::from(*own);
-    let Some(drug) = formulary.drugs.get(own_index) else {
-        return Vec::new();
-    };
-    let Some(profile) = drug.profile(usize::from(*form), brand.map(usize::from)) else {
-        return Vec::new();
-    };
-    let others: Vec<&Course<'f>> = courses
-        .into_iter()
-        .filter(|c| c.row != course.row && c.overlaps(course))
-        .collect();
-    let mut found = Vec::new();
-    if others.is_empty() {
-        return found;
+/// Works out the findings across each patient's concurrent courses, in time O(n log n) in the
+/// patient's courses: every other course is seen through the sets it belongs to (those of its
+/// drug as the rules see it, and those of each drug's daily total), which are counted by
+/// binary search and searched for their first rows all at once. Keeps its working space from
+/// one patient to the next.
+#[derive(Debug, Default)]
+pub struct CrossCheck<'f> {
+    sets: CourseSets,
+    totals: DailyTotals,
+    /// The patient's distinct drugs as the co-therapy rules see them; set `i` holds the
+    /// courses of drug `i`.
+    drugs: Vec<OtherDrug<'f>>,
+    /// (set or drug number, course index) pairs, grouped by sorting.
+    members: Vec<(u32, u32)>,
+    queries: Vec<Query>,
+    /// For each query, the class its rule matched.
+    matched: Vec<usize>,
+    pending: Vec<Pending<'f>>,
+}
+
+impl<'f> CrossCheck<'f> {
+    /// Appends the findings across `courses` (one patient's, in row order) to `out`, by
+    /// course and in the order the checks report them.
+    pub fn check(
+        &mut self,
+        formulary: &'f Formulary,
+        courses: &[Course<'f>],
+        out: &mut Vec<CrossFinding<'f>>,
+    ) {
+        if courses.len() < 2 {
+            return;
+        }
+        self.sets.clear();
+        self.queries.clear();
+        self.matched.clear();
+        self.pending.clear();
+        self.group_by_drug(formulary, courses);
+        self.daily_totals(formulary, courses);
+        for (index, course) in (0..).zip(courses) {
+            self.co_therapy(formulary, course, index);
+        }
+        self.sets.answer(&mut self.queries);
+        // Stable: each course's daily total first, then its rules in order.
+        self.pending.sort_by_key(|p| p.course);
+        for pending in &self.pending {
+            let asked = self
+                .queries
+                .get(pending.queries.0 as usize..pending.queries.1 as usize)
+                .unwrap_or(&[]);
+            let mut first = FirstCourses::default();
+            for query in asked {
+                first.merge(&query.first);
+            }
+            let what = match pending.what {
+                Cross::Interaction { rule, .. } => {
+                    let matched = (pending.queries.0..)
+                        .zip(asked)
+                        .min_by_key(|(_, q)| q.first.as_slice().first().copied())
+                        .and_then(|(q, _)| self.matched.get(q as usize));
+                    Cross::Interaction {
+                        rule,
+                        class: matched.copied().unwrap_or_default(),
+                    }
+                }
+                what => what,
+            };
+            out.push(CrossFinding {
+                what,
+                course: pending.course,
+                others: first.without(pending.course),
+                involved: pending.involved,
+            });
+        }
     }
 
-    // The same drug from several systemic rows at once: the peak daily total.
-    if let (true, Some(limit), Some(own_daily)) = (*systemic, &drug.combined_daily_max, daily_mg) {
-        let same: Vec<(&Course<'f>, Decimal)> = others
-            .iter()
-            .filter_map(|c| match &c.drug {
-                CourseDrug::Covered {
-                    drug,
-                    daily_mg: Some(daily),
-                    systemic: true,
-                    ..
-                } if drug == own => Some((*c, *daily)),
-                _ => None,
-            })
-            .collect();
-        if let Some((day, total)) = peak_total(course, *own_daily, &same) {
-            if total > limit.max_mg {
-                let mut involved: Vec<&Course<'f>> = same
+    /// One set per distinct drug as the rules see it.
+    fn group_by_drug(&mut self, formulary: &'f Formulary, courses: &[Course<'f>]) {
+        self.drugs.clear();
+        self.members.clear();
+        for (index, course) in (0..).zip(courses) {
+            let drug = course.as_other(formulary);
+            let number = match self.drugs.iter().position(|d| {
+                d.drug == drug.drug && d.systemic == drug.systemic && d.classes == drug.classes
+            }) {
+                Some(number) => number,
+                None => {
+                    self.drugs.push(drug);
+                    self.drugs.len() - 1
+                }
+            };
+            self.members
+                .push((u32::try_from(number).unwrap_or(u32::MAX), index));
+        }
+        self.members.sort_unstable();
+        for group in self.members.chunk_by(|a, b| a.0 == b.0) {
+            self.sets.add(
+                group.iter().filter_map(|&(_, i)| {
+                    courses.get(i as usize).map(|c| (c.start, c.last_day(), i))
+                }),
+            );
+        }
+    }
+
+    /// The same drug from several systemic rows at once: for each course, the peak daily
+    /// total while it runs.
+    fn daily_totals(&mut self, formulary: &'f Formulary, courses: &[Course<'f>]) {
+        self.members.clear();
+        for (index, course) in (0..).zip(courses) {
+            if let CourseDrug::Covered {
+                drug,
+                daily_mg: Some(_),
+                systemic: true,
+                ..
+            } = course.drug
+            {
+                self.members.push((u32::from(drug), index));
+            }
+        }
+        self.members.sort_unstable();
+        for group in self.members.chunk_by(|a, b| a.0 == b.0) {
+            let Some((drug, limit)) = group
+                .first()
+                .and_then(|&(drug, _)| formulary.drugs.get(drug as usize))
+                .and_then(|d| Some((d, d.combined_daily_max.as_ref()?)))
+                .filter(|_| group.len() > 1)
+            else {
+                continue;
+            };
+            let same = || {
+                group
                     .iter()
-                    .filter(|(c, _)| c.active_on(day))
-                    .map(|(c, _)| *c)
-                    .collect();
-                let others_text = describe_all(formulary, &involved);
-                involved.push(course);
-                found.push(Finding {
-                    rows: Some(Box::new(rows(&mut involved))),
-                    ..Finding::new(
-                        Severity::Reject,
-                        Category::DoseDaily,
-                        limit.rule.as_str(),
-                        format!(
-                            "together with {others_text} the patient gets {} mg of {} a day (from {day}), above the maximum of {} mg a day from all forms together",
-                            total.normalize(),
-                            drug.id,
-                            limit.max_mg.normalize()
-                        ),
-                        formulary.citation(limit.source),
-                    )
+                    .filter_map(|&(_, i)| Some((i, courses.get(i as usize)?)))
+            };
+            let set = self
+                .sets
+                .add(same().map(|(i, c)| (c.start, c.last_day(), i)));
+            self.totals
+                .build(same().filter_map(|(_, c)| Some((c.start, c.end, c.daily_mg()?))));
+            for (index, course) in same() {
+                let CourseDrug::Covered {
+                    form,
+                    brand,
+                    daily_mg: Some(own),
+                    ..
+                } = course.drug
+                else {
+                    continue;
+                };
+                if drug
+                    .profile(usize::from(form), brand.map(usize::from))
+                    .is_none()
+                {
+                    continue;
+                }
+                let Some((day, total)) = self.totals.peak(course.start, course.end) else {
+                    continue;
+                };
+                if total <= own || total <= limit.max_mg {
+                    continue;
+                }
+                let at = self.queries.len() as u32;
+                self.queries.push(Query::new(set, day, day));
+                self.matched.push(0);
+                self.pending.push(Pending {
+                    course: index,
+                    what: Cross::DailyTotal {
+                        drug,
+                        limit,
+                        day,
+                        total,
+                    },
+                    queries: (at, at + 1),
+                    involved: self.sets.count(set, day, day).saturating_sub(1),
                 });
             }
         }
     }
 
-    let as_other: Vec<(&Course<'f>, OtherDrug<'f>)> = others
-        .iter()
-        .map(|c| (*c, c.as_other(formulary)))
-        .filter(|(_, o)| o.drug != Some(own_index))
-        .collect();
-    for rule in &profile.duplicate_therapy {
-        let hits: Vec<&(&Course<'f>, OtherDrug<'f>)> = as_other
-            .iter()
-            .filter(|(_, o)| duplicate_rules(profile, o).any(|r| std::ptr::eq(r, rule)))
-            .collect();
-        if hits.is_empty() {
-            continue;
-        }
-        let all_systemic = hits.iter().all(|(_, o)| o.systemic);
-        let hits: Vec<&Course<'f>> = hits.into_iter().map(|(c, _)| *c).collect();
-        let severity = duplicate_severity(rule, *systemic && all_systemic);
-        let note = if *systemic && all_systemic {
-            ""
-        } else {
-            " (a topical form: low systemic absorption)"
+    /// Duplicate therapy and interactions between course `index` and the patient's other
+    /// courses that overlap it.
+    fn co_therapy(&mut self, formulary: &'f Formulary, course: &Course<'f>, index: u32) {
+        let CourseDrug::Covered {
+            drug: own,
+            form,
+            brand,
+            systemic,
+            ..
+        } = course.drug
+        else {
+            return;
         };
-        let class = formulary
-            .classes
-            .get(rule.class)
-            .map_or("", |c| c.id.as_str());
-        let what = format!("two `{class}` drugs at once, duplicate therapy{note}");
-        let category = Category::DuplicateTherapy;
-        found.push(naming_rows(
-            formulary, course, hits, category, severity, &rule.rule, &what,
-        ));
-    }
-    for rule in &profile.interactions {
-        let mut class = None;
-        let hits: Vec<&Course<'f>> = as_other
-            .iter()
-            .filter(|(_, o)| {
-                let hit =
-                    interaction_rules(profile, own_index, o).find(|(r, _)| std::ptr::eq(*r, rule));
-                class = class.or(hit.map(|(_, c)| c));
-                hit.is_some()
-            })
-            .map(|(c, _)| *c)
-            .collect();
-        let Some(class) = class else {
-            continue;
+        let own = usize::from(own);
+        let Some(profile) = formulary
+            .drugs
+            .get(own)
+            .and_then(|d| d.profile(usize::from(form), brand.map(usize::from)))
+        else {
+            return;
         };
-        let label = formulary
-            .classes
-            .get(class)
-            .map_or("", |c| c.label.as_str());
-        let what = format!("one of the {label}");
-        let severity = rule.rule.severity;
-        found.push(naming_rows(
-            formulary,
-            course,
-            hits,
-            Category::Interaction,
-            severity,
-            &rule.rule,
-            &what,
-        ));
-    }
-    found
-}
-
-/// The highest daily total of the drug while `course` runs, from its own daily dose and the
-/// overlapping `same`-drug courses, with the day it is first reached; `None` when no other
-/// course adds to it. A sweep over the days the other courses start and stop.
-fn peak_total(
-    course: &Course<'_>,
-    own: Decimal,
-    same: &[(&Course<'_>, Decimal)],
-) -> Option<(NaiveDate, Decimal)> {
-    let mut events: Vec<(NaiveDate, Decimal, bool)> = Vec::with_capacity(same.len() * 2);
-    for (c, daily) in same {
-        let from = c.start.max(course.start);
-        let to = match (c.end, course.end) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        if to.is_some_and(|to| to < from) {
-            continue;
-        }
-        events.push((from, *daily, true));
-        if let Some(after) = to.and_then(|to| to.succ_opt()) {
-            events.push((after, *daily, false));
-        }
-    }
-    events.sort_by_key(|(day, _, _)| *day);
-    let mut total = own;
-    let mut peak: Option<(NaiveDate, Decimal)> = None;
-    let mut index = 0;
-    while let Some(&(day, _, _)) = events.get(index) {
-        while let Some(&(_, amount, starts)) = events.get(index).filter(|e| e.0 == day) {
-            total = if starts {
-                total.checked_add(amount).unwrap_or(Decimal::MAX)
-            } else {
-                total.checked_sub(amount).unwrap_or(Decimal::ZERO)
+        for rule in &profile.duplicate_therapy {
+            let matches = |other: &OtherDrug<'_>| {
+                duplicate_rules(profile, other)
+                    .any(|r| std::ptr::eq(r, rule))
+                    .then_some(rule.class)
             };
-            index += 1;
+            if let Some((queries, involved, all_systemic)) = self.ask(course, own, matches) {
+                self.pending.push(Pending {
+                    course: index,
+                    what: Cross::Duplicate {
+                        rule,
+                        both_systemic: systemic && all_systemic,
+                    },
+                    queries,
+                    involved,
+                });
+            }
         }
-        if total > own && peak.is_none_or(|(_, best)| total > best) {
-            peak = Some((day, total));
+        for rule in &profile.interactions {
+            let matches = |other: &OtherDrug<'_>| {
+                interaction_rules(profile, own, other)
+                    .find(|(r, _)| std::ptr::eq(*r, rule))
+                    .map(|(_, class)| class)
+            };
+            if let Some((queries, involved, _)) = self.ask(course, own, matches) {
+                self.pending.push(Pending {
+                    course: index,
+                    what: Cross::Interaction { rule, class: 0 },
+                    queries,
+                    involved,
+                });
+            }
         }
     }
-    peak
+
+    /// Asks for the courses overlapping `course` of every other drug that `matches` (giving
+    /// the class it matched on): the range of the queries, how many courses, and whether all
+    /// are systemic. `None` when there are none.
+    fn ask(
+        &mut self,
+        course: &Course<'f>,
+        own: usize,
+        matches: impl Fn(&OtherDrug<'_>) -> Option<usize>,
+    ) -> Option<((u32, u32), u32, bool)> {
+        let at = self.queries.len() as u32;
+        let (mut involved, mut all_systemic) = (0, true);
+        let (from, to) = (course.start, course.last_day());
+        for (set, drug) in (0..).zip(&self.drugs) {
+            let Some(class) = matches(drug).filter(|_| drug.drug != Some(own)) else {
+                continue;
+            };
+            let count = self.sets.count(set, from, to);
+            if count == 0 {
+                continue;
+            }
+            involved += count;
+            all_systemic &= drug.systemic;
+            self.queries.push(Query::new(set, from, to));
+            self.matched.push(class);
+        }
+        (involved > 0).then_some(((at, self.queries.len() as u32), involved, all_systemic))
+    }
 }
