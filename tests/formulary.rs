@@ -374,3 +374,50 @@ fn codes_lint() {
         ]
     );
 }
+
+/// `formulary show rules` lists every rule a finding can cite, once: every rule id of the
+/// compact records of the bench samples (both modes) is in it.
+#[test]
+fn show_rules_lists_every_rule_a_record_can_cite_once() {
+    let bin = env!("CARGO_BIN_EXE_rxcheck");
+    let out = std::process::Command::new(bin)
+        .args(["formulary", "show", "rules", "--format", "json"])
+        .env_remove("RXCHECK_FORMULARY")
+        .env_remove("RXCHECK_SITE")
+        .output()
+        .unwrap();
+    let rules: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let ids: Vec<&str> = rules.iter().map(|r| r["rule"].as_str().unwrap()).collect();
+    let mut sorted = ids.clone();
+    sorted.dedup();
+    assert_eq!(ids, sorted, "sorted, each once");
+    for r in &rules {
+        assert!(!r["source"].as_str().unwrap().is_empty(), "{r}");
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for file in ["heavy", "realistic", "placeholder"] {
+        for mode in ["--by-patient", "--no-by-patient"] {
+            let path = format!(
+                "{}/tests/fixtures/bench/{file}.csv",
+                env!("CARGO_MANIFEST_DIR")
+            );
+            let out = std::process::Command::new(bin)
+                .args(["batch", "--detail", "compact", "--format", "jsonl", "-q"])
+                .args(["--as-of", "2026-11-25", mode, &path])
+                .env_remove("RXCHECK_FORMULARY")
+                .env_remove("RXCHECK_SITE")
+                .output()
+                .unwrap();
+            for line in String::from_utf8(out.stdout).unwrap().lines() {
+                let record: serde_json::Value = serde_json::from_str(line).unwrap();
+                for f in record["findings"].as_array().unwrap() {
+                    let shown = f[1].as_str().unwrap();
+                    seen.insert(shown.split('(').next().unwrap().to_string());
+                }
+            }
+        }
+    }
+    assert!(seen.len() > 50, "{seen:?}");
+    let missing: Vec<&String> = seen.iter().filter(|r| !ids.contains(&r.as_str())).collect();
+    assert!(missing.is_empty(), "not listed: {missing:?}");
+}

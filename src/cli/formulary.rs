@@ -4,6 +4,7 @@ use super::{EXIT_FATAL, Fatal, FormularyArgs, read_formulary_files, read_site};
 use rxcheck::formulary::cases::{Case, parse_cases, run_cases};
 use rxcheck::formulary::describe::{
     ConditionView, DrugView, FormView, LimitsView, RuleView, describe, describe_conditions,
+    describe_rules,
 };
 use rxcheck::formulary::{
     Diagnostic, Formulary, Level, SourceFile, embedded_cases, embedded_sources,
@@ -30,9 +31,10 @@ enum Command {
         formulary: FormularyArgs,
     },
     /// Show what the formulary says about a drug (or every drug), with the source of each rule;
-    /// or, with `conditions`, every condition's names and ICD-10 codes
+    /// or, with `conditions`, every condition's names and ICD-10 codes; or, with `rules`, every
+    /// rule id a finding can cite, once (to join with `batch --detail compact`)
     #[command(
-        after_help = "Examples:\n  rxcheck formulary show\n  rxcheck formulary show diclofenac\n  rxcheck formulary show diclofenac gel --format json\n  rxcheck formulary show conditions"
+        after_help = "Examples:\n  rxcheck formulary show\n  rxcheck formulary show diclofenac\n  rxcheck formulary show diclofenac gel --format json\n  rxcheck formulary show conditions\n  rxcheck formulary show rules --format json"
     )]
     Show {
         /// Drug: generic name, alias or brand; or `conditions` for the condition vocabulary
@@ -185,6 +187,12 @@ fn show(
     {
         return show_conditions(&describe_conditions(&formulary), format);
     }
+    if drug.is_some_and(|d| d.trim().eq_ignore_ascii_case("rules"))
+        && form.is_none()
+        && formulary.find_drug("rules").is_none()
+    {
+        return show_rules(&describe_rules(&formulary), format);
+    }
     let views = describe(&formulary, drug, form)?;
     let text = match format {
         ShowFormat::Json => {
@@ -202,6 +210,36 @@ fn show(
     };
     write_out(&text)?;
     Ok(0)
+}
+
+/// `show rules`: every rule a finding can cite, once.
+fn show_rules(rules: &[RuleView], format: ShowFormat) -> Result<i32, Fatal> {
+    let text = match format {
+        ShowFormat::Json => {
+            let mut json = serde_json::to_string_pretty(rules)?;
+            json.push('\n');
+            json
+        }
+        ShowFormat::Text => {
+            let mut text = String::new();
+            for r in rules {
+                let line = format!("{:<7} {:<17} {}", r.severity.as_str(), r.kind, r.detail);
+                text.push_str(&format!("{}\n", r.rule));
+                cited_source(&mut text, &line, &r.source, &site_of(r));
+            }
+            text
+        }
+    };
+    write_out(&text)?;
+    Ok(0)
+}
+
+/// A rule's line and source, indented under its id, and what the site overlay does to it.
+fn cited_source(out: &mut String, line: &str, source: &str, site: &[&str]) {
+    out.push_str(&format!("    {line}\n    source: {source}\n"));
+    for note in site {
+        out.push_str(&format!("    site:   {note}\n"));
+    }
 }
 
 fn show_conditions(views: &[ConditionView], format: ShowFormat) -> Result<i32, Fatal> {

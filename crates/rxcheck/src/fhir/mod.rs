@@ -16,9 +16,9 @@ use crate::validate::validate_into;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-/// The rule of every finding about FHIR input that cannot be read.
+/// The rule of every finding about FHIR input that cannot be read, and its source.
 pub const RULE: &str = "input.fhir";
-const SOURCE: &str = "rxcheck input rules: FHIR R4 JSON: a MedicationRequest with its medication, dose and timing, and the patient's Patient, Condition, AllergyIntolerance and Observation resources";
+pub const SOURCE: &str = "rxcheck input rules: FHIR R4 JSON: a MedicationRequest with its medication, dose and timing, and the patient's Patient, Condition, AllergyIntolerance and Observation resources";
 
 /// A finding about the FHIR input itself.
 pub fn finding(severity: Severity, message: String) -> Finding<'static> {

@@ -480,3 +480,90 @@ pub fn describe(
     };
     Ok(vec![drug_view(f, found, form_index)])
 }
+
+/// Every rule a finding can cite, once each and sorted by id, with its most serious grading,
+/// what it checks and its source: what a consumer of `batch --detail compact` joins the rule
+/// ids of the records with (`rxcheck formulary show rules`).
+pub fn describe_rules(f: &Formulary) -> Vec<RuleView> {
+    let mut all: Vec<RuleView> = Vec::new();
+    let rule = |kind, rule: &str, severity, detail: String, source: &str| RuleView {
+        kind,
+        rule: rule.to_string(),
+        severity,
+        detail,
+        source: source.to_string(),
+        site: site_note(f, rule),
+    };
+    for drug in &f.drugs {
+        let view = drug_view(f, drug, None);
+        all.extend(view.combined_daily_max);
+        for brand in view.brands {
+            all.extend(brand.form_rule);
+            all.extend(brand.overrides.into_iter().flat_map(|(_, rules)| rules));
+        }
+        for (form, form_view) in drug.forms.iter().zip(view.forms) {
+            all.extend(form_view.rules);
+            all.extend(form_view.dosage_unknown);
+            let name = format!("{} {}", drug.id, form.id);
+            let ids = &form.dose_rule_ids;
+            let strengths = "rxcheck formulary: strengths the reference names";
+            all.push(rule(
+                "dosage",
+                &ids.strength,
+                Severity::Info,
+                format!("a strength of {name} the formulary does not list"),
+                strengths,
+            ));
+            let Dosing::Known(dose_rules) = &form.dosing else {
+                continue;
+            };
+            let first = dose_rules.first().map_or("", |r| f.citation(r.source));
+            all.push(rule(
+                "dosage",
+                &ids.strength_not_given,
+                Severity::Info,
+                format!("the dosage of {name} depends on a strength not given"),
+                first,
+            ));
+            all.push(rule(
+                "dosage",
+                &ids.age_not_covered,
+                Severity::Warn,
+                format!("no dosage of {name} for the patient's age"),
+                first,
+            ));
+            let dimension = form.dose_dimension.unwrap_or(Dimension::Mass);
+            for dose_rule in dose_rules {
+                let source = f.citation(dose_rule.source);
+                for (id, limit, upper, severity) in super::site::limits(dose_rule, dimension) {
+                    let bound = if upper { "at most" } else { "at least" };
+                    let what = id.rsplit_once(".dosage.").map_or(id, |(_, what)| what);
+                    let detail = format!("{name}, {what}: {bound} {}", limit.text());
+                    all.push(rule("dosage", id, severity, detail, source));
+                }
+            }
+        }
+    }
+    for input in crate::request::Input::ALL {
+        let field = input.rule().strip_prefix("input.").unwrap_or(input.rule());
+        let detail = format!("the `{field}` field cannot be read or checked");
+        all.push(rule(
+            "input",
+            input.rule(),
+            Severity::Invalid,
+            detail,
+            input.source(),
+        ));
+    }
+    let fhir = "a FHIR resource that cannot be read".to_string();
+    all.push(rule(
+        "input",
+        crate::fhir::RULE,
+        Severity::Invalid,
+        fhir,
+        crate::fhir::SOURCE,
+    ));
+    all.sort_by(|a, b| a.rule.cmp(&b.rule).then(b.severity.cmp(&a.severity)));
+    all.dedup_by(|later, first| later.rule == first.rule);
+    all
+}

@@ -199,7 +199,7 @@ impl Site {
 
 /// A limit an overlay may tighten, as it stands in the formulary.
 #[derive(Debug, Clone, Copy)]
-enum Limit {
+pub(crate) enum Limit {
     /// A dose, in the base unit of its dimension.
     Dose(Decimal, Dimension),
     /// Times a day, days of treatment, or years of age.
@@ -207,7 +207,7 @@ enum Limit {
 }
 
 impl Limit {
-    fn text(self) -> String {
+    pub(crate) fn text(self) -> String {
         match self {
             Limit::Dose(v, Dimension::Count) => format!("{}", v.normalize()),
             Limit::Dose(v, d) => format!("{} {}", v.normalize(), d.base_unit()),
@@ -288,7 +288,7 @@ fn profile_rules(p: &Profile, add: &mut impl FnMut(&str, Severity, Option<(Limit
 
 /// The limits a dosage statement sets: id, value, whether it is an upper limit, and the
 /// severity of going past it.
-fn limits(rule: &DoseRule, dimension: Dimension) -> Vec<(&str, Limit, bool, Severity)> {
+pub(crate) fn limits(rule: &DoseRule, dimension: Dimension) -> Vec<(&str, Limit, bool, Severity)> {
     let ids = &rule.limit_ids;
     let dose = |v: Decimal| Limit::Dose(v, dimension);
     let candidates = [
@@ -582,7 +582,7 @@ impl Formulary {
             };
             if matched.is_empty() {
                 let hint = closest(text, known.iter().map(|r| r.id.as_str())).map_or(
-                    "`rxcheck formulary show --format json` lists every rule id".to_string(),
+                    "`rxcheck formulary show rules` lists every rule id".to_string(),
                     |s| format!("did you mean `{s}`?"),
                 );
                 checker.error(

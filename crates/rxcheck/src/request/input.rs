@@ -32,6 +32,28 @@ const ROW_SOURCE: &str =
 const NAMES_SOURCE: &str = "rxcheck input rules: allergies and co-medications are drug, brand or class names; names close to a known one are checked as likely typos";
 
 impl Input {
+    /// Every input rule.
+    pub const ALL: [Input; 18] = [
+        Input::Dose,
+        Input::Strength,
+        Input::UnitVolume,
+        Input::TimesPerDay,
+        Input::DurationDays,
+        Input::Age,
+        Input::Sex,
+        Input::Date,
+        Input::Pregnant,
+        Input::Breastfeeding,
+        Input::GestationalWeek,
+        Input::Conditions,
+        Input::Allergies,
+        Input::CoMedications,
+        Input::Drug,
+        Input::Form,
+        Input::RxId,
+        Input::Row,
+    ];
+
     /// The rule id of findings about this input.
     pub fn rule(self) -> &'static str {
         match self {
