@@ -482,10 +482,15 @@ impl Profile {
 /// Borrows when the name is already normal.
 pub fn normalize_name(name: &str) -> Cow<'_, str> {
     let name = name.trim();
-    let already = !name.contains("  ")
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b' ');
+    // One pass: lower-case ASCII letters, digits and single spaces are already normal.
+    let mut previous_space = false;
+    let already = name.bytes().all(|b| {
+        let space = b == b' ';
+        let fine =
+            (b.is_ascii_lowercase() || b.is_ascii_digit() || space) && !(space && previous_space);
+        previous_space = space;
+        fine
+    });
     if already {
         return Cow::Borrowed(name);
     }
