@@ -5,15 +5,17 @@
 
 use super::{
     BatchError, BatchOptions, Columns, RowFields, RowKind, RowSpan, RowSplitter, Worker,
-    prescription, read_header,
+    prescription, read_header, read_in_batches,
 };
-use crate::fasthash::FastMap;
+use crate::fasthash::{FastMap, FnvHasher};
 use crate::finding::Assessment;
 use crate::formulary::Formulary;
 use crate::request::{Field, parse};
 use crate::validate::courses::{Course, CrossCheck, CrossFinding};
 use rayon::prelude::*;
+use std::hash::Hasher;
 use std::io::Read;
+use std::sync::{Mutex, PoisonError};
 
 /// The findings across each patient's concurrent prescriptions, gathered from a whole file and
 /// worked out once per patient; they are added to their rows when the file is validated.
@@ -58,97 +60,65 @@ impl<'f> CrossFindings<'f> {
 /// prescriptions. `None` when the header has no `patient_id` column.
 pub fn scan_patients<'f>(
     formulary: &'f Formulary,
-    input: impl Read,
+    input: impl Read + Send,
     options: &BatchOptions,
 ) -> Result<Option<CrossFindings<'f>>, BatchError> {
     let mut splitter = RowSplitter::new(input, options.max_field_bytes);
     let (columns, delimiter) = read_header(&mut splitter, options)?;
-    let Some(patient_column) = columns.patient_id else {
+    if columns.patient_id.is_none() {
         return Ok(None);
-    };
-    // Rows are read in batches; each batch's rows are parsed into courses on every core, and
-    // the courses are kept in row order.
-    let batch_rows = options.batch_rows.max(1) * 4;
-    let mut courses: Vec<Course<'f>> = Vec::new();
-    // Patient ids are interned: each course keeps only its patient's number.
-    let mut numbers: FastMap<Box<str>, u32> = FastMap::default();
-    let mut patient_of_course: Vec<u32> = Vec::new();
-    let mut bytes = Vec::new();
-    let mut spans: Vec<RowSpan> = Vec::new();
-    let mut first_row = 0u64;
-    let mut done = false;
-    while !done {
-        bytes.clear();
-        spans.clear();
-        while spans.len() < batch_rows {
-            match splitter
-                .next_row(delimiter, &mut bytes)
-                .map_err(BatchError::Read)?
-            {
-                Some(span) => spans.push(span),
-                None => {
-                    done = true;
-                    break;
-                }
-            }
-        }
-        let chunk = spans
-            .len()
-            .div_ceil(rayon::current_num_threads().max(1) * 4)
-            .max(1);
-        let parsed: Vec<Vec<(Box<str>, Course<'f>)>> = spans
-            .par_chunks(chunk)
-            .enumerate()
-            .map(|(i, chunk_spans)| {
-                let mut worker = Worker::new(delimiter);
-                // Parsing records its findings here; the first pass keeps none of them.
-                let mut scratch = Assessment::default();
-                let first = first_row + (i * chunk) as u64;
-                (first..)
-                    .zip(chunk_spans)
-                    .filter(|(_, span)| span.kind == RowKind::Complete)
-                    .filter_map(|(index, span)| {
-                        let count = worker.parse(bytes.get(span.bytes.clone()).unwrap_or(&[]));
-                        if count != columns.width {
-                            return None;
-                        }
-                        // A row that is not UTF-8 stops the run when it is validated.
-                        let fields = worker.row_fields(count)?;
-                        let row = (&fields, index);
-                        course(
-                            formulary,
-                            &columns,
-                            patient_column,
-                            row,
-                            options,
-                            &mut scratch,
-                        )
-                        .map(|(patient, course)| (patient.into(), course))
-                    })
-                    .collect()
-            })
-            .collect();
-        for (patient, course) in parsed.into_iter().flatten() {
-            let next = u32::try_from(numbers.len()).unwrap_or(u32::MAX);
-            patient_of_course.push(*numbers.entry(patient).or_insert(next));
-            courses.push(course);
-        }
-        first_row += spans.len() as u64;
     }
-    let patients = numbers.len();
-    drop(numbers);
-    // Group the courses by patient (a stable sort keeps each patient's in row order), then work
-    // each patient's findings out, on every core.
-    let mut grouped: Vec<(u32, Course<'f>)> = patient_of_course.into_iter().zip(courses).collect();
-    grouped.par_sort_by_key(|(patient, _)| *patient);
+    // Rows are read in batches on a thread of their own; each batch's rows are parsed into
+    // courses on every core, which number their patients as they go, and the courses are kept
+    // in row order.
+    let ids = PatientIds::default();
+    let mut courses: Vec<(u64, Course<'f>)> = Vec::new();
+    std::thread::scope(|scope| {
+        let batch_rows = options.batch_rows.max(1) * 4;
+        let (batches, spent) = read_in_batches(scope, splitter, delimiter, batch_rows, None);
+        for batch in batches {
+            let batch = batch.map_err(BatchError::Read)?;
+            let chunk = batch
+                .rows
+                .len()
+                .div_ceil(rayon::current_num_threads().max(1) * 4)
+                .max(1);
+            let parsed: Vec<Vec<(u64, Course<'f>)>> = batch
+                .rows
+                .par_chunks(chunk)
+                .enumerate()
+                .map(|(i, spans)| {
+                    let first = batch.first_row + (i * chunk) as u64;
+                    parse_courses(
+                        formulary,
+                        &columns,
+                        delimiter,
+                        options,
+                        &ids,
+                        &batch.bytes,
+                        spans,
+                        first,
+                    )
+                })
+                .collect();
+            courses.extend(parsed.into_iter().flatten());
+            let _ = spent.send(batch);
+        }
+        Ok::<(), BatchError>(())
+    })?;
+    let patients = ids.count();
+    drop(ids);
+    // Group the courses by patient, each patient's in row order, then work each patient's
+    // findings out, on every core.
+    courses.par_sort_unstable_by_key(|(patient, course)| (*patient, course.row));
     let mut groups: Vec<(u32, u32)> = Vec::with_capacity(patients);
     let mut start = 0u32;
-    for group in grouped.chunk_by(|a, b| a.0 == b.0) {
+    for group in courses.chunk_by(|a, b| a.0 == b.0) {
         let len = u32::try_from(group.len()).unwrap_or(u32::MAX);
         groups.push((start, len));
         start = start.saturating_add(len);
     }
-    let courses: Vec<Course<'f>> = grouped.into_iter().map(|(_, course)| course).collect();
+    let courses: Vec<Course<'f>> = courses.into_iter().map(|(_, course)| course).collect();
     let mut findings: Vec<RowFinding<'f>> = groups
         .par_iter()
         .filter(|(_, len)| *len > 1)
@@ -186,18 +156,98 @@ pub fn scan_patients<'f>(
     }))
 }
 
+/// The courses of the rows `spans` of `bytes` (the first of which is data row `first`), each
+/// with its patient's number.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the parts of a batch job, borrowed"
+)]
+fn parse_courses<'f>(
+    formulary: &'f Formulary,
+    columns: &Columns,
+    delimiter: u8,
+    options: &BatchOptions,
+    ids: &PatientIds,
+    bytes: &[u8],
+    spans: &[RowSpan],
+    first: u64,
+) -> Vec<(u64, Course<'f>)> {
+    let mut worker = Worker::new(delimiter);
+    // Parsing records its findings here; the first pass keeps none of them.
+    let mut scratch = Assessment::default();
+    (first..)
+        .zip(spans)
+        .filter(|(_, span)| span.kind == RowKind::Complete)
+        .filter_map(|(index, span)| {
+            let count = worker.parse(bytes.get(span.bytes.clone()).unwrap_or(&[]));
+            if count != columns.width {
+                return None;
+            }
+            // A row that is not UTF-8 stops the run when it is validated.
+            let fields = worker.row_fields(count)?;
+            let (patient, course) =
+                course(formulary, columns, (&fields, index), options, &mut scratch)?;
+            Some((ids.number(patient), course))
+        })
+        .collect()
+}
+
+/// How many parts [`PatientIds`] is split into, each locked on its own.
+const ID_SHARDS: u64 = 16;
+
+/// Patient ids, each numbered on first sight, shared by the threads that read rows: split
+/// into parts by hash, so that threads seldom wait for each other.
+struct PatientIds {
+    shards: Vec<Mutex<FastMap<Box<str>, u64>>>,
+}
+
+impl Default for PatientIds {
+    fn default() -> Self {
+        PatientIds {
+            shards: (0..ID_SHARDS).map(|_| Mutex::default()).collect(),
+        }
+    }
+}
+
+impl PatientIds {
+    /// The number of patient `id`: the same for the same id, distinct for distinct ids.
+    fn number(&self, id: &str) -> u64 {
+        let mut hasher = FnvHasher::default();
+        hasher.write(id.as_bytes());
+        // Bits the maps do not use to place their keys.
+        let shard = (hasher.finish() >> 32) % ID_SHARDS;
+        let Some(ids) = self.shards.get(shard as usize) else {
+            return 0;
+        };
+        let mut ids = ids.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(&number) = ids.get(id) {
+            return number;
+        }
+        let number = ids.len() as u64 * ID_SHARDS + shard;
+        ids.insert(id.into(), number);
+        number
+    }
+
+    /// How many patients were numbered.
+    fn count(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|ids| ids.lock().unwrap_or_else(PoisonError::into_inner).len())
+            .sum()
+    }
+}
+
 /// The course a row describes, with its patient; `None` for rows without a patient, a drug or
 /// a readable date. The row is parsed as the validator parses it.
 fn course<'f, 'r>(
     formulary: &'f Formulary,
     columns: &Columns,
-    patient_column: usize,
     (fields, row): (&RowFields<'r>, u64),
     options: &BatchOptions,
     scratch: &mut Assessment<'f>,
 ) -> Option<(&'r str, Course<'f>)> {
     let row = u32::try_from(row).ok()?;
-    let patient = fields.get(patient_column).trim();
+    let patient = fields.get(columns.patient_id?).trim();
     if patient.is_empty() {
         return None;
     }
