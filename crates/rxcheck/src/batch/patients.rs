@@ -25,6 +25,8 @@ pub struct CrossFindings<'f> {
     courses: Vec<Course<'f>>,
     /// The findings, in row order.
     findings: Vec<RowFinding<'f>>,
+    /// One bit per row: whether it has findings (most rows have none).
+    rows_found: Vec<u64>,
     /// Patients with at least one row.
     pub patients: usize,
     /// Rows that name a patient.
@@ -42,7 +44,11 @@ struct RowFinding<'f> {
 impl<'f> CrossFindings<'f> {
     /// Appends the findings of data row `row` (0-based) to its assessment.
     pub fn add_to(&self, row: u64, assessment: &mut Assessment<'f>) {
-        let Ok(row) = u32::try_from(row) else {
+        let found = usize::try_from(row / 64)
+            .ok()
+            .and_then(|word| self.rows_found.get(word))
+            .is_some_and(|bits| bits & (1 << (row % 64)) != 0);
+        let Some(row) = u32::try_from(row).ok().filter(|_| found) else {
             return;
         };
         let at = self.findings.partition_point(|f| f.row < row);
@@ -147,12 +153,22 @@ pub fn scan_patients<'f>(
         });
     // Stable: a row's findings stay in the order they were worked out.
     findings.par_sort_by_key(|f| f.row);
+    let mut rows_found = Vec::new();
+    for row in findings.iter().map(|f| f.row as usize) {
+        if rows_found.len() <= row / 64 {
+            rows_found.resize(row / 64 + 1, 0);
+        }
+        if let Some(bits) = rows_found.get_mut(row / 64) {
+            *bits |= 1 << (row % 64);
+        }
+    }
     Ok(Some(CrossFindings {
         formulary,
         patients,
         courses_read: courses.len(),
         courses,
         findings,
+        rows_found,
     }))
 }
 

@@ -291,6 +291,20 @@ fn describe(formulary: &Formulary, course: &Course<'_>) -> String {
     }
 }
 
+/// Whether any two of `courses` run on a same day (most patients' courses do not, and then
+/// there is nothing to work out); `spans` is working space.
+fn any_overlap(courses: &[Course<'_>], spans: &mut Vec<(NaiveDate, NaiveDate)>) -> bool {
+    spans.clear();
+    spans.extend(courses.iter().map(|c| (c.start, c.last_day())));
+    spans.sort_unstable();
+    let mut last = None;
+    spans.iter().any(|&(start, end)| {
+        let overlaps = last.is_some_and(|last| start <= last);
+        last = last.max(Some(end));
+        overlaps
+    })
+}
+
 /// A finding waiting for the first courses its queries find.
 #[derive(Debug)]
 struct Pending<'f> {
@@ -319,6 +333,7 @@ pub struct CrossCheck<'f> {
     /// For each query, the class its rule matched.
     matched: Vec<usize>,
     pending: Vec<Pending<'f>>,
+    spans: Vec<(NaiveDate, NaiveDate)>,
 }
 
 impl<'f> CrossCheck<'f> {
@@ -330,7 +345,7 @@ impl<'f> CrossCheck<'f> {
         courses: &[Course<'f>],
         out: &mut Vec<CrossFinding<'f>>,
     ) {
-        if courses.len() < 2 {
+        if !any_overlap(courses, &mut self.spans) {
             return;
         }
         self.sets.clear();
