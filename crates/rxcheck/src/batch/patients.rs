@@ -23,8 +23,10 @@ pub struct CrossFindings<'f> {
     formulary: &'f Formulary,
     /// Every course, grouped by patient, each patient's in row order.
     courses: Vec<Course<'f>>,
-    /// The findings, in row order.
-    findings: Vec<RowFinding<'f>>,
+    /// The findings, patient by patient, in parts worked out on different threads.
+    findings: Vec<Vec<RowFinding<'f>>>,
+    /// The findings in row order (part and place), each row's in the order worked out.
+    in_row_order: Vec<(u32, u32)>,
     /// One bit per row: whether it has findings (most rows have none).
     rows_found: Vec<u64>,
     /// Patients with at least one row.
@@ -51,9 +53,12 @@ impl<'f> CrossFindings<'f> {
         let Some(row) = u32::try_from(row).ok().filter(|_| found) else {
             return;
         };
-        let at = self.findings.partition_point(|f| f.row < row);
-        let of_row = self.findings.get(at..).unwrap_or(&[]).iter();
-        for found in of_row.take_while(|f| f.row == row) {
+        let of = |&(part, at): &(u32, u32)| self.findings.get(part as usize)?.get(at as usize);
+        let at = self
+            .in_row_order
+            .partition_point(|i| of(i).is_some_and(|f| f.row < row));
+        let of_row = self.in_row_order.get(at..).unwrap_or(&[]).iter();
+        for found in of_row.map_while(of).take_while(|f| f.row == row) {
             let courses = self.courses.get(found.patient as usize..).unwrap_or(&[]);
             assessment
                 .findings
@@ -124,8 +129,9 @@ pub fn scan_patients<'f>(
         groups.push((start, len));
         start = start.saturating_add(len);
     }
-    let courses: Vec<Course<'f>> = courses.into_iter().map(|(_, course)| course).collect();
-    let mut findings: Vec<RowFinding<'f>> = groups
+    let mut courses: Vec<Course<'f>> = courses.into_iter().map(|(_, course)| course).collect();
+    courses.shrink_to_fit();
+    let parts = groups
         .par_iter()
         .filter(|(_, len)| *len > 1)
         .fold(
@@ -147,14 +153,21 @@ pub fn scan_patients<'f>(
             },
         )
         .map(|(_, _, out)| out)
-        .reduce(Vec::new, |mut a, mut b| {
-            a.append(&mut b);
-            a
-        });
-    // Stable: a row's findings stay in the order they were worked out.
-    findings.par_sort_by_key(|f| f.row);
+        .collect::<Vec<Vec<RowFinding<'f>>>>();
+    // Sorted by row, then by place: a row's findings stay in the order they were worked out.
+    let mut in_row_order: Vec<(u32, u32)> = (0u32..)
+        .zip(&parts)
+        .flat_map(|(part, found)| (0..found.len() as u32).map(move |at| (part, at)))
+        .collect();
+    let row_of = |&(part, at): &(u32, u32)| {
+        parts
+            .get(part as usize)
+            .and_then(|found| found.get(at as usize))
+            .map(|f| f.row)
+    };
+    in_row_order.par_sort_unstable_by_key(|place| (row_of(place), *place));
     let mut rows_found = Vec::new();
-    for row in findings.iter().map(|f| f.row as usize) {
+    for row in parts.iter().flatten().map(|f| f.row as usize) {
         if rows_found.len() <= row / 64 {
             rows_found.resize(row / 64 + 1, 0);
         }
@@ -167,7 +180,8 @@ pub fn scan_patients<'f>(
         patients,
         courses_read: courses.len(),
         courses,
-        findings,
+        findings: parts,
+        in_row_order,
         rows_found,
     }))
 }
