@@ -1,7 +1,7 @@
 //! Cross-prescription checks over a file: a first pass gathers every course of treatment by
 //! patient and works each patient's findings out once ([`crate::validate::courses`]); they
 //! are added to the rows involved when the file is validated. This handles files in any
-//! order, with memory proportional to the number of rows that name a patient.
+//! order, with memory proportional to the rows that name a patient and to their findings.
 
 use super::{
     BatchError, BatchOptions, Columns, RowFields, RowKind, RowSpan, RowSplitter, Worker,
@@ -228,7 +228,29 @@ const ID_SHARDS: u64 = 16;
 /// Patient ids, each numbered on first sight, shared by the threads that read rows: split
 /// into parts by hash, so that threads seldom wait for each other.
 struct PatientIds {
-    shards: Vec<Mutex<FastMap<Box<str>, u64>>>,
+    shards: Vec<Mutex<IdShard>>,
+}
+
+/// One part of [`PatientIds`]. Ids of up to 15 bytes (most) are kept packed in a number, so
+/// that finding one reads no other allocation.
+#[derive(Default)]
+struct IdShard {
+    short: FastMap<u128, u64>,
+    long: FastMap<Box<str>, u64>,
+}
+
+impl IdShard {
+    fn len(&self) -> usize {
+        self.short.len() + self.long.len()
+    }
+}
+
+/// An id of up to 15 bytes packed in a number: its bytes, then its length in the last byte.
+fn packed(id: &str) -> Option<u128> {
+    let mut bytes = [0u8; 16];
+    bytes.get_mut(..id.len())?.copy_from_slice(id.as_bytes());
+    *bytes.last_mut()? = u8::try_from(id.len()).ok().filter(|&len| len < 16)?;
+    Some(u128::from_le_bytes(bytes))
 }
 
 impl Default for PatientIds {
@@ -250,12 +272,17 @@ impl PatientIds {
             return 0;
         };
         let mut ids = ids.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(&number) = ids.get(id) {
-            return number;
+        let next = ids.len() as u64 * ID_SHARDS + shard;
+        match packed(id) {
+            Some(key) => *ids.short.entry(key).or_insert(next),
+            None => match ids.long.get(id) {
+                Some(&number) => number,
+                None => {
+                    ids.long.insert(id.into(), next);
+                    next
+                }
+            },
         }
-        let number = ids.len() as u64 * ID_SHARDS + shard;
-        ids.insert(id.into(), number);
-        number
     }
 
     /// How many patients were numbered.
@@ -297,4 +324,32 @@ fn course<'f, 'r>(
     scratch.clear();
     let request = parse(formulary, &rx, &options.dates, scratch);
     Some((patient, Course::from_request(&request, row, rx.rx_id)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patient_ids_are_numbered_alike_when_equal_and_apart_when_not() {
+        let ids = PatientIds::default();
+        let names = [
+            "P1",
+            "P1\0",
+            "",
+            "UNKNOWN",
+            "fifteen-bytes15",
+            "sixteen-bytes-16",
+            "a much longer id, stored on the heap",
+        ];
+        let numbers: Vec<u64> = names.iter().map(|id| ids.number(id)).collect();
+        for (i, a) in numbers.iter().enumerate() {
+            for b in &numbers[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+        let again: Vec<u64> = names.iter().map(|id| ids.number(id)).collect();
+        assert_eq!(numbers, again);
+        assert_eq!(ids.count(), names.len());
+    }
 }
