@@ -135,24 +135,24 @@ pub fn scan_patients<'f>(
         .par_iter()
         .filter(|(_, len)| *len > 1)
         .fold(
-            || (CrossCheck::default(), Vec::new(), Vec::new()),
-            |(mut check, mut found, mut out), &(start, len)| {
+            || (CrossCheck::default(), Vec::new()),
+            |(mut check, mut out), &(start, len)| {
                 let patient = courses
                     .get(start as usize..(start + len) as usize)
                     .unwrap_or(&[]);
-                found.clear();
-                check.check(formulary, patient, &mut found);
-                out.extend(found.drain(..).filter_map(|finding| {
-                    Some(RowFinding {
-                        row: patient.get(finding.course())?.row,
-                        patient: start,
-                        finding,
-                    })
-                }));
-                (check, found, out)
+                check.check(formulary, patient, |finding| {
+                    if let Some(course) = patient.get(finding.course()) {
+                        out.push(RowFinding {
+                            row: course.row,
+                            patient: start,
+                            finding,
+                        });
+                    }
+                });
+                (check, out)
             },
         )
-        .map(|(_, _, out)| out)
+        .map(|(_, out)| out)
         .collect::<Vec<Vec<RowFinding<'f>>>>();
     // Sorted by row, then by place: a row's findings stay in the order they were worked out.
     let mut in_row_order: Vec<(u32, u32)> = (0u32..)

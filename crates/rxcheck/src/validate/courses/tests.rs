@@ -295,7 +295,7 @@ proptest! {
         let f = formulary();
         let courses: Vec<Course<'static>> = specs.into_iter().enumerate().map(|(i, s)| make(i, s)).collect();
         let mut found = Vec::new();
-        CrossCheck::default().check(f, &courses, &mut found);
+        CrossCheck::default().check(f, &courses, |x| found.push(x));
         for (index, course) in courses.iter().enumerate() {
             let expected = check_course(f, &courses, course);
             let got: Vec<Finding<'_>> = found
