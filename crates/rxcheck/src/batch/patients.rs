@@ -119,71 +119,78 @@ pub fn scan_patients<'f>(
     })?;
     let patients = ids.count();
     drop(ids);
-    // Group the courses by patient, each patient's in row order, then work each patient's
-    // findings out, on every core.
-    courses.par_sort_unstable_by_key(|(patient, course)| (*patient, course.row));
-    let mut groups: Vec<(u32, u32)> = Vec::with_capacity(patients);
-    let mut start = 0u32;
-    for group in courses.chunk_by(|a, b| a.0 == b.0) {
-        let len = u32::try_from(group.len()).unwrap_or(u32::MAX);
-        groups.push((start, len));
-        start = start.saturating_add(len);
-    }
-    let mut courses: Vec<Course<'f>> = courses.into_iter().map(|(_, course)| course).collect();
-    courses.shrink_to_fit();
-    let parts = groups
-        .par_iter()
-        .filter(|(_, len)| *len > 1)
-        .fold(
-            || (CrossCheck::default(), Vec::new()),
-            |(mut check, mut out), &(start, len)| {
-                let patient = courses
-                    .get(start as usize..(start + len) as usize)
-                    .unwrap_or(&[]);
-                check.check(formulary, patient, |finding| {
-                    if let Some(course) = patient.get(finding.course()) {
-                        out.push(RowFinding {
-                            row: course.row,
-                            patient: start,
-                            finding,
-                        });
-                    }
-                });
-                (check, out)
-            },
-        )
-        .map(|(_, out)| out)
-        .collect::<Vec<Vec<RowFinding<'f>>>>();
-    // Sorted by row, then by place: a row's findings stay in the order they were worked out.
-    let mut in_row_order: Vec<(u32, u32)> = (0u32..)
-        .zip(&parts)
-        .flat_map(|(part, found)| (0..found.len() as u32).map(move |at| (part, at)))
-        .collect();
-    let row_of = |&(part, at): &(u32, u32)| {
-        parts
-            .get(part as usize)
-            .and_then(|found| found.get(at as usize))
-            .map(|f| f.row)
-    };
-    in_row_order.par_sort_unstable_by_key(|place| (row_of(place), *place));
-    let mut rows_found = Vec::new();
-    for row in parts.iter().flatten().map(|f| f.row as usize) {
-        if rows_found.len() <= row / 64 {
-            rows_found.resize(row / 64 + 1, 0);
+    Ok(Some(CrossFindings::work_out(formulary, courses, patients)))
+}
+
+impl<'f> CrossFindings<'f> {
+    /// Groups `courses` (each with its patient's number, in row order) by patient, then works
+    /// each patient's findings out, on every core.
+    fn work_out(
+        formulary: &'f Formulary,
+        mut courses: Vec<(u64, Course<'f>)>,
+        patients: usize,
+    ) -> CrossFindings<'f> {
+        courses.par_sort_unstable_by_key(|(patient, course)| (*patient, course.row));
+        let mut groups: Vec<(usize, usize)> = Vec::with_capacity(patients);
+        let mut start = 0;
+        for group in courses.chunk_by(|a, b| a.0 == b.0) {
+            groups.push((start, group.len()));
+            start += group.len();
         }
-        if let Some(bits) = rows_found.get_mut(row / 64) {
-            *bits |= 1 << (row % 64);
+        let mut courses: Vec<Course<'f>> = courses.into_iter().map(|(_, course)| course).collect();
+        courses.shrink_to_fit();
+        let parts = groups
+            .par_iter()
+            .filter(|(_, len)| *len > 1)
+            .fold(
+                || (CrossCheck::default(), Vec::new()),
+                |(mut check, mut out), &(start, len)| {
+                    let patient = courses.get(start..start + len).unwrap_or(&[]);
+                    check.check(formulary, patient, |finding| {
+                        if let Some(course) = patient.get(finding.course()) {
+                            out.push(RowFinding {
+                                row: course.row,
+                                patient: u32::try_from(start).unwrap_or(u32::MAX),
+                                finding,
+                            });
+                        }
+                    });
+                    (check, out)
+                },
+            )
+            .map(|(_, out)| out)
+            .collect::<Vec<Vec<RowFinding<'f>>>>();
+        // Sorted by row, then by place: a row's findings stay in the order they were worked out.
+        let mut in_row_order: Vec<(u32, u32)> = (0u32..)
+            .zip(&parts)
+            .flat_map(|(part, found)| (0..found.len() as u32).map(move |at| (part, at)))
+            .collect();
+        let row_of = |&(part, at): &(u32, u32)| {
+            parts
+                .get(part as usize)
+                .and_then(|found| found.get(at as usize))
+                .map(|f| f.row)
+        };
+        in_row_order.par_sort_unstable_by_key(|place| (row_of(place), *place));
+        let mut rows_found = Vec::new();
+        for row in parts.iter().flatten().map(|f| f.row as usize) {
+            if rows_found.len() <= row / 64 {
+                rows_found.resize(row / 64 + 1, 0);
+            }
+            if let Some(bits) = rows_found.get_mut(row / 64) {
+                *bits |= 1 << (row % 64);
+            }
+        }
+        CrossFindings {
+            formulary,
+            patients,
+            courses_read: courses.len(),
+            courses,
+            findings: parts,
+            in_row_order,
+            rows_found,
         }
     }
-    Ok(Some(CrossFindings {
-        formulary,
-        patients,
-        courses_read: courses.len(),
-        courses,
-        findings: parts,
-        in_row_order,
-        rows_found,
-    }))
 }
 
 /// The courses of the rows `spans` of `bytes` (the first of which is data row `first`), each
