@@ -546,6 +546,53 @@ pub fn header_columns(header_line: &[u8], options: &BatchOptions) -> Result<Colu
     read_header(&mut splitter, options).map(|(columns, _)| columns)
 }
 
+/// Reads the rows of `splitter` in batches of `batch_rows` on a thread of `scope`, so that
+/// reading overlaps with the work on the batches read before. Batches sent back are reused.
+fn read_in_batches<'scope, R: Read + Send + 'scope>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    mut splitter: RowSplitter<R>,
+    delimiter: u8,
+    batch_rows: usize,
+    progress: Option<Arc<AtomicU64>>,
+) -> (mpsc::Receiver<io::Result<Batch>>, mpsc::Sender<Batch>) {
+    let (full_tx, full_rx) = mpsc::sync_channel::<io::Result<Batch>>(2);
+    let (empty_tx, empty_rx) = mpsc::channel::<Batch>();
+    scope.spawn(move || {
+        let mut rows_read = 0u64;
+        loop {
+            let mut batch = empty_rx.try_recv().unwrap_or_default();
+            batch.bytes.clear();
+            batch.rows.clear();
+            batch.first_row = rows_read;
+            let mut done = false;
+            while batch.rows.len() < batch_rows {
+                match splitter.next_row(delimiter, &mut batch.bytes) {
+                    Ok(Some(span)) => batch.rows.push(span),
+                    Ok(None) => {
+                        done = true;
+                        break;
+                    }
+                    Err(e) => {
+                        let _ = full_tx.send(Err(e));
+                        return;
+                    }
+                }
+            }
+            rows_read += batch.rows.len() as u64;
+            if let Some(p) = &progress {
+                p.store(splitter.consumed(), Ordering::Relaxed);
+            }
+            if !batch.rows.is_empty() && full_tx.send(Ok(batch)).is_err() {
+                return;
+            }
+            if done {
+                return;
+            }
+        }
+    });
+    (full_rx, empty_tx)
+}
+
 /// Validates every row of `input` and writes one record per row to `output`, in order; with
 /// `template`, also the acknowledgement template lines of each row, to its writer.
 pub fn run(
@@ -574,42 +621,8 @@ pub fn run(
     output.write_all(&head).map_err(BatchError::Write)?;
 
     let batch_rows = options.batch_rows.max(1);
-    let (full_tx, full_rx) = mpsc::sync_channel::<io::Result<Batch>>(2);
-    let (empty_tx, empty_rx) = mpsc::channel::<Batch>();
     std::thread::scope(|scope| {
-        scope.spawn(move || {
-            let mut rows_read = 0u64;
-            loop {
-                let mut batch = empty_rx.try_recv().unwrap_or_default();
-                batch.bytes.clear();
-                batch.rows.clear();
-                batch.first_row = rows_read;
-                let mut done = false;
-                while batch.rows.len() < batch_rows {
-                    match splitter.next_row(delimiter, &mut batch.bytes) {
-                        Ok(Some(span)) => batch.rows.push(span),
-                        Ok(None) => {
-                            done = true;
-                            break;
-                        }
-                        Err(e) => {
-                            let _ = full_tx.send(Err(e));
-                            return;
-                        }
-                    }
-                }
-                rows_read += batch.rows.len() as u64;
-                if let Some(p) = &progress {
-                    p.store(splitter.consumed(), Ordering::Relaxed);
-                }
-                if !batch.rows.is_empty() && full_tx.send(Ok(batch)).is_err() {
-                    return;
-                }
-                if done {
-                    return;
-                }
-            }
-        });
+        let (full_rx, empty_tx) = read_in_batches(scope, splitter, delimiter, batch_rows, progress);
         // Validation runs on its own coordinating thread, so that writing a batch's records
         // here overlaps with validating the next batch.
         let (done_tx, done_rx) = mpsc::sync_channel::<io::Result<Processed>>(2);

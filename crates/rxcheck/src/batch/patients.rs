@@ -1,19 +1,21 @@
 //! Cross-prescription checks over a file: a first pass gathers every course of treatment by
 //! patient and works each patient's findings out once ([`crate::validate::courses`]); they
 //! are added to the rows involved when the file is validated. This handles files in any
-//! order, with memory proportional to the number of rows that name a patient.
+//! order, with memory proportional to the rows that name a patient and to their findings.
 
 use super::{
     BatchError, BatchOptions, Columns, RowFields, RowKind, RowSpan, RowSplitter, Worker,
-    prescription, read_header,
+    prescription, read_header, read_in_batches,
 };
-use crate::fasthash::FastMap;
+use crate::fasthash::{FastMap, FnvHasher};
 use crate::finding::Assessment;
 use crate::formulary::Formulary;
 use crate::request::{Field, parse};
 use crate::validate::courses::{Course, CrossCheck, CrossFinding};
 use rayon::prelude::*;
+use std::hash::Hasher;
 use std::io::Read;
+use std::sync::{Mutex, PoisonError};
 
 /// The findings across each patient's concurrent prescriptions, gathered from a whole file and
 /// worked out once per patient; they are added to their rows when the file is validated.
@@ -21,8 +23,12 @@ pub struct CrossFindings<'f> {
     formulary: &'f Formulary,
     /// Every course, grouped by patient, each patient's in row order.
     courses: Vec<Course<'f>>,
-    /// The findings, in row order.
-    findings: Vec<RowFinding<'f>>,
+    /// The findings, patient by patient, in parts worked out on different threads.
+    findings: Vec<Vec<RowFinding<'f>>>,
+    /// The findings in row order (part and place), each row's in the order worked out.
+    in_row_order: Vec<(u32, u32)>,
+    /// One bit per row: whether it has findings (most rows have none).
+    rows_found: Vec<u64>,
     /// Patients with at least one row.
     pub patients: usize,
     /// Rows that name a patient.
@@ -40,12 +46,19 @@ struct RowFinding<'f> {
 impl<'f> CrossFindings<'f> {
     /// Appends the findings of data row `row` (0-based) to its assessment.
     pub fn add_to(&self, row: u64, assessment: &mut Assessment<'f>) {
-        let Ok(row) = u32::try_from(row) else {
+        let found = usize::try_from(row / 64)
+            .ok()
+            .and_then(|word| self.rows_found.get(word))
+            .is_some_and(|bits| bits & (1 << (row % 64)) != 0);
+        let Some(row) = u32::try_from(row).ok().filter(|_| found) else {
             return;
         };
-        let at = self.findings.partition_point(|f| f.row < row);
-        let of_row = self.findings.get(at..).unwrap_or(&[]).iter();
-        for found in of_row.take_while(|f| f.row == row) {
+        let of = |&(part, at): &(u32, u32)| self.findings.get(part as usize)?.get(at as usize);
+        let at = self
+            .in_row_order
+            .partition_point(|i| of(i).is_some_and(|f| f.row < row));
+        let of_row = self.in_row_order.get(at..).unwrap_or(&[]).iter();
+        for found in of_row.map_while(of).take_while(|f| f.row == row) {
             let courses = self.courses.get(found.patient as usize..).unwrap_or(&[]);
             assessment
                 .findings
@@ -58,132 +71,234 @@ impl<'f> CrossFindings<'f> {
 /// prescriptions. `None` when the header has no `patient_id` column.
 pub fn scan_patients<'f>(
     formulary: &'f Formulary,
-    input: impl Read,
+    input: impl Read + Send,
     options: &BatchOptions,
 ) -> Result<Option<CrossFindings<'f>>, BatchError> {
     let mut splitter = RowSplitter::new(input, options.max_field_bytes);
     let (columns, delimiter) = read_header(&mut splitter, options)?;
-    let Some(patient_column) = columns.patient_id else {
+    if columns.patient_id.is_none() {
         return Ok(None);
-    };
-    // Rows are read in batches; each batch's rows are parsed into courses on every core, and
-    // the courses are kept in row order.
-    let batch_rows = options.batch_rows.max(1) * 4;
-    let mut courses: Vec<Course<'f>> = Vec::new();
-    // Patient ids are interned: each course keeps only its patient's number.
-    let mut numbers: FastMap<Box<str>, u32> = FastMap::default();
-    let mut patient_of_course: Vec<u32> = Vec::new();
-    let mut bytes = Vec::new();
-    let mut spans: Vec<RowSpan> = Vec::new();
-    let mut first_row = 0u64;
-    let mut done = false;
-    while !done {
-        bytes.clear();
-        spans.clear();
-        while spans.len() < batch_rows {
-            match splitter
-                .next_row(delimiter, &mut bytes)
-                .map_err(BatchError::Read)?
-            {
-                Some(span) => spans.push(span),
-                None => {
-                    done = true;
-                    break;
-                }
+    }
+    // Rows are read in batches on a thread of their own; each batch's rows are parsed into
+    // courses on every core, which number their patients as they go, and the courses are kept
+    // in row order.
+    let ids = PatientIds::default();
+    let mut courses: Vec<(u64, Course<'f>)> = Vec::new();
+    std::thread::scope(|scope| {
+        let batch_rows = options.batch_rows.max(1) * 4;
+        let (batches, spent) = read_in_batches(scope, splitter, delimiter, batch_rows, None);
+        for batch in batches {
+            let batch = batch.map_err(BatchError::Read)?;
+            let chunk = batch
+                .rows
+                .len()
+                .div_ceil(rayon::current_num_threads().max(1) * 4)
+                .max(1);
+            let parsed: Vec<Vec<(u64, Course<'f>)>> = batch
+                .rows
+                .par_chunks(chunk)
+                .enumerate()
+                .map(|(i, spans)| {
+                    let first = batch.first_row + (i * chunk) as u64;
+                    parse_courses(
+                        formulary,
+                        &columns,
+                        delimiter,
+                        options,
+                        &ids,
+                        &batch.bytes,
+                        spans,
+                        first,
+                    )
+                })
+                .collect();
+            courses.extend(parsed.into_iter().flatten());
+            let _ = spent.send(batch);
+        }
+        Ok::<(), BatchError>(())
+    })?;
+    let patients = ids.count();
+    drop(ids);
+    Ok(Some(CrossFindings::work_out(formulary, courses, patients)))
+}
+
+impl<'f> CrossFindings<'f> {
+    /// Groups `courses` (each with its patient's number, in row order) by patient, then works
+    /// each patient's findings out, on every core.
+    fn work_out(
+        formulary: &'f Formulary,
+        mut courses: Vec<(u64, Course<'f>)>,
+        patients: usize,
+    ) -> CrossFindings<'f> {
+        courses.par_sort_unstable_by_key(|(patient, course)| (*patient, course.row));
+        let mut groups: Vec<(usize, usize)> = Vec::with_capacity(patients);
+        let mut start = 0;
+        for group in courses.chunk_by(|a, b| a.0 == b.0) {
+            groups.push((start, group.len()));
+            start += group.len();
+        }
+        let mut courses: Vec<Course<'f>> = courses.into_iter().map(|(_, course)| course).collect();
+        courses.shrink_to_fit();
+        let parts = groups
+            .par_iter()
+            .filter(|(_, len)| *len > 1)
+            .fold(
+                || (CrossCheck::default(), Vec::new()),
+                |(mut check, mut out), &(start, len)| {
+                    let patient = courses.get(start..start + len).unwrap_or(&[]);
+                    check.check(formulary, patient, |finding| {
+                        if let Some(course) = patient.get(finding.course()) {
+                            out.push(RowFinding {
+                                row: course.row,
+                                patient: u32::try_from(start).unwrap_or(u32::MAX),
+                                finding,
+                            });
+                        }
+                    });
+                    (check, out)
+                },
+            )
+            .map(|(_, out)| out)
+            .collect::<Vec<Vec<RowFinding<'f>>>>();
+        // Sorted by row, then by place: a row's findings stay in the order they were worked out.
+        let mut in_row_order: Vec<(u32, u32)> = (0u32..)
+            .zip(&parts)
+            .flat_map(|(part, found)| (0..found.len() as u32).map(move |at| (part, at)))
+            .collect();
+        let row_of = |&(part, at): &(u32, u32)| {
+            parts
+                .get(part as usize)
+                .and_then(|found| found.get(at as usize))
+                .map(|f| f.row)
+        };
+        in_row_order.par_sort_unstable_by_key(|place| (row_of(place), *place));
+        let mut rows_found = Vec::new();
+        for row in parts.iter().flatten().map(|f| f.row as usize) {
+            if rows_found.len() <= row / 64 {
+                rows_found.resize(row / 64 + 1, 0);
+            }
+            if let Some(bits) = rows_found.get_mut(row / 64) {
+                *bits |= 1 << (row % 64);
             }
         }
-        let chunk = spans
-            .len()
-            .div_ceil(rayon::current_num_threads().max(1) * 4)
-            .max(1);
-        let parsed: Vec<Vec<(Box<str>, Course<'f>)>> = spans
-            .par_chunks(chunk)
-            .enumerate()
-            .map(|(i, chunk_spans)| {
-                let mut worker = Worker::new(delimiter);
-                // Parsing records its findings here; the first pass keeps none of them.
-                let mut scratch = Assessment::default();
-                let first = first_row + (i * chunk) as u64;
-                (first..)
-                    .zip(chunk_spans)
-                    .filter(|(_, span)| span.kind == RowKind::Complete)
-                    .filter_map(|(index, span)| {
-                        let count = worker.parse(bytes.get(span.bytes.clone()).unwrap_or(&[]));
-                        if count != columns.width {
-                            return None;
-                        }
-                        // A row that is not UTF-8 stops the run when it is validated.
-                        let fields = worker.row_fields(count)?;
-                        let row = (&fields, index);
-                        course(
-                            formulary,
-                            &columns,
-                            patient_column,
-                            row,
-                            options,
-                            &mut scratch,
-                        )
-                        .map(|(patient, course)| (patient.into(), course))
-                    })
-                    .collect()
-            })
-            .collect();
-        for (patient, course) in parsed.into_iter().flatten() {
-            let next = u32::try_from(numbers.len()).unwrap_or(u32::MAX);
-            patient_of_course.push(*numbers.entry(patient).or_insert(next));
-            courses.push(course);
+        CrossFindings {
+            formulary,
+            patients,
+            courses_read: courses.len(),
+            courses,
+            findings: parts,
+            in_row_order,
+            rows_found,
         }
-        first_row += spans.len() as u64;
     }
-    let patients = numbers.len();
-    drop(numbers);
-    // Group the courses by patient (a stable sort keeps each patient's in row order), then work
-    // each patient's findings out, on every core.
-    let mut grouped: Vec<(u32, Course<'f>)> = patient_of_course.into_iter().zip(courses).collect();
-    grouped.par_sort_by_key(|(patient, _)| *patient);
-    let mut groups: Vec<(u32, u32)> = Vec::with_capacity(patients);
-    let mut start = 0u32;
-    for group in grouped.chunk_by(|a, b| a.0 == b.0) {
-        let len = u32::try_from(group.len()).unwrap_or(u32::MAX);
-        groups.push((start, len));
-        start = start.saturating_add(len);
+}
+
+/// The courses of the rows `spans` of `bytes` (the first of which is data row `first`), each
+/// with its patient's number.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the parts of a batch job, borrowed"
+)]
+fn parse_courses<'f>(
+    formulary: &'f Formulary,
+    columns: &Columns,
+    delimiter: u8,
+    options: &BatchOptions,
+    ids: &PatientIds,
+    bytes: &[u8],
+    spans: &[RowSpan],
+    first: u64,
+) -> Vec<(u64, Course<'f>)> {
+    let mut worker = Worker::new(delimiter);
+    // Parsing records its findings here; the first pass keeps none of them.
+    let mut scratch = Assessment::default();
+    (first..)
+        .zip(spans)
+        .filter(|(_, span)| span.kind == RowKind::Complete)
+        .filter_map(|(index, span)| {
+            let count = worker.parse(bytes.get(span.bytes.clone()).unwrap_or(&[]));
+            if count != columns.width {
+                return None;
+            }
+            // A row that is not UTF-8 stops the run when it is validated.
+            let fields = worker.row_fields(count)?;
+            let (patient, course) =
+                course(formulary, columns, (&fields, index), options, &mut scratch)?;
+            Some((ids.number(patient), course))
+        })
+        .collect()
+}
+
+/// How many parts [`PatientIds`] is split into, each locked on its own.
+const ID_SHARDS: u64 = 16;
+
+/// Patient ids, each numbered on first sight, shared by the threads that read rows: split
+/// into parts by hash, so that threads seldom wait for each other.
+struct PatientIds {
+    shards: Vec<Mutex<IdShard>>,
+}
+
+/// One part of [`PatientIds`]. Ids of up to 15 bytes (most) are kept packed in a number, so
+/// that finding one reads no other allocation.
+#[derive(Default)]
+struct IdShard {
+    short: FastMap<u128, u64>,
+    long: FastMap<Box<str>, u64>,
+}
+
+impl IdShard {
+    fn len(&self) -> usize {
+        self.short.len() + self.long.len()
     }
-    let courses: Vec<Course<'f>> = grouped.into_iter().map(|(_, course)| course).collect();
-    let mut findings: Vec<RowFinding<'f>> = groups
-        .par_iter()
-        .filter(|(_, len)| *len > 1)
-        .fold(
-            || (CrossCheck::default(), Vec::new(), Vec::new()),
-            |(mut check, mut found, mut out), &(start, len)| {
-                let patient = courses
-                    .get(start as usize..(start + len) as usize)
-                    .unwrap_or(&[]);
-                found.clear();
-                check.check(formulary, patient, &mut found);
-                out.extend(found.drain(..).filter_map(|finding| {
-                    Some(RowFinding {
-                        row: patient.get(finding.course())?.row,
-                        patient: start,
-                        finding,
-                    })
-                }));
-                (check, found, out)
+}
+
+/// An id of up to 15 bytes packed in a number: its bytes, then its length in the last byte.
+fn packed(id: &str) -> Option<u128> {
+    let mut bytes = [0u8; 16];
+    bytes.get_mut(..id.len())?.copy_from_slice(id.as_bytes());
+    *bytes.last_mut()? = u8::try_from(id.len()).ok().filter(|&len| len < 16)?;
+    Some(u128::from_le_bytes(bytes))
+}
+
+impl Default for PatientIds {
+    fn default() -> Self {
+        PatientIds {
+            shards: (0..ID_SHARDS).map(|_| Mutex::default()).collect(),
+        }
+    }
+}
+
+impl PatientIds {
+    /// The number of patient `id`: the same for the same id, distinct for distinct ids.
+    fn number(&self, id: &str) -> u64 {
+        let mut hasher = FnvHasher::default();
+        hasher.write(id.as_bytes());
+        // Bits the maps do not use to place their keys.
+        let shard = (hasher.finish() >> 32) % ID_SHARDS;
+        let Some(ids) = self.shards.get(shard as usize) else {
+            return 0;
+        };
+        let mut ids = ids.lock().unwrap_or_else(PoisonError::into_inner);
+        let next = ids.len() as u64 * ID_SHARDS + shard;
+        match packed(id) {
+            Some(key) => *ids.short.entry(key).or_insert(next),
+            None => match ids.long.get(id) {
+                Some(&number) => number,
+                None => {
+                    ids.long.insert(id.into(), next);
+                    next
+                }
             },
-        )
-        .map(|(_, _, out)| out)
-        .reduce(Vec::new, |mut a, mut b| {
-            a.append(&mut b);
-            a
-        });
-    // Stable: a row's findings stay in the order they were worked out.
-    findings.par_sort_by_key(|f| f.row);
-    Ok(Some(CrossFindings {
-        formulary,
-        patients,
-        courses_read: courses.len(),
-        courses,
-        findings,
-    }))
+        }
+    }
+
+    /// How many patients were numbered.
+    fn count(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|ids| ids.lock().unwrap_or_else(PoisonError::into_inner).len())
+            .sum()
+    }
 }
 
 /// The course a row describes, with its patient; `None` for rows without a patient, a drug or
@@ -191,13 +306,12 @@ pub fn scan_patients<'f>(
 fn course<'f, 'r>(
     formulary: &'f Formulary,
     columns: &Columns,
-    patient_column: usize,
     (fields, row): (&RowFields<'r>, u64),
     options: &BatchOptions,
     scratch: &mut Assessment<'f>,
 ) -> Option<(&'r str, Course<'f>)> {
     let row = u32::try_from(row).ok()?;
-    let patient = fields.get(patient_column).trim();
+    let patient = fields.get(columns.patient_id?).trim();
     if patient.is_empty() {
         return None;
     }
@@ -217,4 +331,32 @@ fn course<'f, 'r>(
     scratch.clear();
     let request = parse(formulary, &rx, &options.dates, scratch);
     Some((patient, Course::from_request(&request, row, rx.rx_id)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patient_ids_are_numbered_alike_when_equal_and_apart_when_not() {
+        let ids = PatientIds::default();
+        let names = [
+            "P1",
+            "P1\0",
+            "",
+            "UNKNOWN",
+            "fifteen-bytes15",
+            "sixteen-bytes-16",
+            "a much longer id, stored on the heap",
+        ];
+        let numbers: Vec<u64> = names.iter().map(|id| ids.number(id)).collect();
+        for (i, a) in numbers.iter().enumerate() {
+            for b in &numbers[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+        let again: Vec<u64> = names.iter().map(|id| ids.number(id)).collect();
+        assert_eq!(numbers, again);
+        assert_eq!(ids.count(), names.len());
+    }
 }

@@ -215,7 +215,7 @@ pub fn check<'f>(
         })
         .collect();
     let mut cross = Vec::new();
-    CrossCheck::default().check(formulary, &courses, &mut cross);
+    CrossCheck::default().check(formulary, &courses, |f| cross.push(f));
     read.truncate(orders.len());
     read.into_iter()
         .enumerate()

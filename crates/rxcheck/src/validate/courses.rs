@@ -135,7 +135,8 @@ pub struct CrossFinding<'f> {
     what: Cross<'f>,
     /// The course it is for.
     course: u32,
-    /// The first of the other courses it involves, in row order.
+    /// The first of the other courses it involves, in row order (while it is worked out, its
+    /// own course may be among them).
     others: FirstCourses,
     /// How many other courses it involves.
     involved: u32,
@@ -159,6 +160,15 @@ enum Cross<'f> {
 }
 
 impl<'f> CrossFinding<'f> {
+    fn new(course: u32, what: Cross<'f>, involved: u32) -> CrossFinding<'f> {
+        CrossFinding {
+            what,
+            course,
+            others: FirstCourses::default(),
+            involved,
+        }
+    }
+
     /// The course it is for (an index into its patient's courses).
     pub fn course(&self) -> usize {
         self.course as usize
@@ -291,14 +301,18 @@ fn describe(formulary: &Formulary, course: &Course<'_>) -> String {
     }
 }
 
-/// A finding waiting for the first courses its queries find.
-#[derive(Debug)]
-struct Pending<'f> {
-    course: u32,
-    what: Cross<'f>,
-    /// Its queries' range in [`CrossCheck::queries`].
-    queries: (u32, u32),
-    involved: u32,
+/// Whether any two of `courses` run on a same day (most patients' courses do not, and then
+/// there is nothing to work out); `spans` is working space.
+fn any_overlap(courses: &[Course<'_>], spans: &mut Vec<(NaiveDate, NaiveDate)>) -> bool {
+    spans.clear();
+    spans.extend(courses.iter().map(|c| (c.start, c.last_day())));
+    spans.sort_unstable();
+    let mut last = None;
+    spans.iter().any(|&(start, end)| {
+        let overlaps = last.is_some_and(|last| start <= last);
+        last = last.max(Some(end));
+        overlaps
+    })
 }
 
 /// Works out the findings across each patient's concurrent courses, in time O(n log n) in the
@@ -316,64 +330,63 @@ pub struct CrossCheck<'f> {
     /// (set or drug number, course index) pairs, grouped by sorting.
     members: Vec<(u32, u32)>,
     queries: Vec<Query>,
-    /// For each query, the class its rule matched.
-    matched: Vec<usize>,
-    pending: Vec<Pending<'f>>,
+    /// For each query, the finding it is for and the class its rule matched.
+    asked_for: Vec<(u32, usize)>,
+    /// The findings being worked out: each one's first courses gather as its queries are
+    /// answered (a daily total's own course among them).
+    pending: Vec<CrossFinding<'f>>,
+    spans: Vec<(NaiveDate, NaiveDate)>,
 }
 
 impl<'f> CrossCheck<'f> {
-    /// Appends the findings across `courses` (one patient's, in row order) to `out`, by
-    /// course and in the order the checks report them.
+    /// Hands `found` the findings across `courses` (one patient's, in row order), by course
+    /// and in the order the checks report them.
     pub fn check(
         &mut self,
         formulary: &'f Formulary,
         courses: &[Course<'f>],
-        out: &mut Vec<CrossFinding<'f>>,
+        found: impl FnMut(CrossFinding<'f>),
     ) {
-        if courses.len() < 2 {
+        if !any_overlap(courses, &mut self.spans) {
             return;
         }
         self.sets.clear();
         self.queries.clear();
-        self.matched.clear();
+        self.asked_for.clear();
         self.pending.clear();
         self.group_by_drug(formulary, courses);
         self.daily_totals(formulary, courses);
         for (index, course) in (0..).zip(courses) {
             self.co_therapy(formulary, course, index);
         }
-        self.sets.answer(&mut self.queries);
-        // Stable: each course's daily total first, then its rules in order.
-        self.pending.sort_by_key(|p| p.course);
-        for pending in &self.pending {
-            let asked = self
-                .queries
-                .get(pending.queries.0 as usize..pending.queries.1 as usize)
-                .unwrap_or(&[]);
-            let mut first = FirstCourses::default();
-            for query in asked {
-                first.merge(&query.first);
-            }
-            let what = match pending.what {
-                Cross::Interaction { rule, .. } => {
-                    let matched = (pending.queries.0..)
-                        .zip(asked)
-                        .min_by_key(|(_, q)| q.first.as_slice().first().copied())
-                        .and_then(|(q, _)| self.matched.get(q as usize));
-                    Cross::Interaction {
-                        rule,
-                        class: matched.copied().unwrap_or_default(),
-                    }
-                }
-                what => what,
+        let (pending, asked_for) = (&mut self.pending, &self.asked_for);
+        self.sets.answer(&self.queries, |query, first| {
+            let Some((finding, class)) = asked_for
+                .get(query)
+                .and_then(|&(f, class)| Some((pending.get_mut(f as usize)?, class)))
+            else {
+                return;
             };
-            out.push(CrossFinding {
-                what,
-                course: pending.course,
-                others: first.without(pending.course),
-                involved: pending.involved,
-            });
-        }
+            // An interaction names the class of the first course that matched.
+            let lowest = |f: &FirstCourses| f.as_slice().first().copied().unwrap_or(u32::MAX);
+            if let Cross::Interaction { class: named, .. } = &mut finding.what {
+                if lowest(first) < lowest(&finding.others) {
+                    *named = class;
+                }
+            }
+            finding.others.merge(first);
+        });
+        // Stable: each course's daily total first, then its rules in order.
+        self.pending.sort_by_key(|f| f.course);
+        self.pending
+            .drain(..)
+            .map(|f| CrossFinding {
+                others: f.others.without(f.course),
+                ..f
+            })
+            .for_each(found);
+        // A patient with very many findings does not keep their room for the next ones.
+        self.pending.shrink_to(1024);
     }
 
     /// One set per distinct drug as the rules see it.
@@ -461,20 +474,22 @@ impl<'f> CrossCheck<'f> {
                 if total <= own || total <= limit.max_mg {
                     continue;
                 }
-                let at = self.queries.len() as u32;
-                self.queries.push(Query::new(set, day, day));
-                self.matched.push(0);
-                self.pending.push(Pending {
-                    course: index,
-                    what: Cross::DailyTotal {
+                self.asked_for.push((self.pending.len() as u32, 0));
+                self.queries.push(Query {
+                    set,
+                    from: day,
+                    to: day,
+                });
+                self.pending.push(CrossFinding::new(
+                    index,
+                    Cross::DailyTotal {
                         drug,
                         limit,
                         day,
                         total,
                     },
-                    queries: (at, at + 1),
-                    involved: self.sets.count(set, day, day).saturating_sub(1),
-                });
+                    self.sets.count(set, day, day).saturating_sub(1),
+                ));
             }
         }
     }
@@ -506,16 +521,12 @@ impl<'f> CrossCheck<'f> {
                     .any(|r| std::ptr::eq(r, rule))
                     .then_some(rule.class)
             };
-            if let Some((queries, involved, all_systemic)) = self.ask(course, own, matches) {
-                self.pending.push(Pending {
-                    course: index,
-                    what: Cross::Duplicate {
-                        rule,
-                        both_systemic: systemic && all_systemic,
-                    },
-                    queries,
-                    involved,
-                });
+            if let Some((involved, all_systemic)) = self.ask(course, own, matches) {
+                let what = Cross::Duplicate {
+                    rule,
+                    both_systemic: systemic && all_systemic,
+                };
+                self.pending.push(CrossFinding::new(index, what, involved));
             }
         }
         for rule in &profile.interactions {
@@ -524,27 +535,23 @@ impl<'f> CrossCheck<'f> {
                     .find(|(r, _)| std::ptr::eq(*r, rule))
                     .map(|(_, class)| class)
             };
-            if let Some((queries, involved, _)) = self.ask(course, own, matches) {
-                self.pending.push(Pending {
-                    course: index,
-                    what: Cross::Interaction { rule, class: 0 },
-                    queries,
-                    involved,
-                });
+            if let Some((involved, _)) = self.ask(course, own, matches) {
+                let what = Cross::Interaction { rule, class: 0 };
+                self.pending.push(CrossFinding::new(index, what, involved));
             }
         }
     }
 
     /// Asks for the courses overlapping `course` of every other drug that `matches` (giving
-    /// the class it matched on): the range of the queries, how many courses, and whether all
-    /// are systemic. `None` when there are none.
+    /// the class it matched on), for the finding to be pushed next: how many courses, and
+    /// whether all are systemic. `None` when there are none (and nothing was asked).
     fn ask(
         &mut self,
         course: &Course<'f>,
         own: usize,
         matches: impl Fn(&OtherDrug<'_>) -> Option<usize>,
-    ) -> Option<((u32, u32), u32, bool)> {
-        let at = self.queries.len() as u32;
+    ) -> Option<(u32, bool)> {
+        let finding = self.pending.len() as u32;
         let (mut involved, mut all_systemic) = (0, true);
         let (from, to) = (course.start, course.last_day());
         for (set, drug) in (0..).zip(&self.drugs) {
@@ -557,9 +564,9 @@ impl<'f> CrossCheck<'f> {
             }
             involved += count;
             all_systemic &= drug.systemic;
-            self.queries.push(Query::new(set, from, to));
-            self.matched.push(class);
+            self.queries.push(Query { set, from, to });
+            self.asked_for.push((finding, class));
         }
-        (involved > 0).then_some(((at, self.queries.len() as u32), involved, all_systemic))
+        (involved > 0).then_some((involved, all_systemic))
     }
 }

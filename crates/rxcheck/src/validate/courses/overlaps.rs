@@ -90,19 +90,6 @@ pub struct Query {
     pub set: u32,
     pub from: NaiveDate,
     pub to: NaiveDate,
-    /// The answer: the first such courses in row order.
-    pub first: FirstCourses,
-}
-
-impl Query {
-    pub fn new(set: u32, from: NaiveDate, to: NaiveDate) -> Query {
-        Query {
-            set,
-            from,
-            to,
-            first: FirstCourses::default(),
-        }
-    }
 }
 
 /// Sets of courses; a course's last day is the latest date when it is open-ended.
@@ -169,9 +156,10 @@ impl CourseSets {
         (starts.len() - starting_after - ended_before) as u32
     }
 
-    /// Answers every query: per set, the queries from the latest `from` down, adding the
-    /// courses that end on or after it to a Fenwick tree indexed by their first days.
-    pub fn answer(&mut self, queries: &mut [Query]) {
+    /// Answers every query, handing `found` each query's number and the first courses it
+    /// finds: per set, the queries from the latest `from` down, adding the courses that end on
+    /// or after it to a Fenwick tree indexed by their first days.
+    pub fn answer(&mut self, queries: &[Query], mut found: impl FnMut(usize, &FirstCourses)) {
         self.order.clear();
         self.order.extend(0..queries.len() as u32);
         self.order.sort_unstable_by_key(|&q| {
@@ -182,7 +170,7 @@ impl CourseSets {
         let mut current = None;
         let mut added = 0;
         for &q in &self.order {
-            let Some(query) = queries.get_mut(q as usize) else {
+            let Some(query) = queries.get(q as usize) else {
                 continue;
             };
             let range = self.range(query.set);
@@ -213,7 +201,7 @@ impl CourseSets {
                 first.merge(slot);
                 node &= node - 1;
             }
-            query.first = first;
+            found(q as usize, &first);
         }
     }
 }
@@ -241,12 +229,13 @@ mod tests {
             let mut sets = CourseSets::default();
             // The courses in a scrambled order: the answers must not depend on it.
             let set = sets.add(courses.iter().rev().copied());
-            let mut asked: Vec<Query> = queries
+            let asked: Vec<Query> = queries
                 .iter()
-                .map(|&(from, len)| Query::new(set, day(from), day(from + len)))
+                .map(|&(from, len)| Query { set, from: day(from), to: day(from + len) })
                 .collect();
-            sets.answer(&mut asked);
-            for query in &asked {
+            let mut answers = vec![FirstCourses::default(); asked.len()];
+            sets.answer(&asked, |q, first| answers[q] = *first);
+            for (query, first) in asked.iter().zip(&answers) {
                 let running: Vec<u32> = courses
                     .iter()
                     .filter(|&&(first, last, _)| first <= query.to && last >= query.from)
@@ -254,7 +243,7 @@ mod tests {
                     .collect();
                 prop_assert_eq!(sets.count(set, query.from, query.to) as usize, running.len());
                 let kept = running.len().min(KEPT);
-                prop_assert_eq!(query.first.as_slice(), &running[..kept]);
+                prop_assert_eq!(first.as_slice(), &running[..kept]);
             }
         }
     }

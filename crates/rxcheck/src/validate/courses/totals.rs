@@ -1,5 +1,8 @@
 //! The daily total of one drug across a patient's courses, day by day, and its peak over any
 //! span of days (a segment tree over the days the total changes: O(log courses) a span).
+//! The totals are the sums a sweep over one course's days gives as long as the amounts add up
+//! exactly, as doses written as decimals do; amounts of 28 significant digits (a dose written
+//! as a fraction such as `250/7 mg`) can differ from such a sweep in the last digit.
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
