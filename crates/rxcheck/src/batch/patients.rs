@@ -80,10 +80,10 @@ pub fn scan_patients<'f>(
         return Ok(None);
     }
     // Rows are read in batches on a thread of their own; each batch's rows are parsed into
-    // courses on every core, which number their patients as they go, and the courses are kept
-    // in row order.
-    let ids = PatientIds::default();
-    let mut courses: Vec<(u64, Course<'f>)> = Vec::new();
+    // courses on every core, each with its patient's key, and the courses are kept in row
+    // order.
+    let keys = PatientKeys::default();
+    let mut courses: Vec<(PatientKey, Course<'f>)> = Vec::new();
     std::thread::scope(|scope| {
         let batch_rows = options.batch_rows.max(1) * 4;
         let (batches, spent) = read_in_batches(scope, splitter, delimiter, batch_rows, None);
@@ -94,7 +94,7 @@ pub fn scan_patients<'f>(
                 .len()
                 .div_ceil(rayon::current_num_threads().max(1) * 4)
                 .max(1);
-            let parsed: Vec<Vec<(u64, Course<'f>)>> = batch
+            let parsed: Vec<Vec<(PatientKey, Course<'f>)>> = batch
                 .rows
                 .par_chunks(chunk)
                 .enumerate()
@@ -105,7 +105,7 @@ pub fn scan_patients<'f>(
                         &columns,
                         delimiter,
                         options,
-                        &ids,
+                        &keys,
                         &batch.bytes,
                         spans,
                         first,
@@ -117,21 +117,18 @@ pub fn scan_patients<'f>(
         }
         Ok::<(), BatchError>(())
     })?;
-    let patients = ids.count();
-    drop(ids);
-    Ok(Some(CrossFindings::work_out(formulary, courses, patients)))
+    Ok(Some(CrossFindings::work_out(formulary, courses)))
 }
 
 impl<'f> CrossFindings<'f> {
-    /// Groups `courses` (each with its patient's number, in row order) by patient, then works
-    /// each patient's findings out, on every core.
+    /// Groups `courses` (each with its patient's key, in row order) by patient, then works each
+    /// patient's findings out, on every core.
     fn work_out(
         formulary: &'f Formulary,
-        mut courses: Vec<(u64, Course<'f>)>,
-        patients: usize,
+        mut courses: Vec<(PatientKey, Course<'f>)>,
     ) -> CrossFindings<'f> {
         courses.par_sort_unstable_by_key(|(patient, course)| (*patient, course.row));
-        let mut groups: Vec<(usize, usize)> = Vec::with_capacity(patients);
+        let mut groups: Vec<(usize, usize)> = Vec::new();
         let mut start = 0;
         for group in courses.chunk_by(|a, b| a.0 == b.0) {
             groups.push((start, group.len()));
@@ -183,7 +180,7 @@ impl<'f> CrossFindings<'f> {
         }
         CrossFindings {
             formulary,
-            patients,
+            patients: groups.len(),
             courses_read: courses.len(),
             courses,
             findings: parts,
@@ -194,7 +191,7 @@ impl<'f> CrossFindings<'f> {
 }
 
 /// The courses of the rows `spans` of `bytes` (the first of which is data row `first`), each
-/// with its patient's number.
+/// with its patient's key.
 #[expect(
     clippy::too_many_arguments,
     reason = "the parts of a batch job, borrowed"
@@ -204,11 +201,11 @@ fn parse_courses<'f>(
     columns: &Columns,
     delimiter: u8,
     options: &BatchOptions,
-    ids: &PatientIds,
+    keys: &PatientKeys,
     bytes: &[u8],
     spans: &[RowSpan],
     first: u64,
-) -> Vec<(u64, Course<'f>)> {
+) -> Vec<(PatientKey, Course<'f>)> {
     let mut worker = Worker::new(delimiter);
     // Parsing records its findings here; the first pass keeps none of them.
     let mut scratch = Assessment::default();
@@ -224,31 +221,59 @@ fn parse_courses<'f>(
             let fields = worker.row_fields(count)?;
             let (patient, course) =
                 course(formulary, columns, (&fields, index), options, &mut scratch)?;
-            Some((ids.number(patient), course))
+            Some((keys.key(patient), course))
         })
         .collect()
 }
 
-/// How many parts [`PatientIds`] is split into, each locked on its own.
+/// How many parts the long ids of [`PatientKeys`] are split into, each locked on its own.
 const ID_SHARDS: u64 = 16;
 
-/// Patient ids, each numbered on first sight, shared by the threads that read rows: split
-/// into parts by hash, so that threads seldom wait for each other.
-struct PatientIds {
-    shards: Vec<Mutex<IdShard>>,
+/// A key for each patient id, the same for the same id and distinct for distinct ids, handed
+/// out to the threads that read rows. An id of up to 15 bytes (most) is its own key: its
+/// bytes packed in a number, then its length in the last byte. A longer id is numbered on
+/// first sight, in a map split into parts by hash so that threads seldom wait for each other;
+/// its key is its number with all the bits of the last byte set.
+struct PatientKeys {
+    long: Vec<Mutex<FastMap<Box<str>, u64>>>,
 }
 
-/// One part of [`PatientIds`]. Ids of up to 15 bytes (most) are kept packed in a number, so
-/// that finding one reads no other allocation.
-#[derive(Default)]
-struct IdShard {
-    short: FastMap<u128, u64>,
-    long: FastMap<Box<str>, u64>,
+/// A patient's key (see [`PatientKeys`]).
+type PatientKey = [u64; 2];
+
+/// The last byte of the key of a long id.
+const LONG_ID: u128 = 0xFF << 120;
+
+impl Default for PatientKeys {
+    fn default() -> Self {
+        PatientKeys {
+            long: (0..ID_SHARDS).map(|_| Mutex::default()).collect(),
+        }
+    }
 }
 
-impl IdShard {
-    fn len(&self) -> usize {
-        self.short.len() + self.long.len()
+impl PatientKeys {
+    fn key(&self, id: &str) -> PatientKey {
+        let key = packed(id).unwrap_or_else(|| LONG_ID | u128::from(self.number(id)));
+        // Two halves: a course with its key keeps the course's alignment.
+        [(key >> 64) as u64, key as u64]
+    }
+
+    fn number(&self, id: &str) -> u64 {
+        let mut hasher = FnvHasher::default();
+        hasher.write(id.as_bytes());
+        // Bits the maps do not use to place their keys.
+        let shard = (hasher.finish() >> 32) % ID_SHARDS;
+        let Some(ids) = self.long.get(shard as usize) else {
+            return 0;
+        };
+        let mut ids = ids.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(&number) = ids.get(id) {
+            return number;
+        }
+        let number = ids.len() as u64 * ID_SHARDS + shard;
+        ids.insert(id.into(), number);
+        number
     }
 }
 
@@ -258,47 +283,6 @@ fn packed(id: &str) -> Option<u128> {
     bytes.get_mut(..id.len())?.copy_from_slice(id.as_bytes());
     *bytes.last_mut()? = u8::try_from(id.len()).ok().filter(|&len| len < 16)?;
     Some(u128::from_le_bytes(bytes))
-}
-
-impl Default for PatientIds {
-    fn default() -> Self {
-        PatientIds {
-            shards: (0..ID_SHARDS).map(|_| Mutex::default()).collect(),
-        }
-    }
-}
-
-impl PatientIds {
-    /// The number of patient `id`: the same for the same id, distinct for distinct ids.
-    fn number(&self, id: &str) -> u64 {
-        let mut hasher = FnvHasher::default();
-        hasher.write(id.as_bytes());
-        // Bits the maps do not use to place their keys.
-        let shard = (hasher.finish() >> 32) % ID_SHARDS;
-        let Some(ids) = self.shards.get(shard as usize) else {
-            return 0;
-        };
-        let mut ids = ids.lock().unwrap_or_else(PoisonError::into_inner);
-        let next = ids.len() as u64 * ID_SHARDS + shard;
-        match packed(id) {
-            Some(key) => *ids.short.entry(key).or_insert(next),
-            None => match ids.long.get(id) {
-                Some(&number) => number,
-                None => {
-                    ids.long.insert(id.into(), next);
-                    next
-                }
-            },
-        }
-    }
-
-    /// How many patients were numbered.
-    fn count(&self) -> usize {
-        self.shards
-            .iter()
-            .map(|ids| ids.lock().unwrap_or_else(PoisonError::into_inner).len())
-            .sum()
-    }
 }
 
 /// The course a row describes, with its patient; `None` for rows without a patient, a drug or
@@ -338,25 +322,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn patient_ids_are_numbered_alike_when_equal_and_apart_when_not() {
-        let ids = PatientIds::default();
-        let names = [
+    fn patient_keys_are_alike_when_ids_are_equal_and_apart_when_not() {
+        let keys = PatientKeys::default();
+        let ids = [
             "P1",
             "P1\0",
             "",
             "UNKNOWN",
             "fifteen-bytes15",
             "sixteen-bytes-16",
-            "a much longer id, stored on the heap",
+            "a much longer id, numbered in a map",
+            "another long id, numbered in a map",
         ];
-        let numbers: Vec<u64> = names.iter().map(|id| ids.number(id)).collect();
-        for (i, a) in numbers.iter().enumerate() {
-            for b in &numbers[i + 1..] {
+        let first: Vec<PatientKey> = ids.iter().map(|id| keys.key(id)).collect();
+        for (i, a) in first.iter().enumerate() {
+            for b in &first[i + 1..] {
                 assert_ne!(a, b);
             }
         }
-        let again: Vec<u64> = names.iter().map(|id| ids.number(id)).collect();
-        assert_eq!(numbers, again);
-        assert_eq!(ids.count(), names.len());
+        let again: Vec<PatientKey> = ids.iter().map(|id| keys.key(id)).collect();
+        assert_eq!(first, again);
     }
 }

@@ -19,6 +19,7 @@ use crate::units::Dimension;
 use chrono::{Days, NaiveDate};
 use overlaps::{CourseSets, FirstCourses, Query};
 use rust_decimal::Decimal;
+use std::fmt::Write;
 use totals::DailyTotals;
 
 /// One prescription row as a course of treatment of its patient.
@@ -271,34 +272,41 @@ fn rows(others: &[&Course<'_>], own: &Course<'_>, involved: usize) -> Rows {
     }
 }
 
-/// The other rows of a finding described, at most a few: `first` are the first of the
-/// `involved` ones, in row order.
+/// The other rows of a finding described, at most a few, joined by "and": `first` are the
+/// first of the `involved` ones, in row order.
 fn describe_all(formulary: &Formulary, first: &[&Course<'_>], involved: usize) -> String {
-    let mut text: Vec<String> = first
-        .iter()
-        .take(ROWS_NAMED)
-        .map(|c| describe(formulary, c))
-        .collect();
-    if involved > ROWS_NAMED {
-        text.push(format!("{} more rows", involved - ROWS_NAMED));
+    let mut text = String::new();
+    for course in first.iter().take(ROWS_NAMED) {
+        if !text.is_empty() {
+            text.push_str(" and ");
+        }
+        describe(&mut text, formulary, course);
     }
-    text.join(" and ")
+    if involved > ROWS_NAMED {
+        if !text.is_empty() {
+            text.push_str(" and ");
+        }
+        let _ = write!(text, "{} more rows", involved - ROWS_NAMED);
+    }
+    text
 }
 
-fn describe(formulary: &Formulary, course: &Course<'_>) -> String {
-    match &course.drug {
+/// Writes "`RX` (drug form)", or "`RX` (name)" for a drug outside the formulary.
+fn describe(text: &mut String, formulary: &Formulary, course: &Course<'_>) {
+    let _ = match &course.drug {
         CourseDrug::Covered { drug, form, .. } => {
             let drug = formulary.drugs.get(usize::from(*drug));
             let form = drug.and_then(|d| d.forms.get(usize::from(*form)));
-            format!(
+            write!(
+                text,
                 "`{}` ({} {})",
                 course.rx_id,
                 drug.map_or("", |d| d.id.as_str()),
                 form.map_or("", |f| f.id.as_str())
             )
         }
-        CourseDrug::Other { name, .. } => format!("`{}` ({name})", course.rx_id),
-    }
+        CourseDrug::Other { name, .. } => write!(text, "`{}` ({name})", course.rx_id),
+    };
 }
 
 /// Whether any two of `courses` run on a same day (most patients' courses do not, and then
