@@ -307,6 +307,16 @@ pub fn run(args: Args) -> Result<i32, Fatal> {
     let by_patient = !args.no_by_patient;
     let mut options = BatchOptions::new(args.dates.dates());
     options.acknowledgements = acknowledgements;
+    // Before any parallel work (the first pass by patient uses the pool too).
+    if let Some(n) = args.threads {
+        if n == 0 {
+            return Err(Fatal("--threads must be at least 1".into()));
+        }
+        options.sequential = n == 1;
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global();
+    }
     options.delimiter = args.delimiter;
     options.max_field_bytes = args.max_field_bytes.max(1);
     options.skip_uncovered = args.skip_uncovered;
@@ -378,15 +388,6 @@ pub fn run(args: Args) -> Result<i32, Fatal> {
     };
     options.min_severity = min_severity(&args);
     let printer = choose_printer(&args, &formulary, header_delimiter)?;
-    if let Some(n) = args.threads {
-        if n == 0 {
-            return Err(Fatal("--threads must be at least 1".into()));
-        }
-        options.sequential = n == 1;
-        let _ = rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build_global();
-    }
 
     let progress = Arc::new(AtomicU64::new(0));
     let bar = progress_bar(size, !args.quiet);
