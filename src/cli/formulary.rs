@@ -195,11 +195,7 @@ fn show(
     }
     let views = describe(&formulary, drug, form)?;
     let text = match format {
-        ShowFormat::Json => {
-            let mut json = serde_json::to_string_pretty(&views)?;
-            json.push('\n');
-            json
-        }
+        ShowFormat::Json => pretty_json(serde_json::to_string_pretty(&views))?,
         ShowFormat::Text => {
             let mut text = String::new();
             for view in &views {
@@ -215,17 +211,12 @@ fn show(
 /// `show rules`: every rule a finding can cite, once.
 fn show_rules(rules: &[RuleView], format: ShowFormat) -> Result<i32, Fatal> {
     let text = match format {
-        ShowFormat::Json => {
-            let mut json = serde_json::to_string_pretty(rules)?;
-            json.push('\n');
-            json
-        }
+        ShowFormat::Json => pretty_json(serde_json::to_string_pretty(rules))?,
         ShowFormat::Text => {
             let mut text = String::new();
             for r in rules {
                 let line = format!("{:<7} {:<17} {}", r.severity.as_str(), r.kind, r.detail);
-                text.push_str(&format!("{}\n", r.rule));
-                cited_source(&mut text, &line, &r.source, &site_of(r));
+                cited(&mut text, "", &line, &r.rule, &r.source, &site_of(r));
             }
             text
         }
@@ -234,21 +225,14 @@ fn show_rules(rules: &[RuleView], format: ShowFormat) -> Result<i32, Fatal> {
     Ok(0)
 }
 
-/// A rule's line and source, indented under its id, and what the site overlay does to it.
-fn cited_source(out: &mut String, line: &str, source: &str, site: &[&str]) {
-    out.push_str(&format!("    {line}\n    source: {source}\n"));
-    for note in site {
-        out.push_str(&format!("    site:   {note}\n"));
-    }
+/// Indented JSON (from `serde_json::to_string_pretty`), with a final newline.
+fn pretty_json(json: serde_json::Result<String>) -> Result<String, Fatal> {
+    Ok(json? + "\n")
 }
 
 fn show_conditions(views: &[ConditionView], format: ShowFormat) -> Result<i32, Fatal> {
     let text = match format {
-        ShowFormat::Json => {
-            let mut json = serde_json::to_string_pretty(views)?;
-            json.push('\n');
-            json
-        }
+        ShowFormat::Json => pretty_json(serde_json::to_string_pretty(views))?,
         ShowFormat::Text => {
             let mut text = String::new();
             for c in views {

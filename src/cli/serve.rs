@@ -197,18 +197,9 @@ async fn hook(
     let Some(hook) = service_hook(&id) else {
         return not_found().await;
     };
-    let call = match std::str::from_utf8(&body)
-        .map_err(|e| format!("not UTF-8: {e}"))
-        .and_then(parse_json)
-    {
+    let call = match read_call(&body) {
         Ok(call) => call,
-        Err(e) => {
-            return outcome(
-                StatusCode::BAD_REQUEST,
-                "invalid",
-                &format!("the request body is {e}"),
-            );
-        }
+        Err(response) => return *response,
     };
     if service.panic_on.is_some()
         && call.get("hookInstance").and_then(Value::as_str) == service.panic_on.as_deref()
@@ -232,6 +223,20 @@ async fn hook(
     }
 }
 
+/// A request body as JSON; a 400 naming the problem when it is not.
+fn read_call(body: &Bytes) -> Result<Value, Box<Response>> {
+    std::str::from_utf8(body)
+        .map_err(|e| format!("not UTF-8: {e}"))
+        .and_then(parse_json)
+        .map_err(|e| {
+            Box::new(outcome(
+                StatusCode::BAD_REQUEST,
+                "invalid",
+                &format!("the request body is {e}"),
+            ))
+        })
+}
+
 fn remember(service: &Service, issued: Vec<IssuedCard>) {
     let Ok(mut cards) = service.cards.lock() else {
         return;
@@ -252,18 +257,9 @@ async fn feedback(State(service): State<Shared>, Path(id): Path<String>, body: B
     if service_hook(&id).is_none() {
         return not_found().await;
     }
-    let call = match std::str::from_utf8(&body)
-        .map_err(|e| format!("not UTF-8: {e}"))
-        .and_then(parse_json)
-    {
+    let call = match read_call(&body) {
         Ok(call) => call,
-        Err(e) => {
-            return outcome(
-                StatusCode::BAD_REQUEST,
-                "invalid",
-                &format!("the request body is {e}"),
-            );
-        }
+        Err(response) => return *response,
     };
     let lines = match audit_lines(&service, &id, &call) {
         Ok(lines) => lines,

@@ -516,17 +516,12 @@ impl Formulary {
         let raw: RawSite = match toml::from_str(&file.text) {
             Ok(raw) => raw,
             Err(e) => {
-                let message = e.message().lines().next().unwrap_or("").trim().to_string();
-                let message = match message.split_once(", expected") {
-                    Some((head, _)) if head.starts_with("unknown field") => {
-                        head.replacen("unknown field", "unknown key", 1)
-                    }
-                    _ => message,
-                };
+                let (message, hint) = super::build::toml_message(&e);
+                let shape = "an overlay has `[site]`, `[hide_info]` and `[[rule]]` entries with `match`, `severity`, `limit`, `allow_loosen`, `justification` and `author`";
                 checker.error(
                     e.span().unwrap_or(0..0),
                     message,
-                    Some("an overlay has `[site]`, `[hide_info]` and `[[rule]]` entries with `match`, `severity`, `limit`, `allow_loosen`, `justification` and `author`".into()),
+                    hint.or_else(|| Some(shape.into())),
                 );
                 return Err(LoadError {
                     diagnostics: checker.diagnostics,

@@ -212,18 +212,8 @@ impl Builder<'_> {
     }
 
     fn toml_error(&mut self, file: usize, error: &toml::de::Error) {
-        let message = error.message().trim();
-        let hint = unknown_key_hint(message);
-        let span = error.span().unwrap_or(0..0);
-        let first_line = message.lines().next().unwrap_or("");
-        // `unknown field `x`, expected one of ...`: the list goes into the hint.
-        let first_line = match first_line.split_once(", expected") {
-            Some((head, _)) if head.starts_with("unknown field") => {
-                head.replacen("unknown field", "unknown key", 1)
-            }
-            _ => first_line.to_string(),
-        };
-        self.error(file, span, first_line, hint);
+        let (message, hint) = toml_message(error);
+        self.error(file, error.span().unwrap_or(0..0), message, hint);
     }
 
     fn assemble(&mut self, parsed: Vec<(usize, RawFile)>) -> Option<Formulary> {
@@ -332,6 +322,21 @@ impl Builder<'_> {
 }
 
 /// The key (`name` of `name = value`) on the line holding byte `at`, if the line has one.
+/// A TOML error as a diagnostic says it: its first line, with `unknown field `x`, expected one
+/// of ...` made `unknown key `x`` and the list moved into the hint.
+pub(super) fn toml_message(error: &toml::de::Error) -> (String, Option<String>) {
+    let message = error.message().trim();
+    let hint = unknown_key_hint(message);
+    let first_line = message.lines().next().unwrap_or("");
+    let first_line = match first_line.split_once(", expected") {
+        Some((head, _)) if head.starts_with("unknown field") => {
+            head.replacen("unknown field", "unknown key", 1)
+        }
+        _ => first_line.to_string(),
+    };
+    (first_line, hint)
+}
+
 fn line_key(text: &str, at: usize) -> Option<String> {
     let start = text.get(..at)?.rfind('\n').map_or(0, |i| i + 1);
     let line = text.get(start..)?.lines().next()?;
