@@ -216,8 +216,9 @@ impl Limit {
     }
 }
 
-/// Every rule of the formulary a site may address: its id, the most serious finding it gives,
-/// its limit (for limits) and whether the limit is an upper one.
+/// Every rule of the formulary a site may address (those of `formulary show rules` but the
+/// input rules): its id, the most serious finding it gives, its limit (for limits) and whether
+/// the limit is an upper one.
 struct KnownRule {
     id: String,
     severity: Severity,
@@ -225,65 +226,45 @@ struct KnownRule {
 }
 
 fn known_rules(f: &Formulary) -> Vec<KnownRule> {
-    let mut rules: Vec<KnownRule> = Vec::new();
-    let mut add = |id: &str, severity: Severity, limit: Option<(Limit, bool)>| {
-        rules.push(KnownRule {
-            id: id.to_string(),
-            severity,
-            limit,
-        });
-    };
+    let limits = limits_by_id(f);
+    super::describe::describe_rules(f)
+        .into_iter()
+        .filter(|r| r.kind != "input")
+        .map(|r| KnownRule {
+            limit: limits.get(r.rule.as_str()).copied(),
+            id: r.rule,
+            severity: r.severity,
+        })
+        .collect()
+}
+
+/// Every limit of the formulary, by rule id, with whether it is an upper one.
+fn limits_by_id(f: &Formulary) -> FastMap<&str, (Limit, bool)> {
+    let mut found = FastMap::default();
     for drug in &f.drugs {
         if let Some(max) = &drug.combined_daily_max {
             let limit = Limit::Dose(max.max_mg, Dimension::Mass);
-            add(&max.rule, Severity::Reject, Some((limit, true)));
+            found.insert(max.rule.as_str(), (limit, true));
         }
-        for brand in &drug.brands {
-            add(&brand.form_rule, Severity::Warn, None);
-            for profile in brand.overrides.values() {
-                profile_rules(profile, &mut add);
-            }
+        let profiles = drug
+            .brands
+            .iter()
+            .flat_map(|b| b.overrides.values())
+            .chain(drug.forms.iter().map(|form| &form.profile));
+        for age in profiles.filter_map(|p| p.min_age.as_ref()) {
+            found.insert(age.rule.as_str(), (Limit::Whole(age.years, "years"), false));
         }
         for form in &drug.forms {
-            profile_rules(&form.profile, &mut add);
-            let ids = &form.dose_rule_ids;
-            add(&ids.strength, Severity::Warn, None);
-            add(&ids.strength_not_given, Severity::Warn, None);
-            add(&ids.age_not_covered, Severity::Warn, None);
-            for equivalent in &form.equivalents {
-                add(&equivalent.rule, Severity::Info, None);
-            }
+            let super::Dosing::Known(dose_rules) = &form.dosing else {
+                continue;
+            };
             let dimension = form.dose_dimension.unwrap_or(Dimension::Mass);
-            match &form.dosing {
-                super::Dosing::Unknown { rule, .. } => add(rule, Severity::Warn, None),
-                super::Dosing::Known(dose_rules) => {
-                    for rule in dose_rules {
-                        for (id, limit, upper, severity) in limits(rule, dimension) {
-                            add(id, severity, Some((limit, upper)));
-                        }
-                    }
-                }
+            for (id, limit, upper, _) in dose_rules.iter().flat_map(|r| limits(r, dimension)) {
+                found.insert(id, (limit, upper));
             }
         }
     }
-    // The same rule may be reached from several forms: keep it once, at its worst.
-    rules.sort_by(|a, b| a.id.cmp(&b.id).then(b.severity.cmp(&a.severity)));
-    rules.dedup_by(|later, first| later.id == first.id);
-    rules
-}
-
-fn profile_rules(p: &Profile, add: &mut impl FnMut(&str, Severity, Option<(Limit, bool)>)) {
-    if let Some(age) = &p.min_age {
-        let limit = Limit::Whole(age.years, "years");
-        add(&age.rule, Severity::Reject, Some((limit, false)));
-    }
-    for rule in p.rules() {
-        add(&rule.rule, rule.severity, None);
-    }
-    // A duplicate's topical grading may be the more serious one.
-    for r in &p.duplicate_therapy {
-        add(&r.rule.rule, r.rule.severity.max(r.topical_severity), None);
-    }
+    found
 }
 
 /// The limits a dosage statement sets: id, value, whether it is an upper limit, and the
