@@ -457,7 +457,7 @@ mod fuzz_regressions {
             .columns
             .ignore
             .extend(["pregna".into(), "gtnestational_week".into()]);
-        let cross = rxcheck::batch::scan_patients(formulary(), &input[..], &options).unwrap();
+        let mut cross = rxcheck::batch::scan_patients(formulary(), &input[..], &options).unwrap();
         let printer = JsonPrinter::for_formulary(formulary());
         let mut out = Vec::new();
         let summary = run(
@@ -466,7 +466,7 @@ mod fuzz_regressions {
             &mut out,
             &printer,
             &options,
-            cross.as_ref(),
+            cross.as_mut(),
             None,
         )
         .unwrap();
@@ -529,5 +529,102 @@ proptest! {
             .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["line"].as_u64().unwrap())
             .collect();
         prop_assert_eq!(seen, starts);
+    }
+}
+
+/// Checks across a patient's rows give the same report whether their working data stays in
+/// memory or spills to files, however finely it is split.
+mod by_patient_spill {
+    use super::*;
+    use rxcheck::batch::{SpillTo, scan_patients};
+    use std::io::Cursor;
+
+    /// Rows of a few patients (short ids, long ids, a placeholder) with courses that overlap.
+    fn patient_rows() -> impl Strategy<Value = Vec<(usize, usize, u32, u32)>> {
+        let row = (0usize..7, 0usize..6, 0u32..12, 1u32..8);
+        proptest::collection::vec(row, 1..120)
+    }
+
+    fn to_csv(rows: &[(usize, usize, u32, u32)]) -> String {
+        const PATIENTS: [&str; 7] = [
+            "P1",
+            "P2",
+            "UNKNOWN",
+            "a-patient-id-longer-than-fifteen-bytes",
+            "another-long-patient-id-0000000001",
+            "P3",
+            "fifteen-bytes15",
+        ];
+        const REGIMENS: [&str; 6] = [
+            "diclofenac,tablet,50 mg,3",
+            "diclofenac,suppository,100 mg,1",
+            "Voltaren,gel,4 g,3",
+            "nimesulide,tablet,100 mg,2",
+            "indomethacin,tablet,50 mg,3",
+            "ibuprofen,tablet,400 mg,3",
+        ];
+        let mut text = String::from(
+            "rx_id,patient_id,date,age_years,pregnant,breastfeeding,drug,form,dose,times_per_day,duration_days\n",
+        );
+        for (i, (patient, regimen, day, days)) in rows.iter().enumerate() {
+            text.push_str(&format!(
+                "RX{i},{},2026-11-{:02},40,no,no,{},{days}\n",
+                PATIENTS[*patient],
+                day + 1,
+                REGIMENS[*regimen]
+            ));
+        }
+        text
+    }
+
+    fn by_patient(input: &str, spill: Option<usize>) -> Vec<u8> {
+        let mut options = BatchOptions::new(as_of());
+        options.batch_rows = 5;
+        if let Some(budget) = spill {
+            options.spill = Some(SpillTo::new(|| Ok(Cursor::new(Vec::new()))));
+            options.memory_budget = budget;
+        }
+        let mut cross = scan_patients(formulary(), input.as_bytes(), &options).unwrap();
+        let printer = JsonPrinter::for_formulary(formulary());
+        let mut out = Vec::new();
+        run(
+            formulary(),
+            input.as_bytes(),
+            &mut out,
+            &printer,
+            &options,
+            cross.as_mut(),
+            None,
+        )
+        .unwrap();
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        #[test]
+        fn spilled_and_split_work_gives_the_same_report_as_work_in_memory(rows in patient_rows()) {
+            let input = to_csv(&rows);
+            let in_memory = by_patient(&input, None);
+            // A budget of 0 spills at once and splits every part down to single patients.
+            for budget in [0, 600, 1 << 20] {
+                let spilled = by_patient(&input, Some(budget));
+                prop_assert_eq!(
+                    String::from_utf8_lossy(&spilled),
+                    String::from_utf8_lossy(&in_memory),
+                    "budget {}", budget
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_generated_rows_do_get_findings_across_rows() {
+        let rows: Vec<_> = (0..40).map(|i| (i % 7, i % 6, (i % 5) as u32, 7)).collect();
+        let out = String::from_utf8(by_patient(&to_csv(&rows), Some(0))).unwrap();
+        for rule in ["combined_daily_max", "duplicate"] {
+            assert!(out.contains(rule), "no `{rule}` finding in {out}");
+        }
     }
 }

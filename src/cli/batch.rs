@@ -321,6 +321,8 @@ pub fn run(args: Args) -> Result<i32, Fatal> {
     options.max_field_bytes = args.max_field_bytes.max(1);
     options.skip_uncovered = args.skip_uncovered;
     options.columns = column_map(&args)?;
+    // The checks across a patient's rows keep what outgrows memory in temporary files.
+    options.spill = Some(batch::SpillTo::new(tempfile::tempfile));
     // Checks across rows read the input twice: standard input with a `patient_id` column is
     // kept in a temporary file; without one it streams as it comes.
     // Standard input is decoded as it is read, so the header and a spooled copy are UTF-8.
@@ -362,7 +364,7 @@ pub fn run(args: Args) -> Result<i32, Fatal> {
     let open = |p: &PathBuf| {
         File::open(p).map_err(|e| Fatal(format!("cannot open `{}`: {e}", p.display())))
     };
-    let cross = match (&path, by_patient) {
+    let mut cross = match (&path, by_patient) {
         (Some(p), true) => {
             match batch::scan_patients(&formulary, decoded(open(p)?, file_encoding), &options) {
                 Ok(found) => found,
@@ -420,7 +422,7 @@ pub fn run(args: Args) -> Result<i32, Fatal> {
             out,
             printer.as_ref(),
             &options,
-            cross.as_ref(),
+            cross.as_mut(),
             template,
         )
     };

@@ -6,13 +6,15 @@
 mod columns;
 mod patients;
 mod reader;
+mod spill;
 
 pub use columns::{
     ColumnMap, ColumnTarget, Columns, HeaderError, MappingError, detect_delimiter, normalize_header,
 };
-pub use patients::{CrossFindings, scan_patients};
+pub use patients::{CrossFindings, RowFindings, scan_patients};
 
 pub use reader::{RowKind, RowSpan, RowSplitter};
+pub use spill::{SpillFile, SpillTo};
 
 use crate::ack::Acknowledgements;
 use crate::fasthash::FastMap;
@@ -50,6 +52,12 @@ pub struct BatchOptions {
     pub acknowledgements: Option<Arc<Acknowledgements>>,
     /// Updated with the input bytes consumed so far.
     pub progress: Option<Arc<AtomicU64>>,
+    /// Where the checks across a patient's rows keep what outgrows `memory_budget`; without
+    /// it, they keep everything in memory.
+    pub spill: Option<SpillTo>,
+    /// Bytes of working data the checks across a patient's rows hold in memory before they
+    /// spill it.
+    pub memory_budget: usize,
 }
 
 impl BatchOptions {
@@ -66,6 +74,8 @@ impl BatchOptions {
             min_severity: Severity::Info,
             acknowledgements: None,
             progress: None,
+            spill: None,
+            memory_budget: 24 << 20,
         }
     }
 }
@@ -87,6 +97,8 @@ pub enum BatchError {
     HeaderShape,
     #[error("{0}")]
     Header(#[from] HeaderError),
+    #[error("cannot use a temporary file: {0}")]
+    Spill(io::Error),
 }
 
 /// Input that is not UTF-8: the line of the first bad byte, and the byte.
@@ -337,19 +349,17 @@ struct Job<'a, 'f> {
     /// The printer of the acknowledgement template, when one is written.
     template: Option<&'a dyn Printer>,
     delimiter: u8,
-    /// Findings across one patient's concurrent prescriptions, by row index.
-    cross: Option<&'a CrossFindings<'f>>,
 }
 
 impl<'f> Job<'_, 'f> {
-    /// Checks the rows of `spans`, the first of which is data row `first`, and appends their
+    /// Checks the rows of `spans`, the first of which is data row `first`, with the findings
+    /// across their patients' rows in `cross` (by row, in row order), and appends their
     /// records to `out` (and their template lines to `template`); a row that is not UTF-8 ends
     /// the chunk (and the run).
     fn run(
         &self,
-        bytes: &[u8],
-        spans: &[RowSpan],
-        first: u64,
+        (bytes, spans, first): (&[u8], &[RowSpan], u64),
+        cross: &RowFindings,
         (out, template): (&mut Vec<u8>, &mut Vec<u8>),
     ) -> Summary {
         let mut worker = Worker::new(self.delimiter);
@@ -359,6 +369,7 @@ impl<'f> Job<'_, 'f> {
             self.row(
                 &mut worker,
                 (row, index, span),
+                cross,
                 (out, template),
                 &mut summary,
             );
@@ -373,6 +384,7 @@ impl<'f> Job<'_, 'f> {
         &self,
         w: &mut Worker<'f>,
         (row, index, span): (&[u8], u64, &RowSpan),
+        cross: &RowFindings,
         (out, template): (&mut Vec<u8>, &mut Vec<u8>),
         summary: &mut Summary,
     ) {
@@ -405,7 +417,7 @@ impl<'f> Job<'_, 'f> {
                 };
                 rx_id = fields.get(self.columns.get(Field::RxId).unwrap_or(0));
                 patient_id = self.columns.patient_id.map(|i| fields.get(i));
-                self.check_fields(&fields, index, &mut assessment, &mut inputs);
+                self.check_fields(&fields, (index, cross), &mut assessment, &mut inputs);
             }
         }
         let record = Record {
@@ -424,13 +436,13 @@ impl<'f> Job<'_, 'f> {
         w.assessment = assessment;
     }
 
-    /// Checks data row `index`'s fields: alone, then with its patient's other rows, then
-    /// through the site overlay and the acknowledgements. `inputs` gets the prescription's
-    /// fingerprint when an acknowledgement template needs it.
+    /// Checks data row `index`'s fields: alone, then with its patient's other rows (their
+    /// findings are among `cross`), then through the site overlay and the acknowledgements.
+    /// `inputs` gets the prescription's fingerprint when an acknowledgement template needs it.
     fn check_fields(
         &self,
         row: &RowFields<'_>,
-        index: u64,
+        (index, cross): (u64, &RowFindings),
         assessment: &mut Assessment<'f>,
         inputs: &mut String,
     ) {
@@ -456,9 +468,7 @@ impl<'f> Job<'_, 'f> {
         if rx.rx_id.trim().is_empty() {
             Input::RxId.invalid(assessment, "rx_id is empty".into());
         }
-        if let Some(cross) = self.cross {
-            cross.add_to(index, assessment);
-        }
+        cross.add_to(index, assessment);
         self.formulary.regrade(assessment);
         if let Some(acks) = &self.options.acknowledgements {
             acks.apply(rx.rx_id, || rx.fingerprint(), assessment);
@@ -601,7 +611,7 @@ pub fn run(
     output: &mut dyn Write,
     printer: &dyn Printer,
     options: &BatchOptions,
-    cross: Option<&CrossFindings<'_>>,
+    mut cross: Option<&mut CrossFindings>,
     mut template: Option<(&dyn Printer, &mut dyn Write)>,
 ) -> Result<Summary, BatchError> {
     let mut splitter = RowSplitter::new(input, options.max_field_bytes);
@@ -614,7 +624,6 @@ pub fn run(
         printer,
         template: template.as_ref().map(|(p, _)| *p),
         delimiter,
-        cross,
     };
     let mut head = Vec::new();
     printer.header(&mut head);
@@ -625,19 +634,28 @@ pub fn run(
         let (full_rx, empty_tx) = read_in_batches(scope, splitter, delimiter, batch_rows, progress);
         // Validation runs on its own coordinating thread, so that writing a batch's records
         // here overlaps with validating the next batch.
-        let (done_tx, done_rx) = mpsc::sync_channel::<io::Result<Processed>>(2);
+        let (done_tx, done_rx) = mpsc::sync_channel::<Result<Processed, BatchError>>(2);
         let (spare_tx, spare_rx) = mpsc::channel::<(Vec<Vec<u8>>, Vec<Vec<u8>>)>();
         let job = &job;
         scope.spawn(move || {
             let chunks = rayon::current_num_threads().max(1) * 2;
+            // The findings across patients' rows of the batch at hand.
+            let mut found = RowFindings::default();
             for batch in full_rx {
                 let batch = match batch {
                     Ok(batch) => batch,
                     Err(e) => {
-                        let _ = done_tx.send(Err(e));
+                        let _ = done_tx.send(Err(BatchError::Read(e)));
                         return;
                     }
                 };
+                if let Some(cross) = cross.as_deref_mut() {
+                    let end = batch.first_row + batch.rows.len() as u64;
+                    if let Err(e) = cross.take_before(end, &mut found) {
+                        let _ = done_tx.send(Err(BatchError::Spill(e)));
+                        return;
+                    }
+                }
                 let per_chunk = batch.rows.len().div_ceil(chunks).max(1);
                 let pieces: Vec<&[RowSpan]> = batch.rows.chunks(per_chunk).collect();
                 let (mut outputs, mut templates) = spare_rx.try_recv().unwrap_or_default();
@@ -649,7 +667,7 @@ pub fn run(
                         out.clear();
                         template.clear();
                         let first = batch.first_row + (index * per_chunk) as u64;
-                        job.run(&batch.bytes, spans, first, (out, template))
+                        job.run((&batch.bytes, spans, first), &found, (out, template))
                     };
                 let summaries: Vec<Summary> = if options.sequential {
                     pieces
@@ -681,7 +699,7 @@ pub fn run(
         });
         let mut summary = Summary::default();
         for processed in done_rx {
-            let processed = processed.map_err(BatchError::Read)?;
+            let processed = processed?;
             let chunks = processed.outputs.iter().zip(&processed.templates);
             for (s, (out, lines)) in processed.summaries.into_iter().zip(chunks) {
                 // The records of a chunk are those of the rows before any that stopped it.

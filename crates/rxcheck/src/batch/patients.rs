@@ -1,89 +1,179 @@
-//! Cross-prescription checks over a file: a first pass gathers every course of treatment by
-//! patient and works each patient's findings out once ([`crate::validate::courses`]); they
-//! are added to the rows involved when the file is validated. This handles files in any
-//! order, with memory proportional to the rows that name a patient and to their findings.
+//! Cross-prescription checks over a file: a first pass turns every row that names a patient
+//! into a course record and files it, by a hash of the patient id, in one of
+//! [`FAN_OUT`] parts; each part (a set of whole patients) is then worked out on its own
+//! ([`crate::validate::courses`]), and its findings are kept in row order, to be merged into
+//! the rows as the file is validated. With spill files ([`BatchOptions::spill`]) the parts
+//! leave memory once they outgrow [`BatchOptions::memory_budget`], and a part too large to
+//! work out in memory is split again by other bits of the hash, so memory does not grow with
+//! the file (only with the rows of the largest single patient).
 
+use super::spill::{Put, SpillTo, Stream, Take, frame, read_record};
 use super::{
     BatchError, BatchOptions, Columns, RowFields, RowKind, RowSpan, RowSplitter, Worker,
     prescription, read_header, read_in_batches,
 };
 use crate::fasthash::{FastMap, FnvHasher};
-use crate::finding::Assessment;
+use crate::finding::{Assessment, Category, Finding, Rows, Severity};
 use crate::formulary::Formulary;
 use crate::request::{Field, parse};
-use crate::validate::courses::{Course, CrossCheck, CrossFinding};
+use crate::validate::courses::{Course, CourseDrug, CrossCheck};
+use chrono::{Datelike, NaiveDate};
 use rayon::prelude::*;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::hash::Hasher;
-use std::io::Read;
-use std::sync::{Mutex, PoisonError};
+use std::io::{self, BufRead, Read};
+
+/// How many parts the courses are filed in, by patient; a part too large to work out in
+/// memory is split in as many again.
+const FAN_OUT: usize = 64;
+
+/// Bits of the patient hash each level of parts uses.
+const FAN_OUT_BITS: u32 = FAN_OUT.trailing_zeros();
 
 /// The findings across each patient's concurrent prescriptions, gathered from a whole file and
-/// worked out once per patient; they are added to their rows when the file is validated.
-pub struct CrossFindings<'f> {
-    formulary: &'f Formulary,
-    /// Every course, grouped by patient, each patient's in row order.
-    courses: Vec<Course<'f>>,
-    /// The findings, patient by patient, in parts worked out on different threads.
-    findings: Vec<Vec<RowFinding<'f>>>,
-    /// The findings in row order (part and place), each row's in the order worked out.
-    in_row_order: Vec<(u32, u32)>,
-    /// One bit per row: whether it has findings (most rows have none).
-    rows_found: Vec<u64>,
+/// worked out once per patient, in row order; [`CrossFindings::take_before`] hands them out as
+/// the file is validated.
+pub struct CrossFindings {
+    /// Each part's findings, in row order.
+    parts: Vec<Findings>,
+    /// The parts by the row of their next finding, lowest first.
+    next: BinaryHeap<Reverse<(u32, usize)>>,
     /// Patients with at least one row.
     pub patients: usize,
     /// Rows that name a patient.
     pub courses_read: usize,
 }
 
-/// A finding of data row `row`, whose patient's courses start at `patient` in
-/// [`CrossFindings::courses`].
-struct RowFinding<'f> {
-    row: u32,
-    patient: u32,
-    finding: CrossFinding<'f>,
+/// One part's findings, read back in row order.
+struct Findings {
+    input: Box<dyn BufRead + Send>,
+    /// The next finding's record (its row first).
+    record: Vec<u8>,
 }
 
-impl<'f> CrossFindings<'f> {
-    /// Appends the findings of data row `row` (0-based) to its assessment.
-    pub fn add_to(&self, row: u64, assessment: &mut Assessment<'f>) {
-        let found = usize::try_from(row / 64)
-            .ok()
-            .and_then(|word| self.rows_found.get(word))
-            .is_some_and(|bits| bits & (1 << (row % 64)) != 0);
-        let Some(row) = u32::try_from(row).ok().filter(|_| found) else {
-            return;
+impl Findings {
+    /// Reads the next finding; its row, or `None` at the end.
+    fn advance(&mut self) -> io::Result<Option<u32>> {
+        if !read_record(&mut self.input, &mut self.record)? {
+            return Ok(None);
+        }
+        Ok(Take(&self.record).u32())
+    }
+}
+
+impl CrossFindings {
+    /// Reads the findings that working out parts gave, to hand them out in row order.
+    fn merging(worked: Vec<WorkedOut>) -> io::Result<CrossFindings> {
+        let mut cross = CrossFindings {
+            parts: Vec::new(),
+            next: BinaryHeap::new(),
+            patients: 0,
+            courses_read: 0,
         };
-        let of = |&(part, at): &(u32, u32)| self.findings.get(part as usize)?.get(at as usize);
-        let at = self
-            .in_row_order
-            .partition_point(|i| of(i).is_some_and(|f| f.row < row));
-        let of_row = self.in_row_order.get(at..).unwrap_or(&[]).iter();
-        for found in of_row.map_while(of).take_while(|f| f.row == row) {
-            let courses = self.courses.get(found.patient as usize..).unwrap_or(&[]);
-            assessment
-                .findings
-                .push(found.finding.finding(self.formulary, courses));
+        for worked in worked {
+            cross.patients += worked.patients;
+            cross.courses_read += worked.courses;
+            let mut findings = Findings {
+                input: worked.findings.into_reader()?,
+                record: Vec::new(),
+            };
+            if let Some(row) = findings.advance()? {
+                cross.next.push(Reverse((row, cross.parts.len())));
+                cross.parts.push(findings);
+            }
+        }
+        Ok(cross)
+    }
+
+    /// Hands the record of the next finding in row order to `take`, when its row is before
+    /// `end`; `false` when there is none.
+    fn next_before(
+        &mut self,
+        end: u64,
+        take: impl FnOnce(u32, &[u8]) -> io::Result<()>,
+    ) -> io::Result<bool> {
+        let Some(&Reverse((row, part))) = self.next.peek() else {
+            return Ok(false);
+        };
+        if u64::from(row) >= end {
+            return Ok(false);
+        }
+        self.next.pop();
+        let Some(findings) = self.parts.get_mut(part) else {
+            return Ok(false);
+        };
+        take(row, &findings.record)?;
+        if let Some(row) = findings.advance()? {
+            self.next.push(Reverse((row, part)));
+        }
+        Ok(true)
+    }
+
+    /// Moves the findings of the data rows (0-based) before `end` into `into`, in row order,
+    /// each row's in the order they were worked out.
+    pub fn take_before(&mut self, end: u64, into: &mut RowFindings) -> io::Result<()> {
+        into.records.clear();
+        into.ends.clear();
+        while self.next_before(end, |row, record| {
+            into.records.extend_from_slice(record);
+            into.ends.push((row, into.records.len()));
+            Ok(())
+        })? {}
+        Ok(())
+    }
+}
+
+/// Some rows' findings across their patients' rows, in row order, as records (they are read
+/// when their row is validated, on the thread that validates it).
+#[derive(Default)]
+pub struct RowFindings {
+    records: Vec<u8>,
+    /// Each record's row and where it ends in `records`.
+    ends: Vec<(u32, usize)>,
+}
+
+impl RowFindings {
+    /// The findings of data row `row`, appended to `assessment`.
+    pub fn add_to<'f>(&self, row: u64, assessment: &mut Assessment<'f>) {
+        let at = self.ends.partition_point(|&(r, _)| u64::from(r) < row);
+        let mut start = match at.checked_sub(1) {
+            Some(before) => self.ends.get(before).map_or(0, |&(_, end)| end),
+            None => 0,
+        };
+        let of_row = self.ends.get(at..).unwrap_or(&[]).iter();
+        for &(_, end) in of_row.take_while(|&&(r, _)| u64::from(r) == row) {
+            let record = self.records.get(start..end).unwrap_or(&[]);
+            if let Some((_, finding)) = take_finding(&mut Take(record)) {
+                assessment.findings.push(finding);
+            }
+            start = end;
         }
     }
 }
 
+fn corrupt(what: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("a spill file holds {what} that cannot be read back"),
+    )
+}
+
 /// Reads every row of `input` and works out the findings across each patient's concurrent
 /// prescriptions. `None` when the header has no `patient_id` column.
-pub fn scan_patients<'f>(
-    formulary: &'f Formulary,
+pub fn scan_patients(
+    formulary: &Formulary,
     input: impl Read + Send,
     options: &BatchOptions,
-) -> Result<Option<CrossFindings<'f>>, BatchError> {
+) -> Result<Option<CrossFindings>, BatchError> {
     let mut splitter = RowSplitter::new(input, options.max_field_bytes);
     let (columns, delimiter) = read_header(&mut splitter, options)?;
     if columns.patient_id.is_none() {
         return Ok(None);
     }
-    // Rows are read in batches on a thread of their own; each batch's rows are parsed into
-    // courses on every core, each with its patient's key, and the courses are kept in row
-    // order.
-    let keys = PatientKeys::default();
-    let mut courses: Vec<(PatientKey, Course<'f>)> = Vec::new();
+    // Rows are read in batches on a thread of their own; each batch's rows are turned into
+    // course records on every core, and the records are filed by patient, in row order.
+    let mut parts = Parts::new(options.spill.clone(), options.memory_budget);
     std::thread::scope(|scope| {
         let batch_rows = options.batch_rows.max(1) * 4;
         let (batches, spent) = read_in_batches(scope, splitter, delimiter, batch_rows, None);
@@ -94,195 +184,69 @@ pub fn scan_patients<'f>(
                 .len()
                 .div_ceil(rayon::current_num_threads().max(1) * 4)
                 .max(1);
-            let parsed: Vec<Vec<(PatientKey, Course<'f>)>> = batch
+            let records: Vec<CourseRecords> = batch
                 .rows
                 .par_chunks(chunk)
                 .enumerate()
                 .map(|(i, spans)| {
                     let first = batch.first_row + (i * chunk) as u64;
-                    parse_courses(
-                        formulary,
-                        &columns,
-                        delimiter,
-                        options,
-                        &keys,
-                        &batch.bytes,
-                        spans,
-                        first,
-                    )
+                    let rows = (batch.bytes.as_slice(), spans, first);
+                    course_records(formulary, &columns, delimiter, options, rows)
                 })
                 .collect();
-            courses.extend(parsed.into_iter().flatten());
+            for records in &records {
+                parts.file(records).map_err(BatchError::Spill)?;
+            }
             let _ = spent.send(batch);
         }
         Ok::<(), BatchError>(())
     })?;
-    Ok(Some(CrossFindings::work_out(formulary, courses)))
+    parts.work_out(formulary).map(Some)
 }
 
-impl<'f> CrossFindings<'f> {
-    /// Groups `courses` (each with its patient's key, in row order) by patient, then works each
-    /// patient's findings out, on every core.
-    fn work_out(
-        formulary: &'f Formulary,
-        mut courses: Vec<(PatientKey, Course<'f>)>,
-    ) -> CrossFindings<'f> {
-        courses.par_sort_unstable_by_key(|(patient, course)| (*patient, course.row));
-        let mut groups: Vec<(usize, usize)> = Vec::new();
-        let mut start = 0;
-        for group in courses.chunk_by(|a, b| a.0 == b.0) {
-            groups.push((start, group.len()));
-            start += group.len();
-        }
-        let mut courses: Vec<Course<'f>> = courses.into_iter().map(|(_, course)| course).collect();
-        courses.shrink_to_fit();
-        let parts = groups
-            .par_iter()
-            .filter(|(_, len)| *len > 1)
-            .fold(
-                || (CrossCheck::default(), Vec::new()),
-                |(mut check, mut out), &(start, len)| {
-                    let patient = courses.get(start..start + len).unwrap_or(&[]);
-                    check.check(formulary, patient, |finding| {
-                        if let Some(course) = patient.get(finding.course()) {
-                            out.push(RowFinding {
-                                row: course.row,
-                                patient: u32::try_from(start).unwrap_or(u32::MAX),
-                                finding,
-                            });
-                        }
-                    });
-                    (check, out)
-                },
-            )
-            .map(|(_, out)| out)
-            .collect::<Vec<Vec<RowFinding<'f>>>>();
-        // Sorted by row, then by place: a row's findings stay in the order they were worked out.
-        let mut in_row_order: Vec<(u32, u32)> = (0u32..)
-            .zip(&parts)
-            .flat_map(|(part, found)| (0..found.len() as u32).map(move |at| (part, at)))
-            .collect();
-        let row_of = |&(part, at): &(u32, u32)| {
-            parts
-                .get(part as usize)
-                .and_then(|found| found.get(at as usize))
-                .map(|f| f.row)
-        };
-        in_row_order.par_sort_unstable_by_key(|place| (row_of(place), *place));
-        let mut rows_found = Vec::new();
-        for row in parts.iter().flatten().map(|f| f.row as usize) {
-            if rows_found.len() <= row / 64 {
-                rows_found.resize(row / 64 + 1, 0);
-            }
-            if let Some(bits) = rows_found.get_mut(row / 64) {
-                *bits |= 1 << (row % 64);
-            }
-        }
-        CrossFindings {
-            formulary,
-            patients: groups.len(),
-            courses_read: courses.len(),
-            courses,
-            findings: parts,
-            in_row_order,
-            rows_found,
-        }
-    }
+/// The course records of some rows, back to back, each with its patient's hash.
+#[derive(Default)]
+struct CourseRecords {
+    bytes: Vec<u8>,
+    /// Each record's patient hash and where it ends in `bytes`.
+    ends: Vec<(u64, usize)>,
 }
 
-/// The courses of the rows `spans` of `bytes` (the first of which is data row `first`), each
-/// with its patient's key.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "the parts of a batch job, borrowed"
-)]
-fn parse_courses<'f>(
-    formulary: &'f Formulary,
+/// The course records of the rows `spans` of `bytes` (the first of which is data row `first`).
+fn course_records(
+    formulary: &Formulary,
     columns: &Columns,
     delimiter: u8,
     options: &BatchOptions,
-    keys: &PatientKeys,
-    bytes: &[u8],
-    spans: &[RowSpan],
-    first: u64,
-) -> Vec<(PatientKey, Course<'f>)> {
+    (bytes, spans, first): (&[u8], &[RowSpan], u64),
+) -> CourseRecords {
     let mut worker = Worker::new(delimiter);
     // Parsing records its findings here; the first pass keeps none of them.
     let mut scratch = Assessment::default();
-    (first..)
-        .zip(spans)
-        .filter(|(_, span)| span.kind == RowKind::Complete)
-        .filter_map(|(index, span)| {
-            let count = worker.parse(bytes.get(span.bytes.clone()).unwrap_or(&[]));
-            if count != columns.width {
-                return None;
-            }
-            // A row that is not UTF-8 stops the run when it is validated.
-            let fields = worker.row_fields(count)?;
-            let (patient, course) =
-                course(formulary, columns, (&fields, index), options, &mut scratch)?;
-            Some((keys.key(patient), course))
-        })
-        .collect()
-}
-
-/// How many parts the long ids of [`PatientKeys`] are split into, each locked on its own.
-const ID_SHARDS: u64 = 16;
-
-/// A key for each patient id, the same for the same id and distinct for distinct ids, handed
-/// out to the threads that read rows. An id of up to 15 bytes (most) is its own key: its
-/// bytes packed in a number, then its length in the last byte. A longer id is numbered on
-/// first sight, in a map split into parts by hash so that threads seldom wait for each other;
-/// its key is its number with all the bits of the last byte set.
-struct PatientKeys {
-    long: Vec<Mutex<FastMap<Box<str>, u64>>>,
-}
-
-/// A patient's key (see [`PatientKeys`]).
-type PatientKey = [u64; 2];
-
-/// The last byte of the key of a long id.
-const LONG_ID: u128 = 0xFF << 120;
-
-impl Default for PatientKeys {
-    fn default() -> Self {
-        PatientKeys {
-            long: (0..ID_SHARDS).map(|_| Mutex::default()).collect(),
+    let mut records = CourseRecords::default();
+    for (index, span) in (first..).zip(spans) {
+        if span.kind != RowKind::Complete {
+            continue;
         }
-    }
-}
-
-impl PatientKeys {
-    fn key(&self, id: &str) -> PatientKey {
-        let key = packed(id).unwrap_or_else(|| LONG_ID | u128::from(self.number(id)));
-        // Two halves: a course with its key keeps the course's alignment.
-        [(key >> 64) as u64, key as u64]
-    }
-
-    fn number(&self, id: &str) -> u64 {
-        let mut hasher = FnvHasher::default();
-        hasher.write(id.as_bytes());
-        // Bits the maps do not use to place their keys.
-        let shard = (hasher.finish() >> 32) % ID_SHARDS;
-        let Some(ids) = self.long.get(shard as usize) else {
-            return 0;
+        let count = worker.parse(bytes.get(span.bytes.clone()).unwrap_or(&[]));
+        if count != columns.width {
+            continue;
+        }
+        // A row that is not UTF-8 stops the run when it is validated.
+        let Some(fields) = worker.row_fields(count) else {
+            continue;
         };
-        let mut ids = ids.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(&number) = ids.get(id) {
-            return number;
-        }
-        let number = ids.len() as u64 * ID_SHARDS + shard;
-        ids.insert(id.into(), number);
-        number
+        let Some((patient, course)) =
+            course(formulary, columns, (&fields, index), options, &mut scratch)
+        else {
+            continue;
+        };
+        frame(&mut records.bytes, |r| put_course(r, patient, &course));
+        records
+            .ends
+            .push((patient_hash(patient), records.bytes.len()));
     }
-}
-
-/// An id of up to 15 bytes packed in a number: its bytes, then its length in the last byte.
-fn packed(id: &str) -> Option<u128> {
-    let mut bytes = [0u8; 16];
-    bytes.get_mut(..id.len())?.copy_from_slice(id.as_bytes());
-    *bytes.last_mut()? = u8::try_from(id.len()).ok().filter(|&len| len < 16)?;
-    Some(u128::from_le_bytes(bytes))
+    records
 }
 
 /// The course a row describes, with its patient; `None` for rows without a patient, a drug or
@@ -317,13 +281,402 @@ fn course<'f, 'r>(
     Some((patient, Course::from_request(&request, row, rx.rx_id)?))
 }
 
+/// A patient id's hash: its low bits choose the part, the next ones the part within a part.
+fn patient_hash(id: &str) -> u64 {
+    let mut hasher = FnvHasher::default();
+    hasher.write(id.as_bytes());
+    // FNV's low bits mix poorly; these spread them.
+    hasher
+        .finish()
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        .rotate_left(32)
+}
+
+/// The part a patient hash falls in at `level`.
+fn part_of(hash: u64, level: u32) -> usize {
+    ((hash >> (level * FAN_OUT_BITS)) as usize) % FAN_OUT
+}
+
+/// How many times a part may be split again (the hash has bits for this many levels).
+const MAX_LEVEL: u32 = u64::BITS / FAN_OUT_BITS - 1;
+
+/// Course records filed by patient.
+struct Parts {
+    parts: Vec<Part>,
+    spill: Option<SpillTo>,
+    budget: usize,
+}
+
+/// Some patients' course records.
+#[derive(Default)]
+struct Part {
+    records: Stream,
+    count: usize,
+    /// The level of the hash bits that chose its patients.
+    level: u32,
+}
+
+impl Parts {
+    fn new(spill: Option<SpillTo>, budget: usize) -> Parts {
+        Parts {
+            parts: (0..FAN_OUT).map(|_| Part::default()).collect(),
+            spill,
+            budget,
+        }
+    }
+
+    /// Files `records` in their parts; once the parts hold more than the budget in memory,
+    /// they move to spill files.
+    fn file(&mut self, records: &CourseRecords) -> io::Result<()> {
+        let mut start = 0;
+        for &(hash, end) in &records.ends {
+            if let (Some(part), Some(record)) = (
+                self.parts.get_mut(part_of(hash, 0)),
+                records.bytes.get(start..end),
+            ) {
+                part.records.write(record)?;
+                part.count += 1;
+            }
+            start = end;
+        }
+        let held: usize = self.parts.iter().map(|p| p.records.in_memory()).sum();
+        if let Some(to) = self.spill.as_ref().filter(|_| held > self.budget) {
+            for part in &mut self.parts {
+                part.records.spill(to)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Works each part's findings out, on every core.
+    fn work_out(self, formulary: &Formulary) -> Result<CrossFindings, BatchError> {
+        let Parts {
+            parts,
+            spill,
+            budget,
+        } = self;
+        // A part is worked out in memory when its records take at most this much (each core
+        // works on one part at a time, and its courses take a few times its records).
+        let in_memory = budget / 8;
+        let worked: Vec<WorkedOut> = parts
+            .into_par_iter()
+            .map(|part| part.work_out(formulary, spill.as_ref(), in_memory))
+            .collect::<io::Result<_>>()
+            .map_err(BatchError::Spill)?;
+        CrossFindings::merging(worked).map_err(BatchError::Spill)
+    }
+}
+
+/// What working a part out gave: its findings, in row order, and what it counted.
+struct WorkedOut {
+    findings: Stream,
+    patients: usize,
+    courses: usize,
+}
+
+impl Part {
+    /// Works this part's findings out: in memory when its records take at most `in_memory`
+    /// bytes (or it cannot be split further), else split again by the next bits of the hash.
+    fn work_out(
+        self,
+        formulary: &Formulary,
+        spill: Option<&SpillTo>,
+        in_memory: usize,
+    ) -> io::Result<WorkedOut> {
+        let spilled = self.records.is_spilled();
+        let too_large = self.records.len > in_memory as u64 && self.level < MAX_LEVEL;
+        let level = self.level + 1;
+        let count = self.count;
+        let mut input = self.records.into_reader()?;
+        let mut record = Vec::new();
+        if too_large {
+            let mut parts: Vec<Part> = (0..FAN_OUT)
+                .map(|_| Part {
+                    level,
+                    ..Part::default()
+                })
+                .collect();
+            let mut framed = Vec::new();
+            while read_record(&mut input, &mut record)? {
+                let patient = Take(&record).str().ok_or_else(|| corrupt("a course"))?;
+                if let Some(part) = parts.get_mut(part_of(patient_hash(patient), level)) {
+                    framed.clear();
+                    frame(&mut framed, |f| f.extend_from_slice(&record));
+                    part.records.write(&framed)?;
+                    part.count += 1;
+                    if let Some(to) = spill.filter(|_| spilled && !part.records.is_spilled()) {
+                        part.records.spill(to)?;
+                    }
+                }
+            }
+            // One patient's rows cannot be split: they are worked out together, however many.
+            let split = parts.iter().all(|p| p.count < count);
+            let mut worked = Vec::new();
+            for mut part in parts.into_iter().filter(|p| p.count > 0) {
+                if !split {
+                    part.level = MAX_LEVEL;
+                }
+                worked.push(part.work_out(formulary, spill, in_memory)?);
+            }
+            // One stream of findings per part, however often it was split, so that the files
+            // open at once stay few.
+            let mut merged = CrossFindings::merging(worked)?;
+            let mut findings = Stream::default();
+            if let Some(to) = spill.filter(|_| spilled) {
+                findings.spill(to)?;
+            }
+            let mut framed = Vec::new();
+            while merged.next_before(u64::MAX, |_, record| {
+                framed.clear();
+                frame(&mut framed, |f| f.extend_from_slice(record));
+                findings.write(&framed)
+            })? {}
+            return Ok(WorkedOut {
+                findings,
+                patients: merged.patients,
+                courses: merged.courses_read,
+            });
+        }
+        let mut bytes = Vec::new();
+        input.read_to_end(&mut bytes)?;
+        drop(input);
+        let mut findings = Stream::default();
+        let (patients, courses) = work_out_records(formulary, bytes, &mut findings)?;
+        if let Some(to) = spill.filter(|_| spilled) {
+            findings.spill(to)?;
+        }
+        Ok(WorkedOut {
+            findings,
+            patients,
+            courses,
+        })
+    }
+}
+
+/// Works out the findings of the course records `bytes` (whole patients') and writes them to
+/// `out` in row order; returns how many patients and courses there were.
+fn work_out_records(
+    formulary: &Formulary,
+    bytes: Vec<u8>,
+    out: &mut Stream,
+) -> io::Result<(usize, usize)> {
+    let mut keys = PatientKeys::default();
+    let mut courses: Vec<(PatientKey, Course<'_>)> = Vec::new();
+    let mut rest = Take(&bytes);
+    while !rest.0.is_empty() {
+        let len = rest.u32().and_then(|n| usize::try_from(n).ok());
+        let (record, after) = len
+            .and_then(|len| rest.0.split_at_checked(len))
+            .ok_or_else(|| corrupt("a course"))?;
+        rest = Take(after);
+        let (patient, course) =
+            take_course(&mut Take(record), formulary).ok_or_else(|| corrupt("a course"))?;
+        courses.push((keys.key(patient), course));
+    }
+    drop(keys);
+    drop(bytes);
+    courses.sort_unstable_by_key(|(patient, course)| (*patient, course.row));
+    let count = courses.len();
+    let lengths: Vec<usize> = courses
+        .chunk_by(|a, b| a.0 == b.0)
+        .map(<[_]>::len)
+        .collect();
+    let courses: Vec<Course<'_>> = courses.into_iter().map(|(_, course)| course).collect();
+    let mut findings: Vec<(u32, Finding<'_>)> = Vec::new();
+    let mut check = CrossCheck::default();
+    let mut start = 0;
+    for &patient in &lengths {
+        let of_patient = courses.get(start..start + patient).unwrap_or(&[]);
+        start += patient;
+        if of_patient.len() < 2 {
+            continue;
+        }
+        check.check(formulary, of_patient, |found| {
+            if let Some(course) = of_patient.get(found.course()) {
+                findings.push((course.row, found.finding(formulary, of_patient)));
+            }
+        });
+    }
+    // Stable: each row's findings stay in the order they were worked out.
+    findings.sort_by_key(|(row, _)| *row);
+    let mut record = Vec::new();
+    for (row, finding) in &findings {
+        record.clear();
+        frame(&mut record, |r| put_finding(r, *row, finding));
+        out.write(&record)?;
+    }
+    Ok((lengths.len(), count))
+}
+
+/// Writes a course record: its patient, then the course.
+fn put_course(out: &mut Vec<u8>, patient: &str, course: &Course<'_>) {
+    out.put_str(patient);
+    out.put_u32(course.row);
+    out.put_str(&course.rx_id);
+    out.put_u32(course.start.num_days_from_ce() as u32);
+    match course.end {
+        Some(end) => {
+            out.put_u8(1);
+            out.put_u32(end.num_days_from_ce() as u32);
+        }
+        None => out.put_u8(0),
+    }
+    match &course.drug {
+        CourseDrug::Covered {
+            drug,
+            form,
+            brand,
+            daily_mg,
+            systemic,
+        } => {
+            out.put_u8(0);
+            out.put_u32(u32::from(*drug));
+            out.put_u32(u32::from(*form));
+            out.put_u32(brand.map_or(u32::MAX, u32::from));
+            out.put_decimal(*daily_mg);
+            out.put_u8(u8::from(*systemic));
+        }
+        CourseDrug::Other { name, .. } => {
+            out.put_u8(1);
+            out.put_str(name);
+        }
+    }
+}
+
+/// Reads a course record back: its patient and the course.
+fn take_course<'b, 'f>(
+    take: &mut Take<'b>,
+    formulary: &'f Formulary,
+) -> Option<(&'b str, Course<'f>)> {
+    let patient = take.str()?;
+    let row = take.u32()?;
+    let rx_id = take.str()?.into();
+    let date = |days: u32| NaiveDate::from_num_days_from_ce_opt(days as i32);
+    let start = date(take.u32()?)?;
+    let end = match take.u8()? {
+        0 => None,
+        _ => Some(date(take.u32()?)?),
+    };
+    let drug = match take.u8()? {
+        0 => CourseDrug::Covered {
+            drug: u16::try_from(take.u32()?).ok()?,
+            form: u16::try_from(take.u32()?).ok()?,
+            brand: match take.u32()? {
+                u32::MAX => None,
+                brand => Some(u16::try_from(brand).ok()?),
+            },
+            daily_mg: take.decimal()?,
+            systemic: take.u8()? != 0,
+        },
+        _ => {
+            let name = take.str()?;
+            CourseDrug::Other {
+                name: name.into(),
+                known: formulary.substance(name),
+            }
+        }
+    };
+    Some((
+        patient,
+        Course {
+            row,
+            rx_id,
+            start,
+            end,
+            drug,
+        },
+    ))
+}
+
+/// Writes a finding record: its row, then the finding (as worked out: no site overlay and no
+/// acknowledgement yet).
+fn put_finding(out: &mut Vec<u8>, row: u32, finding: &Finding<'_>) {
+    out.put_u32(row);
+    out.put_u8(finding.severity as u8);
+    out.put_u8(finding.category as u8);
+    out.put_str(&finding.rule);
+    out.put_str(&finding.message);
+    out.put_str(&finding.source);
+    match &finding.rows {
+        Some(rows) => {
+            out.put_u8(1);
+            out.put_u32(u32::try_from(rows.ids.len()).unwrap_or(u32::MAX));
+            for id in &rows.ids {
+                out.put_str(id);
+            }
+            out.put_u64(rows.more as u64);
+        }
+        None => out.put_u8(0),
+    }
+}
+
+/// Reads a finding record back: its row and the finding.
+fn take_finding<'f>(take: &mut Take<'_>) -> Option<(u32, Finding<'f>)> {
+    let row = take.u32()?;
+    let severity = *Severity::ALL.get(usize::from(take.u8()?))?;
+    let category = *Category::ALL.get(usize::from(take.u8()?))?;
+    let rule = take.str()?.to_owned();
+    let message = take.str()?.to_owned();
+    let source = take.str()?.to_owned();
+    let rows = match take.u8()? {
+        0 => None,
+        _ => {
+            let count = take.u32()?;
+            let ids = (0..count)
+                .map(|_| take.str().map(Box::from))
+                .collect::<Option<Vec<Box<str>>>>()?;
+            let more = usize::try_from(take.u64()?).ok()?;
+            Some(Box::new(Rows { ids, more }))
+        }
+    };
+    Some((
+        row,
+        Finding {
+            rows,
+            ..Finding::new(severity, category, rule, message, source)
+        },
+    ))
+}
+
+/// A key for each patient id of a part, the same for the same id and distinct for distinct
+/// ids. An id of up to 15 bytes (most) is its own key: its bytes packed in a number, then its
+/// length in the last byte. A longer id is numbered on first sight; its key is its number
+/// with all the bits of the last byte set.
+#[derive(Default)]
+struct PatientKeys<'b> {
+    long: FastMap<&'b str, u64>,
+}
+
+/// A patient's key (see [`PatientKeys`]).
+type PatientKey = u128;
+
+/// The last byte of the key of a long id.
+const LONG_ID: u128 = 0xFF << 120;
+
+impl<'b> PatientKeys<'b> {
+    fn key(&mut self, id: &'b str) -> PatientKey {
+        packed(id).unwrap_or_else(|| {
+            let next = self.long.len() as u64;
+            LONG_ID | u128::from(*self.long.entry(id).or_insert(next))
+        })
+    }
+}
+
+/// An id of up to 15 bytes packed in a number: its bytes, then its length in the last byte.
+fn packed(id: &str) -> Option<u128> {
+    let mut bytes = [0u8; 16];
+    bytes.get_mut(..id.len())?.copy_from_slice(id.as_bytes());
+    *bytes.last_mut()? = u8::try_from(id.len()).ok().filter(|&len| len < 16)?;
+    Some(u128::from_le_bytes(bytes))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn patient_keys_are_alike_when_ids_are_equal_and_apart_when_not() {
-        let keys = PatientKeys::default();
+        let mut keys = PatientKeys::default();
         let ids = [
             "P1",
             "P1\0",
