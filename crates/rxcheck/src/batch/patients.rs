@@ -16,13 +16,14 @@ use crate::fasthash::{FastMap, FnvHasher};
 use crate::finding::{Assessment, Category, Finding, Rows, Severity};
 use crate::formulary::Formulary;
 use crate::request::{Field, parse};
-use crate::validate::courses::{Course, CourseDrug, CrossCheck};
+use crate::validate::courses::{Course, CourseDrug, CrossCheck, spans_overlap};
 use chrono::{Datelike, NaiveDate};
 use rayon::prelude::*;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::hash::Hasher;
 use std::io::{self, BufRead, Read};
+use std::ops::Range;
 
 /// How many parts the courses are filed in, by patient; a part too large to work out in
 /// memory is split in as many again.
@@ -441,7 +442,7 @@ impl Part {
         input.read_to_end(&mut bytes)?;
         drop(input);
         let mut findings = Stream::default();
-        let (patients, courses) = work_out_records(formulary, bytes, &mut findings)?;
+        let (patients, courses) = work_out_records(formulary, &bytes, &mut findings)?;
         if let Some(to) = spill.filter(|_| spilled) {
             findings.spill(to)?;
         }
@@ -454,46 +455,55 @@ impl Part {
 }
 
 /// Works out the findings of the course records `bytes` (whole patients') and writes them to
-/// `out` in row order; returns how many patients and courses there were.
+/// `out` in row order; returns how many patients and courses there were. Only the courses of
+/// patients with courses that overlap are read whole.
 fn work_out_records(
     formulary: &Formulary,
-    bytes: Vec<u8>,
+    bytes: &[u8],
     out: &mut Stream,
 ) -> io::Result<(usize, usize)> {
     let mut keys = PatientKeys::default();
-    let mut courses: Vec<(PatientKey, Course<'_>)> = Vec::new();
-    let mut rest = Take(&bytes);
+    let mut heads: Vec<Head> = Vec::new();
+    let mut rest = Take(bytes);
     while !rest.0.is_empty() {
         let len = rest.u32().and_then(|n| usize::try_from(n).ok());
+        let at = bytes.len() - rest.0.len();
         let (record, after) = len
             .and_then(|len| rest.0.split_at_checked(len))
             .ok_or_else(|| corrupt("a course"))?;
         rest = Take(after);
-        let (patient, course) =
-            take_course(&mut Take(record), formulary).ok_or_else(|| corrupt("a course"))?;
-        courses.push((keys.key(patient), course));
+        let (patient, row, days) =
+            take_head(&mut Take(record)).ok_or_else(|| corrupt("a course"))?;
+        heads.push(Head {
+            patient: keys.key(patient),
+            row,
+            days,
+            record: at..at + record.len(),
+        });
     }
-    drop(keys);
-    drop(bytes);
-    courses.sort_unstable_by_key(|(patient, course)| (*patient, course.row));
-    let count = courses.len();
-    let lengths: Vec<usize> = courses
-        .chunk_by(|a, b| a.0 == b.0)
-        .map(<[_]>::len)
-        .collect();
-    let courses: Vec<Course<'_>> = courses.into_iter().map(|(_, course)| course).collect();
+    heads.sort_unstable_by_key(|h| (h.patient, h.row));
     let mut findings: Vec<(u32, Finding<'_>)> = Vec::new();
     let mut check = CrossCheck::default();
-    let mut start = 0;
-    for &patient in &lengths {
-        let of_patient = courses.get(start..start + patient).unwrap_or(&[]);
-        start += patient;
-        if of_patient.len() < 2 {
+    let mut spans = Vec::new();
+    let mut courses = Vec::new();
+    let mut patients = 0;
+    for of_patient in heads.chunk_by(|a, b| a.patient == b.patient) {
+        patients += 1;
+        spans.clear();
+        spans.extend(of_patient.iter().map(|h| h.days));
+        if of_patient.len() < 2 || !spans_overlap(&mut spans) {
             continue;
         }
-        check.check(formulary, of_patient, |found| {
-            if let Some(course) = of_patient.get(found.course()) {
-                findings.push((course.row, found.finding(formulary, of_patient)));
+        courses.clear();
+        for head in of_patient {
+            let mut record = Take(bytes.get(head.record.clone()).unwrap_or(&[]));
+            let (_, course) =
+                take_course(&mut record, formulary).ok_or_else(|| corrupt("a course"))?;
+            courses.push(course);
+        }
+        check.check(formulary, &courses, |found| {
+            if let Some(course) = courses.get(found.course()) {
+                findings.push((course.row, found.finding(formulary, &courses)));
             }
         });
     }
@@ -505,7 +515,16 @@ fn work_out_records(
         frame(&mut record, |r| put_finding(r, *row, finding));
         out.write(&record)?;
     }
-    Ok((lengths.len(), count))
+    Ok((patients, heads.len()))
+}
+
+/// What a course record says first: its patient, row, and first and last days (the last is
+/// the latest date for an open-ended course); and where the record is.
+struct Head {
+    patient: PatientKey,
+    row: u32,
+    days: (NaiveDate, NaiveDate),
+    record: Range<usize>,
 }
 
 /// Writes a course record: its patient, then the course.
@@ -543,6 +562,26 @@ fn put_course(out: &mut Vec<u8>, patient: &str, course: &Course<'_>) {
     }
 }
 
+/// Reads the start of a course record: its patient, row, and first and last days.
+fn take_head<'b>(take: &mut Take<'b>) -> Option<(&'b str, u32, (NaiveDate, NaiveDate))> {
+    let patient = take.str()?;
+    let row = take.u32()?;
+    let _rx_id = take.str()?;
+    let (start, end) = take_days(take)?;
+    Some((patient, row, (start, end.unwrap_or(NaiveDate::MAX))))
+}
+
+/// Reads a course's first day and its last (if it has one).
+fn take_days(take: &mut Take<'_>) -> Option<(NaiveDate, Option<NaiveDate>)> {
+    let date = |days: u32| NaiveDate::from_num_days_from_ce_opt(days as i32);
+    let start = date(take.u32()?)?;
+    let end = match take.u8()? {
+        0 => None,
+        _ => Some(date(take.u32()?)?),
+    };
+    Some((start, end))
+}
+
 /// Reads a course record back: its patient and the course.
 fn take_course<'b, 'f>(
     take: &mut Take<'b>,
@@ -551,12 +590,7 @@ fn take_course<'b, 'f>(
     let patient = take.str()?;
     let row = take.u32()?;
     let rx_id = take.str()?.into();
-    let date = |days: u32| NaiveDate::from_num_days_from_ce_opt(days as i32);
-    let start = date(take.u32()?)?;
-    let end = match take.u8()? {
-        0 => None,
-        _ => Some(date(take.u32()?)?),
-    };
+    let (start, end) = take_days(take)?;
     let drug = match take.u8()? {
         0 => CourseDrug::Covered {
             drug: u16::try_from(take.u32()?).ok()?,

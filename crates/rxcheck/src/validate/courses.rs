@@ -314,6 +314,11 @@ fn describe(text: &mut String, formulary: &Formulary, course: &Course<'_>) {
 fn any_overlap(courses: &[Course<'_>], spans: &mut Vec<(NaiveDate, NaiveDate)>) -> bool {
     spans.clear();
     spans.extend(courses.iter().map(|c| (c.start, c.last_day())));
+    spans_overlap(spans)
+}
+
+/// Whether any two of `spans` (first and last days, a course's) share a day; sorts them.
+pub fn spans_overlap(spans: &mut [(NaiveDate, NaiveDate)]) -> bool {
     spans.sort_unstable();
     let mut last = None;
     spans.iter().any(|&(start, end)| {
