@@ -9,14 +9,14 @@
 
 use super::spill::{Put, SpillTo, Stream, Take, frame, read_record};
 use super::{
-    BatchError, BatchOptions, Columns, RowFields, RowKind, RowSpan, RowSplitter, Worker,
-    prescription, read_header, read_in_batches,
+    BatchError, BatchOptions, Columns, RowKind, RowSpan, RowSplitter, Worker, prescription,
+    read_header, read_in_batches,
 };
 use crate::fasthash::{FastMap, FnvHasher};
 use crate::finding::{Assessment, Category, Finding, Rows, Severity};
 use crate::formulary::Formulary;
-use crate::request::{Field, parse};
-use crate::validate::courses::{Course, CourseDrug, CrossCheck, spans_overlap};
+use crate::request::{Dates, Field, Prescription, parse, parse_course_days};
+use crate::validate::courses::{Course, CourseDrug, CrossCheck, course_days, spans_overlap};
 use chrono::{Datelike, NaiveDate};
 use rayon::prelude::*;
 use std::cmp::Reverse;
@@ -192,7 +192,7 @@ pub fn scan_patients(
                 .map(|(i, spans)| {
                     let first = batch.first_row + (i * chunk) as u64;
                     let rows = (batch.bytes.as_slice(), spans, first);
-                    course_records(formulary, &columns, delimiter, options, rows)
+                    course_records(&columns, delimiter, options, rows)
                 })
                 .collect();
             for records in &records {
@@ -202,7 +202,7 @@ pub fn scan_patients(
         }
         Ok::<(), BatchError>(())
     })?;
-    parts.work_out(formulary).map(Some)
+    parts.work_out(formulary, &options.dates).map(Some)
 }
 
 /// The course records of some rows, back to back, each with its patient's hash.
@@ -215,7 +215,6 @@ struct CourseRecords {
 
 /// The course records of the rows `spans` of `bytes` (the first of which is data row `first`).
 fn course_records(
-    formulary: &Formulary,
     columns: &Columns,
     delimiter: u8,
     options: &BatchOptions,
@@ -237,55 +236,54 @@ fn course_records(
         let Some(fields) = worker.row_fields(count) else {
             continue;
         };
-        let Some((patient, course)) =
-            course(formulary, columns, (&fields, index), options, &mut scratch)
+        let Some(patient) = columns
+            .patient_id
+            .map(|i| fields.get(i).trim())
+            .filter(|p| !p.is_empty())
         else {
             continue;
         };
-        frame(&mut records.bytes, |r| put_course(r, patient, &course));
+        let Ok(row) = u32::try_from(index) else {
+            continue;
+        };
+        let mut joined = Vec::new();
+        let rx = prescription(columns, &fields, &mut joined, &COURSE_FIELDS);
+        if rx.drug.trim().is_empty() {
+            continue;
+        }
+        scratch.clear();
+        let (date, duration) = parse_course_days(&rx, &options.dates, &mut scratch);
+        let Some(days) = course_days(date, duration) else {
+            continue;
+        };
+        frame(&mut records.bytes, |r| {
+            put_course(r, (patient, row, days), &rx)
+        });
         records
             .ends
-            .push((patient_hash(patient), records.bytes.len()));
+            .push((patient_hash(patient.as_bytes()), records.bytes.len()));
     }
     records
 }
 
-/// The course a row describes, with its patient; `None` for rows without a patient, a drug or
-/// a readable date. The row is parsed as the validator parses it.
-fn course<'f, 'r>(
-    formulary: &'f Formulary,
-    columns: &Columns,
-    (fields, row): (&RowFields<'r>, u64),
-    options: &BatchOptions,
-    scratch: &mut Assessment<'f>,
-) -> Option<(&'r str, Course<'f>)> {
-    let row = u32::try_from(row).ok()?;
-    let patient = fields.get(columns.patient_id?).trim();
-    if patient.is_empty() {
-        return None;
-    }
-    let mut joined = Vec::new();
-    let wanted = [
-        Field::RxId,
-        Field::Drug,
-        Field::Form,
-        Field::Strength,
-        Field::UnitVolume,
-        Field::Dose,
-        Field::TimesPerDay,
-        Field::DurationDays,
-        Field::Date,
-    ];
-    let rx = prescription(columns, fields, &mut joined, &wanted);
-    scratch.clear();
-    let request = parse(formulary, &rx, &options.dates, scratch);
-    Some((patient, Course::from_request(&request, row, rx.rx_id)?))
-}
+/// The fields a course record keeps: the regimen is parsed only when the patient's courses
+/// overlap.
+const COURSE_FIELDS: [Field; 9] = [
+    Field::RxId,
+    Field::Date,
+    Field::DurationDays,
+    Field::Drug,
+    Field::Form,
+    Field::Strength,
+    Field::UnitVolume,
+    Field::Dose,
+    Field::TimesPerDay,
+];
 
 /// A patient id's hash: its low bits choose the part, the next ones the part within a part.
-fn patient_hash(id: &str) -> u64 {
+fn patient_hash(id: &[u8]) -> u64 {
     let mut hasher = FnvHasher::default();
-    hasher.write(id.as_bytes());
+    hasher.write(id);
     // FNV's low bits mix poorly; these spread them.
     hasher
         .finish()
@@ -350,7 +348,7 @@ impl Parts {
     }
 
     /// Works each part's findings out, on every core.
-    fn work_out(self, formulary: &Formulary) -> Result<CrossFindings, BatchError> {
+    fn work_out(self, formulary: &Formulary, dates: &Dates) -> Result<CrossFindings, BatchError> {
         let Parts {
             parts,
             spill,
@@ -361,7 +359,7 @@ impl Parts {
         let in_memory = budget / 8;
         let worked: Vec<WorkedOut> = parts
             .into_par_iter()
-            .map(|part| part.work_out(formulary, spill.as_ref(), in_memory))
+            .map(|part| part.work_out((formulary, dates), spill.as_ref(), in_memory))
             .collect::<io::Result<_>>()
             .map_err(BatchError::Spill)?;
         CrossFindings::merging(worked).map_err(BatchError::Spill)
@@ -380,7 +378,7 @@ impl Part {
     /// bytes (or it cannot be split further), else split again by the next bits of the hash.
     fn work_out(
         self,
-        formulary: &Formulary,
+        (formulary, dates): (&Formulary, &Dates),
         spill: Option<&SpillTo>,
         in_memory: usize,
     ) -> io::Result<WorkedOut> {
@@ -388,9 +386,9 @@ impl Part {
         let too_large = self.records.len > in_memory as u64 && self.level < MAX_LEVEL;
         let level = self.level + 1;
         let count = self.count;
-        let mut input = self.records.into_reader()?;
-        let mut record = Vec::new();
         if too_large {
+            let mut input = self.records.into_reader()?;
+            let mut record = Vec::new();
             let mut parts: Vec<Part> = (0..FAN_OUT)
                 .map(|_| Part {
                     level,
@@ -399,7 +397,7 @@ impl Part {
                 .collect();
             let mut framed = Vec::new();
             while read_record(&mut input, &mut record)? {
-                let patient = Take(&record).str().ok_or_else(|| corrupt("a course"))?;
+                let patient = Take(&record).text().ok_or_else(|| corrupt("a course"))?;
                 if let Some(part) = parts.get_mut(part_of(patient_hash(patient), level)) {
                     framed.clear();
                     frame(&mut framed, |f| f.extend_from_slice(&record));
@@ -417,7 +415,7 @@ impl Part {
                 if !split {
                     part.level = MAX_LEVEL;
                 }
-                worked.push(part.work_out(formulary, spill, in_memory)?);
+                worked.push(part.work_out((formulary, dates), spill, in_memory)?);
             }
             // One stream of findings per part, however often it was split, so that the files
             // open at once stay few.
@@ -438,11 +436,9 @@ impl Part {
                 courses: merged.courses_read,
             });
         }
-        let mut bytes = Vec::new();
-        input.read_to_end(&mut bytes)?;
-        drop(input);
+        let bytes = self.records.into_bytes()?;
         let mut findings = Stream::default();
-        let (patients, courses) = work_out_records(formulary, &bytes, &mut findings)?;
+        let (patients, courses) = work_out_records((formulary, dates), &bytes, &mut findings)?;
         if let Some(to) = spill.filter(|_| spilled) {
             findings.spill(to)?;
         }
@@ -458,11 +454,12 @@ impl Part {
 /// `out` in row order; returns how many patients and courses there were. Only the courses of
 /// patients with courses that overlap are read whole.
 fn work_out_records(
-    formulary: &Formulary,
+    (formulary, dates): (&Formulary, &Dates),
     bytes: &[u8],
     out: &mut Stream,
 ) -> io::Result<(usize, usize)> {
     let mut keys = PatientKeys::default();
+    let mut scratch = Assessment::default();
     let mut heads: Vec<Head> = Vec::new();
     let mut rest = Take(bytes);
     while !rest.0.is_empty() {
@@ -497,9 +494,7 @@ fn work_out_records(
         courses.clear();
         for head in of_patient {
             let mut record = Take(bytes.get(head.record.clone()).unwrap_or(&[]));
-            let (_, course) =
-                take_course(&mut record, formulary).ok_or_else(|| corrupt("a course"))?;
-            courses.push(course);
+            courses.extend(take_course(&mut record, formulary, dates, &mut scratch));
         }
         check.check(formulary, &courses, |found| {
             if let Some(course) = courses.get(found.course()) {
@@ -518,108 +513,92 @@ fn work_out_records(
     Ok((patients, heads.len()))
 }
 
-/// What a course record says first: its patient, row, and first and last days (the last is
-/// the latest date for an open-ended course); and where the record is.
+/// What a course record says first: its patient, row, and first and last days (as numbers;
+/// the last is the greatest for an open-ended course); and where the record is.
 struct Head {
     patient: PatientKey,
     row: u32,
-    days: (NaiveDate, NaiveDate),
+    days: (i32, i32),
     record: Range<usize>,
 }
 
-/// Writes a course record: its patient, then the course.
-fn put_course(out: &mut Vec<u8>, patient: &str, course: &Course<'_>) {
+/// Writes a course record: its patient, row, first and last days, then the row's rx id and
+/// regimen fields as written.
+fn put_course(
+    out: &mut Vec<u8>,
+    (patient, row, (start, end)): (&str, u32, (NaiveDate, Option<NaiveDate>)),
+    rx: &Prescription<'_>,
+) {
     out.put_str(patient);
-    out.put_u32(course.row);
-    out.put_str(&course.rx_id);
-    out.put_u32(course.start.num_days_from_ce() as u32);
-    match course.end {
+    out.put_u32(row);
+    out.put_u32(start.num_days_from_ce() as u32);
+    match end {
         Some(end) => {
             out.put_u8(1);
             out.put_u32(end.num_days_from_ce() as u32);
         }
         None => out.put_u8(0),
     }
-    match &course.drug {
-        CourseDrug::Covered {
-            drug,
-            form,
-            brand,
-            daily_mg,
-            systemic,
-        } => {
-            out.put_u8(0);
-            out.put_u32(u32::from(*drug));
-            out.put_u32(u32::from(*form));
-            out.put_u32(brand.map_or(u32::MAX, u32::from));
-            out.put_decimal(*daily_mg);
-            out.put_u8(u8::from(*systemic));
-        }
-        CourseDrug::Other { name, .. } => {
-            out.put_u8(1);
-            out.put_str(name);
-        }
+    let written = [
+        rx.rx_id,
+        rx.drug,
+        rx.form,
+        rx.strength,
+        rx.unit_volume,
+        rx.dose,
+    ];
+    for field in written.into_iter().chain([rx.times_per_day]) {
+        out.put_str(field);
     }
 }
 
-/// Reads the start of a course record: its patient, row, and first and last days.
-fn take_head<'b>(take: &mut Take<'b>) -> Option<(&'b str, u32, (NaiveDate, NaiveDate))> {
-    let patient = take.str()?;
+/// Reads the start of a course record: its patient, row, and first and last days (as days
+/// from the common era; `i32::MAX` for an open-ended course).
+fn take_head<'b>(take: &mut Take<'b>) -> Option<(&'b [u8], u32, (i32, i32))> {
+    let patient = take.text()?;
     let row = take.u32()?;
-    let _rx_id = take.str()?;
-    let (start, end) = take_days(take)?;
-    Some((patient, row, (start, end.unwrap_or(NaiveDate::MAX))))
-}
-
-/// Reads a course's first day and its last (if it has one).
-fn take_days(take: &mut Take<'_>) -> Option<(NaiveDate, Option<NaiveDate>)> {
-    let date = |days: u32| NaiveDate::from_num_days_from_ce_opt(days as i32);
-    let start = date(take.u32()?)?;
+    let start = take.u32()? as i32;
     let end = match take.u8()? {
-        0 => None,
-        _ => Some(date(take.u32()?)?),
+        0 => i32::MAX,
+        _ => take.u32()? as i32,
     };
-    Some((start, end))
+    Some((patient, row, (start, end)))
 }
 
-/// Reads a course record back: its patient and the course.
-fn take_course<'b, 'f>(
-    take: &mut Take<'b>,
+/// Reads a course record back, parsing its regimen as the validator does; `None` when the
+/// record cannot be read (or its drug cannot be a course).
+fn take_course<'f>(
+    take: &mut Take<'_>,
     formulary: &'f Formulary,
-) -> Option<(&'b str, Course<'f>)> {
-    let patient = take.str()?;
-    let row = take.u32()?;
-    let rx_id = take.str()?.into();
-    let (start, end) = take_days(take)?;
-    let drug = match take.u8()? {
-        0 => CourseDrug::Covered {
-            drug: u16::try_from(take.u32()?).ok()?,
-            form: u16::try_from(take.u32()?).ok()?,
-            brand: match take.u32()? {
-                u32::MAX => None,
-                brand => Some(u16::try_from(brand).ok()?),
-            },
-            daily_mg: take.decimal()?,
-            systemic: take.u8()? != 0,
-        },
-        _ => {
-            let name = take.str()?;
-            CourseDrug::Other {
-                name: name.into(),
-                known: formulary.substance(name),
-            }
-        }
+    dates: &Dates,
+    scratch: &mut Assessment<'f>,
+) -> Option<Course<'f>> {
+    let (_, row, (start, end)) = take_head(take)?;
+    let date = NaiveDate::from_num_days_from_ce_opt;
+    let start = date(start)?;
+    let end = match end {
+        i32::MAX => None,
+        end => Some(date(end)?),
     };
-    Some((
-        patient,
-        Course {
-            row,
-            rx_id,
-            start,
-            end,
-            drug,
-        },
-    ))
+    let rx_id = take.str()?;
+    let rx = Prescription {
+        drug: take.str()?,
+        form: take.str()?,
+        strength: take.str()?,
+        unit_volume: take.str()?,
+        dose: take.str()?,
+        times_per_day: take.str()?,
+        ..Prescription::default()
+    };
+    scratch.clear();
+    let request = parse(formulary, &rx, dates, scratch);
+    Some(Course {
+        row,
+        rx_id: rx_id.trim().into(),
+        start,
+        end,
+        drug: CourseDrug::from_request(&request)?,
+    })
 }
 
 /// Writes a finding record: its row, then the finding (as worked out: no site overlay and no
@@ -678,7 +657,7 @@ fn take_finding<'f>(take: &mut Take<'_>) -> Option<(u32, Finding<'f>)> {
 /// with all the bits of the last byte set.
 #[derive(Default)]
 struct PatientKeys<'b> {
-    long: FastMap<&'b str, u64>,
+    long: FastMap<&'b [u8], u64>,
 }
 
 /// A patient's key (see [`PatientKeys`]).
@@ -688,7 +667,7 @@ type PatientKey = u128;
 const LONG_ID: u128 = 0xFF << 120;
 
 impl<'b> PatientKeys<'b> {
-    fn key(&mut self, id: &'b str) -> PatientKey {
+    fn key(&mut self, id: &'b [u8]) -> PatientKey {
         packed(id).unwrap_or_else(|| {
             let next = self.long.len() as u64;
             LONG_ID | u128::from(*self.long.entry(id).or_insert(next))
@@ -697,9 +676,9 @@ impl<'b> PatientKeys<'b> {
 }
 
 /// An id of up to 15 bytes packed in a number: its bytes, then its length in the last byte.
-fn packed(id: &str) -> Option<u128> {
+fn packed(id: &[u8]) -> Option<u128> {
     let mut bytes = [0u8; 16];
-    bytes.get_mut(..id.len())?.copy_from_slice(id.as_bytes());
+    bytes.get_mut(..id.len())?.copy_from_slice(id);
     *bytes.last_mut()? = u8::try_from(id.len()).ok().filter(|&len| len < 16)?;
     Some(u128::from_le_bytes(bytes))
 }
@@ -721,13 +700,13 @@ mod tests {
             "a much longer id, numbered in a map",
             "another long id, numbered in a map",
         ];
-        let first: Vec<PatientKey> = ids.iter().map(|id| keys.key(id)).collect();
+        let first: Vec<PatientKey> = ids.iter().map(|id| keys.key(id.as_bytes())).collect();
         for (i, a) in first.iter().enumerate() {
             for b in &first[i + 1..] {
                 assert_ne!(a, b);
             }
         }
-        let again: Vec<PatientKey> = ids.iter().map(|id| keys.key(id)).collect();
+        let again: Vec<PatientKey> = ids.iter().map(|id| keys.key(id.as_bytes())).collect();
         assert_eq!(first, again);
     }
 }

@@ -3,7 +3,6 @@
 //! little-endian records they hold. The library opens no file itself: the caller hands it a
 //! way to make temporary files.
 
-use rust_decimal::Decimal;
 use std::fmt;
 use std::io::{self, BufRead, BufReader, BufWriter, Cursor, Read, Seek, SeekFrom, Write};
 use std::sync::Arc;
@@ -81,6 +80,16 @@ impl Stream {
         Ok(())
     }
 
+    /// All the bytes.
+    pub fn into_bytes(self) -> io::Result<Vec<u8>> {
+        if self.file.is_none() {
+            return Ok(self.memory);
+        }
+        let mut bytes = Vec::new();
+        self.into_reader()?.read_to_end(&mut bytes)?;
+        Ok(bytes)
+    }
+
     /// The bytes, from the start.
     pub fn into_reader(self) -> io::Result<Box<dyn BufRead + Send>> {
         match self.file {
@@ -100,7 +109,6 @@ pub(crate) trait Put {
     fn put_u32(&mut self, n: u32);
     fn put_u64(&mut self, n: u64);
     fn put_str(&mut self, s: &str);
-    fn put_decimal(&mut self, d: Option<Decimal>);
 }
 
 impl Put for Vec<u8> {
@@ -119,16 +127,6 @@ impl Put for Vec<u8> {
     fn put_str(&mut self, s: &str) {
         self.put_u32(u32::try_from(s.len()).unwrap_or(u32::MAX));
         self.extend_from_slice(s.as_bytes());
-    }
-
-    fn put_decimal(&mut self, d: Option<Decimal>) {
-        match d {
-            Some(d) => {
-                self.put_u8(1);
-                self.extend_from_slice(&d.serialize());
-            }
-            None => self.put_u8(0),
-        }
     }
 }
 
@@ -155,17 +153,15 @@ impl<'b> Take<'b> {
     }
 
     pub fn str(&mut self) -> Option<&'b str> {
+        std::str::from_utf8(self.text()?).ok()
+    }
+
+    /// A string's bytes, unchecked.
+    pub fn text(&mut self) -> Option<&'b [u8]> {
         let len = usize::try_from(self.u32()?).ok()?;
         let (text, rest) = self.0.split_at_checked(len)?;
         self.0 = rest;
-        std::str::from_utf8(text).ok()
-    }
-
-    pub fn decimal(&mut self) -> Option<Option<Decimal>> {
-        match self.u8()? {
-            0 => Some(None),
-            _ => Some(Some(Decimal::deserialize(self.bytes()?))),
-        }
+        Some(text)
     }
 }
 
@@ -208,7 +204,6 @@ mod tests {
                 frame(&mut record, |r| {
                     r.put_u32(n);
                     r.put_str(text);
-                    r.put_decimal(Some(Decimal::new(125, 1)));
                 });
                 stream.write(&record).unwrap();
                 if spill_after == Some(n) {
@@ -223,7 +218,6 @@ mod tests {
                 let mut take = Take(&record);
                 let n = take.u32().unwrap();
                 let text = take.str().unwrap().to_string();
-                assert_eq!(take.decimal().unwrap(), Some(Decimal::new(125, 1)));
                 seen.push((n, text));
             }
             assert_eq!(

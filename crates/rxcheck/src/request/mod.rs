@@ -148,6 +148,16 @@ impl Request<'_, '_> {
     }
 }
 
+/// The prescription date (the as-of date when not given) and the duration of a
+/// prescription, read as [`parse`] reads them, and nothing else.
+pub fn parse_course_days(
+    rx: &Prescription<'_>,
+    dates: &Dates,
+    out: &mut Assessment<'_>,
+) -> (Option<NaiveDate>, Duration) {
+    (patient::date(rx, dates, out), regimen::duration(rx, out))
+}
+
 /// Parses a prescription once, reading its dates as `dates` says, recording an
 /// `invalid` finding in `out` for every field that cannot be read.
 pub fn parse<'f, 'r>(

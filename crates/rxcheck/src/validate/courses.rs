@@ -53,19 +53,28 @@ pub enum CourseDrug<'f> {
     },
 }
 
-impl<'f> Course<'f> {
-    /// The course a parsed row describes; `None` without a drug or a readable date.
-    pub fn from_request(request: &Request<'f, '_>, row: u32, rx_id: &str) -> Option<Course<'f>> {
+/// The first and last days of a course that starts on `date` (`None`: not readable) and lasts
+/// `duration` (open-ended when it is not given); `None` without a start.
+pub fn course_days(
+    date: Option<NaiveDate>,
+    duration: Duration,
+) -> Option<(NaiveDate, Option<NaiveDate>)> {
+    let start = date?;
+    let end = match duration {
+        Duration::Days(days) => start.checked_add_days(Days::new(u64::from(days) - 1)),
+        Duration::NotGiven | Duration::Invalid => None,
+    };
+    Some((start, end))
+}
+
+impl<'f> CourseDrug<'f> {
+    /// What a parsed row prescribes; `None` without a drug.
+    pub fn from_request(request: &Request<'f, '_>) -> Option<CourseDrug<'f>> {
         let drug = request.rx.drug;
         if drug.trim().is_empty() {
             return None;
         }
-        let start = request.date?;
-        let end = match request.duration {
-            Duration::Days(days) => start.checked_add_days(Days::new(u64::from(days) - 1)),
-            Duration::NotGiven | Duration::Invalid => None,
-        };
-        let drug = match &request.target {
+        Some(match &request.target {
             Some(t) => CourseDrug::Covered {
                 drug: u16::try_from(t.drug_index).ok()?,
                 form: u16::try_from(t.form_index).ok()?,
@@ -84,13 +93,20 @@ impl<'f> Course<'f> {
                 name: normalize_name(drug).into(),
                 known: request.formulary.substance(drug),
             },
-        };
+        })
+    }
+}
+
+impl<'f> Course<'f> {
+    /// The course a parsed row describes; `None` without a drug or a readable date.
+    pub fn from_request(request: &Request<'f, '_>, row: u32, rx_id: &str) -> Option<Course<'f>> {
+        let (start, end) = course_days(request.date, request.duration)?;
         Some(Course {
             row,
             rx_id: rx_id.trim().into(),
             start,
             end,
-            drug,
+            drug: CourseDrug::from_request(request)?,
         })
     }
 
@@ -317,8 +333,9 @@ fn any_overlap(courses: &[Course<'_>], spans: &mut Vec<(NaiveDate, NaiveDate)>) 
     spans_overlap(spans)
 }
 
-/// Whether any two of `spans` (first and last days, a course's) share a day; sorts them.
-pub fn spans_overlap(spans: &mut [(NaiveDate, NaiveDate)]) -> bool {
+/// Whether any two of `spans` (first and last days, a course's, as dates or day numbers)
+/// share a day; sorts them.
+pub fn spans_overlap<Day: Ord + Copy>(spans: &mut [(Day, Day)]) -> bool {
     spans.sort_unstable();
     let mut last = None;
     spans.iter().any(|&(start, end)| {
