@@ -97,7 +97,9 @@ pub enum BatchError {
     HeaderShape,
     #[error("{0}")]
     Header(#[from] HeaderError),
-    #[error("cannot use a temporary file: {0}")]
+    #[error(
+        "cannot use a temporary file for the checks across rows ({0}); set TMPDIR to a writable directory with free space, or use --no-by-patient"
+    )]
     Spill(io::Error),
 }
 
