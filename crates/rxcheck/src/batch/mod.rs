@@ -236,7 +236,9 @@ struct Processed {
 
 /// Per-thread scratch space for parsing rows and validating them.
 struct Worker<'f> {
-    csv: csv_core::Reader,
+    delimiter: u8,
+    /// The CSV reader for rows with quotes, built on the first such row.
+    csv: Option<csv_core::Reader>,
     fields: Vec<u8>,
     ends: Vec<usize>,
     assessment: Assessment<'f>,
@@ -245,10 +247,8 @@ struct Worker<'f> {
 impl<'f> Worker<'f> {
     fn new(delimiter: u8) -> Self {
         Worker {
-            csv: csv_core::ReaderBuilder::new()
-                .delimiter(delimiter)
-                .terminator(csv_core::Terminator::Any(b'\n'))
-                .build(),
+            delimiter,
+            csv: None,
             fields: Vec::new(),
             ends: Vec::new(),
             assessment: Assessment::default(),
@@ -257,7 +257,6 @@ impl<'f> Worker<'f> {
 
     /// Splits a row into fields (unquoting); returns the field count.
     fn parse(&mut self, row: &[u8]) -> usize {
-        self.csv.reset();
         if self.fields.len() < row.len() + 1 {
             self.fields.resize(row.len() + 1, 0);
         }
@@ -265,10 +264,23 @@ impl<'f> Worker<'f> {
         if self.ends.len() < max_fields {
             self.ends.resize(max_fields, 0);
         }
+        // Without quotes (or line breaks) a row is its fields between delimiters, as csv_core
+        // would read them: most rows take this path.
+        if !row.is_empty() && !row.iter().any(|&b| b == b'"' || b == b'\n') {
+            return self.split_plain(row);
+        }
+        let delimiter = self.delimiter;
+        let csv = self.csv.get_or_insert_with(|| {
+            csv_core::ReaderBuilder::new()
+                .delimiter(delimiter)
+                .terminator(csv_core::Terminator::Any(b'\n'))
+                .build()
+        });
+        csv.reset();
         let (mut input, mut out_at, mut ends_at) = (row, 0, 0);
         let mut finishing = false;
         loop {
-            let (result, read, written, ends) = self.csv.read_record(
+            let (result, read, written, ends) = csv.read_record(
                 input,
                 self.fields.get_mut(out_at..).unwrap_or_default(),
                 self.ends.get_mut(ends_at..).unwrap_or_default(),
@@ -286,6 +298,24 @@ impl<'f> Worker<'f> {
                 _ => return ends_at,
             }
         }
+    }
+
+    /// Splits a row without quotes at its delimiters into `fields` and `ends` (which hold a
+    /// byte more than the row); returns the field count.
+    fn split_plain(&mut self, row: &[u8]) -> usize {
+        let (mut out_at, mut count) = (0, 0);
+        for part in row.split(|&b| b == self.delimiter) {
+            let end = out_at + part.len();
+            if let Some(out) = self.fields.get_mut(out_at..end) {
+                out.copy_from_slice(part);
+            }
+            if let Some(slot) = self.ends.get_mut(count) {
+                *slot = end;
+            }
+            out_at = end;
+            count += 1;
+        }
+        count
     }
 
     /// The fields of the row parsed last, checked as UTF-8 once; `None` when they are not.
@@ -492,7 +522,7 @@ fn prescription<'a>(
         joined.push(text);
     }
     let joined: &'a [String] = joined;
-    let mut rx = Prescription::default();
+    let mut texts = [""; Field::COUNT];
     for &field in fields {
         let text = match columns.get(field) {
             Some(column) => row.get(column),
@@ -503,9 +533,11 @@ fn prescription<'a>(
                 .and_then(|i| joined.get(i))
                 .map_or("", String::as_str),
         };
-        rx.set(field, text);
+        if let Some(slot) = texts.get_mut(field.index()) {
+            *slot = text;
+        }
     }
-    rx
+    Prescription::from_fields(texts)
 }
 
 /// Reads the header row: the columns it names and the delimiter (given, or detected from it).

@@ -54,11 +54,46 @@ pub struct Prescription<'a> {
 impl<'a> Prescription<'a> {
     /// A prescription from its fields in the order of [`Field::ALL`].
     pub fn from_fields(fields: [&'a str; Field::COUNT]) -> Self {
-        let mut rx = Prescription::default();
-        for (field, value) in Field::ALL.into_iter().zip(fields) {
-            *rx.slot(field) = value;
+        let [
+            rx_id,
+            drug,
+            form,
+            strength,
+            unit_volume,
+            dose,
+            times_per_day,
+            duration_days,
+            age_years,
+            birth_date,
+            sex,
+            date,
+            pregnant,
+            gestational_week,
+            breastfeeding,
+            conditions,
+            allergies,
+            co_medications,
+        ] = fields;
+        Prescription {
+            rx_id,
+            drug,
+            form,
+            strength,
+            unit_volume,
+            dose,
+            times_per_day,
+            duration_days,
+            age_years,
+            birth_date,
+            sex,
+            date,
+            pregnant,
+            gestational_week,
+            breastfeeding,
+            conditions,
+            allergies,
+            co_medications,
         }
-        rx
     }
 
     /// Sets one field.
