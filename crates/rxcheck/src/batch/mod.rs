@@ -19,10 +19,11 @@ use crate::fasthash::FastMap;
 use crate::finding::{Assessment, Severity, Verdict};
 use crate::formulary::Formulary;
 use crate::report::{Printer, Record};
-use crate::request::{Dates, Field, Input, Prescription};
-use crate::validate::validate_into;
+use crate::request::{Dates, Field, Input, ParseCache, Prescription};
+use crate::validate::validate_cached;
 use rayon::prelude::*;
 
+use std::cell::RefCell;
 use std::io::{self, Read, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, mpsc};
@@ -234,7 +235,12 @@ struct Processed {
     summaries: Vec<Summary>,
 }
 
-/// Per-thread scratch space for parsing rows and validating them.
+thread_local! {
+    /// The parses this thread remembers, from one chunk of rows to the next.
+    static PARSE_CACHE: RefCell<ParseCache> = RefCell::new(ParseCache::default());
+}
+
+/// Scratch space for parsing rows and validating them.
 struct Worker<'f> {
     delimiter: u8,
     /// The CSV reader for rows with quotes, built on the first such row.
@@ -383,11 +389,12 @@ impl<'f> Job<'_, 'f> {
         (out, template): (&mut Vec<u8>, &mut Vec<u8>),
     ) -> Summary {
         let mut worker = Worker::new(self.delimiter);
+        let mut cache = PARSE_CACHE.take();
         let mut summary = Summary::default();
         for (index, span) in (first..).zip(spans) {
             let row = bytes.get(span.bytes.clone()).unwrap_or(&[]);
             self.row(
-                &mut worker,
+                (&mut worker, &mut cache),
                 (row, index, span),
                 (out, template),
                 &mut summary,
@@ -396,12 +403,13 @@ impl<'f> Job<'_, 'f> {
                 break;
             }
         }
+        PARSE_CACHE.set(cache);
         summary
     }
 
     fn row(
         &self,
-        w: &mut Worker<'f>,
+        (w, cache): (&mut Worker<'f>, &mut ParseCache),
         (row, index, span): (&[u8], u64, &RowSpan),
         (out, template): (&mut Vec<u8>, &mut Vec<u8>),
         summary: &mut Summary,
@@ -435,7 +443,7 @@ impl<'f> Job<'_, 'f> {
                 };
                 rx_id = fields.get(self.columns.get(Field::RxId).unwrap_or(0));
                 patient_id = self.columns.patient_id.map(|i| fields.get(i));
-                self.check_fields(&fields, index, &mut assessment, &mut inputs);
+                self.check_fields(&fields, index, (&mut assessment, cache), &mut inputs);
             }
         }
         let record = Record {
@@ -461,7 +469,7 @@ impl<'f> Job<'_, 'f> {
         &self,
         row: &RowFields<'_>,
         index: u64,
-        assessment: &mut Assessment<'f>,
+        (assessment, cache): (&mut Assessment<'f>, &mut ParseCache),
         inputs: &mut String,
     ) {
         let c = self.columns;
@@ -482,7 +490,7 @@ impl<'f> Job<'_, 'f> {
             assessment.skipped = true;
             return;
         }
-        validate_into(self.formulary, &rx, &self.options.dates, assessment);
+        validate_cached(self.formulary, &rx, &self.options.dates, assessment, cache);
         if rx.rx_id.trim().is_empty() {
             Input::RxId.invalid(assessment, "rx_id is empty".into());
         }

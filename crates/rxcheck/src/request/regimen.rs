@@ -106,11 +106,7 @@ pub(super) fn duration(rx: &Prescription<'_>, out: &mut Assessment<'_>) -> Durat
     }
 }
 
-pub(super) fn strength(
-    rx: &Prescription<'_>,
-    target: &Target<'_>,
-    out: &mut Assessment<'_>,
-) -> StrengthGiven {
+fn strength(rx: &Prescription<'_>, target: &Target<'_>, out: &mut Assessment<'_>) -> StrengthGiven {
     if rx.strength.trim().is_empty() {
         return StrengthGiven::Default(target.form.default_strength);
     }
@@ -123,8 +119,24 @@ pub(super) fn strength(
     }
 }
 
+/// The strength given (or the form's default) and the dose per administration in the form's
+/// base unit.
+pub(super) fn strength_and_dose(
+    rx: &Prescription<'_>,
+    t: &Target<'_>,
+    out: &mut Assessment<'_>,
+) -> (StrengthGiven, Option<Range>) {
+    let strength = strength(rx, t, out);
+    let unit_volume = unit_volume(rx, out);
+    let single = match strength {
+        StrengthGiven::Invalid => None,
+        given => single_dose(rx, t, given.strength(), unit_volume, out),
+    };
+    (strength, single)
+}
+
 /// The volume of one ampoule or other container, in ml, when given.
-pub(super) fn unit_volume(rx: &Prescription<'_>, out: &mut Assessment<'_>) -> Option<Decimal> {
+fn unit_volume(rx: &Prescription<'_>, out: &mut Assessment<'_>) -> Option<Decimal> {
     let text = rx.unit_volume.trim();
     if text.is_empty() {
         return None;
@@ -156,7 +168,7 @@ fn example_unit(dimension: Dimension) -> &'static str {
 /// The prescribed dose's low and top ends in the base unit of the form's dimension,
 /// converted through `strength` where the dose counts units or gives a volume (a count of
 /// ampoules of a per-ml concentration through `unit_volume`, the ml one holds).
-pub(super) fn single_dose(
+fn single_dose(
     rx: &Prescription<'_>,
     t: &Target<'_>,
     strength: Option<Strength>,

@@ -1,0 +1,165 @@
+//! What a batch parses again and again, remembered on one thread: an export repeats the same
+//! drugs, doses and condition lists row after row. Each entry keeps the `invalid` findings its
+//! parse recorded, and a hit records them again, in the same order and words.
+
+use super::patient::{self, GivenCondition};
+use super::regimen::{self, Range, StrengthGiven};
+use super::{Input, Prescription, Target, target};
+use crate::fasthash::FastMap;
+use crate::finding::Assessment;
+use crate::formulary::{DrugRef, FormRef, Formulary};
+
+/// How many entries a table keeps before it starts afresh (bounded memory on any input).
+const ENTRIES_KEPT: usize = 4096;
+
+/// The `invalid` findings one parse recorded, in order.
+type Recorded = Box<[(Input, String)]>;
+
+/// Values by key, each with the findings its parse recorded.
+type Table<T> = FastMap<Box<[u8]>, (T, Recorded)>;
+
+/// Conditions, each with where the name it was given by is in the list.
+type Listed = Box<[(usize, std::ops::Range<usize>)]>;
+
+/// Parses remembered per thread, for one formulary at a time. Keys are the fields exactly as
+/// written, so a hit stands for the very parse it replays.
+#[derive(Debug, Default)]
+pub struct ParseCache {
+    /// The formulary the entries were worked out with.
+    formulary: Option<u64>,
+    /// Scratch space for building keys.
+    key: Vec<u8>,
+    /// By drug and form: the drug and form found.
+    targets: Table<Option<(DrugRef, FormRef)>>,
+    /// By drug, form, strength, unit volume and dose: the strength and the single dose.
+    doses: Table<(StrengthGiven, Option<Range>)>,
+    /// By condition list: each condition with where its name is in the list.
+    conditions: Table<Listed>,
+}
+
+impl ParseCache {
+    /// Forgets every entry when `formulary` is not the one they were worked out with.
+    pub(super) fn use_formulary(&mut self, formulary: &Formulary) {
+        if self.formulary != Some(formulary.identity()) {
+            *self = ParseCache {
+                formulary: Some(formulary.identity()),
+                ..ParseCache::default()
+            };
+        }
+    }
+
+    /// [`target::resolve`], remembered.
+    pub(super) fn target<'f>(
+        &mut self,
+        f: &'f Formulary,
+        rx: &Prescription<'_>,
+        out: &mut Assessment<'f>,
+    ) -> Option<Target<'f>> {
+        set_key(&mut self.key, &[rx.drug, rx.form]);
+        let (found, written) = remembered(
+            &mut self.targets,
+            &self.key,
+            out,
+            |out| target::find(f, rx, out),
+            |found| *found,
+        )?;
+        target::at(f, found, written, out)
+    }
+
+    /// [`regimen::strength_and_dose`], remembered.
+    pub(super) fn strength_and_dose(
+        &mut self,
+        rx: &Prescription<'_>,
+        t: &Target<'_>,
+        out: &mut Assessment<'_>,
+    ) -> (StrengthGiven, Option<Range>) {
+        set_key(
+            &mut self.key,
+            &[rx.drug, rx.form, rx.strength, rx.unit_volume, rx.dose],
+        );
+        remembered(
+            &mut self.doses,
+            &self.key,
+            out,
+            |out| regimen::strength_and_dose(rx, t, out),
+            |parsed| *parsed,
+        )
+    }
+
+    /// [`patient::conditions`], remembered.
+    pub(super) fn conditions<'r>(
+        &mut self,
+        f: &Formulary,
+        text: &'r str,
+        out: &mut Assessment<'_>,
+    ) -> Vec<GivenCondition<'r>> {
+        set_key(&mut self.key, &[text]);
+        let listed = |out: &mut Assessment<'_>| -> Listed {
+            let at = |given: &str| {
+                let start = (given.as_ptr() as usize).wrapping_sub(text.as_ptr() as usize);
+                start..start + given.len()
+            };
+            patient::conditions(f, text, out)
+                .iter()
+                .map(|c| (c.condition, at(c.given)))
+                .collect()
+        };
+        remembered(&mut self.conditions, &self.key, out, listed, |listed| {
+            listed
+                .iter()
+                .map(|(condition, at)| GivenCondition {
+                    condition: *condition,
+                    given: text.get(at.clone()).unwrap_or_default(),
+                })
+                .collect()
+        })
+    }
+}
+
+/// Sets `key` to `parts`, each preceded by its length, so that no two lists of parts share a
+/// key.
+fn set_key(key: &mut Vec<u8>, parts: &[&str]) {
+    key.clear();
+    for part in parts {
+        key.extend_from_slice(&part.len().to_le_bytes());
+        key.extend_from_slice(part.as_bytes());
+    }
+}
+
+/// What `give` makes of the value `table` has for `key`, with its findings recorded again in
+/// `out`; else of the value `parse` works out (recording its findings in `out`), which is kept
+/// when every finding it recorded is an input rule's.
+fn remembered<T, R>(
+    table: &mut Table<T>,
+    key: &[u8],
+    out: &mut Assessment<'_>,
+    parse: impl FnOnce(&mut Assessment<'_>) -> T,
+    give: impl FnOnce(&T) -> R,
+) -> R {
+    if let Some((value, recorded)) = table.get(key) {
+        for (input, message) in recorded {
+            input.invalid(out, message.clone());
+        }
+        return give(value);
+    }
+    let start = out.findings.len();
+    let value = parse(out);
+    let given = give(&value);
+    let recorded: Option<Recorded> = out
+        .findings
+        .get(start..)
+        .unwrap_or_default()
+        .iter()
+        .map(|f| {
+            let input = Input::ALL.into_iter().find(|i| i.rule() == f.rule)?;
+            Some((input, f.message.to_string()))
+        })
+        .collect();
+    if let Some(recorded) = recorded {
+        if table.len() >= ENTRIES_KEPT {
+            table.clear();
+        }
+        table.insert(key.into(), (value, recorded));
+    }
+    given
+}
