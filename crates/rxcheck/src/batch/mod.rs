@@ -247,6 +247,9 @@ struct Worker<'f> {
     csv: Option<csv_core::Reader>,
     fields: Vec<u8>,
     ends: Vec<usize>,
+    /// Bytes between one field and the next in `fields`: the delimiter of a row split as it
+    /// is, none between fields unquoted.
+    gap: usize,
     assessment: Assessment<'f>,
 }
 
@@ -257,6 +260,7 @@ impl<'f> Worker<'f> {
             csv: None,
             fields: Vec::new(),
             ends: Vec::new(),
+            gap: 0,
             assessment: Assessment::default(),
         }
     }
@@ -272,9 +276,13 @@ impl<'f> Worker<'f> {
         }
         // Without quotes (or line breaks) a row is its fields between delimiters, as csv_core
         // would read them: most rows take this path.
-        if !row.is_empty() && !row.iter().any(|&b| b == b'"' || b == b'\n') {
-            return self.split_plain(row);
+        if let Some(count) = Some(row)
+            .filter(|r| !r.is_empty())
+            .and_then(|r| self.split_plain(r))
+        {
+            return count;
         }
+        self.gap = 0;
         let delimiter = self.delimiter;
         let csv = self.csv.get_or_insert_with(|| {
             csv_core::ReaderBuilder::new()
@@ -306,22 +314,27 @@ impl<'f> Worker<'f> {
         }
     }
 
-    /// Splits a row without quotes at its delimiters into `fields` and `ends` (which hold a
-    /// byte more than the row); returns the field count.
-    fn split_plain(&mut self, row: &[u8]) -> usize {
-        let (mut out_at, mut count) = (0, 0);
-        for part in row.split(|&b| b == self.delimiter) {
-            let end = out_at + part.len();
-            if let Some(out) = self.fields.get_mut(out_at..end) {
-                out.copy_from_slice(part);
+    /// Splits a row without quotes (or line breaks) at its delimiters: `fields` gets the row
+    /// as it is and `ends` where each field ends, the fields a delimiter apart. `None` (having
+    /// split nothing) for a row with quotes.
+    fn split_plain(&mut self, row: &[u8]) -> Option<usize> {
+        let mut count = 0;
+        for (at, &b) in row.iter().enumerate() {
+            if b == b'"' || b == b'\n' {
+                return None;
+            } else if b == self.delimiter {
+                if let Some(end) = self.ends.get_mut(count) {
+                    *end = at;
+                }
+                count += 1;
             }
-            if let Some(slot) = self.ends.get_mut(count) {
-                *slot = end;
-            }
-            out_at = end;
-            count += 1;
         }
-        count
+        if let Some(end) = self.ends.get_mut(count) {
+            *end = row.len();
+        }
+        self.fields.get_mut(..row.len())?.copy_from_slice(row);
+        self.gap = 1;
+        Some(count + 1)
     }
 
     /// The fields of the row parsed last, checked as UTF-8 once; `None` when they are not.
@@ -334,6 +347,7 @@ impl<'f> Worker<'f> {
         Some(RowFields {
             text: std::str::from_utf8(bytes).ok()?,
             ends,
+            gap: self.gap,
         })
     }
 }
@@ -342,6 +356,8 @@ impl<'f> Worker<'f> {
 struct RowFields<'w> {
     text: &'w str,
     ends: &'w [usize],
+    /// Bytes between a field's end and the next one's start.
+    gap: usize,
 }
 
 impl<'w> RowFields<'w> {
@@ -351,7 +367,7 @@ impl<'w> RowFields<'w> {
 
     fn range(&self, index: usize) -> std::ops::Range<usize> {
         let start = match index.checked_sub(1) {
-            Some(previous) => self.ends.get(previous).copied().unwrap_or(0),
+            Some(previous) => self.ends.get(previous).map_or(0, |end| end + self.gap),
             None => 0,
         };
         start..self.ends.get(index).copied().unwrap_or(start)
