@@ -5,7 +5,7 @@
 use super::patient::{self, GivenCondition};
 use super::regimen::{self, Range, StrengthGiven};
 use super::{Input, Prescription, Target, target};
-use crate::fasthash::FastMap;
+use crate::fasthash::WordMap;
 use crate::finding::Assessment;
 use crate::formulary::{DrugRef, FormRef, Formulary};
 
@@ -16,7 +16,7 @@ const ENTRIES_KEPT: usize = 4096;
 type Recorded = Box<[(Input, String)]>;
 
 /// Values by key, each with the findings its parse recorded.
-type Table<T> = FastMap<Box<[u8]>, (T, Recorded)>;
+type Table<T> = WordMap<Box<[u8]>, (T, Recorded)>;
 
 /// Conditions, each with where the name it was given by is in the list.
 type Listed = Box<[(usize, std::ops::Range<usize>)]>;
