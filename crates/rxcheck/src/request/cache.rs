@@ -2,12 +2,14 @@
 //! drugs, doses and condition lists row after row. Each entry keeps the `invalid` findings its
 //! parse recorded, and a hit records them again, in the same order and words.
 
+use super::names::{self, Named};
 use super::patient::{self, GivenCondition};
 use super::regimen::{self, Range, StrengthGiven};
 use super::{Input, Prescription, Target, target};
 use crate::fasthash::WordMap;
 use crate::finding::Assessment;
-use crate::formulary::{DrugRef, FormRef, Formulary};
+use crate::formulary::{DrugRef, FormRef, Formulary, KnownName, normalize_name};
+use std::ops::Range as Span;
 
 /// How many entries a table keeps before it starts afresh (bounded memory on any input).
 const ENTRIES_KEPT: usize = 4096;
@@ -19,7 +21,20 @@ type Recorded = Box<[(Input, String)]>;
 type Table<T> = WordMap<Box<[u8]>, (T, Recorded)>;
 
 /// Conditions, each with where the name it was given by is in the list.
-type Listed = Box<[(usize, std::ops::Range<usize>)]>;
+type Listed = Box<[(usize, Span<usize>)]>;
+
+/// Names of a list, each with where it is in the list and what it is known as.
+type Names = Box<[(Span<usize>, Known)]>;
+
+/// What a name is known as ([`KnownName`]), its substance kept by name.
+#[derive(Debug)]
+struct Known {
+    drug: Option<DrugRef>,
+    /// The substance's name, normalised.
+    substance: Option<Box<str>>,
+    class: Option<usize>,
+    allergen: Option<usize>,
+}
 
 /// Parses remembered per thread, for one formulary at a time. Keys are the fields exactly as
 /// written, so a hit stands for the very parse it replays.
@@ -35,6 +50,8 @@ pub struct ParseCache {
     doses: Table<(StrengthGiven, Option<Range>)>,
     /// By condition list: each condition with where its name is in the list.
     conditions: Table<Listed>,
+    /// By allergy or co-medication list: each name, where it is in the list, as known.
+    names: Table<Names>,
 }
 
 impl ParseCache {
@@ -95,13 +112,9 @@ impl ParseCache {
     ) -> Vec<GivenCondition<'r>> {
         set_key(&mut self.key, &[text]);
         let listed = |out: &mut Assessment<'_>| -> Listed {
-            let at = |given: &str| {
-                let start = (given.as_ptr() as usize).wrapping_sub(text.as_ptr() as usize);
-                start..start + given.len()
-            };
             patient::conditions(f, text, out)
                 .iter()
-                .map(|c| (c.condition, at(c.given)))
+                .map(|c| (c.condition, span(text, c.given)))
                 .collect()
         };
         remembered(&mut self.conditions, &self.key, out, listed, |listed| {
@@ -114,6 +127,52 @@ impl ParseCache {
                 .collect()
         })
     }
+
+    /// [`names::resolve`], remembered.
+    pub(super) fn names<'f, 'r>(&mut self, f: &'f Formulary, text: &'r str) -> Vec<Named<'f, 'r>> {
+        if text.is_empty() {
+            return Vec::new();
+        }
+        set_key(&mut self.key, &[text]);
+        let resolve = |_: &mut Assessment<'_>| {
+            names::resolve(f, text)
+                .iter()
+                .map(|named| {
+                    let known = Known {
+                        drug: named.known.drug,
+                        substance: named
+                            .known
+                            .substance
+                            .map(|_| normalize_name(named.text).into()),
+                        class: named.known.class,
+                        allergen: named.known.allergen,
+                    };
+                    (span(text, named.text), known)
+                })
+                .collect()
+        };
+        let mut none = Assessment::default();
+        remembered(&mut self.names, &self.key, &mut none, resolve, |names| {
+            names
+                .iter()
+                .map(|(at, known)| Named {
+                    text: text.get(at.clone()).unwrap_or_default(),
+                    known: KnownName {
+                        drug: known.drug,
+                        substance: known.substance.as_deref().and_then(|s| f.substance(s)),
+                        class: known.class,
+                        allergen: known.allergen,
+                    },
+                })
+                .collect()
+        })
+    }
+}
+
+/// Where `part`, a slice of `whole`, is in it.
+fn span(whole: &str, part: &str) -> Span<usize> {
+    let start = (part.as_ptr() as usize).wrapping_sub(whole.as_ptr() as usize);
+    start..start + part.len()
 }
 
 /// Sets `key` to `parts`, each preceded by its length, so that no two lists of parts share a

@@ -231,12 +231,22 @@ fn parse_with<'f, 'r>(
     };
     let times_per_day = regimen::times_per_day(rx, out);
     let duration = regimen::duration(rx, out);
-    let (strength, single) = match (&target, cache) {
+    let (strength, single) = match (&target, cache.as_deref_mut()) {
         (Some(t), Some(cache)) => cache.strength_and_dose(rx, t, out),
         (Some(t), None) => regimen::strength_and_dose(rx, t, out),
         (None, _) => (StrengthGiven::Default(None), None),
     };
     let daily = regimen::daily_dose(rx, single, times_per_day, out);
+    let (allergies, co_medications) = match cache {
+        Some(cache) => (
+            cache.names(formulary, rx.allergies),
+            cache.names(formulary, rx.co_medications),
+        ),
+        None => (
+            names::resolve(formulary, rx.allergies),
+            names::resolve(formulary, rx.co_medications),
+        ),
+    };
     Request {
         formulary,
         rx: *rx,
@@ -247,8 +257,8 @@ fn parse_with<'f, 'r>(
         pregnancy,
         breastfeeding,
         conditions,
-        allergies: names::resolve(formulary, rx.allergies),
-        co_medications: names::resolve(formulary, rx.co_medications),
+        allergies,
+        co_medications,
         times_per_day,
         duration,
         strength,
