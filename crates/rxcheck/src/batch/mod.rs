@@ -318,23 +318,19 @@ impl<'f> Worker<'f> {
     /// as it is and `ends` where each field ends, the fields a delimiter apart. `None` (having
     /// split nothing) for a row with quotes.
     fn split_plain(&mut self, row: &[u8]) -> Option<usize> {
-        let mut count = 0;
-        for (at, &b) in row.iter().enumerate() {
-            if b == b'"' || b == b'\n' {
-                return None;
-            } else if b == self.delimiter {
-                if let Some(end) = self.ends.get_mut(count) {
-                    *end = at;
-                }
-                count += 1;
-            }
+        if memchr::memchr2(b'"', b'\n', row).is_some() {
+            return None;
         }
-        if let Some(end) = self.ends.get_mut(count) {
-            *end = row.len();
+        let mut count = 0;
+        for at in memchr::memchr_iter(self.delimiter, row).chain([row.len()]) {
+            if let Some(end) = self.ends.get_mut(count) {
+                *end = at;
+            }
+            count += 1;
         }
         self.fields.get_mut(..row.len())?.copy_from_slice(row);
         self.gap = 1;
-        Some(count + 1)
+        Some(count)
     }
 
     /// The fields of the row parsed last, checked as UTF-8 once; `None` when they are not.

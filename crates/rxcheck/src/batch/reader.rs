@@ -133,12 +133,9 @@ impl<R: Read> RowSplitter<R> {
 
     /// Finds the end of the row starting at `start` in `data` (quote-aware).
     fn scan(&self, data: &[u8], start: usize, delimiter: u8) -> Scan {
-        let newline = tail(data, start)
-            .iter()
-            .position(|&b| b == b'\n')
-            .map(|i| start + i);
+        let newline = memchr::memchr(b'\n', tail(data, start)).map(|i| start + i);
         let line_end = newline.unwrap_or(data.len());
-        if !slice(data, start..line_end).contains(&b'"') {
+        if memchr::memchr(b'"', slice(data, start..line_end)).is_none() {
             return match newline {
                 Some(nl) => Scan::Row {
                     end: nl,
@@ -248,10 +245,8 @@ impl<R: Read> RowSplitter<R> {
                     } else {
                         end
                     };
-                    let newlines = slice(data, start..next)
-                        .iter()
-                        .filter(|&&b| b == b'\n')
-                        .count() as u64;
+                    let newlines =
+                        memchr::memchr_iter(b'\n', slice(data, start..next)).count() as u64;
                     self.line += newlines;
                     self.consumed += (next - start) as u64;
                     self.pos = next;
