@@ -19,7 +19,7 @@ use crate::fasthash::FastMap;
 use crate::finding::{Assessment, Severity, Verdict};
 use crate::formulary::Formulary;
 use crate::report::{Printer, Record};
-use crate::request::{Dates, Field, Input, ParseCache, Prescription};
+use crate::request::{Dates, Field, Input, ParseCache, Prescription, trim};
 use crate::validate::validate_cached;
 use rayon::prelude::*;
 
@@ -503,7 +503,7 @@ impl<'f> Job<'_, 'f> {
             return;
         }
         validate_cached(self.formulary, &rx, &self.options.dates, assessment, cache);
-        if rx.rx_id.trim().is_empty() {
+        if trim(rx.rx_id).is_empty() {
             Input::RxId.invalid(assessment, "rx_id is empty".into());
         }
         if let Some(cross) = self.cross {

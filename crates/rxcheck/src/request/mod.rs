@@ -19,6 +19,7 @@ pub use names::Named;
 pub use patient::{GivenCondition, Pregnancy, Sex};
 pub use regimen::{Duration, Range, StrengthGiven};
 pub use target::Target;
+pub(crate) use values::trim;
 pub use values::{
     DateFormat, Dates, Flag, MAX_AGE_YEARS, MAX_DURATION_DAYS, MAX_GESTATIONAL_WEEK,
     MAX_TIMES_PER_DAY, completed_years, list_items, parse_date, parse_flag, parse_frequency,

@@ -1,7 +1,7 @@
 //! The regimen fields of a prescription: times per day, course length, strength, and the
 //! dose in the form's base unit, per administration and per day.
 
-use super::values::{FrequencyError, MAX_DURATION_DAYS, parse_frequency, parse_whole};
+use super::values::{FrequencyError, MAX_DURATION_DAYS, parse_frequency, parse_whole, trim};
 use super::{Input, Prescription, Target};
 use crate::finding::Assessment;
 use crate::formulary::normalize_name;
@@ -58,7 +58,7 @@ impl StrengthGiven {
 }
 
 pub(super) fn times_per_day(rx: &Prescription<'_>, out: &mut Assessment<'_>) -> Option<u32> {
-    if rx.times_per_day.trim().is_empty() {
+    if trim(rx.times_per_day).is_empty() {
         Input::TimesPerDay.invalid(out, "times_per_day is missing".into());
         return None;
     }
@@ -88,7 +88,7 @@ pub(super) fn times_per_day(rx: &Prescription<'_>, out: &mut Assessment<'_>) -> 
 }
 
 pub(super) fn duration(rx: &Prescription<'_>, out: &mut Assessment<'_>) -> Duration {
-    if rx.duration_days.trim().is_empty() {
+    if trim(rx.duration_days).is_empty() {
         return Duration::NotGiven;
     }
     match parse_whole(rx.duration_days, 1, MAX_DURATION_DAYS) {
