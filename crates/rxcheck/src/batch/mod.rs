@@ -318,19 +318,31 @@ impl<'f> Worker<'f> {
     /// as it is and `ends` where each field ends, the fields a delimiter apart. `None` (having
     /// split nothing) for a row with quotes.
     fn split_plain(&mut self, row: &[u8]) -> Option<usize> {
-        if memchr::memchr2(b'"', b'\n', row).is_some() {
-            return None;
-        }
         let mut count = 0;
-        for at in memchr::memchr_iter(self.delimiter, row).chain([row.len()]) {
-            if let Some(end) = self.ends.get_mut(count) {
-                *end = at;
+        // Thirty-two bytes at a time, each a bit of a mask (a loop the compiler vectorises).
+        for (block, bytes) in (0..).step_by(32).zip(row.chunks(32)) {
+            let (mut delimiters, mut quotes) = (0u32, 0u32);
+            for (bit, &b) in bytes.iter().enumerate() {
+                delimiters |= u32::from(b == self.delimiter) << bit;
+                quotes |= u32::from(b == b'"' || b == b'\n') << bit;
             }
-            count += 1;
+            if quotes != 0 {
+                return None;
+            }
+            while delimiters != 0 {
+                if let Some(end) = self.ends.get_mut(count) {
+                    *end = block + delimiters.trailing_zeros() as usize;
+                }
+                count += 1;
+                delimiters &= delimiters - 1;
+            }
+        }
+        if let Some(end) = self.ends.get_mut(count) {
+            *end = row.len();
         }
         self.fields.get_mut(..row.len())?.copy_from_slice(row);
         self.gap = 1;
-        Some(count)
+        Some(count + 1)
     }
 
     /// The fields of the row parsed last, checked as UTF-8 once; `None` when they are not.
