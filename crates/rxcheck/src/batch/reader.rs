@@ -63,7 +63,12 @@ pub struct RowSplitter<R> {
 
 enum Scan {
     /// A row ends at `end` (exclusive, terminator not included); the next starts at `next`.
-    Row { end: usize, next: usize },
+    /// `breaks` line breaks are inside its quoted fields.
+    Row {
+        end: usize,
+        next: usize,
+        breaks: u64,
+    },
     /// A quote opened at `quote` never closes within the limit.
     Unbalanced { quote: usize },
     /// More input is needed to decide.
@@ -140,10 +145,12 @@ impl<R: Read> RowSplitter<R> {
                 Some(nl) => Scan::Row {
                     end: nl,
                     next: nl + 1,
+                    breaks: 0,
                 },
                 None if self.eof => Scan::Row {
                     end: data.len(),
                     next: data.len(),
+                    breaks: 0,
                 },
                 None => Scan::NeedMore,
             };
@@ -154,18 +161,23 @@ impl<R: Read> RowSplitter<R> {
         let mut fields = 1;
         // The quote whose field first ran over a line end, if one did.
         let mut spanning: Option<usize> = None;
-        let row_end = |end: usize, fields: usize, spanning: Option<usize>| match spanning {
-            Some(quote) if self.width.is_some_and(|w| w != fields) => Scan::Unbalanced { quote },
-            _ => Scan::Row {
-                end,
-                next: (end + 1).min(data.len()),
-            },
-        };
+        let mut breaks = 0;
+        let row_end =
+            |end: usize, fields: usize, spanning: Option<usize>, breaks: u64| match spanning {
+                Some(quote) if self.width.is_some_and(|w| w != fields) => {
+                    Scan::Unbalanced { quote }
+                }
+                _ => Scan::Row {
+                    end,
+                    next: (end + 1).min(data.len()),
+                    breaks,
+                },
+            };
         for (i, &b) in data.iter().enumerate().skip(start) {
             match state {
                 0 | 1 => {
                     if b == b'\n' {
-                        return row_end(i, fields, spanning);
+                        return row_end(i, fields, spanning, breaks);
                     } else if b == delimiter {
                         fields += 1;
                         state = 0;
@@ -181,15 +193,16 @@ impl<R: Read> RowSplitter<R> {
                         state = 3;
                     } else if i - quote_at > self.max_field_bytes {
                         return Scan::Unbalanced { quote: quote_at };
-                    } else if b == b'\n' && spanning.is_none() {
-                        spanning = Some(quote_at);
+                    } else if b == b'\n' {
+                        breaks += 1;
+                        spanning.get_or_insert(quote_at);
                     }
                 }
                 _ => {
                     if b == b'"' {
                         state = 2;
                     } else if b == b'\n' {
-                        return row_end(i, fields, spanning);
+                        return row_end(i, fields, spanning, breaks);
                     } else if b == delimiter {
                         fields += 1;
                         state = 0;
@@ -207,8 +220,12 @@ impl<R: Read> RowSplitter<R> {
                 quote: spanning.unwrap_or(quote_at),
             }
         } else {
-            match row_end(data.len(), fields, spanning) {
-                Scan::Row { end, .. } => Scan::Row { end, next: end },
+            match row_end(data.len(), fields, spanning, breaks) {
+                Scan::Row { end, breaks, .. } => Scan::Row {
+                    end,
+                    next: end,
+                    breaks,
+                },
                 other => other,
             }
         }
@@ -237,7 +254,7 @@ impl<R: Read> RowSplitter<R> {
                     }
                     self.fill()?;
                 }
-                Scan::Row { end, next } => {
+                Scan::Row { end, next, breaks } => {
                     let start = self.pos;
                     let line = self.line;
                     let body_end = if end > start && data.get(end - 1) == Some(&b'\r') {
@@ -245,8 +262,7 @@ impl<R: Read> RowSplitter<R> {
                     } else {
                         end
                     };
-                    let newlines =
-                        memchr::memchr_iter(b'\n', slice(data, start..next)).count() as u64;
+                    let newlines = breaks + u64::from(next > end);
                     self.line += newlines;
                     self.consumed += (next - start) as u64;
                     self.pos = next;
