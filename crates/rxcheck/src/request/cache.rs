@@ -110,6 +110,9 @@ impl ParseCache {
         text: &'r str,
         out: &mut Assessment<'_>,
     ) -> Vec<GivenCondition<'r>> {
+        if text.is_empty() {
+            return Vec::new();
+        }
         set_key(&mut self.key, &[text]);
         let listed = |out: &mut Assessment<'_>| -> Listed {
             patient::conditions(f, text, out)
