@@ -11,8 +11,10 @@ use crate::finding::Assessment;
 use crate::formulary::{DrugRef, FormRef, Formulary, KnownName, normalize_name};
 use std::ops::Range as Span;
 
-/// How many entries a table keeps before it starts afresh (bounded memory on any input).
+/// How many entries a table keeps before it starts afresh, and the longest key it keeps (so
+/// that memory stays bounded on any input; real keys are a few dozen bytes).
 const ENTRIES_KEPT: usize = 4096;
+const KEY_BYTES_KEPT: usize = 256;
 
 /// The `invalid` findings one parse recorded, in order.
 type Recorded = Box<[(Input, String)]>;
@@ -207,6 +209,9 @@ fn remembered<T, R>(
     let start = out.findings.len();
     let value = parse(out);
     let given = give(&value);
+    if key.len() > KEY_BYTES_KEPT {
+        return given;
+    }
     let recorded: Option<Recorded> = out
         .findings
         .get(start..)
@@ -224,4 +229,88 @@ fn remembered<T, R>(
         table.insert(key.into(), (value, recorded));
     }
     given
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::request::{Dates, Request, parse, parse_cached};
+
+    /// What a request says of the fields the cache remembers.
+    fn remembered_parts(r: &Request<'_, '_>) -> String {
+        let names = |list: &[Named<'_, '_>]| {
+            list.iter()
+                .map(|n| {
+                    let k = &n.known;
+                    let substance = k.substance.map(|s| s as *const _);
+                    format!(
+                        "{} {:?} {:?} {:?} {substance:?}",
+                        n.text, k.drug, k.class, k.allergen
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        format!(
+            "{:?} {:?} {:?} {:?} {:?} {:?} {:?}",
+            r.target
+                .map(|t| (t.drug_index, t.form_index, t.brand, t.written)),
+            r.strength,
+            r.single,
+            r.daily,
+            r.conditions,
+            names(&r.allergies),
+            names(&r.co_medications),
+        )
+    }
+
+    #[test]
+    fn a_hit_gives_and_records_what_the_parse_did() {
+        let f = Formulary::embedded().unwrap();
+        let dates = Dates::iso(chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap());
+        let rows = [
+            Prescription {
+                drug: "Diclofenac",
+                form: "tablet",
+                strength: "7 mg",
+                dose: "lots",
+                times_per_day: "2",
+                conditions: "K25.4; nonsense",
+                allergies: "aspirin; zzz",
+                co_medications: "NSAIDs",
+                ..Default::default()
+            },
+            Prescription {
+                drug: "diclofenac",
+                form: "tablet",
+                dose: "50 mg",
+                times_per_day: "3",
+                conditions: "K25.4; nonsense",
+                ..Default::default()
+            },
+            Prescription {
+                drug: "diclofnac",
+                form: "tablet",
+                dose: "50 mg",
+                ..Default::default()
+            },
+            Prescription {
+                drug: "diclofenac",
+                form: "tablte",
+                dose: "1 tablet",
+                ..Default::default()
+            },
+        ];
+        let mut cache = ParseCache::default();
+        for _ in 0..2 {
+            for rx in &rows {
+                let mut plain = Assessment::default();
+                let expected = remembered_parts(&parse(&f, rx, &dates, &mut plain));
+                let mut cached = Assessment::default();
+                let got = parse_cached(&f, rx, &dates, &mut cached, &mut cache);
+                assert_eq!(remembered_parts(&got), expected);
+                assert!(!plain.findings.is_empty());
+                assert_eq!(cached, plain);
+            }
+        }
+    }
 }
