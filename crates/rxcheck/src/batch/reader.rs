@@ -63,7 +63,12 @@ pub struct RowSplitter<R> {
 
 enum Scan {
     /// A row ends at `end` (exclusive, terminator not included); the next starts at `next`.
-    Row { end: usize, next: usize },
+    /// `breaks` line breaks are inside its quoted fields.
+    Row {
+        end: usize,
+        next: usize,
+        breaks: u64,
+    },
     /// A quote opened at `quote` never closes within the limit.
     Unbalanced { quote: usize },
     /// More input is needed to decide.
@@ -133,20 +138,19 @@ impl<R: Read> RowSplitter<R> {
 
     /// Finds the end of the row starting at `start` in `data` (quote-aware).
     fn scan(&self, data: &[u8], start: usize, delimiter: u8) -> Scan {
-        let newline = tail(data, start)
-            .iter()
-            .position(|&b| b == b'\n')
-            .map(|i| start + i);
+        let newline = memchr::memchr(b'\n', tail(data, start)).map(|i| start + i);
         let line_end = newline.unwrap_or(data.len());
-        if !slice(data, start..line_end).contains(&b'"') {
+        if memchr::memchr(b'"', slice(data, start..line_end)).is_none() {
             return match newline {
                 Some(nl) => Scan::Row {
                     end: nl,
                     next: nl + 1,
+                    breaks: 0,
                 },
                 None if self.eof => Scan::Row {
                     end: data.len(),
                     next: data.len(),
+                    breaks: 0,
                 },
                 None => Scan::NeedMore,
             };
@@ -157,18 +161,23 @@ impl<R: Read> RowSplitter<R> {
         let mut fields = 1;
         // The quote whose field first ran over a line end, if one did.
         let mut spanning: Option<usize> = None;
-        let row_end = |end: usize, fields: usize, spanning: Option<usize>| match spanning {
-            Some(quote) if self.width.is_some_and(|w| w != fields) => Scan::Unbalanced { quote },
-            _ => Scan::Row {
-                end,
-                next: (end + 1).min(data.len()),
-            },
-        };
+        let mut breaks = 0;
+        let row_end =
+            |end: usize, fields: usize, spanning: Option<usize>, breaks: u64| match spanning {
+                Some(quote) if self.width.is_some_and(|w| w != fields) => {
+                    Scan::Unbalanced { quote }
+                }
+                _ => Scan::Row {
+                    end,
+                    next: (end + 1).min(data.len()),
+                    breaks,
+                },
+            };
         for (i, &b) in data.iter().enumerate().skip(start) {
             match state {
                 0 | 1 => {
                     if b == b'\n' {
-                        return row_end(i, fields, spanning);
+                        return row_end(i, fields, spanning, breaks);
                     } else if b == delimiter {
                         fields += 1;
                         state = 0;
@@ -184,15 +193,16 @@ impl<R: Read> RowSplitter<R> {
                         state = 3;
                     } else if i - quote_at > self.max_field_bytes {
                         return Scan::Unbalanced { quote: quote_at };
-                    } else if b == b'\n' && spanning.is_none() {
-                        spanning = Some(quote_at);
+                    } else if b == b'\n' {
+                        breaks += 1;
+                        spanning.get_or_insert(quote_at);
                     }
                 }
                 _ => {
                     if b == b'"' {
                         state = 2;
                     } else if b == b'\n' {
-                        return row_end(i, fields, spanning);
+                        return row_end(i, fields, spanning, breaks);
                     } else if b == delimiter {
                         fields += 1;
                         state = 0;
@@ -210,8 +220,12 @@ impl<R: Read> RowSplitter<R> {
                 quote: spanning.unwrap_or(quote_at),
             }
         } else {
-            match row_end(data.len(), fields, spanning) {
-                Scan::Row { end, .. } => Scan::Row { end, next: end },
+            match row_end(data.len(), fields, spanning, breaks) {
+                Scan::Row { end, breaks, .. } => Scan::Row {
+                    end,
+                    next: end,
+                    breaks,
+                },
                 other => other,
             }
         }
@@ -240,7 +254,7 @@ impl<R: Read> RowSplitter<R> {
                     }
                     self.fill()?;
                 }
-                Scan::Row { end, next } => {
+                Scan::Row { end, next, breaks } => {
                     let start = self.pos;
                     let line = self.line;
                     let body_end = if end > start && data.get(end - 1) == Some(&b'\r') {
@@ -248,10 +262,7 @@ impl<R: Read> RowSplitter<R> {
                     } else {
                         end
                     };
-                    let newlines = slice(data, start..next)
-                        .iter()
-                        .filter(|&&b| b == b'\n')
-                        .count() as u64;
+                    let newlines = breaks + u64::from(next > end);
                     self.line += newlines;
                     self.consumed += (next - start) as u64;
                     self.pos = next;

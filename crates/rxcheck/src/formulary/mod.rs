@@ -710,6 +710,12 @@ impl Formulary {
         self.codes.atc.get(code.as_str()).copied()
     }
 
+    /// This formulary's own number among those loaded in the process (what per-thread
+    /// caches tie their entries to).
+    pub(crate) fn identity(&self) -> u64 {
+        self.identity
+    }
+
     /// The citation of a source, as findings show it.
     pub fn citation(&self, source: usize) -> &str {
         self.sources.get(source).map_or("", |s| s.citation.as_str())

@@ -2,7 +2,7 @@
 //! columns, findings as `category:rule`), then `patient_id`, a count of findings per severity
 //! and `details`, each finding as `severity category rule: message`.
 
-use super::{Detail, Printer, Record};
+use super::{Detail, Printer, Record, push_number};
 use crate::finding::Severity;
 use std::io::Write;
 
@@ -78,7 +78,7 @@ impl Printer for CsvPrinter {
 
     fn record(&self, out: &mut Vec<u8>, record: &Record<'_, '_>) {
         if let Some(line) = record.line {
-            let _ = write!(out, "{line}");
+            push_number(out, line);
         }
         out.push(self.delimiter);
         self.cell(out, record.rx_id.unwrap_or(""));

@@ -2,11 +2,10 @@
 //! come from the formulary (rule ids, sources, notes) are escaped once, when the printer is
 //! made, and copied as bytes after that: the batch hot path writes about a kilobyte a row.
 
-use super::{Detail, Printer, Record};
+use super::{Detail, Printer, Record, push_number};
 use crate::fasthash::FastMap;
 use crate::finding::Finding;
 use crate::formulary::{Dosing, Formulary, Profile};
-use std::io::Write;
 
 /// Prints `{"line"?, "rx_id", "verdict", "findings": [...]}` and a newline per record.
 #[derive(Debug, Default)]
@@ -201,7 +200,9 @@ impl Printer for JsonPrinter<'_> {
     fn record(&self, out: &mut Vec<u8>, record: &Record<'_, '_>) {
         out.push(b'{');
         if let Some(line) = record.line {
-            let _ = write!(out, "\"line\":{line},");
+            out.extend_from_slice(b"\"line\":");
+            push_number(out, line);
+            out.push(b',');
         }
         out.extend_from_slice(b"\"rx_id\":");
         match record.rx_id {

@@ -13,6 +13,22 @@ pub use self::text::TextPrinter;
 
 use crate::finding::{Assessment, Finding, Severity};
 
+/// Appends `n` in decimal, as `write!` would, without the formatting machinery (every batch
+/// record has a line number).
+fn push_number(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    for digit in digits.iter_mut().rev() {
+        *digit = b'0' + (n % 10) as u8;
+        n /= 10;
+        start -= 1;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(digits.get(start..).unwrap_or_default());
+}
+
 /// How much of each finding a report shows.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Detail {

@@ -3,6 +3,7 @@
 //! be parsed is `None` (or its enum's unknown value) and its `invalid` finding is already
 //! recorded, so the checks never see raw text and never pass what they could not read.
 
+mod cache;
 mod fields;
 mod input;
 mod names;
@@ -11,12 +12,14 @@ mod regimen;
 mod target;
 mod values;
 
+pub use cache::ParseCache;
 pub use fields::{Field, FieldInfo};
 pub use input::Input;
 pub use names::Named;
 pub use patient::{GivenCondition, Pregnancy, Sex};
 pub use regimen::{Duration, Range, StrengthGiven};
 pub use target::Target;
+pub(crate) use values::trim;
 pub use values::{
     DateFormat, Dates, Flag, MAX_AGE_YEARS, MAX_DURATION_DAYS, MAX_GESTATIONAL_WEEK,
     MAX_TIMES_PER_DAY, completed_years, list_items, parse_date, parse_flag, parse_frequency,
@@ -54,11 +57,46 @@ pub struct Prescription<'a> {
 impl<'a> Prescription<'a> {
     /// A prescription from its fields in the order of [`Field::ALL`].
     pub fn from_fields(fields: [&'a str; Field::COUNT]) -> Self {
-        let mut rx = Prescription::default();
-        for (field, value) in Field::ALL.into_iter().zip(fields) {
-            *rx.slot(field) = value;
+        let [
+            rx_id,
+            drug,
+            form,
+            strength,
+            unit_volume,
+            dose,
+            times_per_day,
+            duration_days,
+            age_years,
+            birth_date,
+            sex,
+            date,
+            pregnant,
+            gestational_week,
+            breastfeeding,
+            conditions,
+            allergies,
+            co_medications,
+        ] = fields;
+        Prescription {
+            rx_id,
+            drug,
+            form,
+            strength,
+            unit_volume,
+            dose,
+            times_per_day,
+            duration_days,
+            age_years,
+            birth_date,
+            sex,
+            date,
+            pregnant,
+            gestational_week,
+            breastfeeding,
+            conditions,
+            allergies,
+            co_medications,
         }
-        rx
     }
 
     /// Sets one field.
@@ -166,28 +204,60 @@ pub fn parse<'f, 'r>(
     dates: &Dates,
     out: &mut Assessment<'f>,
 ) -> Request<'f, 'r> {
-    let target = target::resolve(formulary, rx, out);
+    parse_with(formulary, rx, dates, out, None)
+}
+
+/// Like [`parse`], with what rows repeat (the drug, the dose, the conditions) remembered in
+/// `cache` (the batch hot path): the same request and findings.
+pub fn parse_cached<'f, 'r>(
+    formulary: &'f Formulary,
+    rx: &Prescription<'r>,
+    dates: &Dates,
+    out: &mut Assessment<'f>,
+    cache: &mut ParseCache,
+) -> Request<'f, 'r> {
+    cache.use_formulary(formulary);
+    parse_with(formulary, rx, dates, out, Some(cache))
+}
+
+fn parse_with<'f, 'r>(
+    formulary: &'f Formulary,
+    rx: &Prescription<'r>,
+    dates: &Dates,
+    out: &mut Assessment<'f>,
+    mut cache: Option<&mut ParseCache>,
+) -> Request<'f, 'r> {
+    let target = match cache.as_deref_mut() {
+        Some(cache) => cache.target(formulary, rx, out),
+        None => target::resolve(formulary, rx, out),
+    };
     let date = patient::date(rx, dates, out);
     let age = patient::age(rx, dates, date, out);
     let sex = patient::sex(rx, out);
     let pregnancy = patient::pregnancy(rx, sex, out);
     let breastfeeding = patient::breastfeeding(rx, out);
-    let conditions = patient::conditions(formulary, rx.conditions, out);
+    let conditions = match cache.as_deref_mut() {
+        Some(cache) => cache.conditions(formulary, rx.conditions, out),
+        None => patient::conditions(formulary, rx.conditions, out),
+    };
     let times_per_day = regimen::times_per_day(rx, out);
     let duration = regimen::duration(rx, out);
-    let (strength, single) = match &target {
-        Some(t) => {
-            let strength = regimen::strength(rx, t, out);
-            let unit_volume = regimen::unit_volume(rx, out);
-            let single = match strength {
-                StrengthGiven::Invalid => None,
-                given => regimen::single_dose(rx, t, given.strength(), unit_volume, out),
-            };
-            (strength, single)
-        }
-        None => (StrengthGiven::Default(None), None),
+    let (strength, single) = match (&target, cache.as_deref_mut()) {
+        (Some(t), Some(cache)) => cache.strength_and_dose(rx, t, out),
+        (Some(t), None) => regimen::strength_and_dose(rx, t, out),
+        (None, _) => (StrengthGiven::Default(None), None),
     };
     let daily = regimen::daily_dose(rx, single, times_per_day, out);
+    let (allergies, co_medications) = match cache {
+        Some(cache) => (
+            cache.names(formulary, rx.allergies),
+            cache.names(formulary, rx.co_medications),
+        ),
+        None => (
+            names::resolve(formulary, rx.allergies),
+            names::resolve(formulary, rx.co_medications),
+        ),
+    };
     Request {
         formulary,
         rx: *rx,
@@ -198,8 +268,8 @@ pub fn parse<'f, 'r>(
         pregnancy,
         breastfeeding,
         conditions,
-        allergies: names::resolve(formulary, rx.allergies),
-        co_medications: names::resolve(formulary, rx.co_medications),
+        allergies,
+        co_medications,
         times_per_day,
         duration,
         strength,

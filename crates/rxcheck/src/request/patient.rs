@@ -3,7 +3,7 @@
 
 use super::values::{
     Dates, Flag, MAX_AGE_YEARS, MAX_GESTATIONAL_WEEK, completed_years, in_lower_case, list_items,
-    parse_flag, parse_whole,
+    parse_flag, parse_whole, trim,
 };
 use super::{Input, Prescription};
 use crate::finding::Assessment;
@@ -43,7 +43,7 @@ pub(super) fn date(
     dates: &Dates,
     out: &mut Assessment<'_>,
 ) -> Option<NaiveDate> {
-    if rx.date.trim().is_empty() {
+    if trim(rx.date).is_empty() {
         return Some(dates.as_of);
     }
     let parsed = dates.parse(rx.date);
@@ -67,7 +67,7 @@ pub(super) fn age(
     date: Option<NaiveDate>,
     out: &mut Assessment<'_>,
 ) -> Option<u32> {
-    if !rx.birth_date.trim().is_empty() {
+    if !trim(rx.birth_date).is_empty() {
         let Some(birth) = dates.parse(rx.birth_date) else {
             Input::Age.invalid(
                 out,
@@ -100,7 +100,7 @@ pub(super) fn age(
             Some(years) => Some(years),
         };
     }
-    if !rx.age_years.trim().is_empty() {
+    if !trim(rx.age_years).is_empty() {
         let age = parse_whole(rx.age_years, 0, MAX_AGE_YEARS);
         if age.is_none() {
             Input::Age.invalid(
@@ -120,7 +120,7 @@ pub(super) fn age(
 /// Sex, in English or Russian, whole or by its initial; unreadable counts as unknown, and is
 /// recorded.
 pub(super) fn sex(rx: &Prescription<'_>, out: &mut Assessment<'_>) -> Sex {
-    let text = rx.sex.trim();
+    let text = trim(rx.sex);
     if text.is_empty() {
         return Sex::Unknown;
     }
@@ -156,7 +156,7 @@ pub(super) fn pregnancy(rx: &Prescription<'_>, sex: Sex, out: &mut Assessment<'_
             ),
         );
     }
-    let week = if rx.gestational_week.trim().is_empty() {
+    let week = if trim(rx.gestational_week).is_empty() {
         None
     } else {
         let week = parse_whole(rx.gestational_week, 0, MAX_GESTATIONAL_WEEK);
@@ -183,7 +183,7 @@ pub(super) fn pregnancy(rx: &Prescription<'_>, sex: Sex, out: &mut Assessment<'_
         (Some(Flag::Yes), w) => Pregnancy::Yes(w),
         // A gestational week says the patient is pregnant even when the flag is unknown.
         (_, Some(w)) => Pregnancy::Yes(Some(w)),
-        _ if !rx.gestational_week.trim().is_empty() => Pregnancy::Yes(None),
+        _ if !trim(rx.gestational_week).is_empty() => Pregnancy::Yes(None),
         _ => Pregnancy::Unknown,
     };
     if sex == Sex::Male && matches!(pregnancy, Pregnancy::Yes(_)) {

@@ -1,7 +1,7 @@
 //! The regimen fields of a prescription: times per day, course length, strength, and the
 //! dose in the form's base unit, per administration and per day.
 
-use super::values::{FrequencyError, MAX_DURATION_DAYS, parse_frequency, parse_whole};
+use super::values::{FrequencyError, MAX_DURATION_DAYS, parse_frequency, parse_whole, trim};
 use super::{Input, Prescription, Target};
 use crate::finding::Assessment;
 use crate::formulary::normalize_name;
@@ -58,7 +58,7 @@ impl StrengthGiven {
 }
 
 pub(super) fn times_per_day(rx: &Prescription<'_>, out: &mut Assessment<'_>) -> Option<u32> {
-    if rx.times_per_day.trim().is_empty() {
+    if trim(rx.times_per_day).is_empty() {
         Input::TimesPerDay.invalid(out, "times_per_day is missing".into());
         return None;
     }
@@ -88,7 +88,7 @@ pub(super) fn times_per_day(rx: &Prescription<'_>, out: &mut Assessment<'_>) -> 
 }
 
 pub(super) fn duration(rx: &Prescription<'_>, out: &mut Assessment<'_>) -> Duration {
-    if rx.duration_days.trim().is_empty() {
+    if trim(rx.duration_days).is_empty() {
         return Duration::NotGiven;
     }
     match parse_whole(rx.duration_days, 1, MAX_DURATION_DAYS) {
@@ -106,11 +106,7 @@ pub(super) fn duration(rx: &Prescription<'_>, out: &mut Assessment<'_>) -> Durat
     }
 }
 
-pub(super) fn strength(
-    rx: &Prescription<'_>,
-    target: &Target<'_>,
-    out: &mut Assessment<'_>,
-) -> StrengthGiven {
+fn strength(rx: &Prescription<'_>, target: &Target<'_>, out: &mut Assessment<'_>) -> StrengthGiven {
     if rx.strength.trim().is_empty() {
         return StrengthGiven::Default(target.form.default_strength);
     }
@@ -123,8 +119,24 @@ pub(super) fn strength(
     }
 }
 
+/// The strength given (or the form's default) and the dose per administration in the form's
+/// base unit.
+pub(super) fn strength_and_dose(
+    rx: &Prescription<'_>,
+    t: &Target<'_>,
+    out: &mut Assessment<'_>,
+) -> (StrengthGiven, Option<Range>) {
+    let strength = strength(rx, t, out);
+    let unit_volume = unit_volume(rx, out);
+    let single = match strength {
+        StrengthGiven::Invalid => None,
+        given => single_dose(rx, t, given.strength(), unit_volume, out),
+    };
+    (strength, single)
+}
+
 /// The volume of one ampoule or other container, in ml, when given.
-pub(super) fn unit_volume(rx: &Prescription<'_>, out: &mut Assessment<'_>) -> Option<Decimal> {
+fn unit_volume(rx: &Prescription<'_>, out: &mut Assessment<'_>) -> Option<Decimal> {
     let text = rx.unit_volume.trim();
     if text.is_empty() {
         return None;
@@ -156,7 +168,7 @@ fn example_unit(dimension: Dimension) -> &'static str {
 /// The prescribed dose's low and top ends in the base unit of the form's dimension,
 /// converted through `strength` where the dose counts units or gives a volume (a count of
 /// ampoules of a per-ml concentration through `unit_volume`, the ml one holds).
-pub(super) fn single_dose(
+fn single_dose(
     rx: &Prescription<'_>,
     t: &Target<'_>,
     strength: Option<Strength>,

@@ -3,7 +3,7 @@
 
 use super::{Input, Prescription};
 use crate::finding::Assessment;
-use crate::formulary::{Drug, EquivalentForm, Form, FormRef, Formulary, Profile};
+use crate::formulary::{Drug, DrugRef, EquivalentForm, Form, FormRef, Formulary, Profile};
 
 /// The drug form a prescription is for, resolved in the formulary.
 #[derive(Debug, Clone, Copy)]
@@ -39,6 +39,17 @@ pub(super) fn resolve<'f>(
     rx: &Prescription<'_>,
     out: &mut Assessment<'f>,
 ) -> Option<Target<'f>> {
+    let (found, written) = find(f, rx, out)?;
+    at(f, found, written, out)
+}
+
+/// Finds the drug (by name, alias or brand) and the form the prescription names; records why
+/// not when it cannot.
+pub(super) fn find(
+    f: &Formulary,
+    rx: &Prescription<'_>,
+    out: &mut Assessment<'_>,
+) -> Option<(DrugRef, FormRef)> {
     if rx.drug.trim().is_empty() {
         Input::Drug.invalid(out, "drug is missing".into());
         return None;
@@ -86,6 +97,17 @@ pub(super) fn resolve<'f>(
         );
         return None;
     };
+    Some((found, written))
+}
+
+/// The target a drug and form found in the formulary make, with its rules.
+pub(super) fn at<'f>(
+    f: &'f Formulary,
+    found: DrugRef,
+    written: FormRef,
+    out: &mut Assessment<'f>,
+) -> Option<Target<'f>> {
+    let drug = f.drugs.get(found.drug)?;
     let form_index = written.form;
     let (Some(form), Some(profile)) = (
         drug.forms.get(form_index),

@@ -19,9 +19,20 @@ pub enum Flag {
     Unknown,
 }
 
+/// `text` without leading and trailing whitespace, as [`str::trim`] has it; a field that
+/// starts and ends with a visible ASCII character (most do) is given back at once.
+pub(crate) fn trim(text: &str) -> &str {
+    let visible = |b: Option<&u8>| b.is_some_and(|&b| b > b' ' && b < 0x7f);
+    if visible(text.as_bytes().first()) && visible(text.as_bytes().last()) {
+        text
+    } else {
+        text.trim()
+    }
+}
+
 /// Parses `yes`, `no`, `unknown` (any case; also `y`/`n`, `true`/`false`, `1`/`0`), or empty.
 pub fn parse_flag(text: &str) -> Option<Flag> {
-    let text = text.trim();
+    let text = trim(text);
     if text.is_empty() {
         return Some(Flag::Unknown);
     }
@@ -49,7 +60,7 @@ pub(crate) fn in_lower_case<T>(text: &str, read: impl FnOnce(&str) -> T) -> T {
 
 /// Parses a whole number of at least `min` and at most `max` written as plain digits.
 pub fn parse_whole(text: &str, min: u32, max: u32) -> Option<u32> {
-    let text = text.trim();
+    let text = trim(text);
     if text.is_empty() || text.len() > 10 || !text.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
@@ -246,7 +257,7 @@ impl Dates {
 
 /// Parses a calendar date written `YYYY-MM-DD`.
 pub fn parse_date(text: &str) -> Option<NaiveDate> {
-    let text = text.trim().as_bytes();
+    let text = trim(text).as_bytes();
     let [y1, y2, y3, y4, b'-', m1, m2, b'-', d1, d2] = *text else {
         return None;
     };
@@ -266,7 +277,7 @@ pub fn completed_years(birth: NaiveDate, on: NaiveDate) -> Option<u32> {
 
 /// The non-empty items of a `;`-separated list, trimmed.
 pub fn list_items(text: &str) -> impl Iterator<Item = &str> {
-    text.split(';').map(str::trim).filter(|s| !s.is_empty())
+    text.split(';').map(trim).filter(|s| !s.is_empty())
 }
 
 #[cfg(test)]

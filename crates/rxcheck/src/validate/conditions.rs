@@ -12,19 +12,20 @@ pub(super) fn check<'f>(req: &Request<'f, '_>, t: &Target<'f>, out: &mut Assessm
     }
     let rules = &t.profile.contraindications;
     for (index, rule) in rules.iter().enumerate() {
+        // Whether the patient has the condition first: most rules are about others.
+        let Some(given) = req
+            .conditions
+            .iter()
+            .find(|c| c.condition == rule.condition)
+        else {
+            continue;
+        };
         let outranked = rules.iter().enumerate().any(|(other, r)| {
             r.condition == rule.condition
                 && (r.rule.severity > rule.rule.severity
                     || (r.rule.severity == rule.rule.severity && other < index))
         });
-        if outranked {
-            continue;
-        }
-        if let Some(given) = req
-            .conditions
-            .iter()
-            .find(|c| c.condition == rule.condition)
-        {
+        if !outranked {
             let label = req
                 .formulary
                 .conditions
