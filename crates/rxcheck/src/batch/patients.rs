@@ -15,7 +15,7 @@ use super::{
 use crate::fasthash::{FastMap, FnvHasher};
 use crate::finding::{Assessment, Category, Finding, Rows, Severity};
 use crate::formulary::Formulary;
-use crate::request::{Dates, Field, Prescription, parse, parse_course_days};
+use crate::request::{Dates, Field, ParseCache, Prescription, parse_cached, parse_course_days};
 use crate::validate::courses::{Course, CourseDrug, CrossCheck, course_days, spans_overlap};
 use chrono::{Datelike, NaiveDate};
 use rayon::prelude::*;
@@ -178,6 +178,8 @@ pub fn scan_patients(
     std::thread::scope(|scope| {
         let batch_rows = options.batch_rows.max(1) * 4;
         let (batches, spent) = read_in_batches(scope, splitter, delimiter, batch_rows, None);
+        // The records of one batch are filed while the next batch's are made.
+        let mut made: Vec<CourseRecords> = Vec::new();
         for batch in batches {
             let batch = batch.map_err(BatchError::Read)?;
             let chunk = batch
@@ -185,22 +187,26 @@ pub fn scan_patients(
                 .len()
                 .div_ceil(rayon::current_num_threads().max(1) * 4)
                 .max(1);
-            let records: Vec<CourseRecords> = batch
-                .rows
-                .par_chunks(chunk)
-                .enumerate()
-                .map(|(i, spans)| {
-                    let first = batch.first_row + (i * chunk) as u64;
-                    let rows = (batch.bytes.as_slice(), spans, first);
-                    course_records(&columns, delimiter, options, rows)
-                })
-                .collect();
-            for records in &records {
-                parts.file(records).map_err(BatchError::Spill)?;
-            }
+            let (filed, records) = rayon::join(
+                || parts.file_all(&made),
+                || {
+                    batch
+                        .rows
+                        .par_chunks(chunk)
+                        .enumerate()
+                        .map(|(i, spans)| {
+                            let first = batch.first_row + (i * chunk) as u64;
+                            let rows = (batch.bytes.as_slice(), spans, first);
+                            course_records(&columns, delimiter, options, rows)
+                        })
+                        .collect()
+                },
+            );
+            filed.map_err(BatchError::Spill)?;
+            made = records;
             let _ = spent.send(batch);
         }
-        Ok::<(), BatchError>(())
+        parts.file_all(&made).map_err(BatchError::Spill)
     })?;
     parts.work_out(formulary, &options.dates).map(Some)
 }
@@ -324,19 +330,21 @@ impl Parts {
         }
     }
 
-    /// Files `records` in their parts; once the parts hold more than the budget in memory,
-    /// they move to spill files.
-    fn file(&mut self, records: &CourseRecords) -> io::Result<()> {
-        let mut start = 0;
-        for &(hash, end) in &records.ends {
-            if let (Some(part), Some(record)) = (
-                self.parts.get_mut(part_of(hash, 0)),
-                records.bytes.get(start..end),
-            ) {
-                part.records.write(record)?;
-                part.count += 1;
+    /// Files each of `made`'s records in its part; once the parts hold more than the budget
+    /// in memory, they move to spill files.
+    fn file_all(&mut self, made: &[CourseRecords]) -> io::Result<()> {
+        for records in made {
+            let mut start = 0;
+            for &(hash, end) in &records.ends {
+                if let (Some(part), Some(record)) = (
+                    self.parts.get_mut(part_of(hash, 0)),
+                    records.bytes.get(start..end),
+                ) {
+                    part.records.write(record)?;
+                    part.count += 1;
+                }
+                start = end;
             }
-            start = end;
         }
         let held: usize = self.parts.iter().map(|p| p.records.in_memory()).sum();
         if let Some(to) = self.spill.as_ref().filter(|_| held > self.budget) {
@@ -460,6 +468,7 @@ fn work_out_records(
 ) -> io::Result<(usize, usize)> {
     let mut keys = PatientKeys::default();
     let mut scratch = Assessment::default();
+    let mut cache = ParseCache::default();
     let mut heads: Vec<Head> = Vec::new();
     let mut rest = Take(bytes);
     while !rest.0.is_empty() {
@@ -494,7 +503,8 @@ fn work_out_records(
         courses.clear();
         for head in of_patient {
             let mut record = Take(bytes.get(head.record.clone()).unwrap_or(&[]));
-            courses.extend(take_course(&mut record, formulary, dates, &mut scratch));
+            let parsing = (&mut scratch, &mut cache);
+            courses.extend(take_course(&mut record, (formulary, dates), parsing));
         }
         check.check(formulary, &courses, |found| {
             if let Some(course) = courses.get(found.course()) {
@@ -569,9 +579,8 @@ fn take_head<'b>(take: &mut Take<'b>) -> Option<(&'b [u8], u32, (i32, i32))> {
 /// record cannot be read (or its drug cannot be a course).
 fn take_course<'f>(
     take: &mut Take<'_>,
-    formulary: &'f Formulary,
-    dates: &Dates,
-    scratch: &mut Assessment<'f>,
+    (formulary, dates): (&'f Formulary, &Dates),
+    (scratch, cache): (&mut Assessment<'f>, &mut ParseCache),
 ) -> Option<Course<'f>> {
     let (_, row, (start, end)) = take_head(take)?;
     let date = NaiveDate::from_num_days_from_ce_opt;
@@ -591,7 +600,7 @@ fn take_course<'f>(
         ..Prescription::default()
     };
     scratch.clear();
-    let request = parse(formulary, &rx, dates, scratch);
+    let request = parse_cached(formulary, &rx, dates, scratch, cache);
     Some(Course {
         row,
         rx_id: rx_id.trim().into(),
