@@ -17,7 +17,7 @@ pub use reader::{RowKind, RowSpan, RowSplitter};
 pub use spill::{SpillFile, SpillTo};
 
 use crate::ack::Acknowledgements;
-use crate::fasthash::FastMap;
+use crate::fasthash::WordMap;
 use crate::finding::{Assessment, Severity, Verdict};
 use crate::formulary::Formulary;
 use crate::report::{Printer, Record};
@@ -155,7 +155,7 @@ pub struct Summary {
     pub verdicts: [u64; 5],
     /// Each rule's findings: those of warn and above, and any the site overlay changed or an
     /// acknowledgement covers.
-    pub rules: FastMap<String, RuleCounts>,
+    pub rules: WordMap<String, RuleCounts>,
     /// Header columns no field took, as written.
     pub ignored_columns: Vec<String>,
     /// The row that stopped the run, not being UTF-8 (no row after it was checked).
