@@ -6,7 +6,7 @@
 mod columns;
 mod patients;
 mod reader;
-mod spill;
+pub(crate) mod spill;
 
 pub use columns::{
     ColumnMap, ColumnTarget, Columns, HeaderError, MappingError, detect_delimiter, normalize_header,
@@ -532,7 +532,7 @@ impl<'f> Job<'_, 'f> {
         if trim(rx.rx_id).is_empty() {
             Input::RxId.invalid(assessment, "rx_id is empty".into());
         }
-        cross.add_to(index, assessment);
+        cross.add_to(self.formulary, index, assessment);
         self.formulary.regrade(assessment);
         if let Some(acks) = &self.options.acknowledgements {
             acks.apply(rx.rx_id, || rx.fingerprint(), assessment);

@@ -13,10 +13,12 @@ use super::{
     read_header, read_in_batches,
 };
 use crate::fasthash::{FastMap, FnvHasher};
-use crate::finding::{Assessment, Category, Finding, Rows, Severity};
+use crate::finding::Assessment;
 use crate::formulary::Formulary;
 use crate::request::{Dates, Field, ParseCache, Prescription, parse_cached, parse_course_days};
-use crate::validate::courses::{Course, CourseDrug, CrossCheck, course_days, spans_overlap};
+use crate::validate::courses::{
+    Course, CourseDrug, CrossCheck, CrossFinding, course_days, spans_overlap,
+};
 use chrono::{Datelike, NaiveDate};
 use rayon::prelude::*;
 use std::cmp::Reverse;
@@ -136,7 +138,7 @@ pub struct RowFindings {
 
 impl RowFindings {
     /// The findings of data row `row`, appended to `assessment`.
-    pub fn add_to<'f>(&self, row: u64, assessment: &mut Assessment<'f>) {
+    pub fn add_to<'f>(&self, formulary: &'f Formulary, row: u64, assessment: &mut Assessment<'f>) {
         let at = self.ends.partition_point(|&(r, _)| u64::from(r) < row);
         let mut start = match at.checked_sub(1) {
             Some(before) => self.ends.get(before).map_or(0, |&(_, end)| end),
@@ -145,7 +147,11 @@ impl RowFindings {
         let of_row = self.ends.get(at..).unwrap_or(&[]).iter();
         for &(_, end) in of_row.take_while(|&&(r, _)| u64::from(r) == row) {
             let record = self.records.get(start..end).unwrap_or(&[]);
-            if let Some((_, finding)) = take_finding(&mut Take(record)) {
+            let mut take = Take(record);
+            let finding = take
+                .u32()
+                .and_then(|_| CrossFinding::take(formulary, &mut take));
+            if let Some(finding) = finding {
                 assessment.findings.push(finding);
             }
             start = end;
@@ -425,47 +431,52 @@ impl Part {
                 }
                 worked.push(part.work_out((formulary, dates), spill, in_memory)?);
             }
-            // One stream of findings per part, however often it was split, so that the files
-            // open at once stay few.
-            let mut merged = CrossFindings::merging(worked)?;
-            let mut findings = Stream::default();
-            if let Some(to) = spill.filter(|_| spilled) {
-                findings.spill(to)?;
-            }
-            let mut framed = Vec::new();
-            while merged.next_before(u64::MAX, |_, record| {
-                framed.clear();
-                frame(&mut framed, |f| f.extend_from_slice(record));
-                findings.write(&framed)
-            })? {}
-            return Ok(WorkedOut {
-                findings,
-                patients: merged.patients,
-                courses: merged.courses_read,
-            });
+            return one_stream(worked, spill.filter(|_| spilled));
         }
         let bytes = self.records.into_bytes()?;
-        let mut findings = Stream::default();
-        let (patients, courses) = work_out_records((formulary, dates), &bytes, &mut findings)?;
-        if let Some(to) = spill.filter(|_| spilled) {
-            findings.spill(to)?;
-        }
-        Ok(WorkedOut {
-            findings,
-            patients,
-            courses,
-        })
+        let runs = work_out_records((formulary, dates), &bytes, (spill, in_memory))?;
+        one_stream(runs, spill.filter(|_| spilled))
     }
 }
 
-/// Works out the findings of the course records `bytes` (whole patients') and writes them to
-/// `out` in row order; returns how many patients and courses there were. Only the courses of
-/// patients with courses that overlap are read whole.
+/// The findings of `worked` (each in row order) as one stream in row order, so that the files
+/// open at once stay few however often a part was split; in a spill file with `spill`.
+fn one_stream(mut worked: Vec<WorkedOut>, spill: Option<&SpillTo>) -> io::Result<WorkedOut> {
+    if worked.len() == 1 {
+        if let Some(mut only) = worked.pop() {
+            if let Some(to) = spill {
+                only.findings.spill(to)?;
+            }
+            return Ok(only);
+        }
+    }
+    let mut merged = CrossFindings::merging(worked)?;
+    let mut findings = Stream::default();
+    if let Some(to) = spill {
+        findings.spill(to)?;
+    }
+    let mut framed = Vec::new();
+    while merged.next_before(u64::MAX, |_, record| {
+        framed.clear();
+        frame(&mut framed, |f| f.extend_from_slice(record));
+        findings.write(&framed)
+    })? {}
+    Ok(WorkedOut {
+        findings,
+        patients: merged.patients,
+        courses: merged.courses_read,
+    })
+}
+
+/// Works out the findings of the course records `bytes` (whole patients'), in runs in row
+/// order of at most about `in_memory` bytes each (spilled with `spill`); the first run counts
+/// the patients and courses. Only the courses of patients with courses that overlap are read
+/// whole.
 fn work_out_records(
     (formulary, dates): (&Formulary, &Dates),
     bytes: &[u8],
-    out: &mut Stream,
-) -> io::Result<(usize, usize)> {
+    (spill, in_memory): (Option<&SpillTo>, usize),
+) -> io::Result<Vec<WorkedOut>> {
     let mut keys = PatientKeys::default();
     let mut scratch = Assessment::default();
     let mut cache = ParseCache::default();
@@ -488,11 +499,17 @@ fn work_out_records(
         });
     }
     heads.sort_unstable_by_key(|h| (h.patient, h.row));
-    let mut findings: Vec<(u32, Finding<'_>)> = Vec::new();
+    // The findings' records, back to back, and each one's row and end.
+    let mut found = Vec::new();
+    let mut findings: Vec<(u32, usize)> = Vec::new();
     let mut check = CrossCheck::default();
     let mut spans = Vec::new();
     let mut courses = Vec::new();
     let mut patients = 0;
+    let mut runs = Vec::new();
+    // What could not be kept: a finding not put (its rule not where its course says), or a
+    // run not written.
+    let mut unkept: io::Result<()> = Ok(());
     for of_patient in heads.chunk_by(|a, b| a.patient == b.patient) {
         patients += 1;
         spans.clear();
@@ -506,21 +523,71 @@ fn work_out_records(
             let parsing = (&mut scratch, &mut cache);
             courses.extend(take_course(&mut record, (formulary, dates), parsing));
         }
-        check.check(formulary, &courses, |found| {
-            if let Some(course) = courses.get(found.course()) {
-                findings.push((course.row, found.finding(formulary, &courses)));
+        // A patient's findings come by course, so in row order: a run may end among them.
+        check.check(formulary, &courses, |finding| {
+            let Some(course) = courses.get(finding.course()) else {
+                return;
+            };
+            let start = found.len();
+            found.put_u32(course.row);
+            if finding.put(formulary, &courses, &mut found).is_none() {
+                found.truncate(start);
+                unkept = Err(corrupt("findings across rows"));
+                return;
+            }
+            findings.push((course.row, found.len()));
+            if found.len() > in_memory {
+                match sorted_run(&found, &findings, spill) {
+                    Ok(run) => runs.push(run),
+                    Err(e) => unkept = Err(e),
+                }
+                found.clear();
+                findings.clear();
             }
         });
+        std::mem::replace(&mut unkept, Ok(()))?;
     }
-    // Stable: each row's findings stay in the order they were worked out.
-    findings.sort_by_key(|(row, _)| *row);
+    // A part's only run stays in memory (its part decides); one of several is spilled.
+    let last = sorted_run(&found, &findings, spill.filter(|_| !runs.is_empty()))?;
+    runs.push(last);
+    if let Some(first) = runs.first_mut() {
+        first.patients = patients;
+        first.courses = heads.len();
+    }
+    Ok(runs)
+}
+
+/// The finding records `found` (each ending where `findings` says, with its row) as a stream
+/// in row order, each row's in the order they were worked out; in a spill file with `spill`.
+fn sorted_run(
+    found: &[u8],
+    findings: &[(u32, usize)],
+    spill: Option<&SpillTo>,
+) -> io::Result<WorkedOut> {
+    let mut order: Vec<usize> = (0..findings.len()).collect();
+    order.sort_by_key(|&i| findings.get(i).map(|&(row, _)| row));
+    let mut out = Stream::default();
+    if let Some(to) = spill {
+        out.spill(to)?;
+    }
     let mut record = Vec::new();
-    for (row, finding) in &findings {
+    for i in order {
+        let start = i
+            .checked_sub(1)
+            .and_then(|before| findings.get(before))
+            .map_or(0, |&(_, end)| end);
+        let end = findings.get(i).map_or(start, |&(_, end)| end);
         record.clear();
-        frame(&mut record, |r| put_finding(r, *row, finding));
+        frame(&mut record, |r| {
+            r.extend_from_slice(found.get(start..end).unwrap_or(&[]));
+        });
         out.write(&record)?;
     }
-    Ok((patients, heads.len()))
+    Ok(WorkedOut {
+        findings: out,
+        patients: 0,
+        courses: 0,
+    })
 }
 
 /// What a course record says first: its patient, row, and first and last days (as numbers;
@@ -608,56 +675,6 @@ fn take_course<'f>(
         end,
         drug: CourseDrug::from_request(&request)?,
     })
-}
-
-/// Writes a finding record: its row, then the finding (as worked out: no site overlay and no
-/// acknowledgement yet).
-fn put_finding(out: &mut Vec<u8>, row: u32, finding: &Finding<'_>) {
-    out.put_u32(row);
-    out.put_u8(finding.severity as u8);
-    out.put_u8(finding.category as u8);
-    out.put_str(&finding.rule);
-    out.put_str(&finding.message);
-    out.put_str(&finding.source);
-    match &finding.rows {
-        Some(rows) => {
-            out.put_u8(1);
-            out.put_u32(u32::try_from(rows.ids.len()).unwrap_or(u32::MAX));
-            for id in &rows.ids {
-                out.put_str(id);
-            }
-            out.put_u64(rows.more as u64);
-        }
-        None => out.put_u8(0),
-    }
-}
-
-/// Reads a finding record back: its row and the finding.
-fn take_finding<'f>(take: &mut Take<'_>) -> Option<(u32, Finding<'f>)> {
-    let row = take.u32()?;
-    let severity = *Severity::ALL.get(usize::from(take.u8()?))?;
-    let category = *Category::ALL.get(usize::from(take.u8()?))?;
-    let rule = take.str()?.to_owned();
-    let message = take.str()?.to_owned();
-    let source = take.str()?.to_owned();
-    let rows = match take.u8()? {
-        0 => None,
-        _ => {
-            let count = take.u32()?;
-            let ids = (0..count)
-                .map(|_| take.str().map(Box::from))
-                .collect::<Option<Vec<Box<str>>>>()?;
-            let more = usize::try_from(take.u64()?).ok()?;
-            Some(Box::new(Rows { ids, more }))
-        }
-    };
-    Some((
-        row,
-        Finding {
-            rows,
-            ..Finding::new(severity, category, rule, message, source)
-        },
-    ))
 }
 
 /// A key for each patient id of a part, the same for the same id and distinct for distinct

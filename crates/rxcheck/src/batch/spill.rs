@@ -3,6 +3,7 @@
 //! little-endian records they hold. The library opens no file itself: the caller hands it a
 //! way to make temporary files.
 
+use rust_decimal::Decimal;
 use std::fmt;
 use std::io::{self, BufRead, BufReader, BufWriter, Cursor, Read, Seek, SeekFrom, Write};
 use std::sync::Arc;
@@ -107,8 +108,8 @@ impl Stream {
 pub(crate) trait Put {
     fn put_u8(&mut self, n: u8);
     fn put_u32(&mut self, n: u32);
-    fn put_u64(&mut self, n: u64);
     fn put_str(&mut self, s: &str);
+    fn put_decimal(&mut self, d: Decimal);
 }
 
 impl Put for Vec<u8> {
@@ -120,13 +121,13 @@ impl Put for Vec<u8> {
         self.extend_from_slice(&n.to_le_bytes());
     }
 
-    fn put_u64(&mut self, n: u64) {
-        self.extend_from_slice(&n.to_le_bytes());
-    }
-
     fn put_str(&mut self, s: &str) {
         self.put_u32(u32::try_from(s.len()).unwrap_or(u32::MAX));
         self.extend_from_slice(s.as_bytes());
+    }
+
+    fn put_decimal(&mut self, d: Decimal) {
+        self.extend_from_slice(&d.serialize());
     }
 }
 
@@ -148,12 +149,12 @@ impl<'b> Take<'b> {
         self.bytes().map(u32::from_le_bytes)
     }
 
-    pub fn u64(&mut self) -> Option<u64> {
-        self.bytes().map(u64::from_le_bytes)
-    }
-
     pub fn str(&mut self) -> Option<&'b str> {
         std::str::from_utf8(self.text()?).ok()
+    }
+
+    pub fn decimal(&mut self) -> Option<Decimal> {
+        self.bytes().map(Decimal::deserialize)
     }
 
     /// A string's bytes, unchecked.
@@ -204,6 +205,7 @@ mod tests {
                 frame(&mut record, |r| {
                     r.put_u32(n);
                     r.put_str(text);
+                    r.put_decimal(Decimal::new(125, 1));
                 });
                 stream.write(&record).unwrap();
                 if spill_after == Some(n) {
@@ -218,6 +220,7 @@ mod tests {
                 let mut take = Take(&record);
                 let n = take.u32().unwrap();
                 let text = take.str().unwrap().to_string();
+                assert_eq!(take.decimal(), Some(Decimal::new(125, 1)));
                 seen.push((n, text));
             }
             assert_eq!(

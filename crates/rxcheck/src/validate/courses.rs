@@ -10,13 +10,14 @@ mod tests;
 mod totals;
 
 use super::co_therapy::{OtherDrug, duplicate_rules, duplicate_severity, interaction_rules};
+use crate::batch::spill::{Put, Take};
 use crate::finding::{Category, Finding, Rows, Severity};
 use crate::formulary::{
     ClassRule, CombinedMax, Drug, DuplicateRule, Formulary, Substance, normalize_name,
 };
 use crate::request::{Duration, Request};
 use crate::units::Dimension;
-use chrono::{Days, NaiveDate};
+use chrono::{Datelike, Days, NaiveDate};
 use overlaps::{CourseSets, FirstCourses, Query};
 use rust_decimal::Decimal;
 use std::fmt::Write;
@@ -269,6 +270,173 @@ impl<'f> CrossFinding<'f> {
                 formulary.citation(source),
             )
         }
+    }
+}
+
+impl<'f> CrossFinding<'f> {
+    /// Writes what it takes to write this finding out later, without the rest of its
+    /// patient's courses (`courses`): what it found, its rule by its place in its course's rule
+    /// profile, and the courses it names. `None` (having written nothing) when its rule is not
+    /// in that profile.
+    pub(crate) fn put(
+        &self,
+        formulary: &Formulary,
+        courses: &[Course<'_>],
+        out: &mut Vec<u8>,
+    ) -> Option<()> {
+        let own = courses.get(self.course())?;
+        let profile = own.profile(formulary);
+        match self.what {
+            Cross::DailyTotal { day, total, .. } => {
+                out.put_u8(0);
+                out.put_u32(day.num_days_from_ce() as u32);
+                out.put_decimal(total);
+            }
+            Cross::Duplicate {
+                rule,
+                both_systemic,
+            } => {
+                let place = profile?
+                    .duplicate_therapy
+                    .iter()
+                    .position(|r| std::ptr::eq(r, rule))?;
+                let place = u32::try_from(place).ok()?;
+                out.put_u8(1);
+                out.put_u32(place);
+                out.put_u8(u8::from(both_systemic));
+            }
+            Cross::Interaction { rule, class } => {
+                let place = profile?
+                    .interactions
+                    .iter()
+                    .position(|r| std::ptr::eq(r, rule))?;
+                let (place, class) = (u32::try_from(place).ok()?, u32::try_from(class).ok()?);
+                out.put_u8(2);
+                out.put_u32(place);
+                out.put_u32(class);
+            }
+        }
+        out.put_u32(self.involved);
+        let others = self.others.as_slice();
+        out.put_u8(others.len() as u8);
+        for course in others.iter().filter_map(|&i| courses.get(i as usize)) {
+            course.put_named(out);
+        }
+        own.put_named(out);
+        Some(())
+    }
+
+    /// Reads a finding [`CrossFinding::put`] wrote, and writes it out.
+    pub(crate) fn take(formulary: &'f Formulary, take: &mut Take<'_>) -> Option<Finding<'f>> {
+        let kind = take.u8()?;
+        let (day, total, place, flag) = match kind {
+            0 => {
+                let day = NaiveDate::from_num_days_from_ce_opt(take.u32()? as i32)?;
+                (Some(day), take.decimal()?, 0, 0)
+            }
+            1 => (None, Decimal::ZERO, take.u32()?, u32::from(take.u8()?)),
+            _ => (None, Decimal::ZERO, take.u32()?, take.u32()?),
+        };
+        let involved = take.u32()?;
+        let named = take.u8()?;
+        let mut courses = Vec::with_capacity(usize::from(named) + 1);
+        for _ in 0..=named {
+            courses.push(Course::take_named(take)?);
+        }
+        let own = courses.last()?;
+        let CourseDrug::Covered { drug, .. } = own.drug else {
+            return None;
+        };
+        let drug = formulary.drugs.get(usize::from(drug))?;
+        let profile = own.profile(formulary);
+        let what = match kind {
+            0 => Cross::DailyTotal {
+                drug,
+                limit: drug.combined_daily_max.as_ref()?,
+                day: day?,
+                total,
+            },
+            1 => Cross::Duplicate {
+                rule: profile?.duplicate_therapy.get(place as usize)?,
+                both_systemic: flag != 0,
+            },
+            _ => Cross::Interaction {
+                rule: profile?.interactions.get(place as usize)?,
+                class: flag as usize,
+            },
+        };
+        let finding = CrossFinding {
+            what,
+            course: u32::from(named),
+            others: FirstCourses::first(u32::from(named)),
+            involved,
+        };
+        Some(finding.finding(formulary, &courses))
+    }
+}
+
+impl Course<'_> {
+    /// The rule profile of a course of a formulary drug form.
+    fn profile<'f>(&self, formulary: &'f Formulary) -> Option<&'f crate::formulary::Profile> {
+        let CourseDrug::Covered {
+            drug, form, brand, ..
+        } = self.drug
+        else {
+            return None;
+        };
+        formulary
+            .drugs
+            .get(usize::from(drug))?
+            .profile(usize::from(form), brand.map(usize::from))
+    }
+
+    /// Writes what a finding says of a course: its row, id and drug.
+    fn put_named(&self, out: &mut Vec<u8>) {
+        out.put_u32(self.row);
+        out.put_str(&self.rx_id);
+        match &self.drug {
+            CourseDrug::Covered {
+                drug, form, brand, ..
+            } => {
+                out.put_u8(0);
+                out.put_u32(u32::from(*drug));
+                out.put_u32(u32::from(*form));
+                out.put_u32(brand.map_or(u32::MAX, u32::from));
+            }
+            CourseDrug::Other { name, .. } => {
+                out.put_u8(1);
+                out.put_str(name);
+            }
+        }
+    }
+
+    /// Reads what [`Course::put_named`] wrote (a course with only what a finding says of it).
+    fn take_named<'f>(take: &mut Take<'_>) -> Option<Course<'f>> {
+        let row = take.u32()?;
+        let rx_id = take.str()?.into();
+        let drug = match take.u8()? {
+            0 => CourseDrug::Covered {
+                drug: u16::try_from(take.u32()?).ok()?,
+                form: u16::try_from(take.u32()?).ok()?,
+                brand: match take.u32()? {
+                    u32::MAX => None,
+                    brand => Some(u16::try_from(brand).ok()?),
+                },
+                daily_mg: None,
+                systemic: false,
+            },
+            _ => CourseDrug::Other {
+                name: take.str()?.into(),
+                known: None,
+            },
+        };
+        Some(Course {
+            row,
+            rx_id,
+            start: NaiveDate::MIN,
+            end: None,
+            drug,
+        })
     }
 }
 

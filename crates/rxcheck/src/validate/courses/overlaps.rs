@@ -44,6 +44,15 @@ impl FirstCourses {
         self.len = len as u8;
     }
 
+    /// The courses `0..count` (at most [`KEPT`] of them).
+    pub fn first(count: u32) -> FirstCourses {
+        let mut kept = FirstCourses::default();
+        for i in 0..count {
+            kept.insert(i);
+        }
+        kept
+    }
+
     /// The same courses but `index`.
     pub fn without(&self, index: u32) -> FirstCourses {
         let mut kept = FirstCourses::default();
