@@ -431,20 +431,25 @@ impl Part {
                 }
                 worked.push(part.work_out((formulary, dates), spill, in_memory)?);
             }
-            return one_stream(worked, spill.filter(|_| spilled));
+            return one_stream(worked, spill, spilled);
         }
         let bytes = self.records.into_bytes()?;
         let runs = work_out_records((formulary, dates), &bytes, (spill, in_memory))?;
-        one_stream(runs, spill.filter(|_| spilled))
+        one_stream(runs, spill, spilled)
     }
 }
 
 /// The findings of `worked` (each in row order) as one stream in row order, so that the files
-/// open at once stay few however often a part was split; in a spill file with `spill`.
-fn one_stream(mut worked: Vec<WorkedOut>, spill: Option<&SpillTo>) -> io::Result<WorkedOut> {
+/// open at once stay few however often a part was split. It is in a spill file (with `spill`)
+/// when the part's records were (`spilled`), or when it merges several streams.
+fn one_stream(
+    mut worked: Vec<WorkedOut>,
+    spill: Option<&SpillTo>,
+    spilled: bool,
+) -> io::Result<WorkedOut> {
     if worked.len() == 1 {
         if let Some(mut only) = worked.pop() {
-            if let Some(to) = spill {
+            if let Some(to) = spill.filter(|_| spilled) {
                 only.findings.spill(to)?;
             }
             return Ok(only);
