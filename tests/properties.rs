@@ -620,6 +620,28 @@ mod by_patient_spill {
     }
 
     #[test]
+    fn findings_worked_out_with_one_formulary_are_not_added_with_another() {
+        let rows: Vec<_> = (0..10).map(|i| (0, i % 6, 1, 7)).collect();
+        let input = to_csv(&rows);
+        let options = BatchOptions::new(as_of());
+        let mut cross = scan_patients(formulary(), input.as_bytes(), &options).unwrap();
+        let other = Formulary::embedded().unwrap();
+        let printer = JsonPrinter::for_formulary(&other);
+        let mut out = Vec::new();
+        let result = run(
+            &other,
+            input.as_bytes(),
+            &mut out,
+            &printer,
+            &options,
+            cross.as_mut(),
+            None,
+        );
+        let message = result.unwrap_err().to_string();
+        assert!(message.contains("another"), "{message}");
+    }
+
+    #[test]
     fn the_generated_rows_do_get_findings_across_rows() {
         let rows: Vec<_> = (0..40).map(|i| (i % 7, i % 6, (i % 5) as u32, 7)).collect();
         let out = String::from_utf8(by_patient(&to_csv(&rows), Some(0))).unwrap();

@@ -20,14 +20,6 @@ pub enum Severity {
 }
 
 impl Severity {
-    /// Every severity, least serious first.
-    pub const ALL: [Severity; 4] = [
-        Severity::Info,
-        Severity::Warn,
-        Severity::Reject,
-        Severity::Invalid,
-    ];
-
     /// The lowercase name used in every output format.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -77,24 +69,6 @@ pub enum Category {
 }
 
 impl Category {
-    /// Every category, in the order they are declared.
-    pub const ALL: [Category; 14] = [
-        Category::Input,
-        Category::DoseSingle,
-        Category::DoseDaily,
-        Category::Frequency,
-        Category::Duration,
-        Category::Age,
-        Category::Pregnancy,
-        Category::Breastfeeding,
-        Category::Condition,
-        Category::Allergy,
-        Category::Interaction,
-        Category::DuplicateTherapy,
-        Category::Administration,
-        Category::Product,
-    ];
-
     /// The snake_case name used in every output format.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -25,6 +25,7 @@ pub mod fasthash;
 pub mod fhir;
 pub mod finding;
 pub mod formulary;
+mod packed;
 pub mod request;
 pub mod units;
 pub mod validate;

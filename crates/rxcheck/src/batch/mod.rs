@@ -6,7 +6,7 @@
 mod columns;
 mod patients;
 mod reader;
-pub(crate) mod spill;
+mod spill;
 
 pub use columns::{
     ColumnMap, ColumnTarget, Columns, HeaderError, MappingError, detect_delimiter, normalize_header,
@@ -102,6 +102,22 @@ pub enum BatchError {
         "cannot use a temporary file for the checks across rows ({0}); set TMPDIR to a writable directory with free space, or use --no-by-patient"
     )]
     Spill(io::Error),
+    /// The checks across rows could not use their own working data (a fault of rxcheck's).
+    #[error(
+        "the checks across rows failed ({0}); please report this, and use --no-by-patient meanwhile"
+    )]
+    CrossRows(io::Error),
+}
+
+impl BatchError {
+    /// A failure of the checks across rows' working data: of a temporary file, or of what it
+    /// holds.
+    pub(crate) fn spill(e: io::Error) -> BatchError {
+        match e.kind() {
+            io::ErrorKind::InvalidData | io::ErrorKind::InvalidInput => BatchError::CrossRows(e),
+            _ => BatchError::Spill(e),
+        }
+    }
 }
 
 /// Input that is not UTF-8: the line of the first bad byte, and the byte.
@@ -717,8 +733,8 @@ pub fn run(
                 };
                 if let Some(cross) = cross.as_deref_mut() {
                     let end = batch.first_row + batch.rows.len() as u64;
-                    if let Err(e) = cross.take_before(end, &mut found) {
-                        let _ = done_tx.send(Err(BatchError::Spill(e)));
+                    if let Err(e) = cross.take_before(job.formulary, end, &mut found) {
+                        let _ = done_tx.send(Err(BatchError::spill(e)));
                         return;
                     }
                 }

@@ -7,7 +7,7 @@
 //! work out in memory is split again by other bits of the hash, so memory does not grow with
 //! the file (only with the rows of the largest single patient).
 
-use super::spill::{Put, SpillTo, Stream, Take, frame, read_record};
+use super::spill::{SpillTo, Stream};
 use super::{
     BatchError, BatchOptions, Columns, RowKind, RowSpan, RowSplitter, Worker, prescription,
     read_header, read_in_batches,
@@ -15,7 +15,10 @@ use super::{
 use crate::fasthash::{FastMap, FnvHasher};
 use crate::finding::Assessment;
 use crate::formulary::Formulary;
-use crate::request::{Dates, Field, ParseCache, Prescription, parse_cached, parse_course_days};
+use crate::packed::{Put, Take, frame, read_record};
+use crate::request::{
+    Dates, Field, Input, ParseCache, Prescription, parse_cached, parse_course_days,
+};
 use crate::validate::courses::{
     Course, CourseDrug, CrossCheck, CrossFinding, course_days, spans_overlap,
 };
@@ -27,17 +30,26 @@ use std::hash::Hasher;
 use std::io::{self, BufRead, Read};
 use std::ops::Range;
 
-/// How many parts the courses are filed in, by patient; a part too large to work out in
-/// memory is split in as many again.
+/// How many parts the courses are filed in, by patient.
 const FAN_OUT: usize = 64;
 
-/// Bits of the patient hash each level of parts uses.
+/// How many parts a part too large to work out in memory is split in (fewer, so that the
+/// files open at once stay few), and how many runs of findings are merged at once.
+const SPLIT: usize = 8;
+
+/// Bits of the patient hash the first level of parts uses, and each further level.
 const FAN_OUT_BITS: u32 = FAN_OUT.trailing_zeros();
+const SPLIT_BITS: u32 = SPLIT.trailing_zeros();
+
+/// A part's findings that take at most this many bytes stay in memory.
+const SMALL_FINDINGS: u64 = 64 * 1024;
 
 /// The findings across each patient's concurrent prescriptions, gathered from a whole file and
 /// worked out once per patient, in row order; [`CrossFindings::take_before`] hands them out as
 /// the file is validated.
 pub struct CrossFindings {
+    /// The formulary the findings were worked out with (they name its rules by place).
+    formulary: u64,
     /// Each part's findings, in row order.
     parts: Vec<Findings>,
     /// The parts by the row of their next finding, lowest first.
@@ -61,14 +73,18 @@ impl Findings {
         if !read_record(&mut self.input, &mut self.record)? {
             return Ok(None);
         }
-        Ok(Take(&self.record).u32())
+        Take(&self.record)
+            .u32()
+            .map(Some)
+            .ok_or_else(|| corrupt("a finding"))
     }
 }
 
 impl CrossFindings {
     /// Reads the findings that working out parts gave, to hand them out in row order.
-    fn merging(worked: Vec<WorkedOut>) -> io::Result<CrossFindings> {
+    fn merging(formulary: &Formulary, worked: Vec<WorkedOut>) -> io::Result<CrossFindings> {
         let mut cross = CrossFindings {
+            formulary: formulary.identity(),
             parts: Vec::new(),
             next: BinaryHeap::new(),
             patients: 0,
@@ -103,9 +119,7 @@ impl CrossFindings {
             return Ok(false);
         }
         self.next.pop();
-        let Some(findings) = self.parts.get_mut(part) else {
-            return Ok(false);
-        };
+        let findings = self.parts.get_mut(part).ok_or_else(|| corrupt("a part"))?;
         take(row, &findings.record)?;
         if let Some(row) = findings.advance()? {
             self.next.push(Reverse((row, part)));
@@ -114,8 +128,20 @@ impl CrossFindings {
     }
 
     /// Moves the findings of the data rows (0-based) before `end` into `into`, in row order,
-    /// each row's in the order they were worked out.
-    pub fn take_before(&mut self, end: u64, into: &mut RowFindings) -> io::Result<()> {
+    /// each row's in the order they were worked out. They name the rules of the formulary they
+    /// were worked out with: any other is an error.
+    pub fn take_before(
+        &mut self,
+        formulary: &Formulary,
+        end: u64,
+        into: &mut RowFindings,
+    ) -> io::Result<()> {
+        if formulary.identity() != self.formulary {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "findings across rows worked out with one formulary cannot be added with another",
+            ));
+        }
         into.records.clear();
         into.ends.clear();
         while self.next_before(end, |row, record| {
@@ -137,7 +163,8 @@ pub struct RowFindings {
 }
 
 impl RowFindings {
-    /// The findings of data row `row`, appended to `assessment`.
+    /// The findings of data row `row`, appended to `assessment`; a finding that cannot be read
+    /// back (which would be a fault of rxcheck's own) makes the row invalid.
     pub fn add_to<'f>(&self, formulary: &'f Formulary, row: u64, assessment: &mut Assessment<'f>) {
         let at = self.ends.partition_point(|&(r, _)| u64::from(r) < row);
         let mut start = match at.checked_sub(1) {
@@ -151,8 +178,12 @@ impl RowFindings {
             let finding = take
                 .u32()
                 .and_then(|_| CrossFinding::take(formulary, &mut take));
-            if let Some(finding) = finding {
-                assessment.findings.push(finding);
+            match finding {
+                Some(finding) => assessment.findings.push(finding),
+                None => Input::Row.invalid(
+                    assessment,
+                    "a finding across this patient's rows could not be read back from rxcheck's working data; the row cannot be verified (please report this)".into(),
+                ),
             }
             start = end;
         }
@@ -208,11 +239,11 @@ pub fn scan_patients(
                         .collect()
                 },
             );
-            filed.map_err(BatchError::Spill)?;
+            filed.map_err(BatchError::spill)?;
             made = records;
             let _ = spent.send(batch);
         }
-        parts.file_all(&made).map_err(BatchError::Spill)
+        parts.file_all(&made).map_err(BatchError::spill)
     })?;
     parts.work_out(formulary, &options.dates).map(Some)
 }
@@ -305,11 +336,14 @@ fn patient_hash(id: &[u8]) -> u64 {
 
 /// The part a patient hash falls in at `level`.
 fn part_of(hash: u64, level: u32) -> usize {
-    ((hash >> (level * FAN_OUT_BITS)) as usize) % FAN_OUT
+    match level.checked_sub(1) {
+        None => (hash as usize) % FAN_OUT,
+        Some(below) => ((hash >> (FAN_OUT_BITS + below * SPLIT_BITS)) as usize) % SPLIT,
+    }
 }
 
 /// How many times a part may be split again (the hash has bits for this many levels).
-const MAX_LEVEL: u32 = u64::BITS / FAN_OUT_BITS - 1;
+const MAX_LEVEL: u32 = (u64::BITS - FAN_OUT_BITS) / SPLIT_BITS;
 
 /// Course records filed by patient.
 struct Parts {
@@ -375,8 +409,8 @@ impl Parts {
             .into_par_iter()
             .map(|part| part.work_out((formulary, dates), spill.as_ref(), in_memory))
             .collect::<io::Result<_>>()
-            .map_err(BatchError::Spill)?;
-        CrossFindings::merging(worked).map_err(BatchError::Spill)
+            .map_err(BatchError::spill)?;
+        CrossFindings::merging(formulary, worked).map_err(BatchError::spill)
     }
 }
 
@@ -399,43 +433,51 @@ impl Part {
         let spilled = self.records.is_spilled();
         let too_large = self.records.len > in_memory as u64 && self.level < MAX_LEVEL;
         let level = self.level + 1;
-        let count = self.count;
         if too_large {
             let mut input = self.records.into_reader()?;
             let mut record = Vec::new();
-            let mut parts: Vec<Part> = (0..FAN_OUT)
+            let mut parts: Vec<Part> = (0..SPLIT)
                 .map(|_| Part {
                     level,
                     ..Part::default()
                 })
                 .collect();
             let mut framed = Vec::new();
+            // The first record's patient, and whether every record is of that patient.
+            let mut first: Option<Vec<u8>> = None;
+            let mut one_patient = true;
             while read_record(&mut input, &mut record)? {
                 let patient = Take(&record).text().ok_or_else(|| corrupt("a course"))?;
-                if let Some(part) = parts.get_mut(part_of(patient_hash(patient), level)) {
-                    framed.clear();
-                    frame(&mut framed, |f| f.extend_from_slice(&record));
-                    part.records.write(&framed)?;
-                    part.count += 1;
-                    if let Some(to) = spill.filter(|_| spilled && !part.records.is_spilled()) {
-                        part.records.spill(to)?;
-                    }
+                match &first {
+                    Some(first) => one_patient &= first.as_slice() == patient,
+                    None => first = Some(patient.to_vec()),
+                }
+                let part = parts
+                    .get_mut(part_of(patient_hash(patient), level))
+                    .ok_or_else(|| corrupt("a part"))?;
+                framed.clear();
+                frame(&mut framed, |f| f.extend_from_slice(&record));
+                part.records.write(&framed)?;
+                part.count += 1;
+                // Each part may keep its share of what may stay in memory.
+                if let Some(to) = spill.filter(|_| part.records.in_memory() > in_memory / SPLIT) {
+                    part.records.spill(to)?;
                 }
             }
-            // One patient's rows cannot be split: they are worked out together, however many.
-            let split = parts.iter().all(|p| p.count < count);
+            drop(input);
             let mut worked = Vec::new();
             for mut part in parts.into_iter().filter(|p| p.count > 0) {
-                if !split {
+                // One patient's rows cannot be split: they are worked out together, however many.
+                if one_patient {
                     part.level = MAX_LEVEL;
                 }
                 worked.push(part.work_out((formulary, dates), spill, in_memory)?);
             }
-            return one_stream(worked, spill, spilled);
+            return one_stream(formulary, worked, (spill, spilled));
         }
         let bytes = self.records.into_bytes()?;
         let runs = work_out_records((formulary, dates), &bytes, (spill, in_memory))?;
-        one_stream(runs, spill, spilled)
+        one_stream(formulary, runs, (spill, spilled))
     }
 }
 
@@ -443,19 +485,19 @@ impl Part {
 /// open at once stay few however often a part was split. It is in a spill file (with `spill`)
 /// when the part's records were (`spilled`), or when it merges several streams.
 fn one_stream(
+    formulary: &Formulary,
     mut worked: Vec<WorkedOut>,
-    spill: Option<&SpillTo>,
-    spilled: bool,
+    (spill, spilled): (Option<&SpillTo>, bool),
 ) -> io::Result<WorkedOut> {
     if worked.len() == 1 {
         if let Some(mut only) = worked.pop() {
-            if let Some(to) = spill.filter(|_| spilled) {
+            if let Some(to) = spill.filter(|_| spilled && only.findings.len > SMALL_FINDINGS) {
                 only.findings.spill(to)?;
             }
             return Ok(only);
         }
     }
-    let mut merged = CrossFindings::merging(worked)?;
+    let mut merged = CrossFindings::merging(formulary, worked)?;
     let mut findings = Stream::default();
     if let Some(to) = spill {
         findings.spill(to)?;
@@ -524,9 +566,10 @@ fn work_out_records(
         }
         courses.clear();
         for head in of_patient {
-            let mut record = Take(bytes.get(head.record.clone()).unwrap_or(&[]));
+            let record = bytes.get(head.record.clone());
+            let mut record = Take(record.ok_or_else(|| corrupt("a course"))?);
             let parsing = (&mut scratch, &mut cache);
-            courses.extend(take_course(&mut record, (formulary, dates), parsing));
+            courses.extend(take_course(&mut record, (formulary, dates), parsing)?);
         }
         // A patient's findings come by course, so in row order: a run may end among them.
         check.check(formulary, &courses, |finding| {
@@ -542,9 +585,18 @@ fn work_out_records(
             }
             findings.push((course.row, found.len()));
             if found.len() > in_memory {
-                match sorted_run(&found, &findings, spill) {
-                    Ok(run) => runs.push(run),
-                    Err(e) => unkept = Err(e),
+                let run = sorted_run(&found, &findings, spill).and_then(|run| {
+                    runs.push(run);
+                    // Runs are merged a few at a time, so that the files open at once stay few.
+                    if runs.len() == SPLIT {
+                        let merged =
+                            one_stream(formulary, std::mem::take(&mut runs), (spill, true))?;
+                        runs.push(merged);
+                    }
+                    Ok(())
+                });
+                if let Err(e) = run {
+                    unkept = Err(e);
                 }
                 found.clear();
                 findings.clear();
@@ -647,39 +699,50 @@ fn take_head<'b>(take: &mut Take<'b>) -> Option<(&'b [u8], u32, (i32, i32))> {
     Some((patient, row, (start, end)))
 }
 
-/// Reads a course record back, parsing its regimen as the validator does; `None` when the
-/// record cannot be read (or its drug cannot be a course).
+/// Reads a course record back, parsing its regimen as the validator does: `None` when its
+/// drug cannot be a course, an error when the record cannot be read.
 fn take_course<'f>(
     take: &mut Take<'_>,
     (formulary, dates): (&'f Formulary, &Dates),
     (scratch, cache): (&mut Assessment<'f>, &mut ParseCache),
-) -> Option<Course<'f>> {
-    let (_, row, (start, end)) = take_head(take)?;
-    let date = NaiveDate::from_num_days_from_ce_opt;
-    let start = date(start)?;
-    let end = match end {
-        i32::MAX => None,
-        end => Some(date(end)?),
-    };
-    let rx_id = take.str()?;
-    let rx = Prescription {
-        drug: take.str()?,
-        form: take.str()?,
-        strength: take.str()?,
-        unit_volume: take.str()?,
-        dose: take.str()?,
-        times_per_day: take.str()?,
-        ..Prescription::default()
-    };
+) -> io::Result<Option<Course<'f>>> {
+    /// The row, days, rx id and regimen of a course record.
+    type Read<'b> = (
+        u32,
+        (NaiveDate, Option<NaiveDate>),
+        &'b str,
+        Prescription<'b>,
+    );
+    fn read<'b>(take: &mut Take<'b>) -> Option<Read<'b>> {
+        let (_, row, (start, end)) = take_head(take)?;
+        let date = NaiveDate::from_num_days_from_ce_opt;
+        let start = date(start)?;
+        let end = match end {
+            i32::MAX => None,
+            end => Some(date(end)?),
+        };
+        let rx_id = take.str()?;
+        let rx = Prescription {
+            drug: take.str()?,
+            form: take.str()?,
+            strength: take.str()?,
+            unit_volume: take.str()?,
+            dose: take.str()?,
+            times_per_day: take.str()?,
+            ..Prescription::default()
+        };
+        Some((row, (start, end), rx_id, rx))
+    }
+    let (row, (start, end), rx_id, rx) = read(take).ok_or_else(|| corrupt("a course"))?;
     scratch.clear();
     let request = parse_cached(formulary, &rx, dates, scratch, cache);
-    Some(Course {
+    Ok(CourseDrug::from_request(&request).map(|drug| Course {
         row,
         rx_id: rx_id.trim().into(),
         start,
         end,
-        drug: CourseDrug::from_request(&request)?,
-    })
+        drug,
+    }))
 }
 
 /// A key for each patient id of a part, the same for the same id and distinct for distinct

@@ -1,9 +1,7 @@
 //! Room outside memory for a run's working data: byte streams written once and then read
-//! back, held in memory until the caller's spill files take them ([`SpillTo`]), and the
-//! little-endian records they hold. The library opens no file itself: the caller hands it a
-//! way to make temporary files.
+//! back, held in memory until the caller's spill files take them ([`SpillTo`]). The library
+//! opens no file itself: the caller hands it a way to make temporary files.
 
-use rust_decimal::Decimal;
 use std::fmt;
 use std::io::{self, BufRead, BufReader, BufWriter, Cursor, Read, Seek, SeekFrom, Write};
 use std::sync::Arc;
@@ -104,96 +102,11 @@ impl Stream {
     }
 }
 
-/// Appends records' fields to a buffer.
-pub(crate) trait Put {
-    fn put_u8(&mut self, n: u8);
-    fn put_u32(&mut self, n: u32);
-    fn put_str(&mut self, s: &str);
-    fn put_decimal(&mut self, d: Decimal);
-}
-
-impl Put for Vec<u8> {
-    fn put_u8(&mut self, n: u8) {
-        self.push(n);
-    }
-
-    fn put_u32(&mut self, n: u32) {
-        self.extend_from_slice(&n.to_le_bytes());
-    }
-
-    fn put_str(&mut self, s: &str) {
-        self.put_u32(u32::try_from(s.len()).unwrap_or(u32::MAX));
-        self.extend_from_slice(s.as_bytes());
-    }
-
-    fn put_decimal(&mut self, d: Decimal) {
-        self.extend_from_slice(&d.serialize());
-    }
-}
-
-/// Reads records' fields back, in the order [`Put`] wrote them, from a buffer.
-pub(crate) struct Take<'b>(pub &'b [u8]);
-
-impl<'b> Take<'b> {
-    fn bytes<const N: usize>(&mut self) -> Option<[u8; N]> {
-        let (head, rest) = self.0.split_first_chunk::<N>()?;
-        self.0 = rest;
-        Some(*head)
-    }
-
-    pub fn u8(&mut self) -> Option<u8> {
-        self.bytes::<1>().map(|[b]| b)
-    }
-
-    pub fn u32(&mut self) -> Option<u32> {
-        self.bytes().map(u32::from_le_bytes)
-    }
-
-    pub fn str(&mut self) -> Option<&'b str> {
-        std::str::from_utf8(self.text()?).ok()
-    }
-
-    pub fn decimal(&mut self) -> Option<Decimal> {
-        self.bytes().map(Decimal::deserialize)
-    }
-
-    /// A string's bytes, unchecked.
-    pub fn text(&mut self) -> Option<&'b [u8]> {
-        let len = usize::try_from(self.u32()?).ok()?;
-        let (text, rest) = self.0.split_at_checked(len)?;
-        self.0 = rest;
-        Some(text)
-    }
-}
-
-/// Reads one length-prefixed record from `input` into `record`; `false` at the end.
-pub(crate) fn read_record(input: &mut dyn BufRead, record: &mut Vec<u8>) -> io::Result<bool> {
-    let mut len = [0u8; 4];
-    match input.read_exact(&mut len) {
-        Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(false),
-        Err(e) => return Err(e),
-    }
-    record.clear();
-    record.resize(u32::from_le_bytes(len) as usize, 0);
-    input.read_exact(record)?;
-    Ok(true)
-}
-
-/// Appends `body` (a record's fields) to `out` behind its length.
-pub(crate) fn frame(out: &mut Vec<u8>, body: impl FnOnce(&mut Vec<u8>)) {
-    let at = out.len();
-    out.put_u32(0);
-    body(out);
-    let len = u32::try_from(out.len() - at - 4).unwrap_or(u32::MAX);
-    if let Some(slot) = out.get_mut(at..at + 4) {
-        slot.copy_from_slice(&len.to_le_bytes());
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::packed::{Put, Take, frame, read_record};
+    use rust_decimal::Decimal;
 
     #[test]
     fn records_come_back_as_written_from_memory_and_from_a_spill_file() {

@@ -10,11 +10,11 @@ mod tests;
 mod totals;
 
 use super::co_therapy::{OtherDrug, duplicate_rules, duplicate_severity, interaction_rules};
-use crate::batch::spill::{Put, Take};
 use crate::finding::{Category, Finding, Rows, Severity};
 use crate::formulary::{
     ClassRule, CombinedMax, Drug, DuplicateRule, Formulary, Substance, normalize_name,
 };
+use crate::packed::{Put, Take};
 use crate::request::{Duration, Request};
 use crate::units::Dimension;
 use chrono::{Datelike, Days, NaiveDate};
@@ -276,8 +276,8 @@ impl<'f> CrossFinding<'f> {
 impl<'f> CrossFinding<'f> {
     /// Writes what it takes to write this finding out later, without the rest of its
     /// patient's courses (`courses`): what it found, its rule by its place in its course's rule
-    /// profile, and the courses it names. `None` (having written nothing) when its rule is not
-    /// in that profile.
+    /// profile, and the courses it names. `None` when its rule is not in that profile or a
+    /// course is not among `courses` (what was written is then to be dropped).
     pub(crate) fn put(
         &self,
         formulary: &Formulary,
@@ -318,9 +318,9 @@ impl<'f> CrossFinding<'f> {
         }
         out.put_u32(self.involved);
         let others = self.others.as_slice();
-        out.put_u8(others.len() as u8);
-        for course in others.iter().filter_map(|&i| courses.get(i as usize)) {
-            course.put_named(out);
+        out.put_u8(u8::try_from(others.len()).ok()?);
+        for &other in others {
+            courses.get(other as usize)?.put_named(out);
         }
         own.put_named(out);
         Some(())
@@ -652,18 +652,13 @@ impl<'f> CrossCheck<'f> {
                 .build(same().filter_map(|(_, c)| Some((c.start, c.end, c.daily_mg()?))));
             for (index, course) in same() {
                 let CourseDrug::Covered {
-                    form,
-                    brand,
                     daily_mg: Some(own),
                     ..
                 } = course.drug
                 else {
                     continue;
                 };
-                if drug
-                    .profile(usize::from(form), brand.map(usize::from))
-                    .is_none()
-                {
+                if course.profile(formulary).is_none() {
                     continue;
                 }
                 let Some((day, total)) = self.totals.peak(course.start, course.end) else {
@@ -697,8 +692,6 @@ impl<'f> CrossCheck<'f> {
     fn co_therapy(&mut self, formulary: &'f Formulary, course: &Course<'f>, index: u32) {
         let CourseDrug::Covered {
             drug: own,
-            form,
-            brand,
             systemic,
             ..
         } = course.drug
@@ -706,11 +699,7 @@ impl<'f> CrossCheck<'f> {
             return;
         };
         let own = usize::from(own);
-        let Some(profile) = formulary
-            .drugs
-            .get(own)
-            .and_then(|d| d.profile(usize::from(form), brand.map(usize::from)))
-        else {
+        let Some(profile) = course.profile(formulary) else {
             return;
         };
         for rule in &profile.duplicate_therapy {
