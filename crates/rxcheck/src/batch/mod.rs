@@ -345,8 +345,8 @@ impl<'f> Worker<'f> {
     }
 
     /// Splits a row without quotes (or line breaks) at its delimiters: `fields` gets the row
-    /// as it is and `ends` where each field ends, the fields a delimiter apart. `None` (having
-    /// split nothing) for a row with quotes.
+    /// as it is and `ends` where each field ends, the fields a delimiter apart. `None` for a
+    /// row with quotes (what it wrote to `ends` is then to be overwritten).
     fn split_plain(&mut self, row: &[u8]) -> Option<usize> {
         let mut count = 0;
         // Thirty-two bytes at a time, each a bit of a mask (a loop the compiler vectorises).
