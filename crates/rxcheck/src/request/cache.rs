@@ -67,7 +67,7 @@ impl ParseCache {
         }
     }
 
-    /// [`target::resolve`], remembered.
+    /// The drug form prescribed ([`target::find`], remembered, then [`target::at`]).
     pub(super) fn target<'f>(
         &mut self,
         f: &'f Formulary,

@@ -204,7 +204,7 @@ pub fn parse<'f, 'r>(
     dates: &Dates,
     out: &mut Assessment<'f>,
 ) -> Request<'f, 'r> {
-    parse_with(formulary, rx, dates, out, None)
+    parse_cached(formulary, rx, dates, out, &mut ParseCache::default())
 }
 
 /// Like [`parse`], with what rows repeat (the drug, the dose, the conditions) remembered in
@@ -217,47 +217,22 @@ pub fn parse_cached<'f, 'r>(
     cache: &mut ParseCache,
 ) -> Request<'f, 'r> {
     cache.use_formulary(formulary);
-    parse_with(formulary, rx, dates, out, Some(cache))
-}
-
-fn parse_with<'f, 'r>(
-    formulary: &'f Formulary,
-    rx: &Prescription<'r>,
-    dates: &Dates,
-    out: &mut Assessment<'f>,
-    mut cache: Option<&mut ParseCache>,
-) -> Request<'f, 'r> {
-    let target = match cache.as_deref_mut() {
-        Some(cache) => cache.target(formulary, rx, out),
-        None => target::resolve(formulary, rx, out),
-    };
+    let target = cache.target(formulary, rx, out);
     let date = patient::date(rx, dates, out);
     let age = patient::age(rx, dates, date, out);
     let sex = patient::sex(rx, out);
     let pregnancy = patient::pregnancy(rx, sex, out);
     let breastfeeding = patient::breastfeeding(rx, out);
-    let conditions = match cache.as_deref_mut() {
-        Some(cache) => cache.conditions(formulary, rx.conditions, out),
-        None => patient::conditions(formulary, rx.conditions, out),
-    };
+    let conditions = cache.conditions(formulary, rx.conditions, out);
     let times_per_day = regimen::times_per_day(rx, out);
     let duration = regimen::duration(rx, out);
-    let (strength, single) = match (&target, cache.as_deref_mut()) {
-        (Some(t), Some(cache)) => cache.strength_and_dose(rx, t, out),
-        (Some(t), None) => regimen::strength_and_dose(rx, t, out),
-        (None, _) => (StrengthGiven::Default(None), None),
+    let (strength, single) = match &target {
+        Some(t) => cache.strength_and_dose(rx, t, out),
+        None => (StrengthGiven::Default(None), None),
     };
     let daily = regimen::daily_dose(rx, single, times_per_day, out);
-    let (allergies, co_medications) = match cache {
-        Some(cache) => (
-            cache.names(formulary, rx.allergies),
-            cache.names(formulary, rx.co_medications),
-        ),
-        None => (
-            names::resolve(formulary, rx.allergies),
-            names::resolve(formulary, rx.co_medications),
-        ),
-    };
+    let allergies = cache.names(formulary, rx.allergies);
+    let co_medications = cache.names(formulary, rx.co_medications);
     Request {
         formulary,
         rx: *rx,

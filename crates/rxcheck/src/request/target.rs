@@ -33,16 +33,6 @@ impl Target<'_> {
     }
 }
 
-/// Resolves the drug (by name, alias or brand) and its form; records why not when it cannot.
-pub(super) fn resolve<'f>(
-    f: &'f Formulary,
-    rx: &Prescription<'_>,
-    out: &mut Assessment<'f>,
-) -> Option<Target<'f>> {
-    let (found, written) = find(f, rx, out)?;
-    at(f, found, written, out)
-}
-
 /// Finds the drug (by name, alias or brand) and the form the prescription names; records why
 /// not when it cannot.
 pub(super) fn find(

@@ -17,7 +17,7 @@ mod unknown_names;
 
 use crate::finding::{Assessment, Category, Severity};
 use crate::formulary::{Formulary, Rule};
-use crate::request::{Dates, ParseCache, Prescription, Request, Target, parse, parse_cached};
+use crate::request::{Dates, ParseCache, Prescription, Request, Target, parse_cached};
 use chrono::NaiveDate;
 
 /// A check: reads the request and the drug form it is for, and records findings.
@@ -56,9 +56,7 @@ pub fn validate_into<'f>(
     dates: &Dates,
     out: &mut Assessment<'f>,
 ) {
-    out.clear();
-    let request = parse(formulary, rx, dates, out);
-    check_all(&request, out);
+    validate_cached(formulary, rx, dates, out, &mut ParseCache::default());
 }
 
 /// Like [`validate_into`], with what rows repeat remembered in `cache` (the batch hot path).
@@ -71,17 +69,12 @@ pub fn validate_cached<'f>(
 ) {
     out.clear();
     let request = parse_cached(formulary, rx, dates, out, cache);
-    check_all(&request, out);
-}
-
-/// Runs every check on a parsed request.
-fn check_all<'f>(request: &Request<'f, '_>, out: &mut Assessment<'f>) {
     // Nothing to check when the drug form is unknown: parsing has recorded why.
     let Some(target) = &request.target else {
         return;
     };
     for check in CHECKS {
-        check(request, target, out);
+        check(&request, target, out);
     }
 }
 
