@@ -356,7 +356,6 @@ struct Parts {
 #[derive(Default)]
 struct Part {
     records: Stream,
-    count: usize,
     /// The level of the hash bits that chose its patients.
     level: u32,
 }
@@ -381,7 +380,6 @@ impl Parts {
                     records.bytes.get(start..end),
                 ) {
                     part.records.write(record)?;
-                    part.count += 1;
                 }
                 start = end;
             }
@@ -458,7 +456,6 @@ impl Part {
                 framed.clear();
                 frame(&mut framed, |f| f.extend_from_slice(&record));
                 part.records.write(&framed)?;
-                part.count += 1;
                 // Each part may keep its share of what may stay in memory.
                 if let Some(to) = spill.filter(|_| part.records.in_memory() > in_memory / SPLIT) {
                     part.records.spill(to)?;
@@ -466,7 +463,7 @@ impl Part {
             }
             drop(input);
             let mut worked = Vec::new();
-            for mut part in parts.into_iter().filter(|p| p.count > 0) {
+            for mut part in parts.into_iter().filter(|p| p.records.len > 0) {
                 // One patient's rows cannot be split: they are worked out together, however many.
                 if one_patient {
                     part.level = MAX_LEVEL;
