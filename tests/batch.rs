@@ -298,6 +298,26 @@ fn output_file_is_written_whole_and_devices_are_left_devices() {
 }
 
 #[test]
+fn dash_output_is_standard_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = format!("{HEADER}\nA,40,no,no,diclofenac,tablet,50 mg,3\n");
+    let out = Command::cargo_bin("rxcheck")
+        .unwrap()
+        .current_dir(dir.path())
+        .env_remove("RXCHECK_FORMULARY")
+        .args(["batch", "--as-of", "2026-11-24", "-o", "-"])
+        .write_stdin(input)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8(out.stdout).unwrap().lines().count(), 1);
+    assert!(
+        !dir.path().join("-").exists(),
+        "`-o -` wrote a file named `-`"
+    );
+}
+
+#[test]
 fn pipe_delimited_files_are_detected() {
     let input = "rx_id|age_years|pregnant|breastfeeding|drug|form|dose|times_per_day\nA|40|no|no|diclofenac|tablet|50 mg|3\n";
     assert_eq!(records(input, &[]), vec![rec(2, "A", "ok")]);

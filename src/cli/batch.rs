@@ -51,7 +51,7 @@ pub struct Args {
     /// `-` reads standard input. Each order gets a record with its line
     #[arg(long, value_name = "FILE.ndjson")]
     fhir: Option<PathBuf>,
-    /// Write records to this file instead of standard output
+    /// Write records to this file instead of standard output (`-` is standard output)
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
     /// Output format [default: jsonl to a file or pipe, text on a terminal]
@@ -291,7 +291,9 @@ fn format_of(path: &std::path::Path) -> Option<Format> {
     }
 }
 
-pub fn run(args: Args) -> Result<i32, Fatal> {
+pub fn run(mut args: Args) -> Result<i32, Fatal> {
+    // `-o -` is standard output, as `-` is standard input.
+    args.output = args.output.filter(|p| p.as_os_str() != "-");
     refuse_overwriting_input(&args)?;
     let formulary = load_formulary(&args.formulary)?;
     let acknowledgements = args
