@@ -23,7 +23,6 @@ use crate::formulary::Formulary;
 use crate::report::{Printer, Record};
 use crate::request::{Dates, Field, Input, ParseCache, Prescription, trim};
 use crate::validate::validate_cached;
-use rayon::prelude::*;
 
 use std::cell::RefCell;
 use std::io::{self, Read, Write};
@@ -43,7 +42,7 @@ pub struct BatchOptions {
     pub skip_uncovered: bool,
     /// Rows per batch handed to the worker threads.
     pub batch_rows: usize,
-    /// Validate on the current thread only (for comparison with the parallel run).
+    /// Validate with one worker thread (for comparison with the parallel run).
     pub sequential: bool,
     /// Column names the header matching does not find on its own, and columns to ignore.
     pub columns: ColumnMap,
@@ -257,12 +256,45 @@ struct Batch {
     first_row: u64,
 }
 
-/// A validated batch: each chunk's records, in order, and what each chunk counted.
+/// A validated batch: its records, its acknowledgement template lines (when one is written),
+/// and what it counted.
+#[derive(Default)]
 struct Processed {
-    outputs: Vec<Vec<u8>>,
-    /// Each chunk's acknowledgement template lines, when one is written.
-    templates: Vec<Vec<u8>>,
-    summaries: Vec<Summary>,
+    output: Vec<u8>,
+    template: Vec<u8>,
+    summary: Summary,
+}
+
+/// Batches of rows, handed to the workers in turn with the findings across rows of their
+/// rows.
+struct Handout<'c> {
+    batches: mpsc::Receiver<io::Result<Batch>>,
+    cross: Option<&'c mut CrossFindings>,
+    /// The number of the next batch.
+    next: u64,
+}
+
+/// The next batch and its number, with its rows' findings across rows in `found`; `None` when
+/// there are no more.
+fn take_batch(
+    handout: &std::sync::Mutex<Handout<'_>>,
+    formulary: &Formulary,
+    found: &mut RowFindings,
+) -> Option<(u64, Result<Batch, BatchError>)> {
+    let mut handout = handout.lock().ok()?;
+    let batch = handout.batches.recv().ok()?;
+    let seq = handout.next;
+    handout.next += 1;
+    let batch = batch.map_err(BatchError::Read).and_then(|batch| {
+        if let Some(cross) = handout.cross.as_deref_mut() {
+            let end = batch.first_row + batch.rows.len() as u64;
+            cross
+                .take_before(formulary, end, found)
+                .map_err(BatchError::spill)?;
+        }
+        Ok(batch)
+    });
+    Some((seq, batch))
 }
 
 thread_local! {
@@ -275,11 +307,10 @@ struct Worker<'f> {
     delimiter: u8,
     /// The CSV reader for rows with quotes, built on the first such row.
     csv: Option<csv_core::Reader>,
-    fields: Vec<u8>,
+    /// The unquoted fields of a row with quotes, back to back.
+    unquoted: Vec<u8>,
+    /// Where each field of the row split last ends.
     ends: Vec<usize>,
-    /// Bytes between one field and the next in `fields`: the delimiter of a row split as it
-    /// is, none between fields unquoted.
-    gap: usize,
     assessment: Assessment<'f>,
 }
 
@@ -288,31 +319,45 @@ impl<'f> Worker<'f> {
         Worker {
             delimiter,
             csv: None,
-            fields: Vec::new(),
+            unquoted: Vec::new(),
             ends: Vec::new(),
-            gap: 0,
             assessment: Assessment::default(),
         }
     }
 
-    /// Splits a row into fields (unquoting); returns the field count.
-    fn parse(&mut self, row: &[u8]) -> usize {
-        if self.fields.len() < row.len() + 1 {
-            self.fields.resize(row.len() + 1, 0);
-        }
-        let max_fields = row.len() + 1;
-        if self.ends.len() < max_fields {
-            self.ends.resize(max_fields, 0);
+    /// Splits a row into its fields (unquoting), checked as UTF-8 once; `None` when they are
+    /// not UTF-8.
+    fn split<'a>(&'a mut self, row: &'a [u8]) -> Option<RowFields<'a>> {
+        if self.ends.len() < row.len() + 1 {
+            self.ends.resize(row.len() + 1, 0);
         }
         // Without quotes (or line breaks) a row is its fields between delimiters, as csv_core
-        // would read them: most rows take this path.
-        if let Some(count) = Some(row)
+        // would read them, and the fields are read in the row itself: most rows take this path.
+        let plain = Some(row)
             .filter(|r| !r.is_empty())
-            .and_then(|r| self.split_plain(r))
-        {
-            return count;
+            .and_then(|r| self.split_plain(r));
+        let (bytes, count, gap) = match plain {
+            Some(count) => (row, count, 1),
+            None => {
+                let count = self.unquote(row);
+                let end = self.ends.get(..count).and_then(|e| e.last()).copied();
+                let bytes = self.unquoted.get(..end.unwrap_or(0)).unwrap_or(&[]);
+                (bytes, count, 0)
+            }
+        };
+        Some(RowFields {
+            text: std::str::from_utf8(bytes).ok()?,
+            ends: self.ends.get(..count).unwrap_or(&[]),
+            gap,
+        })
+    }
+
+    /// Reads a row with quotes with csv_core: `unquoted` gets its fields back to back and
+    /// `ends` where each ends; returns the field count.
+    fn unquote(&mut self, row: &[u8]) -> usize {
+        if self.unquoted.len() < row.len() + 1 {
+            self.unquoted.resize(row.len() + 1, 0);
         }
-        self.gap = 0;
         let delimiter = self.delimiter;
         let csv = self.csv.get_or_insert_with(|| {
             csv_core::ReaderBuilder::new()
@@ -326,7 +371,7 @@ impl<'f> Worker<'f> {
         loop {
             let (result, read, written, ends) = csv.read_record(
                 input,
-                self.fields.get_mut(out_at..).unwrap_or_default(),
+                self.unquoted.get_mut(out_at..).unwrap_or_default(),
                 self.ends.get_mut(ends_at..).unwrap_or_default(),
             );
             input = input.get(read..).unwrap_or_default();
@@ -344,9 +389,9 @@ impl<'f> Worker<'f> {
         }
     }
 
-    /// Splits a row without quotes (or line breaks) at its delimiters: `fields` gets the row
-    /// as it is and `ends` where each field ends, the fields a delimiter apart. `None` for a
-    /// row with quotes (what it wrote to `ends` is then to be overwritten).
+    /// Finds where the fields of a row without quotes (or line breaks) end, at its
+    /// delimiters, into `ends`; returns the field count. `None` for a row with quotes (what
+    /// it wrote to `ends` is then to be overwritten).
     fn split_plain(&mut self, row: &[u8]) -> Option<usize> {
         let mut count = 0;
         // Thirty-two bytes at a time, each a bit of a mask (a loop the compiler vectorises).
@@ -370,23 +415,7 @@ impl<'f> Worker<'f> {
         if let Some(end) = self.ends.get_mut(count) {
             *end = row.len();
         }
-        self.fields.get_mut(..row.len())?.copy_from_slice(row);
-        self.gap = 1;
         Some(count + 1)
-    }
-
-    /// The fields of the row parsed last, checked as UTF-8 once; `None` when they are not.
-    fn row_fields(&self, count: usize) -> Option<RowFields<'_>> {
-        let ends = self.ends.get(..count).unwrap_or(&[]);
-        let bytes = self
-            .fields
-            .get(..ends.last().copied().unwrap_or(0))
-            .unwrap_or(&[]);
-        Some(RowFields {
-            text: std::str::from_utf8(bytes).ok()?,
-            ends,
-            gap: self.gap,
-        })
     }
 }
 
@@ -489,8 +518,7 @@ impl<'f> Job<'_, 'f> {
                 ),
             ),
             RowKind::Complete => {
-                let count = w.parse(row);
-                let Some(fields) = w.row_fields(count) else {
+                let Some(fields) = w.split(row) else {
                     summary.not_utf8 = NotUtf8::find(row, span.line);
                     w.assessment = assessment;
                     return;
@@ -620,12 +648,13 @@ fn read_header<R: Read>(
         .delimiter
         .unwrap_or_else(|| detect_delimiter(header_row));
     let mut header_worker = Worker::new(delimiter);
-    let count = header_worker.parse(header_row);
-    let Some(header_fields) = header_worker.row_fields(count) else {
+    let Some(header_fields) = header_worker.split(header_row) else {
         return Err(NotUtf8::find(header_row, header.line)
             .map_or(BatchError::HeaderShape, BatchError::NotUtf8));
     };
-    let names: Vec<&str> = (0..count).map(|i| header_fields.get(i)).collect();
+    let names: Vec<&str> = (0..header_fields.count())
+        .map(|i| header_fields.get(i))
+        .collect();
     let columns = Columns::from_header(names, &options.columns)?;
     splitter.set_width(columns.width);
     Ok((columns, delimiter))
@@ -693,7 +722,7 @@ pub fn run(
     output: &mut dyn Write,
     printer: &dyn Printer,
     options: &BatchOptions,
-    mut cross: Option<&mut CrossFindings>,
+    cross: Option<&mut CrossFindings>,
     mut template: Option<(&dyn Printer, &mut dyn Write)>,
 ) -> Result<Summary, BatchError> {
     let mut splitter = RowSplitter::new(input, options.max_field_bytes);
@@ -712,89 +741,90 @@ pub fn run(
     output.write_all(&head).map_err(BatchError::Write)?;
 
     let batch_rows = options.batch_rows.max(1);
+    let workers = if options.sequential {
+        1
+    } else {
+        rayon::current_num_threads().max(1)
+    };
     std::thread::scope(|scope| {
         let (full_rx, empty_tx) = read_in_batches(scope, splitter, delimiter, batch_rows, progress);
-        // Validation runs on its own coordinating thread, so that writing a batch's records
-        // here overlaps with validating the next batch.
-        let (done_tx, done_rx) = mpsc::sync_channel::<Result<Processed, BatchError>>(2);
-        let (spare_tx, spare_rx) = mpsc::channel::<(Vec<Vec<u8>>, Vec<Vec<u8>>)>();
-        let job = &job;
-        scope.spawn(move || {
-            let chunks = rayon::current_num_threads().max(1) * 2;
-            // The findings across patients' rows of the batch at hand.
-            let mut found = RowFindings::default();
-            for batch in full_rx {
-                let batch = match batch {
-                    Ok(batch) => batch,
-                    Err(e) => {
-                        let _ = done_tx.send(Err(BatchError::Read(e)));
+        // Each worker validates whole batches, taken in turn, so that no worker waits for
+        // another between batches; the records are written here, in order. A batch is taken
+        // only with one of a few sets of buffers, handed back once its records are written, so
+        // that memory stays bounded however far one worker runs ahead.
+        let handout = Arc::new(std::sync::Mutex::new(Handout {
+            batches: full_rx,
+            cross,
+            next: 0,
+        }));
+        let (buffers_tx, buffers_rx) = mpsc::sync_channel::<Processed>(workers * 2);
+        for _ in 0..workers * 2 {
+            let _ = buffers_tx.send(Processed::default());
+        }
+        let buffers_rx = Arc::new(std::sync::Mutex::new(buffers_rx));
+        let (done_tx, done_rx) = mpsc::channel::<(u64, Result<Processed, BatchError>)>();
+        for _ in 0..workers {
+            let (handout, buffers_rx, done_tx, empty_tx) = (
+                Arc::clone(&handout),
+                Arc::clone(&buffers_rx),
+                done_tx.clone(),
+                empty_tx.clone(),
+            );
+            let job = &job;
+            scope.spawn(move || {
+                let mut found = RowFindings::default();
+                loop {
+                    let buffers = buffers_rx.lock().ok().and_then(|b| b.recv().ok());
+                    let Some(mut processed) = buffers else {
                         return;
-                    }
-                };
-                if let Some(cross) = cross.as_deref_mut() {
-                    let end = batch.first_row + batch.rows.len() as u64;
-                    if let Err(e) = cross.take_before(job.formulary, end, &mut found) {
-                        let _ = done_tx.send(Err(BatchError::spill(e)));
-                        return;
-                    }
-                }
-                let per_chunk = batch.rows.len().div_ceil(chunks).max(1);
-                let pieces: Vec<&[RowSpan]> = batch.rows.chunks(per_chunk).collect();
-                let (mut outputs, mut templates) = spare_rx.try_recv().unwrap_or_default();
-                outputs.resize_with(pieces.len().max(outputs.len()), Vec::new);
-                templates.resize_with(pieces.len().max(templates.len()), Vec::new);
-                type Buffers<'b> = (&'b mut Vec<u8>, &'b mut Vec<u8>);
-                let work =
-                    |((index, spans), (out, template)): ((usize, &&[RowSpan]), Buffers<'_>)| {
-                        out.clear();
-                        template.clear();
-                        let first = batch.first_row + (index * per_chunk) as u64;
-                        job.run((&batch.bytes, spans, first), &found, (out, template))
                     };
-                let summaries: Vec<Summary> = if options.sequential {
-                    pieces
-                        .iter()
-                        .enumerate()
-                        .zip(outputs.iter_mut().zip(templates.iter_mut()))
-                        .map(work)
-                        .collect()
-                } else {
-                    pieces
-                        .par_iter()
-                        .enumerate()
-                        .zip(outputs.par_iter_mut().zip(templates.par_iter_mut()))
-                        .map(work)
-                        .collect()
-                };
-                outputs.truncate(summaries.len());
-                templates.truncate(summaries.len());
-                let _ = empty_tx.send(batch);
-                let processed = Processed {
-                    outputs,
-                    templates,
-                    summaries,
-                };
-                if done_tx.send(Ok(processed)).is_err() {
-                    return;
+                    let Some((seq, batch)) = take_batch(&handout, job.formulary, &mut found) else {
+                        return;
+                    };
+                    let processed = batch.map(|batch| {
+                        processed.output.clear();
+                        processed.template.clear();
+                        let rows = (
+                            batch.bytes.as_slice(),
+                            batch.rows.as_slice(),
+                            batch.first_row,
+                        );
+                        let out = (&mut processed.output, &mut processed.template);
+                        processed.summary = job.run(rows, &found, out);
+                        let _ = empty_tx.send(batch);
+                        processed
+                    });
+                    if done_tx.send((seq, processed)).is_err() {
+                        return;
+                    }
                 }
-            }
-        });
+            });
+        }
+        drop((handout, done_tx, empty_tx));
         let mut summary = Summary::default();
-        for processed in done_rx {
-            let processed = processed?;
-            let chunks = processed.outputs.iter().zip(&processed.templates);
-            for (s, (out, lines)) in processed.summaries.into_iter().zip(chunks) {
-                // The records of a chunk are those of the rows before any that stopped it.
-                output.write_all(out).map_err(BatchError::Write)?;
+        // Batches validated ahead of the next one to write.
+        let mut ahead = std::collections::BTreeMap::new();
+        let mut next = 0;
+        for (seq, processed) in done_rx {
+            ahead.insert(seq, processed);
+            while let Some(processed) = ahead.remove(&next) {
+                let mut processed = processed?;
+                // The records of a batch are those of the rows before any that stopped it.
+                output
+                    .write_all(&processed.output)
+                    .map_err(BatchError::Write)?;
                 if let Some((_, writer)) = &mut template {
-                    writer.write_all(lines).map_err(BatchError::Write)?;
+                    writer
+                        .write_all(&processed.template)
+                        .map_err(BatchError::Write)?;
                 }
-                if let Some(bad) = s.not_utf8 {
+                if let Some(bad) = processed.summary.not_utf8 {
                     return Err(BatchError::NotUtf8(bad));
                 }
-                summary.merge(s);
+                summary.merge(std::mem::take(&mut processed.summary));
+                next += 1;
+                let _ = buffers_tx.send(processed);
             }
-            let _ = spare_tx.send((processed.outputs, processed.templates));
         }
         output.flush().map_err(BatchError::Write)?;
         if let Some((_, writer)) = &mut template {

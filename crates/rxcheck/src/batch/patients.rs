@@ -271,14 +271,13 @@ fn course_records(
         if span.kind != RowKind::Complete {
             continue;
         }
-        let count = worker.parse(bytes.get(span.bytes.clone()).unwrap_or(&[]));
-        if count != columns.width {
-            continue;
-        }
         // A row that is not UTF-8 stops the run when it is validated.
-        let Some(fields) = worker.row_fields(count) else {
+        let Some(fields) = worker.split(bytes.get(span.bytes.clone()).unwrap_or(&[])) else {
             continue;
         };
+        if fields.count() != columns.width {
+            continue;
+        }
         let Some(patient) = columns
             .patient_id
             .map(|i| fields.get(i).trim())
