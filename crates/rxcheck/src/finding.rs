@@ -295,6 +295,39 @@ pub struct Assessment<'f> {
     pub findings: Vec<Finding<'f>>,
     /// Set when the row was deliberately not checked (see [`Verdict::Skipped`]).
     pub skipped: bool,
+    /// Set when no report will show the findings' messages (they show severities and rule ids
+    /// only): the checks then leave messages empty instead of writing them.
+    pub terse: bool,
+}
+
+/// A finding's message: text, or a closure that writes it (called only when the message is
+/// wanted, see [`Assessment::terse`]).
+pub trait Message<'f> {
+    fn text(self) -> Cow<'f, str>;
+}
+
+impl<'f> Message<'f> for String {
+    fn text(self) -> Cow<'f, str> {
+        Cow::Owned(self)
+    }
+}
+
+impl<'f> Message<'f> for &'f str {
+    fn text(self) -> Cow<'f, str> {
+        Cow::Borrowed(self)
+    }
+}
+
+impl<'f> Message<'f> for Cow<'f, str> {
+    fn text(self) -> Cow<'f, str> {
+        self
+    }
+}
+
+impl<'f, F: FnOnce() -> String> Message<'f> for F {
+    fn text(self) -> Cow<'f, str> {
+        Cow::Owned(self())
+    }
 }
 
 impl<'f> Assessment<'f> {
@@ -318,14 +351,19 @@ impl<'f> Assessment<'f> {
         severity: Severity,
         category: Category,
         rule: impl Into<Cow<'f, str>>,
-        message: impl Into<Cow<'f, str>>,
+        message: impl Message<'f>,
         source: impl Into<Cow<'f, str>>,
     ) {
+        let message = if self.terse {
+            Cow::Borrowed("")
+        } else {
+            message.text()
+        };
         self.findings
             .push(Finding::new(severity, category, rule, message, source));
     }
 
-    /// Empties the assessment for reuse, keeping its allocation.
+    /// Empties the assessment for reuse, keeping its allocation (and whether it is terse).
     pub fn clear(&mut self) {
         self.findings.clear();
         self.skipped = false;

@@ -470,6 +470,8 @@ impl<'f> Job<'_, 'f> {
         (out, template): (&mut Vec<u8>, &mut Vec<u8>),
     ) -> Summary {
         let mut worker = Worker::new(self.delimiter);
+        worker.assessment.terse =
+            !self.printer.shows_messages() && self.template.is_none_or(|t| !t.shows_messages());
         let mut cache = PARSE_CACHE.take();
         let mut summary = Summary::default();
         for (index, span) in (first..).zip(spans) {

@@ -76,6 +76,10 @@ impl Printer for CsvPrinter {
         out.push(b'\n');
     }
 
+    fn shows_messages(&self) -> bool {
+        self.detail == Detail::Full
+    }
+
     fn record(&self, out: &mut Vec<u8>, record: &Record<'_, '_>) {
         if let Some(line) = record.line {
             push_number(out, line);

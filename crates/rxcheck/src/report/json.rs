@@ -197,6 +197,10 @@ pub fn escape_into(out: &mut Vec<u8>, s: &str) {
 }
 
 impl Printer for JsonPrinter<'_> {
+    fn shows_messages(&self) -> bool {
+        self.detail == Detail::Full
+    }
+
     fn record(&self, out: &mut Vec<u8>, record: &Record<'_, '_>) {
         out.push(b'{');
         if let Some(line) = record.line {

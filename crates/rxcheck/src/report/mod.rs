@@ -72,4 +72,8 @@ pub trait Printer: Send + Sync {
     fn header(&self, _out: &mut Vec<u8>) {}
     /// Appends one record.
     fn record(&self, out: &mut Vec<u8>, record: &Record<'_, '_>);
+    /// Whether the records show findings' messages (else they need not be written).
+    fn shows_messages(&self) -> bool {
+        true
+    }
 }

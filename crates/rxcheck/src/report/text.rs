@@ -41,6 +41,10 @@ fn severity_color(severity: Severity) -> &'static str {
 }
 
 impl Printer for TextPrinter {
+    fn shows_messages(&self) -> bool {
+        self.detail == Detail::Full
+    }
+
     fn record(&self, out: &mut Vec<u8>, record: &Record<'_, '_>) {
         let verdict = record.assessment.verdict();
         self.paint(

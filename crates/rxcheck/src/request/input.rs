@@ -1,7 +1,7 @@
 //! The input rules: what each field must look like, as the rule id and source of the
 //! finding that says it does not.
 
-use crate::finding::{Assessment, Category, Severity};
+use crate::finding::{Assessment, Category, Finding, Severity};
 
 /// The input rule a finding about the prescription's own fields is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,12 +124,13 @@ impl Input {
 
     /// Records that this input is invalid, saying why.
     pub fn invalid(self, out: &mut Assessment<'_>, message: String) {
-        out.push(
+        // Kept even when the assessment is terse: the parse cache records it for later rows.
+        out.findings.push(Finding::new(
             Severity::Invalid,
             Category::Input,
             self.rule(),
             message,
             self.source(),
-        );
+        ));
     }
 }

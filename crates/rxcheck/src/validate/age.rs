@@ -12,11 +12,13 @@ pub(super) fn check<'f>(req: &Request<'f, '_>, t: &Target<'f>, out: &mut Assessm
             Severity::Reject,
             Category::Age,
             rule.rule.as_str(),
-            format!(
-                "patient is {age} years old; {} is for patients from {} years",
-                t.name(),
-                rule.years
-            ),
+            || {
+                format!(
+                    "patient is {age} years old; {} is for patients from {} years",
+                    t.name(),
+                    rule.years
+                )
+            },
             req.formulary.citation(rule.source),
         );
     }

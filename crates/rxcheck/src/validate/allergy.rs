@@ -11,12 +11,14 @@ pub(super) fn check<'f>(req: &Request<'f, '_>, t: &Target<'f>, out: &mut Assessm
             .iter()
             .find_map(|named| matches(req, t, &rule.classes, named).map(|why| (named, why)));
         if let Some((named, why)) = hit {
-            let message = format!(
-                "allergy to `{}`{why}: {} is {}",
-                named.text,
-                t.name(),
-                verb(rule.rule.severity)
-            );
+            let message = || {
+                format!(
+                    "allergy to `{}`{why}: {} is {}",
+                    named.text,
+                    t.name(),
+                    verb(rule.rule.severity)
+                )
+            };
             cite(
                 out,
                 req.formulary,

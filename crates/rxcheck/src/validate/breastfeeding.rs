@@ -9,7 +9,7 @@ pub(super) fn check<'f>(req: &Request<'f, '_>, t: &Target<'f>, out: &mut Assessm
     for r in &t.profile.breastfeeding {
         match req.breastfeeding {
             Flag::Yes => {
-                let message = format!("{} while breastfeeding: {}", t.name(), verb(r.severity));
+                let message = || format!("{} while breastfeeding: {}", t.name(), verb(r.severity));
                 cite(
                     out,
                     req.formulary,
@@ -20,11 +20,13 @@ pub(super) fn check<'f>(req: &Request<'f, '_>, t: &Target<'f>, out: &mut Assessm
                 );
             }
             Flag::Unknown if req.of_childbearing_potential() => {
-                let message = format!(
-                    "breastfeeding status is unknown, so the breastfeeding rule of {} cannot be verified ({} while breastfeeding)",
-                    t.name(),
-                    verb(r.severity)
-                );
+                let message = || {
+                    format!(
+                        "breastfeeding status is unknown, so the breastfeeding rule of {} cannot be verified ({} while breastfeeding)",
+                        t.name(),
+                        verb(r.severity)
+                    )
+                };
                 let severity = r.severity.min(Severity::Warn);
                 cite(
                     out,

@@ -31,11 +31,13 @@ pub(super) fn check<'f>(req: &Request<'f, '_>, t: &Target<'f>, out: &mut Assessm
             } else {
                 " (topical form: low systemic absorption)"
             };
-            let message = format!(
-                "co-medication `{}` is {what}: duplicate therapy with {}{note}",
-                named.text,
-                t.name()
-            );
+            let message = || {
+                format!(
+                    "co-medication `{}` is {what}: duplicate therapy with {}{note}",
+                    named.text,
+                    t.name()
+                )
+            };
             cite(
                 out,
                 f,
@@ -46,18 +48,18 @@ pub(super) fn check<'f>(req: &Request<'f, '_>, t: &Target<'f>, out: &mut Assessm
             );
         }
         for (rule, class) in interaction_rules(t.profile, t.drug_index, &other) {
-            let note = substance
-                .notes
-                .iter()
-                .find(|(c, _)| *c == class)
-                .map_or(String::new(), |(_, note)| format!(" ({note})"));
+            let note = substance.notes.iter().find(|(c, _)| *c == class);
+            let note = || note.map_or(String::new(), |(_, note)| format!(" ({note})"));
             let class = f.classes.get(class).map_or("", |c| c.label.as_str());
-            let message = format!(
-                "co-medication `{}` is one of the {class}{note}: {} with it is {}",
-                named.text,
-                t.name(),
-                verb(rule.rule.severity)
-            );
+            let message = || {
+                format!(
+                    "co-medication `{}` is one of the {class}{}: {} with it is {}",
+                    named.text,
+                    note(),
+                    t.name(),
+                    verb(rule.rule.severity)
+                )
+            };
             cite(
                 out,
                 f,

@@ -31,12 +31,14 @@ pub(super) fn check<'f>(req: &Request<'f, '_>, t: &Target<'f>, out: &mut Assessm
                 .conditions
                 .get(rule.condition)
                 .map_or("", |c| c.label.as_str());
-            let message = format!(
-                "{} with {label} (`{}`): {}",
-                t.name(),
-                given.given,
-                verb(rule.rule.severity)
-            );
+            let message = || {
+                format!(
+                    "{} with {label} (`{}`): {}",
+                    t.name(),
+                    given.given,
+                    verb(rule.rule.severity)
+                )
+            };
             cite(
                 out,
                 req.formulary,

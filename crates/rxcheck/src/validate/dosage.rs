@@ -21,7 +21,7 @@ pub(super) fn check<'f>(req: &Request<'f, '_>, t: &Target<'f>, out: &mut Assessm
             source,
         } => {
             if req.single.is_some() || t.form.dose_dimension.is_none() {
-                let message = format!("the dose of {} cannot be verified: {reason}", t.name());
+                let message = || format!("the dose of {} cannot be verified: {reason}", t.name());
                 out.push(
                     Severity::Warn,
                     Category::DoseSingle,
@@ -59,7 +59,7 @@ pub(super) fn check<'f>(req: &Request<'f, '_>, t: &Target<'f>, out: &mut Assessm
             Severity::Info,
             Category::DoseSingle,
             t.form.dose_rule_ids.strength_not_given.as_str(),
-            format!(
+            || format!(
                 "the dosage of {} depends on the strength, which is not given or not listed; checked against the strictest",
                 t.name()
             ),
@@ -94,27 +94,30 @@ pub(super) fn check<'f>(req: &Request<'f, '_>, t: &Target<'f>, out: &mut Assessm
 
 /// A strength the formulary does not list: the dose is still checked as given.
 fn strength_not_listed<'f>(req: &Request<'f, '_>, t: &Target<'f>, out: &mut Assessment<'f>) {
-    let listed = if t.form.strengths.is_empty() {
-        "the reference lists no strengths for it".to_string()
-    } else {
-        format!(
-            "it lists {}",
-            t.form
-                .strengths
-                .iter()
-                .map(|st| format!("`{st}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
+    let listed = || {
+        if t.form.strengths.is_empty() {
+            "the reference lists no strengths for it".to_string()
+        } else {
+            format!(
+                "it lists {}",
+                t.form
+                    .strengths
+                    .iter()
+                    .map(|st| format!("`{st}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        }
     };
     out.push(
         Severity::Info,
         Category::DoseSingle,
         t.form.dose_rule_ids.strength.as_str(),
-        format!(
-            "strength `{}` is not listed in the formulary for {} ({listed}); the dose is checked as given",
+        || format!(
+            "strength `{}` is not listed in the formulary for {} ({}); the dose is checked as given",
             req.rx.strength.trim(),
-            t.name()
+            t.name(),
+            listed()
         ),
         "rxcheck formulary: strengths the reference names",
     );
@@ -128,18 +131,21 @@ fn age_not_covered<'f>(
     age: u32,
     out: &mut Assessment<'f>,
 ) {
-    let bands = rules
-        .iter()
-        .filter_map(|r| r.ages.map(|(lo, hi)| format!("{lo}-{hi}")))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let bands = || {
+        rules
+            .iter()
+            .filter_map(|r| r.ages.map(|(lo, hi)| format!("{lo}-{hi}")))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     out.push(
         Severity::Warn,
         Category::DoseSingle,
         t.form.dose_rule_ids.age_not_covered.as_str(),
-        format!(
-            "the dose of {} cannot be verified for a patient of {age} years: the reference gives its dosage for ages {bands}",
-            t.name()
+        || format!(
+            "the dose of {} cannot be verified for a patient of {age} years: the reference gives its dosage for ages {}",
+            t.name(),
+            bands()
         ),
         rules.first().map_or("", |r| req.formulary.citation(r.source)),
     );
@@ -186,10 +192,12 @@ fn apply<'f>(
     }
     if let Some(times) = req.times_per_day {
         if let Some(max) = rule.times_per_day.1.filter(|&m| times > m) {
-            let message = format!(
-                "{times} times a day is more than the maximum of {max} for {}",
-                t.name()
-            );
+            let message = || {
+                format!(
+                    "{times} times a day is more than the maximum of {max} for {}",
+                    t.name()
+                )
+            };
             out.push(
                 Severity::Reject,
                 Category::Frequency,
@@ -198,11 +206,13 @@ fn apply<'f>(
                 source,
             );
         } else if let Some(min) = rule.times_per_day.0.filter(|&m| times < m) {
-            let message = format!(
-                "{times} times a day is fewer than the minimum of {min} for {}{}",
-                t.name(),
-                below.note
-            );
+            let message = || {
+                format!(
+                    "{times} times a day is fewer than the minimum of {min} for {}{}",
+                    t.name(),
+                    below.note
+                )
+            };
             out.push(
                 below.severity,
                 Category::Frequency,
@@ -215,10 +225,12 @@ fn apply<'f>(
     if let Some(max) = rule.max_duration_days {
         match req.duration {
             Duration::Days(days) if days > max => {
-                let message = format!(
-                    "a course of {days} days is longer than the maximum of {max} days for {}",
-                    t.name()
-                );
+                let message = || {
+                    format!(
+                        "a course of {days} days is longer than the maximum of {max} days for {}",
+                        t.name()
+                    )
+                };
                 out.push(
                     Severity::Reject,
                     Category::Duration,
@@ -228,10 +240,12 @@ fn apply<'f>(
                 );
             }
             Duration::NotGiven => {
-                let message = format!(
-                    "the course length is not given, so the maximum of {max} days for {} cannot be verified",
-                    t.name()
-                );
+                let message = || {
+                    format!(
+                        "the course length is not given, so the maximum of {max} days for {} cannot be verified",
+                        t.name()
+                    )
+                };
                 out.push(
                     Severity::Warn,
                     Category::Duration,
@@ -297,30 +311,36 @@ fn check_limits<'f>(
     let [min_id, usual_id, max_id] = ids;
     let value = range.top;
     if let Some(max) = limits.max.filter(|m| value > *m) {
-        let message = format!(
-            "{what} {} is above the maximum of {}",
-            amount(value, dimension),
-            amount(max, dimension)
-        );
+        let message = || {
+            format!(
+                "{what} {} is above the maximum of {}",
+                amount(value, dimension),
+                amount(max, dimension)
+            )
+        };
         out.push(Severity::Reject, category, max_id.as_str(), message, source);
     } else if let Some(usual) = limits.usual_max.filter(|m| value > *m) {
-        let message = format!(
-            "{what} {} is above the usual maximum of {}{}",
-            amount(value, dimension),
-            amount(usual, dimension),
-            limits.max.map_or_else(String::new, |m| format!(
-                " (allowed up to {} only where the reference says so)",
-                amount(m, dimension)
-            ))
-        );
+        let message = || {
+            format!(
+                "{what} {} is above the usual maximum of {}{}",
+                amount(value, dimension),
+                amount(usual, dimension),
+                limits.max.map_or_else(String::new, |m| format!(
+                    " (allowed up to {} only where the reference says so)",
+                    amount(m, dimension)
+                ))
+            )
+        };
         out.push(Severity::Warn, category, usual_id.as_str(), message, source);
     } else if let Some(min) = limits.min.filter(|m| range.low < *m) {
-        let message = format!(
-            "{what} {} is below the minimum of {}{}",
-            amount(range.low, dimension),
-            amount(min, dimension),
-            below.note
-        );
+        let message = || {
+            format!(
+                "{what} {} is below the minimum of {}{}",
+                amount(range.low, dimension),
+                amount(min, dimension),
+                below.note
+            )
+        };
         out.push(
             below.severity,
             category,

@@ -15,7 +15,7 @@ mod pregnancy;
 mod product;
 mod unknown_names;
 
-use crate::finding::{Assessment, Category, Severity};
+use crate::finding::{Assessment, Category, Message, Severity};
 use crate::formulary::{Formulary, Rule};
 use crate::request::{Dates, ParseCache, Prescription, Request, Target, parse_cached};
 use chrono::NaiveDate;
@@ -86,7 +86,7 @@ fn cite<'f>(
     category: Category,
     severity: Severity,
     rule: &'f Rule,
-    message: String,
+    message: impl Message<'f>,
 ) {
     let source = formulary.citation(rule.source);
     out.push(severity, category, rule.rule.as_str(), message, source);

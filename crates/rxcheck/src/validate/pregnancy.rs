@@ -19,7 +19,7 @@ pub(super) fn check<'f>(req: &Request<'f, '_>, t: &Target<'f>, out: &mut Assessm
             r.weeks.1
         )
     };
-    let mut report = |r: &'f PregnancyRule, severity: Severity, message: String| {
+    let mut report = |r: &'f PregnancyRule, severity: Severity, message: &dyn Fn() -> String| {
         cite(
             out,
             req.formulary,
@@ -36,28 +36,32 @@ pub(super) fn check<'f>(req: &Request<'f, '_>, t: &Target<'f>, out: &mut Assessm
                 .iter()
                 .filter(|r| (r.weeks.0..=r.weeks.1).contains(&week))
             {
-                let message = format!("{} at gestational week {week}: {}", t.name(), weeks(r));
-                report(r, r.rule.severity, message);
+                let message = || format!("{} at gestational week {week}: {}", t.name(), weeks(r));
+                report(r, r.rule.severity, &message);
             }
         }
         Pregnancy::Yes(None) => {
             if let Some(r) = strictest {
-                let message = format!(
-                    "pregnant with no gestational week given: the strictest pregnancy rule of {} applies ({})",
-                    t.name(),
-                    weeks(r)
-                );
-                report(r, r.rule.severity, message);
+                let message = || {
+                    format!(
+                        "pregnant with no gestational week given: the strictest pregnancy rule of {} applies ({})",
+                        t.name(),
+                        weeks(r)
+                    )
+                };
+                report(r, r.rule.severity, &message);
             }
         }
         Pregnancy::Unknown => {
             if let Some(r) = strictest.filter(|_| req.of_childbearing_potential()) {
-                let message = format!(
-                    "pregnancy status is unknown, so the pregnancy rules of {} cannot be verified ({})",
-                    t.name(),
-                    weeks(r)
-                );
-                report(r, r.rule.severity.min(Severity::Warn), message);
+                let message = || {
+                    format!(
+                        "pregnancy status is unknown, so the pregnancy rules of {} cannot be verified ({})",
+                        t.name(),
+                        weeks(r)
+                    )
+                };
+                report(r, r.rule.severity.min(Severity::Warn), &message);
             }
         }
     }

@@ -8,14 +8,16 @@ use crate::request::{Request, Target};
 pub(super) fn check<'f>(req: &Request<'f, '_>, t: &Target<'f>, out: &mut Assessment<'f>) {
     let f = req.formulary;
     if let Some(eq) = t.equivalent {
-        let message = format!(
-            "{} {} is checked by the {} rules: the reference names the form `{}` only, and the formulary treats `{}` as equivalent",
-            t.drug.id,
-            eq.id,
-            t.name(),
-            t.form.id,
-            eq.id
-        );
+        let message = || {
+            format!(
+                "{} {} is checked by the {} rules: the reference names the form `{}` only, and the formulary treats `{}` as equivalent",
+                t.drug.id,
+                eq.id,
+                t.name(),
+                t.form.id,
+                eq.id
+            )
+        };
         out.push(
             Severity::Info,
             Category::Product,
