@@ -445,6 +445,10 @@ pub fn run(mut args: Args) -> Result<i32, Fatal> {
     finish(&args, result, note)
 }
 
+/// The output buffer: small writes (a header, a summary) gather in it, while the records of a
+/// batch of rows, larger, go straight through instead of being copied into it.
+const OUTPUT_BUFFER: usize = 64 * 1024;
+
 /// A file written beside its name and renamed into place when complete, so a failed run
 /// never leaves output that looks whole.
 struct OutputFile {
@@ -463,7 +467,7 @@ impl OutputFile {
         Ok(OutputFile {
             path: path.to_path_buf(),
             partial,
-            writer: BufWriter::with_capacity(1 << 20, file),
+            writer: BufWriter::with_capacity(OUTPUT_BUFFER, file),
         })
     }
 
@@ -684,7 +688,7 @@ fn write_report(
         Some(path) if path.exists() && !path.is_file() => {
             let file = File::create(path)
                 .map_err(|e| Fatal(format!("cannot open `{}`: {e}", path.display())))?;
-            run(&mut BufWriter::with_capacity(1 << 20, file))
+            run(&mut BufWriter::with_capacity(OUTPUT_BUFFER, file))
         }
         Some(path) => {
             let mut file = OutputFile::create(path)?;
@@ -703,7 +707,7 @@ fn write_report(
         }
         None => {
             let stdout = io::stdout();
-            run(&mut BufWriter::with_capacity(1 << 20, stdout.lock()))
+            run(&mut BufWriter::with_capacity(OUTPUT_BUFFER, stdout.lock()))
         }
     })
 }

@@ -389,6 +389,18 @@ impl Columns {
         Ok(columns)
     }
 
+    /// Each column's place in [`Field::ALL`] when it holds one of `fields` on its own, for
+    /// reading a row's fields in one pass.
+    pub fn slots(&self, fields: &[Field]) -> Vec<Option<usize>> {
+        let mut slots = vec![None; self.width];
+        for &field in fields {
+            if let Some(slot) = self.get(field).and_then(|column| slots.get_mut(column)) {
+                *slot = Some(field.index());
+            }
+        }
+        slots
+    }
+
     /// The column of a field, if the header has one.
     pub fn get(&self, field: Field) -> Option<usize> {
         self.fields.get(field.index()).copied().flatten()

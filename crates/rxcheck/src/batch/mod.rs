@@ -451,6 +451,8 @@ impl<'w> RowFields<'w> {
 struct Job<'a, 'f> {
     formulary: &'f Formulary,
     columns: &'a Columns,
+    /// Each column's place among the prescription's fields ([`Columns::slots`]).
+    slots: Vec<Option<usize>>,
     options: &'a BatchOptions,
     printer: &'a dyn Printer,
     /// The printer of the acknowledgement template, when one is written.
@@ -566,7 +568,7 @@ impl<'f> Job<'_, 'f> {
             return;
         }
         let mut joined = Vec::new();
-        let rx = prescription(c, row, &mut joined, &Field::ALL);
+        let rx = prescription(c, row, &mut joined, &self.slots);
         if self.options.skip_uncovered
             && !rx.drug.trim().is_empty()
             && self.formulary.find_drug(rx.drug).is_none()
@@ -590,14 +592,23 @@ impl<'f> Job<'_, 'f> {
     }
 }
 
-/// The prescription a row holds, for the `fields` wanted: each from its column, or from its
-/// columns joined by a space (kept in `joined`).
+/// The prescription a row holds: the fields of `slots` (each column's place in
+/// [`Field::ALL`], see [`Columns::slots`]) from their columns, read in one pass, and every
+/// field made of several columns, joined by a space (kept in `joined`).
 fn prescription<'a>(
     columns: &Columns,
     row: &RowFields<'a>,
     joined: &'a mut Vec<String>,
-    fields: &[Field],
+    slots: &[Option<usize>],
 ) -> Prescription<'a> {
+    let mut texts = [""; Field::COUNT];
+    let mut start = 0;
+    for (&end, &slot) in row.ends.iter().zip(slots) {
+        if let Some(text) = slot.and_then(|slot| texts.get_mut(slot)) {
+            *text = row.text.get(start..end).unwrap_or("");
+        }
+        start = end + row.gap;
+    }
     for (_, parts) in &columns.joined {
         let mut text = String::new();
         for &column in parts {
@@ -612,17 +623,7 @@ fn prescription<'a>(
         joined.push(text);
     }
     let joined: &'a [String] = joined;
-    let mut texts = [""; Field::COUNT];
-    for &field in fields {
-        let text = match columns.get(field) {
-            Some(column) => row.get(column),
-            None => columns
-                .joined
-                .iter()
-                .position(|(f, _)| *f == field)
-                .and_then(|i| joined.get(i))
-                .map_or("", String::as_str),
-        };
+    for ((field, _), text) in columns.joined.iter().zip(joined) {
         if let Some(slot) = texts.get_mut(field.index()) {
             *slot = text;
         }
@@ -733,6 +734,7 @@ pub fn run(
     let job = Job {
         formulary,
         columns: &columns,
+        slots: columns.slots(&Field::ALL),
         options,
         printer,
         template: template.as_ref().map(|(p, _)| *p),

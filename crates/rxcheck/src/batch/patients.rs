@@ -267,6 +267,7 @@ fn course_records(
     // Parsing records its findings here; the first pass keeps none of them.
     let mut scratch = Assessment::default();
     let mut records = CourseRecords::default();
+    let slots = columns.slots(&COURSE_FIELDS);
     for (index, span) in (first..).zip(spans) {
         if span.kind != RowKind::Complete {
             continue;
@@ -289,7 +290,7 @@ fn course_records(
             continue;
         };
         let mut joined = Vec::new();
-        let rx = prescription(columns, &fields, &mut joined, &COURSE_FIELDS);
+        let rx = prescription(columns, &fields, &mut joined, &slots);
         if rx.drug.trim().is_empty() {
             continue;
         }
