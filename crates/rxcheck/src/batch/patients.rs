@@ -17,7 +17,7 @@ use crate::finding::Assessment;
 use crate::formulary::Formulary;
 use crate::packed::{Put, Take, frame, read_record};
 use crate::request::{
-    Dates, Field, Input, ParseCache, Prescription, parse_cached, parse_course_days,
+    Field, Input, ParseCache, Prescription, parse_course_days, parse_regimen_cached,
 };
 use crate::validate::courses::{
     Course, CourseDrug, CrossCheck, CrossFinding, course_days, spans_overlap,
@@ -245,7 +245,7 @@ pub fn scan_patients(
         }
         parts.file_all(&made).map_err(BatchError::spill)
     })?;
-    parts.work_out(formulary, &options.dates).map(Some)
+    parts.work_out(formulary).map(Some)
 }
 
 /// The course records of some rows, back to back, each with its patient's hash.
@@ -394,7 +394,7 @@ impl Parts {
     }
 
     /// Works each part's findings out, on every core.
-    fn work_out(self, formulary: &Formulary, dates: &Dates) -> Result<CrossFindings, BatchError> {
+    fn work_out(self, formulary: &Formulary) -> Result<CrossFindings, BatchError> {
         let Parts {
             parts,
             spill,
@@ -405,7 +405,7 @@ impl Parts {
         let in_memory = budget / 8;
         let worked: Vec<WorkedOut> = parts
             .into_par_iter()
-            .map(|part| part.work_out((formulary, dates), spill.as_ref(), in_memory))
+            .map(|part| part.work_out(formulary, spill.as_ref(), in_memory))
             .collect::<io::Result<_>>()
             .map_err(BatchError::spill)?;
         CrossFindings::merging(formulary, worked).map_err(BatchError::spill)
@@ -424,7 +424,7 @@ impl Part {
     /// bytes (or it cannot be split further), else split again by the next bits of the hash.
     fn work_out(
         self,
-        (formulary, dates): (&Formulary, &Dates),
+        formulary: &Formulary,
         spill: Option<&SpillTo>,
         in_memory: usize,
     ) -> io::Result<WorkedOut> {
@@ -468,12 +468,12 @@ impl Part {
                 if one_patient {
                     part.level = MAX_LEVEL;
                 }
-                worked.push(part.work_out((formulary, dates), spill, in_memory)?);
+                worked.push(part.work_out(formulary, spill, in_memory)?);
             }
             return one_stream(formulary, worked, (spill, spilled));
         }
         let bytes = self.records.into_bytes()?;
-        let runs = work_out_records((formulary, dates), &bytes, (spill, in_memory))?;
+        let runs = work_out_records(formulary, &bytes, (spill, in_memory))?;
         one_stream(formulary, runs, (spill, spilled))
     }
 }
@@ -517,7 +517,7 @@ fn one_stream(
 /// the patients and courses. Only the courses of patients with courses that overlap are read
 /// whole.
 fn work_out_records(
-    (formulary, dates): (&Formulary, &Dates),
+    formulary: &Formulary,
     bytes: &[u8],
     (spill, in_memory): (Option<&SpillTo>, usize),
 ) -> io::Result<Vec<WorkedOut>> {
@@ -566,7 +566,7 @@ fn work_out_records(
             let record = bytes.get(head.record.clone());
             let mut record = Take(record.ok_or_else(|| corrupt("a course"))?);
             let parsing = (&mut scratch, &mut cache);
-            courses.extend(take_course(&mut record, (formulary, dates), parsing)?);
+            courses.extend(take_course(&mut record, formulary, parsing)?);
         }
         // A patient's findings come by course, so in row order: a run may end among them.
         check.check(formulary, &courses, |finding| {
@@ -743,11 +743,11 @@ fn take_head<'b>(take: &mut Take<'b>) -> Option<(&'b [u8], u32, (i32, i32))> {
     Some((patient, row, (start, end)))
 }
 
-/// Reads a course record back, parsing its regimen as the validator does: `None` when its
+/// Reads a course record back, parsing its drug form and daily dose as the validator does: `None` when its
 /// drug cannot be a course, an error when the record cannot be read.
 fn take_course<'f>(
     take: &mut Take<'_>,
-    (formulary, dates): (&'f Formulary, &Dates),
+    formulary: &'f Formulary,
     (scratch, cache): (&mut Assessment<'f>, &mut ParseCache),
 ) -> io::Result<Option<Course<'f>>> {
     /// The row, days, rx id and regimen of a course record.
@@ -779,14 +779,17 @@ fn take_course<'f>(
     }
     let (row, (start, end), rx_id, rx) = read(take).ok_or_else(|| corrupt("a course"))?;
     scratch.clear();
-    let request = parse_cached(formulary, &rx, dates, scratch, cache);
-    Ok(CourseDrug::from_request(&request).map(|drug| Course {
-        row,
-        rx_id: rx_id.trim().into(),
-        start,
-        end,
-        drug,
-    }))
+    let regimen = parse_regimen_cached(formulary, &rx, scratch, cache);
+    let parsed = (regimen.target.as_ref(), regimen.daily);
+    Ok(
+        CourseDrug::new(formulary, rx.drug, parsed).map(|drug| Course {
+            row,
+            rx_id: rx_id.trim().into(),
+            start,
+            end,
+            drug,
+        }),
+    )
 }
 
 /// A key for each patient id of a part, the same for the same id and distinct for distinct

@@ -234,7 +234,7 @@ fn remembered<T, R>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::request::{Dates, Request, parse, parse_cached};
+    use crate::request::{Dates, Request, parse, parse_cached, parse_regimen_cached};
 
     /// What a request says of the fields the cache remembers.
     fn remembered_parts(r: &Request<'_, '_>) -> String {
@@ -310,6 +310,14 @@ mod tests {
                 assert_eq!(remembered_parts(&got), expected);
                 assert!(!plain.findings.is_empty());
                 assert_eq!(cached, plain);
+                // The regimen alone is what the whole parse made of it.
+                let mut regimen_only = Assessment::default();
+                let regimen = parse_regimen_cached(&f, rx, &mut regimen_only, &mut cache);
+                let target = |t: Option<&Target<'_>>| {
+                    t.map(|t| (t.drug_index, t.form_index, t.brand, t.written))
+                };
+                assert_eq!(target(regimen.target.as_ref()), target(got.target.as_ref()));
+                assert_eq!(regimen.daily, got.daily);
             }
         }
     }

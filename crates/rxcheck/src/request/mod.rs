@@ -207,6 +207,31 @@ pub fn parse<'f, 'r>(
     parse_cached(formulary, rx, dates, out, &mut ParseCache::default())
 }
 
+/// What a course across a patient's rows needs of a prescription: its drug form and daily
+/// dose.
+pub struct Regimen<'f> {
+    pub target: Option<Target<'f>>,
+    pub daily: Option<Range>,
+}
+
+/// Parses only the drug form and the daily dose of a prescription, as [`parse_cached`] does
+/// (recording their `invalid` findings in `out`): the other fields are not read.
+pub fn parse_regimen_cached<'f>(
+    formulary: &'f Formulary,
+    rx: &Prescription<'_>,
+    out: &mut Assessment<'f>,
+    cache: &mut ParseCache,
+) -> Regimen<'f> {
+    cache.use_formulary(formulary);
+    let target = cache.target(formulary, rx, out);
+    let times_per_day = regimen::times_per_day(rx, out);
+    let single = target
+        .as_ref()
+        .and_then(|t| cache.strength_and_dose(rx, t, out).1);
+    let daily = regimen::daily_dose(rx, single, times_per_day, out);
+    Regimen { target, daily }
+}
+
 /// Like [`parse`], with what rows repeat (the drug, the dose, the conditions) remembered in
 /// `cache` (the batch hot path): the same request and findings.
 pub fn parse_cached<'f, 'r>(

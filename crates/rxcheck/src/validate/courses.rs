@@ -15,7 +15,7 @@ use crate::formulary::{
     ClassRule, CombinedMax, Drug, DuplicateRule, Formulary, Substance, normalize_name,
 };
 use crate::packed::{Put, Take};
-use crate::request::{Duration, Request};
+use crate::request::{Duration, Range, Request, Target};
 use crate::units::Dimension;
 use chrono::{Datelike, Days, NaiveDate};
 use overlaps::{CourseSets, FirstCourses, Query};
@@ -71,11 +71,21 @@ pub fn course_days(
 impl<'f> CourseDrug<'f> {
     /// What a parsed row prescribes; `None` without a drug.
     pub fn from_request(request: &Request<'f, '_>) -> Option<CourseDrug<'f>> {
-        let drug = request.rx.drug;
+        let regimen = (request.target.as_ref(), request.daily);
+        CourseDrug::new(request.formulary, request.rx.drug, regimen)
+    }
+
+    /// What a row prescribes, from its drug as written and its drug form and daily dose as
+    /// parsed; `None` without a drug.
+    pub fn new(
+        formulary: &'f Formulary,
+        drug: &str,
+        (target, daily): (Option<&Target<'f>>, Option<Range>),
+    ) -> Option<CourseDrug<'f>> {
         if drug.trim().is_empty() {
             return None;
         }
-        Some(match &request.target {
+        Some(match target {
             Some(t) => CourseDrug::Covered {
                 drug: u16::try_from(t.drug_index).ok()?,
                 form: u16::try_from(t.form_index).ok()?,
@@ -84,15 +94,14 @@ impl<'f> CourseDrug<'f> {
                     None => None,
                 },
                 // Only doses in mg add up against a daily maximum in mg.
-                daily_mg: request
-                    .daily
+                daily_mg: daily
                     .filter(|_| t.form.dose_dimension == Some(Dimension::Mass))
                     .map(|d| d.top),
                 systemic: t.form.systemic,
             },
             None => CourseDrug::Other {
                 name: normalize_name(drug).into(),
-                known: request.formulary.substance(drug),
+                known: formulary.substance(drug),
             },
         })
     }
