@@ -177,7 +177,7 @@ impl RowFindings {
             let mut take = Take(record);
             let finding = take
                 .u32()
-                .and_then(|_| CrossFinding::take(formulary, &mut take));
+                .and_then(|_| CrossFinding::take(formulary, &mut take, assessment.terse));
             match finding {
                 Some(finding) => assessment.findings.push(finding),
                 None => Input::Row.invalid(

@@ -231,7 +231,7 @@ pub fn check<'f>(
                     .filter(|f| courses.get(f.course()).is_some_and(|c| c.row == row));
                 assessment
                     .findings
-                    .extend(of_row.map(|f| f.finding(formulary, &courses)));
+                    .extend(of_row.map(|f| f.finding(formulary, &courses, false)));
                 assessment.findings.extend(chart.findings.iter().cloned());
             }
             assessment.findings.extend(r.findings);

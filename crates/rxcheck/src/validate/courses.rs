@@ -202,7 +202,13 @@ impl<'f> CrossFinding<'f> {
     }
 
     /// The finding, written out; `courses` are those of the patient it was worked out for.
-    pub fn finding(&self, formulary: &'f Formulary, courses: &[Course<'_>]) -> Finding<'f> {
+    /// With `terse`, its message is left empty (see [`crate::finding::Assessment::terse`]).
+    pub fn finding(
+        &self,
+        formulary: &'f Formulary,
+        courses: &[Course<'_>],
+        terse: bool,
+    ) -> Finding<'f> {
         let others: Vec<&Course<'_>> = self
             .others
             .as_slice()
@@ -210,7 +216,11 @@ impl<'f> CrossFinding<'f> {
             .filter_map(|&i| courses.get(i as usize))
             .collect();
         let involved = self.involved as usize;
-        let text = describe_all(formulary, &others, involved);
+        // The message, from the text that names the other rows.
+        let message = |write: &dyn Fn(&str) -> String| match terse {
+            true => String::new(),
+            false => write(&describe_all(formulary, &others, involved)),
+        };
         let rows = courses
             .get(self.course())
             .map(|own| Box::new(rows(&others, own, involved)));
@@ -224,12 +234,14 @@ impl<'f> CrossFinding<'f> {
                 Severity::Reject,
                 Category::DoseDaily,
                 limit.rule.as_str(),
-                format!(
-                    "together with {text} the patient gets {} mg of {} a day (from {day}), above the maximum of {} mg a day from all forms together",
-                    total.normalize(),
-                    drug.id,
-                    limit.max_mg.normalize()
-                ),
+                message(&|text| {
+                    format!(
+                        "together with {text} the patient gets {} mg of {} a day (from {day}), above the maximum of {} mg a day from all forms together",
+                        total.normalize(),
+                        drug.id,
+                        limit.max_mg.normalize()
+                    )
+                }),
                 limit.source,
             ),
             Cross::Duplicate {
@@ -249,9 +261,11 @@ impl<'f> CrossFinding<'f> {
                     duplicate_severity(rule, both_systemic),
                     Category::DuplicateTherapy,
                     rule.rule.rule.as_str(),
-                    format!(
-                        "prescribed at the same time as {text}: two `{class}` drugs at once, duplicate therapy{note}"
-                    ),
+                    message(&|text| {
+                        format!(
+                            "prescribed at the same time as {text}: two `{class}` drugs at once, duplicate therapy{note}"
+                        )
+                    }),
                     rule.rule.source,
                 )
             }
@@ -264,7 +278,9 @@ impl<'f> CrossFinding<'f> {
                     rule.rule.severity,
                     Category::Interaction,
                     rule.rule.rule.as_str(),
-                    format!("prescribed at the same time as {text}: one of the {label}"),
+                    message(&|text| {
+                        format!("prescribed at the same time as {text}: one of the {label}")
+                    }),
                     rule.rule.source,
                 )
             }
@@ -335,8 +351,13 @@ impl<'f> CrossFinding<'f> {
         Some(())
     }
 
-    /// Reads a finding [`CrossFinding::put`] wrote, and writes it out.
-    pub(crate) fn take(formulary: &'f Formulary, take: &mut Take<'_>) -> Option<Finding<'f>> {
+    /// Reads a finding [`CrossFinding::put`] wrote, and writes it out (`terse`: without its
+    /// message).
+    pub(crate) fn take(
+        formulary: &'f Formulary,
+        take: &mut Take<'_>,
+        terse: bool,
+    ) -> Option<Finding<'f>> {
         let kind = take.u8()?;
         let (day, total, place, flag) = match kind {
             0 => {
@@ -380,7 +401,7 @@ impl<'f> CrossFinding<'f> {
             others: FirstCourses::first(u32::from(named)),
             involved,
         };
-        Some(finding.finding(formulary, &courses))
+        Some(finding.finding(formulary, &courses, terse))
     }
 }
 

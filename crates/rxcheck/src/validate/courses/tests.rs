@@ -301,7 +301,7 @@ proptest! {
             let got: Vec<Finding<'_>> = found
                 .iter()
                 .filter(|x| x.course() == index)
-                .map(|x| x.finding(f, &courses))
+                .map(|x| x.finding(f, &courses, false))
                 .collect();
             prop_assert_eq!(got, expected);
         }
