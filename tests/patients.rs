@@ -366,3 +366,111 @@ fn a_placeholder_patient_id_on_thousands_of_rows_names_only_the_overlapping_ones
         "{daily}"
     );
 }
+
+/// `rows` patients' prescriptions, three each (the second and third overlap, so most
+/// patients get findings across rows), in patient order: more rows than one batch holds, so
+/// some patient's rows meet a batch's end.
+fn patients_in_order(patients: usize) -> Vec<String> {
+    let drugs = [
+        "diclofenac,tablet,50 mg,2,10",
+        "diclofenac,suppository,50 mg,2,10",
+        "nimesulide,tablet,100 mg,2,",
+    ];
+    (0..patients)
+        .flat_map(|p| {
+            drugs.iter().enumerate().map(move |(i, drug)| {
+                format!("X{p}-{i},Q{p:05},2026-11-0{},40,no,no,{drug}", i + 1)
+            })
+        })
+        .collect()
+}
+
+/// The records of a run over `input` written to a file (where a run may be made again), and
+/// its summary on stderr.
+fn run_to_file(input: &str) -> (String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let (file, out) = (dir.path().join("in.csv"), dir.path().join("out.jsonl"));
+    std::fs::write(&file, input).unwrap();
+    let run = Command::cargo_bin("rxcheck")
+        .unwrap()
+        .env_remove("RXCHECK_FORMULARY")
+        .args(["batch", "--as-of", "2026-11-24"])
+        .arg(&file)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(run.status.code().unwrap() < 3);
+    let stderr = String::from_utf8(run.stderr).unwrap();
+    (std::fs::read_to_string(&out).unwrap(), stderr)
+}
+
+/// The records of a run over `input` from standard input (the findings across rows worked
+/// out from the whole input first).
+fn run_to_stdout(input: &str) -> String {
+    let run = Command::cargo_bin("rxcheck")
+        .unwrap()
+        .env_remove("RXCHECK_FORMULARY")
+        .args(["batch", "-q", "--as-of", "2026-11-24", "--format", "jsonl"])
+        .write_stdin(input.to_string())
+        .output()
+        .unwrap();
+    String::from_utf8(run.stdout).unwrap()
+}
+
+#[test]
+fn a_file_sorted_by_patient_is_checked_in_one_pass_with_the_same_records() {
+    let rows = patients_in_order(2000);
+    let input = csv(&rows.iter().map(String::as_str).collect::<Vec<_>>());
+    let (records, stderr) = run_to_file(&input);
+    assert!(
+        stderr.contains(
+            "6000 rows of 2000 patients checked together (the file is sorted by patient)"
+        ),
+        "{stderr}"
+    );
+    assert_eq!(records.lines().count(), 6000);
+    assert!(records.contains("combined_daily_max(X1999-0,X1999-1)"));
+    assert_eq!(records, run_to_stdout(&input));
+}
+
+#[test]
+fn a_file_out_of_patient_order_is_checked_again_from_the_whole_file() {
+    let mut rows = patients_in_order(2000);
+    // The first patient's last row comes at the end: in a later batch than the patient's
+    // others.
+    let moved = rows.remove(2);
+    rows.push(moved);
+    let input = csv(&rows.iter().map(String::as_str).collect::<Vec<_>>());
+    let (records, stderr) = run_to_file(&input);
+    assert!(
+        stderr.contains("6000 rows of 2000 patients checked together\n"),
+        "{stderr}"
+    );
+    assert!(
+        records
+            .lines()
+            .last()
+            .unwrap()
+            .contains("\"rx_id\":\"X0-2\"")
+    );
+    assert!(records.contains("nsaid_class.duplicate_therapy.nsaid(X0-1,X0-2)"));
+    assert_eq!(records, run_to_stdout(&input));
+}
+
+#[test]
+fn a_batch_whose_patients_come_before_the_last_batch_s_is_out_of_order_too() {
+    // Each part is in order, but the second starts over. The first part's 4,098 rows fill
+    // one batch (4,096 rows and the rest of the last patient's), so the second part begins
+    // the next batch.
+    let mut rows = patients_in_order(2066);
+    let later = rows.split_off(700 * 3);
+    let rows: Vec<String> = later.into_iter().chain(rows).collect();
+    let input = csv(&rows.iter().map(String::as_str).collect::<Vec<_>>());
+    let (records, stderr) = run_to_file(&input);
+    assert!(
+        stderr.contains("6198 rows of 2066 patients checked together\n"),
+        "{stderr}"
+    );
+    assert_eq!(records, run_to_stdout(&input));
+}

@@ -4,7 +4,7 @@
 
 use chrono::NaiveDate;
 use proptest::prelude::*;
-use rxcheck::batch::{BatchOptions, run};
+use rxcheck::batch::{Across, BatchOptions, run};
 use rxcheck::formulary::Dosing;
 use rxcheck::report::JsonPrinter;
 use rxcheck::{Formulary, Prescription, Verdict, validate};
@@ -283,7 +283,7 @@ fn batch(input: &str, sequential: bool) -> Vec<u8> {
         &mut out,
         &printer,
         &options,
-        None,
+        Across::Alone,
         None,
     )
     .unwrap();
@@ -379,7 +379,7 @@ mod extremes {
             &mut out,
             &printer,
             &BatchOptions::new(as_of()),
-            None,
+            Across::Alone,
             None,
         );
         assert!(result.is_err());
@@ -466,7 +466,7 @@ mod fuzz_regressions {
             &mut out,
             &printer,
             &options,
-            cross.as_mut(),
+            cross.as_mut().map_or(Across::Alone, Across::Scanned),
             None,
         )
         .unwrap();
@@ -593,7 +593,7 @@ mod by_patient_spill {
             &mut out,
             &printer,
             &options,
-            cross.as_mut(),
+            cross.as_mut().map_or(Across::Alone, Across::Scanned),
             None,
         )
         .unwrap();
@@ -634,7 +634,7 @@ mod by_patient_spill {
             &mut out,
             &printer,
             &options,
-            cross.as_mut(),
+            cross.as_mut().map_or(Across::Alone, Across::Scanned),
             None,
         );
         let message = result.unwrap_err().to_string();

@@ -4,7 +4,7 @@
 use super::{DateArgs, Fatal, FormularyArgs, load_acknowledgements, load_formulary, stdout_color};
 use indicatif::{ProgressBar, ProgressStyle};
 use rxcheck::ack::Acknowledgements;
-use rxcheck::batch::{self, BatchError, BatchOptions, ColumnMap, Summary};
+use rxcheck::batch::{self, Across, BatchError, BatchOptions, ColumnMap, Summary};
 use rxcheck::report::{
     AckTemplatePrinter, CsvPrinter, Detail, JsonPrinter, Printer, Record, TextPrinter,
 };
@@ -106,7 +106,8 @@ pub struct Args {
     skip_uncovered: bool,
     /// Check each patient's concurrent prescriptions together (cumulative daily dose,
     /// duplicate therapy, interactions across rows) [default: on when there is a `patient_id`
-    /// column]
+    /// column]. A file sorted by patient_id, written with -o to a file, takes one pass; any
+    /// other order, or output elsewhere, two
     #[arg(long, overrides_with = "no_by_patient")]
     by_patient: bool,
     /// Check every row on its own, even when there is a `patient_id` column
@@ -366,6 +367,39 @@ pub fn run(mut args: Args) -> Result<i32, Fatal> {
     let open = |p: &PathBuf| {
         File::open(p).map_err(|e| Fatal(format!("cannot open `{}`: {e}", p.display())))
     };
+    let open_input = |p: &PathBuf| -> Result<(Box<dyn Read + Send>, Option<u64>), Fatal> {
+        let file = open(p)?;
+        let size = match spooled {
+            Some(_) => None,
+            None => file.metadata().ok().map(|m| m.len()),
+        };
+        Ok((decoded(file, file_encoding), size))
+    };
+    options.min_severity = min_severity(&args);
+    let printer = choose_printer(&args, &formulary, header_delimiter)?;
+    let checking = (&args, &formulary, printer.as_ref());
+    // A file sorted by patient id is checked in one pass, each patient's rows together as they
+    // come. A row out of that order stops the pass: what it wrote is dropped, and the file is
+    // checked again with the findings across rows worked out from the whole file first. Only
+    // output to files can be dropped, so output to a terminal, pipe or device takes the two
+    // passes at once.
+    if let (Some(p), true) = (&path, by_patient && output_can_be_dropped(&args)) {
+        let result = check_rows(
+            checking,
+            &mut options,
+            open_input(p)?,
+            Across::SortedByPatient,
+        )?;
+        if !matches!(result, Err(BatchError::NotSortedByPatient)) {
+            let note = result.as_ref().ok().map(|summary| {
+                format!(
+                    "by patient: {} rows of {} patients checked together (the file is sorted by patient)",
+                    summary.courses_read, summary.patients
+                )
+            });
+            return finish(&args, result, note);
+        }
+    }
     let mut cross = match (&path, by_patient) {
         (Some(p), true) => {
             match batch::scan_patients(&formulary, decoded(open(p)?, file_encoding), &options) {
@@ -378,21 +412,45 @@ pub fn run(mut args: Args) -> Result<i32, Fatal> {
     if args.by_patient && cross.is_none() {
         return Err(Fatal("--by-patient needs a `patient_id` column".into()));
     }
-    let (input, size): (Box<dyn Read + Send>, Option<u64>) = match &path {
-        None => (Box::new(io::Cursor::new(stdin_header).chain(stdin)), None),
-        Some(p) => {
-            let file = open(p)?;
-            let size = if spooled.is_some() {
-                None
-            } else {
-                file.metadata().ok().map(|m| m.len())
-            };
-            (decoded(file, file_encoding), size)
-        }
+    let input = match &path {
+        None => (
+            Box::new(io::Cursor::new(stdin_header).chain(stdin)) as Box<dyn Read + Send>,
+            None,
+        ),
+        Some(p) => open_input(p)?,
     };
-    options.min_severity = min_severity(&args);
-    let printer = choose_printer(&args, &formulary, header_delimiter)?;
+    let across = match cross.as_mut() {
+        Some(cross) => Across::Scanned(cross),
+        None => Across::Alone,
+    };
+    let result = check_rows(checking, &mut options, input, across)?;
+    let note = cross.as_ref().map(|cross| {
+        format!(
+            "by patient: {} rows of {} patients checked together",
+            cross.courses_read, cross.patients
+        )
+    });
+    finish(&args, result, note)
+}
 
+/// Whether the output goes to files that a run stopped part way can drop (the records, and
+/// the acknowledgement template when one is written), rather than to standard output or a
+/// device.
+fn output_can_be_dropped(args: &Args) -> bool {
+    args.output
+        .as_ref()
+        .is_some_and(|path| !path.exists() || path.is_file())
+}
+
+/// Checks the rows of `input` (with its size, when known, for the progress bar), writing the
+/// records and the acknowledgement template; `Ok(Err)` when the run stopped (its files are
+/// then dropped).
+fn check_rows(
+    (args, formulary, printer): (&Args, &rxcheck::Formulary, &dyn Printer),
+    options: &mut BatchOptions,
+    (input, size): (Box<dyn Read + Send>, Option<u64>),
+    across: Across<'_>,
+) -> Result<Result<Summary, BatchError>, Fatal> {
     let progress = Arc::new(AtomicU64::new(0));
     let bar = progress_bar(size, !args.quiet);
     let ticker = bar.clone().map(|bar| {
@@ -418,17 +476,9 @@ pub fn run(mut args: Args) -> Result<i32, Fatal> {
                 &mut t.writer as &mut dyn Write,
             )
         });
-        batch::run(
-            &formulary,
-            input,
-            out,
-            printer.as_ref(),
-            &options,
-            cross.as_mut(),
-            template,
-        )
+        batch::run(formulary, input, out, printer, options, across, template)
     };
-    let result = write_report(&args, run)?;
+    let result = write_report(args, run)?;
     let result = finish_template(result, template)?;
     if let Some(bar) = &bar {
         bar.finish_and_clear();
@@ -436,13 +486,7 @@ pub fn run(mut args: Args) -> Result<i32, Fatal> {
     if let Some(t) = ticker {
         let _ = t.join();
     }
-    let note = cross.as_ref().map(|cross| {
-        format!(
-            "by patient: {} rows of {} patients checked together",
-            cross.courses_read, cross.patients
-        )
-    });
-    finish(&args, result, note)
+    Ok(result)
 }
 
 /// The output buffer: small writes (a header, a summary) gather in it, while the records of a

@@ -101,6 +101,12 @@ pub enum BatchError {
         "cannot use a temporary file for the checks across rows ({0}); set TMPDIR to a writable directory with free space, or use --no-by-patient"
     )]
     Spill(io::Error),
+    /// A run told the rows are sorted by patient id found one that is not (the run is to be
+    /// made again with the findings across rows worked out from the whole file first).
+    #[error(
+        "the checks across a patient's rows cannot be made batch by batch: the rows are not sorted by patient_id, or there is no patient_id column"
+    )]
+    NotSortedByPatient,
     /// The checks across rows could not use their own working data (a fault of rxcheck's).
     #[error(
         "the checks across rows failed ({0}); please report this, and use --no-by-patient meanwhile"
@@ -175,6 +181,10 @@ pub struct Summary {
     pub ignored_columns: Vec<String>,
     /// The row that stopped the run, not being UTF-8 (no row after it was checked).
     not_utf8: Option<NotUtf8>,
+    /// With the findings across rows worked out batch by batch ([`Across::SortedByPatient`]):
+    /// the patients with a row, and the rows that name one.
+    pub patients: usize,
+    pub courses_read: usize,
 }
 
 impl Summary {
@@ -208,6 +218,8 @@ impl Summary {
     fn merge(&mut self, other: Summary) {
         self.not_utf8 = self.not_utf8.take().or(other.not_utf8);
         self.rows += other.rows;
+        self.patients += other.patients;
+        self.courses_read += other.courses_read;
         for (mine, theirs) in self.verdicts.iter_mut().zip(other.verdicts) {
             *mine += theirs;
         }
@@ -263,6 +275,24 @@ struct Processed {
     output: Vec<u8>,
     template: Vec<u8>,
     summary: Summary,
+    /// The first and last patient ids of its courses, when its findings across rows were
+    /// worked out on their own ([`Across::SortedByPatient`]).
+    ids: Option<FirstAndLast>,
+}
+
+/// The first and last patient ids of a batch's courses.
+type FirstAndLast = (Box<[u8]>, Box<[u8]>);
+
+/// Where a run's findings across each patient's rows come from.
+pub enum Across<'c> {
+    /// Every row is checked on its own.
+    Alone,
+    /// Worked out from the whole file beforehand ([`scan_patients`]).
+    Scanned(&'c mut CrossFindings),
+    /// Worked out batch by batch, as the rows are read, for a file sorted by patient id:
+    /// each batch holds every row of its patients. A row out of that order (or a header
+    /// without a `patient_id` column) stops the run with [`BatchError::NotSortedByPatient`].
+    SortedByPatient,
 }
 
 /// Batches of rows, handed to the workers in turn with the findings across rows of their
@@ -445,6 +475,16 @@ impl<'w> RowFields<'w> {
     fn get(&self, index: usize) -> &'w str {
         self.text.get(self.range(index)).unwrap_or("")
     }
+}
+
+/// The patient id a row names (trimmed); `None` when it names none or is not as wide as the
+/// header.
+fn patient_of<'a>(columns: &Columns, fields: &RowFields<'a>) -> Option<&'a str> {
+    if fields.count() != columns.width {
+        return None;
+    }
+    let patient = fields.get(columns.patient_id?).trim();
+    (!patient.is_empty()).then_some(patient)
 }
 
 /// Everything a worker needs to check a row.
@@ -672,10 +712,13 @@ pub fn header_columns(header_line: &[u8], options: &BatchOptions) -> Result<Colu
 
 /// Reads the rows of `splitter` in batches of `batch_rows` on a thread of `scope`, so that
 /// reading overlaps with the work on the batches read before. Batches sent back are reused.
+/// With `patients` (the columns of a header with a `patient_id` column), a batch goes on past
+/// `batch_rows` rows while its rows name its last patient or none, so that in a file sorted
+/// by patient id a batch holds every row of its patients.
 fn read_in_batches<'scope, R: Read + Send + 'scope>(
     scope: &'scope std::thread::Scope<'scope, '_>,
     mut splitter: RowSplitter<R>,
-    delimiter: u8,
+    (delimiter, patients): (u8, Option<&'scope Columns>),
     batch_rows: usize,
     progress: Option<Arc<AtomicU64>>,
 ) -> (mpsc::Receiver<io::Result<Batch>>, mpsc::Sender<Batch>) {
@@ -683,15 +726,50 @@ fn read_in_batches<'scope, R: Read + Send + 'scope>(
     let (empty_tx, empty_rx) = mpsc::channel::<Batch>();
     scope.spawn(move || {
         let mut rows_read = 0u64;
+        let mut worker = Worker::new(delimiter);
+        // A row read past the end of the batch before, which begins the next one.
+        let mut carried: Option<(Vec<u8>, RowSpan)> = None;
         loop {
             let mut batch = empty_rx.try_recv().unwrap_or_default();
             batch.bytes.clear();
             batch.rows.clear();
             batch.first_row = rows_read;
+            if let Some((bytes, span)) = carried.take() {
+                batch.bytes.extend_from_slice(&bytes);
+                batch.rows.push(RowSpan {
+                    bytes: 0..bytes.len(),
+                    ..span
+                });
+            }
             let mut done = false;
-            while batch.rows.len() < batch_rows {
+            // The last patient of a full batch, whose rows it goes on taking.
+            let mut last: Option<Box<[u8]>> = None;
+            loop {
+                if batch.rows.len() >= batch_rows && last.is_none() {
+                    last = patients.and_then(|columns| {
+                        batch.rows.iter().rev().find_map(|span| {
+                            let patient = row_patient(&mut worker, columns, &batch.bytes, span);
+                            patient.map(|p| Box::from(p.as_bytes()))
+                        })
+                    });
+                    if last.is_none() {
+                        break;
+                    }
+                }
+                let before = batch.bytes.len();
                 match splitter.next_row(delimiter, &mut batch.bytes) {
-                    Ok(Some(span)) => batch.rows.push(span),
+                    Ok(Some(span)) => {
+                        if let (Some(last), Some(columns)) = (&last, patients) {
+                            let patient = row_patient(&mut worker, columns, &batch.bytes, &span);
+                            if patient.is_some_and(|p| p.as_bytes() != &**last) {
+                                let row = batch.bytes.get(span.bytes.clone()).unwrap_or(&[]);
+                                carried = Some((row.to_vec(), span));
+                                batch.bytes.truncate(before);
+                                break;
+                            }
+                        }
+                        batch.rows.push(span);
+                    }
                     Ok(None) => {
                         done = true;
                         break;
@@ -717,6 +795,20 @@ fn read_in_batches<'scope, R: Read + Send + 'scope>(
     (full_rx, empty_tx)
 }
 
+/// The patient id row `span` of `bytes` names, as [`patient_of`] reads it.
+fn row_patient<'a>(
+    worker: &'a mut Worker<'_>,
+    columns: &Columns,
+    bytes: &'a [u8],
+    span: &RowSpan,
+) -> Option<&'a str> {
+    if span.kind != RowKind::Complete {
+        return None;
+    }
+    let fields = worker.split(bytes.get(span.bytes.clone())?)?;
+    patient_of(columns, &fields)
+}
+
 /// Validates every row of `input` and writes one record per row to `output`, in order; with
 /// `template`, also the acknowledgement template lines of each row, to its writer.
 pub fn run(
@@ -725,11 +817,19 @@ pub fn run(
     output: &mut dyn Write,
     printer: &dyn Printer,
     options: &BatchOptions,
-    cross: Option<&mut CrossFindings>,
+    across: Across<'_>,
     mut template: Option<(&dyn Printer, &mut dyn Write)>,
 ) -> Result<Summary, BatchError> {
     let mut splitter = RowSplitter::new(input, options.max_field_bytes);
     let (columns, delimiter) = read_header(&mut splitter, options)?;
+    let (cross, sorted) = match across {
+        Across::Alone => (None, false),
+        Across::Scanned(cross) => (Some(cross), false),
+        Across::SortedByPatient if columns.patient_id.is_none() => {
+            return Err(BatchError::NotSortedByPatient);
+        }
+        Across::SortedByPatient => (None, true),
+    };
     let progress = options.progress.clone();
     let job = Job {
         formulary,
@@ -751,7 +851,9 @@ pub fn run(
         rayon::current_num_threads().max(1)
     };
     std::thread::scope(|scope| {
-        let (full_rx, empty_tx) = read_in_batches(scope, splitter, delimiter, batch_rows, progress);
+        let patients = sorted.then_some(&columns);
+        let (full_rx, empty_tx) =
+            read_in_batches(scope, splitter, (delimiter, patients), batch_rows, progress);
         // Each worker validates whole batches, taken in turn, so that no worker waits for
         // another between batches; the records are written here, in order. A batch is taken
         // only with one of a few sets of buffers, handed back once its records are written, so
@@ -785,7 +887,7 @@ pub fn run(
                     let Some((seq, batch)) = take_batch(&handout, job.formulary, &mut found) else {
                         return;
                     };
-                    let processed = batch.map(|batch| {
+                    let processed = batch.and_then(|batch| {
                         processed.output.clear();
                         processed.template.clear();
                         let rows = (
@@ -793,10 +895,25 @@ pub fn run(
                             batch.rows.as_slice(),
                             batch.first_row,
                         );
+                        let across = match sorted {
+                            true => Some(patients::sorted_batch(
+                                job.formulary,
+                                (job.columns, job.delimiter, job.options),
+                                rows,
+                                &mut found,
+                            )?),
+                            false => None,
+                        };
                         let out = (&mut processed.output, &mut processed.template);
                         processed.summary = job.run(rows, &found, out);
+                        processed.ids = None;
+                        if let Some(across) = across {
+                            processed.ids = across.ids;
+                            processed.summary.patients = across.patients;
+                            processed.summary.courses_read = across.courses;
+                        }
                         let _ = empty_tx.send(batch);
-                        processed
+                        Ok(processed)
                     });
                     if done_tx.send((seq, processed)).is_err() {
                         return;
@@ -809,10 +926,19 @@ pub fn run(
         // Batches validated ahead of the next one to write.
         let mut ahead = std::collections::BTreeMap::new();
         let mut next = 0;
+        // The last patient id of the batches written, when they were worked out on their own.
+        let mut last_id: Option<Box<[u8]>> = None;
         for (seq, processed) in done_rx {
             ahead.insert(seq, processed);
             while let Some(processed) = ahead.remove(&next) {
                 let mut processed = processed?;
+                // Each batch's patients come after those of the batches before.
+                if let Some((first, last)) = processed.ids.take() {
+                    if last_id.is_some_and(|before| before >= first) {
+                        return Err(BatchError::NotSortedByPatient);
+                    }
+                    last_id = Some(last);
+                }
                 // The records of a batch are those of the rows before any that stopped it.
                 output
                     .write_all(&processed.output)

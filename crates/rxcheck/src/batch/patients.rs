@@ -9,8 +9,8 @@
 
 use super::spill::{SpillTo, Stream};
 use super::{
-    BatchError, BatchOptions, Columns, RowKind, RowSpan, RowSplitter, Worker, prescription,
-    read_header, read_in_batches,
+    BatchError, BatchOptions, Columns, FirstAndLast, RowKind, RowSpan, RowSplitter, Worker,
+    patient_of, prescription, read_header, read_in_batches,
 };
 use crate::fasthash::{FastMap, FnvHasher, WordMap};
 use crate::finding::Assessment;
@@ -214,7 +214,8 @@ pub fn scan_patients(
     let mut parts = Parts::new(options.spill.clone(), options.memory_budget);
     std::thread::scope(|scope| {
         let batch_rows = options.batch_rows.max(1) * 4;
-        let (batches, spent) = read_in_batches(scope, splitter, delimiter, batch_rows, None);
+        let (batches, spent) =
+            read_in_batches(scope, splitter, (delimiter, None), batch_rows, None);
         // The records of one batch are filed while the next batch's are made.
         let mut made: Vec<CourseRecords> = Vec::new();
         for batch in batches {
@@ -276,14 +277,7 @@ fn course_records(
         let Some(fields) = worker.split(bytes.get(span.bytes.clone()).unwrap_or(&[])) else {
             continue;
         };
-        if fields.count() != columns.width {
-            continue;
-        }
-        let Some(patient) = columns
-            .patient_id
-            .map(|i| fields.get(i).trim())
-            .filter(|p| !p.is_empty())
-        else {
+        let Some(patient) = patient_of(columns, &fields) else {
             continue;
         };
         let Ok(row) = u32::try_from(index) else {
@@ -322,6 +316,50 @@ const COURSE_FIELDS: [Field; 9] = [
     Field::Dose,
     Field::TimesPerDay,
 ];
+
+/// What working out one batch of a file sorted by patient id gave.
+pub(super) struct SortedBatch {
+    /// The first and last patient ids of its courses, when it has any.
+    pub ids: Option<FirstAndLast>,
+    pub patients: usize,
+    pub courses: usize,
+}
+
+/// Works out, into `found`, the findings across rows of the rows `spans` of `bytes` (the
+/// first of which is data row `first`), which hold every row of each of their patients (the
+/// file being sorted by patient id). [`BatchError::NotSortedByPatient`] when a course's
+/// patient id is before the one of the course above it.
+pub(super) fn sorted_batch(
+    formulary: &Formulary,
+    (columns, delimiter, options): (&Columns, u8, &BatchOptions),
+    rows: (&[u8], &[RowSpan], u64),
+    found: &mut RowFindings,
+) -> Result<SortedBatch, BatchError> {
+    let records = course_records(columns, delimiter, options, rows);
+    let mut ids: Option<(&[u8], &[u8])> = None;
+    let mut rest = Take(&records.bytes);
+    while !rest.0.is_empty() {
+        let unreadable = || BatchError::CrossRows(corrupt("a course"));
+        let record = rest.text().ok_or_else(unreadable)?;
+        let (patient, ..) = take_head(&mut Take(record)).ok_or_else(unreadable)?;
+        ids = match ids {
+            Some((_, last)) if patient < last => return Err(BatchError::NotSortedByPatient),
+            Some((first, _)) => Some((first, patient)),
+            None => Some((patient, patient)),
+        };
+    }
+    let worked = work_out_records(formulary, &records.bytes, (None, usize::MAX))
+        .map_err(BatchError::spill)?;
+    let mut cross = CrossFindings::merging(formulary, worked).map_err(BatchError::spill)?;
+    cross
+        .take_before(formulary, u64::MAX, found)
+        .map_err(BatchError::spill)?;
+    Ok(SortedBatch {
+        ids: ids.map(|(first, last)| (first.into(), last.into())),
+        patients: cross.patients,
+        courses: cross.courses_read,
+    })
+}
 
 /// A patient id's hash: its low bits choose the part, the next ones the part within a part.
 fn patient_hash(id: &[u8]) -> u64 {
