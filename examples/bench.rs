@@ -1,6 +1,7 @@
 //! Batch benchmark: generates synthetic prescription CSVs (a realistic export, ~90% clean
-//! in-range orders and ~10% with one problem; a finding-heavy one; and one where every row
-//! shares the placeholder patient id `UNKNOWN`) and times, as whole processes, a bare
+//! in-range orders and ~10% with one problem; a finding-heavy one; one where every row
+//! shares the placeholder patient id `UNKNOWN`; and the realistic rows sorted by patient id)
+//! and times, as whole processes, a bare
 //! `csv`-crate parse of each file next to `rxcheck batch` runs over it. Runs alternate, round
 //! after round; each figure is the median over the rounds, and each ratio is taken against the
 //! bare parse of the same round. Peak memory is the largest resident size seen.
@@ -8,7 +9,7 @@
 //! Run: `cargo build --release && cargo run --release --example bench -- [ROWS] [ROUNDS]`
 //! (default 1,000,000 rows, 3 rounds; files are kept under `bench-data/`).
 //! `bench memory ROWS` times by-patient mode alone on a realistic file of ROWS rows.
-//! `bench gen realistic|heavy|placeholder ROWS FILE` writes a file; `bench parse FILE` is the
+//! `bench gen realistic|heavy|placeholder|sorted ROWS FILE` writes a file; `bench parse FILE` is the
 //! bare parse.
 
 use std::io::{BufWriter, Write};
@@ -43,6 +44,8 @@ enum Profile {
     Heavy,
     /// Realistic rows that all share the patient id `UNKNOWN`.
     Placeholder,
+    /// The realistic rows sorted by patient id, as many exports are.
+    Sorted,
 }
 
 impl Profile {
@@ -51,7 +54,8 @@ impl Profile {
             "realistic" => Profile::Realistic,
             "heavy" => Profile::Heavy,
             "placeholder" => Profile::Placeholder,
-            other => panic!("`{other}` is not realistic, heavy or placeholder"),
+            "sorted" => Profile::Sorted,
+            other => panic!("`{other}` is not realistic, heavy, placeholder or sorted"),
         }
     }
 
@@ -60,6 +64,7 @@ impl Profile {
             Profile::Realistic => "realistic",
             Profile::Heavy => "heavy",
             Profile::Placeholder => "placeholder",
+            Profile::Sorted => "sorted",
         }
     }
 }
@@ -69,7 +74,23 @@ fn generate(profile: Profile, rows: u64, path: &Path) -> std::io::Result<()> {
         Profile::Heavy => generate_heavy(rows, path),
         Profile::Realistic => generate_realistic(rows, path, false),
         Profile::Placeholder => generate_realistic(rows, path, true),
+        Profile::Sorted => generate_sorted(rows, path),
     }
+}
+
+/// Writes the realistic file of `rows` rows sorted by patient id (a stable sort: each
+/// patient's rows keep their order).
+fn generate_sorted(rows: u64, path: &Path) -> std::io::Result<()> {
+    let text = std::fs::read_to_string(bench_file(Profile::Realistic, rows))?;
+    let mut lines = text.lines();
+    let header = lines.next().unwrap_or_default();
+    let mut rows: Vec<&str> = lines.collect();
+    rows.sort_by_key(|row| row.split(',').nth(1));
+    let mut out = BufWriter::new(std::fs::File::create(path)?);
+    for line in std::iter::once(header).chain(rows) {
+        writeln!(out, "{line}")?;
+    }
+    out.flush()
 }
 
 /// Counts rows with the `csv` crate's StringRecord reader: the floor for any CSV tool.
@@ -484,8 +505,14 @@ fn rxcheck() -> PathBuf {
 
 /// `rxcheck batch FILE` with `args`, output to /dev/null.
 fn batch(file: &Path, args: &[&str]) -> Command {
+    batch_to(file, Path::new("/dev/null"), args)
+}
+
+/// `rxcheck batch FILE` with `args`, output to `output`.
+fn batch_to(file: &Path, output: &Path, args: &[&str]) -> Command {
     let mut c = Command::new(rxcheck());
-    c.args(["batch", "-q", "--as-of", "2026-11-24", "-o", "/dev/null"])
+    c.args(["batch", "-q", "--as-of", "2026-11-24", "-o"])
+        .arg(output)
         .args(args)
         .arg(file)
         .stdout(std::process::Stdio::null());
@@ -512,6 +539,7 @@ fn benchmark(rows: u64, rounds: u64) {
             Profile::Placeholder,
             bench_file(Profile::Placeholder, 80_000),
         ),
+        (Profile::Sorted, bench_file(Profile::Sorted, rows)),
     ];
     let me = std::env::current_exe().expect("own path");
     let mut runs: Vec<Run> = Vec::new();
@@ -546,6 +574,24 @@ fn benchmark(rows: u64, rounds: u64) {
                 i,
                 None,
                 batch(path, &[]),
+            );
+            continue;
+        }
+        if *profile == Profile::Sorted {
+            // Written to a file, where a one-pass run may be dropped and made again (so by
+            // patient takes one pass over a sorted file); row by row the same, to compare.
+            let output = path.with_extension("out.jsonl");
+            let row_by_row = add(
+                format!("{}: row by row, full, to a file", profile.name()),
+                i,
+                None,
+                batch_to(path, &output, &["--no-by-patient"]),
+            );
+            add(
+                format!("{}: by patient, full, to a file", profile.name()),
+                i,
+                Some(row_by_row),
+                batch_to(path, &output, &[]),
             );
             continue;
         }
@@ -585,7 +631,7 @@ fn benchmark(rows: u64, rounds: u64) {
     }
     println!("{rows} rows a file (placeholder: 80,000); median of {rounds} alternating rounds");
     println!(
-        "{:<38} {:>8} {:>11} {:>8} {:>9} {:>9}",
+        "{:<40} {:>8} {:>11} {:>8} {:>9} {:>9}",
         "run", "seconds", "rows/s", "peak MB", "x bare", "x versus"
     );
     for run in &runs {
@@ -605,7 +651,7 @@ fn benchmark(rows: u64, rounds: u64) {
             format!("{:.2}", median(ratios))
         });
         println!(
-            "{:<38} {seconds:>8.3} {:>11.0} {:>8.1} {:>9.2} {versus:>9}",
+            "{:<40} {seconds:>8.3} {:>11.0} {:>8.1} {:>9.2} {versus:>9}",
             run.name,
             file_rows as f64 / seconds,
             run.peak,
@@ -638,7 +684,7 @@ fn check_latency(rounds: u64) {
     .stdout(std::process::Stdio::null());
     let times: Vec<f64> = (0..rounds * 10).map(|_| measure(&mut cmd).0).collect();
     println!(
-        "{:<38} {:>8.4}",
+        "{:<40} {:>8.4}",
         "rxcheck check, whole process",
         median(times)
     );
