@@ -474,3 +474,31 @@ fn a_batch_whose_patients_come_before_the_last_batch_s_is_out_of_order_too() {
     );
     assert_eq!(records, run_to_stdout(&input));
 }
+
+#[test]
+fn rows_of_no_patient_end_a_batch_and_one_patient_past_two_batches_takes_two_passes() {
+    // Rows that name no patient do not hold a batch open: one pass, in batches of the usual
+    // size.
+    let mut rows = vec!["B0,P1,2026-11-01,40,no,no,diclofenac,tablet,50 mg,2,10".to_string()];
+    rows.extend(
+        (1..9000).map(|i| format!("B{i},,2026-11-01,40,no,no,diclofenac,tablet,50 mg,2,10")),
+    );
+    let input = csv(&rows.iter().map(String::as_str).collect::<Vec<_>>());
+    let (records, stderr) = run_to_file(&input);
+    assert!(
+        stderr.contains("(the file is sorted by patient)"),
+        "{stderr}"
+    );
+    assert_eq!(records, run_to_stdout(&input));
+    // One patient with more rows than a batch may hold: two passes.
+    let rows: Vec<String> = (0..9000)
+        .map(|i| format!("B{i},P1,2026-11-01,40,no,no,diclofenac,tablet,25 mg,2,"))
+        .collect();
+    let input = csv(&rows.iter().map(String::as_str).collect::<Vec<_>>());
+    let (records, stderr) = run_to_file(&input);
+    assert!(
+        stderr.contains("9000 rows of 1 patients checked together\n"),
+        "{stderr}"
+    );
+    assert_eq!(records, run_to_stdout(&input));
+}

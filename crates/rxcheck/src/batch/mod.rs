@@ -290,15 +290,18 @@ pub enum Across<'c> {
     /// Worked out from the whole file beforehand ([`scan_patients`]).
     Scanned(&'c mut CrossFindings),
     /// Worked out batch by batch, as the rows are read, for a file sorted by patient id:
-    /// each batch holds every row of its patients. A row out of that order (or a header
-    /// without a `patient_id` column) stops the run with [`BatchError::NotSortedByPatient`].
+    /// each batch holds every row of its patients. A row out of that order, a patient's rows
+    /// parted by a row of no patient or too many for one batch (more than `batch_rows`), or a
+    /// header without a `patient_id` column stops the run with
+    /// [`BatchError::NotSortedByPatient`]. A run
+    /// stopped by an error may have written records that lack findings across rows.
     SortedByPatient,
 }
 
 /// Batches of rows, handed to the workers in turn with the findings across rows of their
 /// rows.
 struct Handout<'c> {
-    batches: mpsc::Receiver<io::Result<Batch>>,
+    batches: mpsc::Receiver<Result<Batch, BatchError>>,
     cross: Option<&'c mut CrossFindings>,
     /// The number of the next batch.
     next: u64,
@@ -315,7 +318,7 @@ fn take_batch(
     let batch = handout.batches.recv().ok()?;
     let seq = handout.next;
     handout.next += 1;
-    let batch = batch.map_err(BatchError::Read).and_then(|batch| {
+    let batch = batch.and_then(|batch| {
         if let Some(cross) = handout.cross.as_deref_mut() {
             let end = batch.first_row + batch.rows.len() as u64;
             cross
@@ -710,19 +713,27 @@ pub fn header_columns(header_line: &[u8], options: &BatchOptions) -> Result<Colu
     read_header(&mut splitter, options).map(|(columns, _)| columns)
 }
 
+/// How many times `batch_rows` rows a batch may grow to while it takes the rest of its last
+/// patient's rows; a patient with more rows stops a run by patient batch by batch.
+const LONGEST_BATCH: usize = 2;
+
 /// Reads the rows of `splitter` in batches of `batch_rows` on a thread of `scope`, so that
 /// reading overlaps with the work on the batches read before. Batches sent back are reused.
 /// With `patients` (the columns of a header with a `patient_id` column), a batch goes on past
-/// `batch_rows` rows while its rows name its last patient or none, so that in a file sorted
-/// by patient id a batch holds every row of its patients.
+/// `batch_rows` rows (up to [`LONGEST_BATCH`] times as many) while the rows name the patient
+/// of its last row, so that in a file sorted by patient id a batch holds every row of its
+/// patients.
 fn read_in_batches<'scope, R: Read + Send + 'scope>(
     scope: &'scope std::thread::Scope<'scope, '_>,
     mut splitter: RowSplitter<R>,
     (delimiter, patients): (u8, Option<&'scope Columns>),
     batch_rows: usize,
     progress: Option<Arc<AtomicU64>>,
-) -> (mpsc::Receiver<io::Result<Batch>>, mpsc::Sender<Batch>) {
-    let (full_tx, full_rx) = mpsc::sync_channel::<io::Result<Batch>>(2);
+) -> (
+    mpsc::Receiver<Result<Batch, BatchError>>,
+    mpsc::Sender<Batch>,
+) {
+    let (full_tx, full_rx) = mpsc::sync_channel::<Result<Batch, BatchError>>(2);
     let (empty_tx, empty_rx) = mpsc::channel::<Batch>();
     scope.spawn(move || {
         let mut rows_read = 0u64;
@@ -742,26 +753,30 @@ fn read_in_batches<'scope, R: Read + Send + 'scope>(
                 });
             }
             let mut done = false;
-            // The last patient of a full batch, whose rows it goes on taking.
+            // The patient of a full batch's last row, whose rows it goes on taking.
             let mut last: Option<Box<[u8]>> = None;
             loop {
                 if batch.rows.len() >= batch_rows && last.is_none() {
-                    last = patients.and_then(|columns| {
-                        batch.rows.iter().rev().find_map(|span| {
-                            let patient = row_patient(&mut worker, columns, &batch.bytes, span);
-                            patient.map(|p| Box::from(p.as_bytes()))
-                        })
+                    last = patients.zip(batch.rows.last()).and_then(|(columns, span)| {
+                        let patient = row_patient(&mut worker, columns, &batch.bytes, span);
+                        patient.map(|p| Box::from(p.as_bytes()))
                     });
                     if last.is_none() {
                         break;
                     }
+                }
+                // A patient with more rows than a batch may hold cannot be checked batch by
+                // batch: the run is to be made in two passes, in bounded memory.
+                if batch.rows.len() >= batch_rows.saturating_mul(LONGEST_BATCH) {
+                    let _ = full_tx.send(Err(BatchError::NotSortedByPatient));
+                    return;
                 }
                 let before = batch.bytes.len();
                 match splitter.next_row(delimiter, &mut batch.bytes) {
                     Ok(Some(span)) => {
                         if let (Some(last), Some(columns)) = (&last, patients) {
                             let patient = row_patient(&mut worker, columns, &batch.bytes, &span);
-                            if patient.is_some_and(|p| p.as_bytes() != &**last) {
+                            if patient.is_none_or(|p| p.as_bytes() != &**last) {
                                 let row = batch.bytes.get(span.bytes.clone()).unwrap_or(&[]);
                                 carried = Some((row.to_vec(), span));
                                 batch.bytes.truncate(before);
@@ -775,7 +790,7 @@ fn read_in_batches<'scope, R: Read + Send + 'scope>(
                         break;
                     }
                     Err(e) => {
-                        let _ = full_tx.send(Err(e));
+                        let _ = full_tx.send(Err(BatchError::Read(e)));
                         return;
                     }
                 }

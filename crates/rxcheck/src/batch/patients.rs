@@ -219,7 +219,7 @@ pub fn scan_patients(
         // The records of one batch are filed while the next batch's are made.
         let mut made: Vec<CourseRecords> = Vec::new();
         for batch in batches {
-            let batch = batch.map_err(BatchError::Read)?;
+            let batch = batch?;
             let chunk = batch
                 .rows
                 .len()
