@@ -385,6 +385,21 @@ fn patients_in_order(patients: usize) -> Vec<String> {
         .collect()
 }
 
+/// `rows` as a file with the header.
+fn rows_csv(rows: &[String]) -> String {
+    csv(&rows.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
+/// The records of a run over `rows` written to a file, after checking that its summary says
+/// `note` and that they are those of a run to standard output (two passes).
+fn same_records_to_a_file(rows: &[String], note: &str) -> String {
+    let input = rows_csv(rows);
+    let (records, stderr) = run_to_file(&input);
+    assert!(stderr.contains(note), "{stderr}");
+    assert_eq!(records, run_to_stdout(&input));
+    records
+}
+
 /// The records of a run over `input` written to a file (where a run may be made again), and
 /// its summary on stderr.
 fn run_to_file(input: &str) -> (String, String) {
@@ -421,17 +436,10 @@ fn run_to_stdout(input: &str) -> String {
 #[test]
 fn a_file_sorted_by_patient_is_checked_in_one_pass_with_the_same_records() {
     let rows = patients_in_order(2000);
-    let input = csv(&rows.iter().map(String::as_str).collect::<Vec<_>>());
-    let (records, stderr) = run_to_file(&input);
-    assert!(
-        stderr.contains(
-            "6000 rows of 2000 patients checked together (the file is sorted by patient)"
-        ),
-        "{stderr}"
-    );
+    let note = "6000 rows of 2000 patients checked together (the file is sorted by patient)";
+    let records = same_records_to_a_file(&rows, note);
     assert_eq!(records.lines().count(), 6000);
     assert!(records.contains("combined_daily_max(X1999-0,X1999-1)"));
-    assert_eq!(records, run_to_stdout(&input));
 }
 
 #[test]
@@ -441,21 +449,10 @@ fn a_file_out_of_patient_order_is_checked_again_from_the_whole_file() {
     // others.
     let moved = rows.remove(2);
     rows.push(moved);
-    let input = csv(&rows.iter().map(String::as_str).collect::<Vec<_>>());
-    let (records, stderr) = run_to_file(&input);
-    assert!(
-        stderr.contains("6000 rows of 2000 patients checked together\n"),
-        "{stderr}"
-    );
-    assert!(
-        records
-            .lines()
-            .last()
-            .unwrap()
-            .contains("\"rx_id\":\"X0-2\"")
-    );
+    let records = same_records_to_a_file(&rows, "6000 rows of 2000 patients checked together\n");
+    let last = records.lines().last().unwrap();
+    assert!(last.contains("\"rx_id\":\"X0-2\""), "{last}");
     assert!(records.contains("nsaid_class.duplicate_therapy.nsaid(X0-1,X0-2)"));
-    assert_eq!(records, run_to_stdout(&input));
 }
 
 #[test]
@@ -466,13 +463,7 @@ fn a_batch_whose_patients_come_before_the_last_batch_s_is_out_of_order_too() {
     let mut rows = patients_in_order(2066);
     let later = rows.split_off(700 * 3);
     let rows: Vec<String> = later.into_iter().chain(rows).collect();
-    let input = csv(&rows.iter().map(String::as_str).collect::<Vec<_>>());
-    let (records, stderr) = run_to_file(&input);
-    assert!(
-        stderr.contains("6198 rows of 2066 patients checked together\n"),
-        "{stderr}"
-    );
-    assert_eq!(records, run_to_stdout(&input));
+    same_records_to_a_file(&rows, "6198 rows of 2066 patients checked together\n");
 }
 
 #[test]
@@ -483,22 +474,10 @@ fn rows_of_no_patient_end_a_batch_and_one_patient_past_two_batches_takes_two_pas
     rows.extend(
         (1..9000).map(|i| format!("B{i},,2026-11-01,40,no,no,diclofenac,tablet,50 mg,2,10")),
     );
-    let input = csv(&rows.iter().map(String::as_str).collect::<Vec<_>>());
-    let (records, stderr) = run_to_file(&input);
-    assert!(
-        stderr.contains("(the file is sorted by patient)"),
-        "{stderr}"
-    );
-    assert_eq!(records, run_to_stdout(&input));
+    same_records_to_a_file(&rows, "(the file is sorted by patient)");
     // One patient with more rows than a batch may hold: two passes.
     let rows: Vec<String> = (0..9000)
         .map(|i| format!("B{i},P1,2026-11-01,40,no,no,diclofenac,tablet,25 mg,2,"))
         .collect();
-    let input = csv(&rows.iter().map(String::as_str).collect::<Vec<_>>());
-    let (records, stderr) = run_to_file(&input);
-    assert!(
-        stderr.contains("9000 rows of 1 patients checked together\n"),
-        "{stderr}"
-    );
-    assert_eq!(records, run_to_stdout(&input));
+    same_records_to_a_file(&rows, "9000 rows of 1 patients checked together\n");
 }
