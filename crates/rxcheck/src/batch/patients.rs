@@ -12,7 +12,7 @@ use super::{
     BatchError, BatchOptions, Columns, FirstAndLast, RowKind, RowSpan, RowSplitter, Worker,
     patient_of, prescription, read_header, read_in_batches,
 };
-use crate::fasthash::{FastMap, FnvHasher, WordMap};
+use crate::fasthash::{FastMap, FnvHasher};
 use crate::finding::Assessment;
 use crate::formulary::Formulary;
 use crate::packed::{Put, Take, frame, read_record};
@@ -580,7 +580,7 @@ fn work_out_records(
             record: at..at + record.len(),
         });
     }
-    let heads = by_patient(heads);
+    heads.sort_unstable_by_key(|h| (h.patient, h.row));
     // The findings' records, back to back, and each one's row and end.
     let mut found = Vec::new();
     let mut findings: Vec<(u32, usize)> = Vec::new();
@@ -682,55 +682,8 @@ fn sorted_run(
     })
 }
 
-/// `heads` in order of patient, each patient's in row order. A part's records are filed in
-/// row order, so this is a counting sort by patient (numbered on first sight), linear in the
-/// rows; heads out of row order are sorted instead.
-fn by_patient(mut heads: Vec<Head>) -> Vec<Head> {
-    if !heads.is_sorted_by_key(|h| h.row) {
-        heads.sort_unstable_by_key(|h| (h.patient, h.row));
-        return heads;
-    }
-    let mut numbers: WordMap<PatientKey, usize> = WordMap::default();
-    // Each patient's count of heads, then where its heads start.
-    let mut starts: Vec<usize> = Vec::new();
-    let patient_of: Vec<usize> = heads
-        .iter()
-        .map(|h| {
-            let next = starts.len();
-            let number = *numbers.entry(h.patient).or_insert(next);
-            if number == next {
-                starts.push(0);
-            }
-            if let Some(count) = starts.get_mut(number) {
-                *count += 1;
-            }
-            number
-        })
-        .collect();
-    let mut start = 0;
-    for at in &mut starts {
-        let count = *at;
-        *at = start;
-        start += count;
-    }
-    let mut order = vec![0; heads.len()];
-    for (i, &patient) in patient_of.iter().enumerate() {
-        if let Some(next) = starts.get_mut(patient) {
-            if let Some(slot) = order.get_mut(*next) {
-                *slot = i;
-            }
-            *next += 1;
-        }
-    }
-    order
-        .iter()
-        .filter_map(|&i| heads.get(i).cloned())
-        .collect()
-}
-
 /// What a course record says first: its patient, row, and first and last days (as numbers;
 /// the last is the greatest for an open-ended course); and where the record is.
-#[derive(Clone)]
 struct Head {
     patient: PatientKey,
     row: u32,
@@ -781,8 +734,8 @@ fn take_head<'b>(take: &mut Take<'b>) -> Option<(&'b [u8], u32, (i32, i32))> {
     Some((patient, row, (start, end)))
 }
 
-/// Reads a course record back, parsing its drug form and daily dose as the validator does: `None` when its
-/// drug cannot be a course, an error when the record cannot be read.
+/// Reads a course record back, parsing its drug form and daily dose as the validator does:
+/// `None` when its drug cannot be a course, an error when the record cannot be read.
 fn take_course<'f>(
     take: &mut Take<'_>,
     formulary: &'f Formulary,
@@ -865,40 +818,6 @@ fn packed(id: &[u8]) -> Option<u128> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn heads_group_by_patient_in_row_order_as_a_sort_would() {
-        let head = |patient: PatientKey, row: u32| Head {
-            patient,
-            row,
-            days: (0, 0),
-            record: 0..0,
-        };
-        let order = |heads: &[Head]| -> Vec<(PatientKey, u32)> {
-            heads.iter().map(|h| (h.patient, h.row)).collect()
-        };
-        let patients = [7, 3, 7, 9, 3, 3, 1, 7];
-        let in_row_order: Vec<Head> = (0..).zip(patients).map(|(row, p)| head(p, row)).collect();
-        let grouped = by_patient(in_row_order.clone());
-        // Patients come in order of first sight, each one's rows in row order.
-        let expected = [
-            (7, 0),
-            (7, 2),
-            (7, 7),
-            (3, 1),
-            (3, 4),
-            (3, 5),
-            (9, 3),
-            (1, 6),
-        ];
-        assert_eq!(order(&grouped), expected);
-        // Out of row order, they are sorted instead.
-        let mut shuffled = in_row_order;
-        shuffled.reverse();
-        let mut sorted = order(&shuffled);
-        sorted.sort_unstable();
-        assert_eq!(order(&by_patient(shuffled)), sorted);
-    }
 
     #[test]
     fn patient_keys_are_alike_when_ids_are_equal_and_apart_when_not() {
