@@ -391,12 +391,7 @@ pub fn run(mut args: Args) -> Result<i32, Fatal> {
             Across::SortedByPatient,
         )?;
         if !matches!(result, Err(BatchError::NotSortedByPatient)) {
-            let note = result.as_ref().ok().map(|summary| {
-                format!(
-                    "by patient: {} rows of {} patients checked together (the file is sorted by patient)",
-                    summary.courses_read, summary.patients
-                )
-            });
+            let note = by_patient_note(&result, " (the file is sorted by patient)");
             return finish(&args, result, note);
         }
     }
@@ -424,22 +419,29 @@ pub fn run(mut args: Args) -> Result<i32, Fatal> {
         None => Across::Alone,
     };
     let result = check_rows(checking, &mut options, input, across)?;
-    let note = cross.as_ref().map(|cross| {
-        format!(
-            "by patient: {} rows of {} patients checked together",
-            cross.courses_read, cross.patients
-        )
-    });
+    let note = cross.and(by_patient_note(&result, ""));
     finish(&args, result, note)
+}
+
+/// The summary's line on the checks across rows, with `how` they were made.
+fn by_patient_note(result: &Result<Summary, BatchError>, how: &str) -> Option<String> {
+    let summary = result.as_ref().ok()?;
+    Some(format!(
+        "by patient: {} rows of {} patients checked together{how}",
+        summary.courses_read, summary.patients
+    ))
 }
 
 /// Whether the output goes to files that a run stopped part way can drop (the records, and
 /// the acknowledgement template when one is written), rather than to standard output or a
 /// device.
 fn output_can_be_dropped(args: &Args) -> bool {
-    args.output
-        .as_ref()
-        .is_some_and(|path| !path.exists() || path.is_file())
+    args.output.as_deref().is_some_and(|path| !is_device(path))
+}
+
+/// Whether `path` names a device or pipe (`/dev/null`, a FIFO), written to directly.
+fn is_device(path: &std::path::Path) -> bool {
+    path.exists() && !path.is_file()
 }
 
 /// Checks the rows of `input` (with its size, when known, for the progress bar), writing the
@@ -728,8 +730,7 @@ fn write_report(
     run: impl FnOnce(&mut dyn Write) -> Result<Summary, BatchError>,
 ) -> Result<Result<Summary, BatchError>, Fatal> {
     Ok(match &args.output {
-        // A device or pipe (`/dev/null`, a FIFO) is written to directly.
-        Some(path) if path.exists() && !path.is_file() => {
+        Some(path) if is_device(path) => {
             let file = File::create(path)
                 .map_err(|e| Fatal(format!("cannot open `{}`: {e}", path.display())))?;
             run(&mut BufWriter::with_capacity(OUTPUT_BUFFER, file))

@@ -181,8 +181,7 @@ pub struct Summary {
     pub ignored_columns: Vec<String>,
     /// The row that stopped the run, not being UTF-8 (no row after it was checked).
     not_utf8: Option<NotUtf8>,
-    /// With the findings across rows worked out batch by batch ([`Across::SortedByPatient`]):
-    /// the patients with a row, and the rows that name one.
+    /// Checking by patient: the patients with a row, and the rows that name one.
     pub patients: usize,
     pub courses_read: usize,
 }
@@ -293,8 +292,8 @@ pub enum Across<'c> {
     /// each batch holds every row of its patients. A row out of that order, a patient's rows
     /// parted by a row of no patient or too many for one batch (more than `batch_rows`), or a
     /// header without a `patient_id` column stops the run with
-    /// [`BatchError::NotSortedByPatient`]. A run
-    /// stopped by an error may have written records that lack findings across rows.
+    /// [`BatchError::NotSortedByPatient`]. A run stopped by an error may have written records
+    /// that lack findings across rows.
     SortedByPatient,
 }
 
@@ -845,6 +844,8 @@ pub fn run(
         }
         Across::SortedByPatient => (None, true),
     };
+    // Counted beforehand when worked out from the whole file, else batch by batch.
+    let scanned = cross.as_deref().map(|c| (c.patients, c.courses_read));
     let progress = options.progress.clone();
     let job = Job {
         formulary,
@@ -921,12 +922,11 @@ pub fn run(
                         };
                         let out = (&mut processed.output, &mut processed.template);
                         processed.summary = job.run(rows, &found, out);
-                        processed.ids = None;
-                        if let Some(across) = across {
-                            processed.ids = across.ids;
+                        processed.ids = across.and_then(|across| {
                             processed.summary.patients = across.patients;
                             processed.summary.courses_read = across.courses;
-                        }
+                            across.ids
+                        });
                         let _ = empty_tx.send(batch);
                         Ok(processed)
                     });
@@ -974,6 +974,9 @@ pub fn run(
         output.flush().map_err(BatchError::Write)?;
         if let Some((_, writer)) = &mut template {
             writer.flush().map_err(BatchError::Write)?;
+        }
+        if let Some((patients, courses)) = scanned {
+            (summary.patients, summary.courses_read) = (patients, courses);
         }
         summary.ignored_columns = columns.ignored.clone();
         Ok(summary)
