@@ -21,8 +21,9 @@ use crate::fasthash::WordMap;
 use crate::finding::{Assessment, Severity, Verdict};
 use crate::formulary::Formulary;
 use crate::report::{Printer, Record};
-use crate::request::{Dates, Field, Input, ParseCache, Prescription, trim};
-use crate::validate::validate_cached;
+use crate::request::{Dates, Field, Input, ParseCache, Prescription, parse_cached, trim};
+use crate::validate::validate_then;
+use patients::CourseFacts;
 
 use std::cell::RefCell;
 use std::io::{self, Read, Write};
@@ -503,6 +504,11 @@ struct Job<'a, 'f> {
 }
 
 impl<'f> Job<'_, 'f> {
+    /// Whether no report shows the findings' messages (so the checks leave them empty).
+    fn terse(&self) -> bool {
+        !self.printer.shows_messages() && self.template.is_none_or(|t| !t.shows_messages())
+    }
+
     /// Checks the rows of `spans`, the first of which is data row `first`, with the findings
     /// across their patients' rows in `cross` (by row, in row order), and appends their
     /// records to `out` (and their template lines to `template`); a row that is not UTF-8 ends
@@ -511,95 +517,200 @@ impl<'f> Job<'_, 'f> {
         &self,
         (bytes, spans, first): (&[u8], &[RowSpan], u64),
         cross: &RowFindings,
-        (out, template): (&mut Vec<u8>, &mut Vec<u8>),
+        out: (&mut Vec<u8>, &mut Vec<u8>),
     ) -> Summary {
         let mut worker = Worker::new(self.delimiter);
-        worker.assessment.terse =
-            !self.printer.shows_messages() && self.template.is_none_or(|t| !t.shows_messages());
+        worker.assessment.terse = self.terse();
         let mut cache = PARSE_CACHE.take();
         let mut summary = Summary::default();
         for (index, span) in (first..).zip(spans) {
             let row = bytes.get(span.bytes.clone()).unwrap_or(&[]);
-            self.row(
-                (&mut worker, &mut cache),
-                (row, index, span),
-                cross,
-                (out, template),
-                &mut summary,
-            );
-            if summary.not_utf8.is_some() {
-                break;
+            let mut assessment = std::mem::take(&mut worker.assessment);
+            assessment.clear();
+            let (mut rx_id, mut patient_id, mut inputs) = ("", None, String::new());
+            match span.kind {
+                RowKind::Complete => {
+                    let Some(fields) = worker.split(row) else {
+                        summary.not_utf8 = NotUtf8::find(row, span.line);
+                        worker.assessment = assessment;
+                        break;
+                    };
+                    rx_id = fields.get(self.columns.get(Field::RxId).unwrap_or(0));
+                    patient_id = self.columns.patient_id.map(|i| fields.get(i));
+                    let mut joined = Vec::new();
+                    let checking = (&mut assessment, &mut cache);
+                    if let Some(rx) = self.check_fields(&fields, &mut joined, checking, None) {
+                        cross.add_to(self.formulary, index, &mut assessment);
+                        inputs = self.conclude(rx.rx_id, || rx.fingerprint(), &mut assessment);
+                    }
+                }
+                _ => self.unreadable(span, &mut assessment),
             }
+            let record = (span.line, rx_id, patient_id, inputs.as_str());
+            self.write(record, &assessment, out.0, &mut *out.1, &mut summary);
+            worker.assessment = assessment;
         }
         PARSE_CACHE.set(cache);
         summary
     }
 
-    fn row(
+    /// Like [`Job::run`], for a batch that holds every row of its patients (the file being
+    /// sorted by patient id): each row is checked on its own and waits in `sorted` while the
+    /// rest of its patient's rows are read, then the findings across them are worked out from
+    /// what the checks parsed, and their records are written.
+    /// [`BatchError::NotSortedByPatient`] when a patient id is before the one of the rows
+    /// above it.
+    fn run_sorted(
         &self,
-        (w, cache): (&mut Worker<'f>, &mut ParseCache),
-        (row, index, span): (&[u8], u64, &RowSpan),
-        cross: &RowFindings,
+        (bytes, spans, first): (&[u8], &[RowSpan], u64),
+        sorted: &mut Sorted<'f>,
         (out, template): (&mut Vec<u8>, &mut Vec<u8>),
+    ) -> Result<(Summary, patients::SortedBatch), BatchError> {
+        let mut worker = Worker::new(self.delimiter);
+        let terse = self.terse();
+        let fingerprinted = self.options.acknowledgements.is_some() || self.template.is_some();
+        let mut cache = PARSE_CACHE.take();
+        let mut summary = Summary::default();
+        let mut batch = patients::SortedBatch::default();
+        let Sorted {
+            waiting,
+            text,
+            patient,
+        } = sorted;
+        text.clear();
+        // The rows waiting, and the patient (in `text`) of those of them that are courses.
+        let (mut count, mut group) = (0, None);
+        let mut flush = |waiting: &mut [Waiting<'f>], text: &str, summary: &mut Summary| {
+            patient.add_findings(self.formulary, text, waiting);
+            for w in waiting {
+                let rx_id = text.get(w.rx_id.clone()).unwrap_or("");
+                let mut inputs = String::new();
+                if w.checked {
+                    inputs = self.conclude(rx_id, || w.fingerprint.clone(), &mut w.assessment);
+                }
+                let patient_id = w.patient_id.clone().and_then(|p| text.get(p));
+                let record = (w.line, rx_id, patient_id, inputs.as_str());
+                self.write(record, &w.assessment, out, template, summary);
+            }
+        };
+        for (index, span) in (first..).zip(spans) {
+            if waiting.len() == count {
+                waiting.push(Waiting::default());
+            }
+            let Some(w) = waiting.get_mut(count) else {
+                break;
+            };
+            w.clear((index, span.line), terse);
+            let row = bytes.get(span.bytes.clone()).unwrap_or(&[]);
+            let mut of_patient = None;
+            match span.kind {
+                RowKind::Complete => {
+                    let Some(fields) = worker.split(row) else {
+                        summary.not_utf8 = NotUtf8::find(row, span.line);
+                        break;
+                    };
+                    w.rx_id =
+                        push_text(text, fields.get(self.columns.get(Field::RxId).unwrap_or(0)));
+                    w.patient_id = self
+                        .columns
+                        .patient_id
+                        .map(|i| push_text(text, fields.get(i)));
+                    of_patient = patient_of(self.columns, &fields).filter(|_| index <= MAX_ROW);
+                    let course = of_patient.map(|_| &mut w.course);
+                    let mut joined = Vec::new();
+                    let checking = (&mut w.assessment, &mut cache);
+                    if let Some(rx) = self.check_fields(&fields, &mut joined, checking, course) {
+                        w.checked = true;
+                        if fingerprinted {
+                            w.fingerprint = rx.fingerprint();
+                        }
+                    }
+                }
+                _ => self.unreadable(span, &mut w.assessment),
+            }
+            count += 1;
+            let Some(id) = of_patient.filter(|_| w.course.is_some()) else {
+                continue;
+            };
+            // The first course of another patient: the rows before it are complete.
+            if group
+                .as_ref()
+                .is_none_or(|g: &std::ops::Range<usize>| text.get(g.clone()) != Some(id))
+            {
+                let id = push_text(text, id);
+                batch.next_patient(text, id.clone())?;
+                let before = count - 1;
+                flush(
+                    waiting.get_mut(..before).unwrap_or_default(),
+                    text,
+                    &mut summary,
+                );
+                waiting.swap(0, before);
+                count = 1;
+                group = Some(id);
+            }
+            batch.courses += 1;
+        }
+        PARSE_CACHE.set(cache);
+        flush(
+            waiting.get_mut(..count).unwrap_or_default(),
+            text,
+            &mut summary,
+        );
+        Ok((summary, batch))
+    }
+
+    /// Records why a row that could not be read as a whole row is invalid.
+    fn unreadable(&self, span: &RowSpan, assessment: &mut Assessment<'f>) {
+        let message = match span.kind {
+            RowKind::UnbalancedQuote => format!(
+                "unbalanced quote: a quoted field opened on line {} never closes, runs past {} bytes, or closes on a later line in a row of the wrong width; reading resumed on the next line",
+                span.line, self.options.max_field_bytes
+            ),
+            _ => format!(
+                "row on line {} is too long to be a prescription; it was skipped",
+                span.line
+            ),
+        };
+        Input::Row.invalid(assessment, message);
+    }
+
+    /// Writes a row's record (its line, rx id, patient id and prescription fingerprint) to
+    /// `out`, and to `template` when one is written, and counts it.
+    fn write(
+        &self,
+        (line, rx_id, patient_id, inputs): (u64, &str, Option<&str>, &str),
+        assessment: &Assessment<'_>,
+        out: &mut Vec<u8>,
+        template: &mut Vec<u8>,
         summary: &mut Summary,
     ) {
-        let mut assessment = std::mem::take(&mut w.assessment);
-        assessment.clear();
-        let mut rx_id = "";
-        let mut patient_id = None;
-        let mut inputs = String::new();
-        match span.kind {
-            RowKind::UnbalancedQuote => Input::Row.invalid(
-                &mut assessment,
-                format!(
-                    "unbalanced quote: a quoted field opened on line {} never closes, runs past {} bytes, or closes on a later line in a row of the wrong width; reading resumed on the next line",
-                    span.line, self.options.max_field_bytes
-                ),
-            ),
-            RowKind::TooLong => Input::Row.invalid(
-                &mut assessment,
-                format!(
-                    "row on line {} is too long to be a prescription; it was skipped",
-                    span.line
-                ),
-            ),
-            RowKind::Complete => {
-                let Some(fields) = w.split(row) else {
-                    summary.not_utf8 = NotUtf8::find(row, span.line);
-                    w.assessment = assessment;
-                    return;
-                };
-                rx_id = fields.get(self.columns.get(Field::RxId).unwrap_or(0));
-                patient_id = self.columns.patient_id.map(|i| fields.get(i));
-                self.check_fields(&fields, (index, cross), (&mut assessment, cache), &mut inputs);
-            }
-        }
         let record = Record {
-            line: Some(span.line),
+            line: Some(line),
             rx_id: Some(rx_id),
             patient_id,
-            assessment: &assessment,
+            assessment,
             min_severity: self.options.min_severity,
-            inputs: Some(inputs.as_str()).filter(|i| !i.is_empty()),
+            inputs: Some(inputs).filter(|i| !i.is_empty()),
         };
         self.printer.record(out, &record);
         if let Some(printer) = self.template {
             printer.record(template, &record);
         }
-        summary.count(&assessment);
-        w.assessment = assessment;
+        summary.count(assessment);
     }
 
-    /// Checks data row `index`'s fields: alone, then with its patient's other rows (their
-    /// findings are among `cross`), then through the site overlay and the acknowledgements.
-    /// `inputs` gets the prescription's fingerprint when an acknowledgement template needs it.
-    fn check_fields(
+    /// Checks a row's fields on its own (the prescription's joined fields are kept in
+    /// `joined`); with `course`, also sets the row as a course of its patient's, when it is
+    /// one. The prescription, when the row was checked (neither of the wrong width nor
+    /// skipped), for [`Job::conclude`] once the findings across its patient's rows are added.
+    fn check_fields<'a>(
         &self,
-        row: &RowFields<'_>,
-        (index, cross): (u64, &RowFindings),
+        row: &RowFields<'a>,
+        joined: &'a mut Vec<String>,
         (assessment, cache): (&mut Assessment<'f>, &mut ParseCache),
-        inputs: &mut String,
-    ) {
+        course: Option<&mut Option<CourseFacts<'f>>>,
+    ) -> Option<Prescription<'a>> {
         let c = self.columns;
         let count = row.count();
         if count != c.width {
@@ -607,30 +718,107 @@ impl<'f> Job<'_, 'f> {
                 assessment,
                 format!("row has {count} fields; the header has {}", c.width),
             );
-            return;
+            return None;
         }
-        let mut joined = Vec::new();
-        let rx = prescription(c, row, &mut joined, &self.slots);
+        let rx = prescription(c, row, joined, &self.slots);
+        let dates = &self.options.dates;
         if self.options.skip_uncovered
             && !rx.drug.trim().is_empty()
             && self.formulary.find_drug(rx.drug).is_none()
         {
+            // A skipped row is still a course of its patient's (its findings are not kept).
+            if let Some(course) = course {
+                let request = parse_cached(self.formulary, &rx, dates, assessment, cache);
+                *course = patients::course_facts(&request);
+                assessment.clear();
+            }
             assessment.skipped = true;
-            return;
+            return None;
         }
-        validate_cached(self.formulary, &rx, &self.options.dates, assessment, cache);
+        let wanted = course.is_some();
+        let facts = validate_then(self.formulary, &rx, dates, (assessment, cache), |request| {
+            wanted.then(|| patients::course_facts(request)).flatten()
+        });
+        if let Some(course) = course {
+            *course = facts;
+        }
         if trim(rx.rx_id).is_empty() {
             Input::RxId.invalid(assessment, "rx_id is empty".into());
         }
-        cross.add_to(self.formulary, index, assessment);
+        Some(rx)
+    }
+
+    /// Concludes a checked row once the findings across its patient's rows are among its
+    /// own: the site overlay and the acknowledgements apply. The prescription's fingerprint
+    /// (from `fingerprint`) when an acknowledgement template is to list the row.
+    fn conclude(
+        &self,
+        rx_id: &str,
+        fingerprint: impl Fn() -> String,
+        assessment: &mut Assessment<'f>,
+    ) -> String {
         self.formulary.regrade(assessment);
         if let Some(acks) = &self.options.acknowledgements {
-            acks.apply(rx.rx_id, || rx.fingerprint(), assessment);
+            acks.apply(rx_id, &fingerprint, assessment);
         }
         let open = |f: &crate::finding::Finding<'_>| f.counts() && f.severity >= Severity::Warn;
-        if self.template.is_some() && assessment.findings.iter().any(open) {
-            *inputs = rx.fingerprint();
+        match self.template.is_some() && assessment.findings.iter().any(open) {
+            true => fingerprint(),
+            false => String::new(),
         }
+    }
+}
+
+/// Appends `field` to `text`; where it is.
+fn push_text(text: &mut String, field: &str) -> std::ops::Range<usize> {
+    let start = text.len();
+    text.push_str(field);
+    start..text.len()
+}
+
+/// A worker's working space for batches sorted by patient id, kept from one batch to the next.
+#[derive(Default)]
+struct Sorted<'f> {
+    /// The rows checked on their own, waiting for the rest of their patient's rows.
+    waiting: Vec<Waiting<'f>>,
+    /// Their rx and patient ids.
+    text: String,
+    patient: patients::OnePatient<'f>,
+}
+
+/// The last data row (0-based) that can be a course of a patient's.
+const MAX_ROW: u64 = u32::MAX as u64;
+
+/// A row of a batch sorted by patient id, checked on its own, waiting for the findings
+/// across its patient's rows ([`Job::run_sorted`]).
+#[derive(Default)]
+struct Waiting<'f> {
+    assessment: Assessment<'f>,
+    /// Its data row (0-based) and line.
+    row: u64,
+    line: u64,
+    /// Where its rx id and patient id, as written, are in the batch's text.
+    rx_id: std::ops::Range<usize>,
+    patient_id: Option<std::ops::Range<usize>>,
+    /// Whether it was checked, so that [`Job::conclude`] applies.
+    checked: bool,
+    /// Its prescription's fingerprint, when the acknowledgements or their template need it.
+    fingerprint: String,
+    /// The row as a course of its patient's, when it is one.
+    course: Option<CourseFacts<'f>>,
+}
+
+impl Waiting<'_> {
+    /// Empties it for data row `row`, on `line`, keeping its allocations.
+    fn clear(&mut self, (row, line): (u64, u64), terse: bool) {
+        self.assessment.clear();
+        self.assessment.terse = terse;
+        (self.row, self.line) = (row, line);
+        self.rx_id = 0..0;
+        self.patient_id = None;
+        self.checked = false;
+        self.fingerprint.clear();
+        self.course = None;
     }
 }
 
@@ -895,6 +1083,7 @@ pub fn run(
             let job = &job;
             scope.spawn(move || {
                 let mut found = RowFindings::default();
+                let mut by_patient = Sorted::default();
                 loop {
                     let buffers = buffers_rx.lock().ok().and_then(|b| b.recv().ok());
                     let Some(mut processed) = buffers else {
@@ -911,22 +1100,16 @@ pub fn run(
                             batch.rows.as_slice(),
                             batch.first_row,
                         );
-                        let across = match sorted {
-                            true => Some(patients::sorted_batch(
-                                job.formulary,
-                                (job.columns, job.delimiter, job.options),
-                                rows,
-                                &mut found,
-                            )?),
-                            false => None,
-                        };
                         let out = (&mut processed.output, &mut processed.template);
-                        processed.summary = job.run(rows, &found, out);
-                        processed.ids = across.and_then(|across| {
+                        if sorted {
+                            let (summary, across) = job.run_sorted(rows, &mut by_patient, out)?;
+                            processed.summary = summary;
                             processed.summary.patients = across.patients;
                             processed.summary.courses_read = across.courses;
-                            across.ids
-                        });
+                            processed.ids = across.ids;
+                        } else {
+                            processed.summary = job.run(rows, &found, out);
+                        }
                         let _ = empty_tx.send(batch);
                         Ok(processed)
                     });

@@ -6,18 +6,22 @@
 //! leave memory once they outgrow [`BatchOptions::memory_budget`], and a part too large to
 //! work out in memory is split again by other bits of the hash, so memory does not grow with
 //! the file (only with the rows of the largest single patient).
+//!
+//! A file sorted by patient id takes one pass instead: each row is checked on its own and
+//! waits, with its course as its checks parsed it, until its patient's rows are all read;
+//! then [`OnePatient`] works their findings out and the rows are written.
 
 use super::spill::{SpillTo, Stream};
 use super::{
-    BatchError, BatchOptions, Columns, FirstAndLast, RowKind, RowSpan, RowSplitter, Worker,
-    patient_of, prescription, read_header, read_in_batches,
+    BatchError, BatchOptions, Columns, FirstAndLast, RowKind, RowSpan, RowSplitter, Waiting,
+    Worker, patient_of, prescription, read_header, read_in_batches,
 };
 use crate::fasthash::{FastMap, FnvHasher};
 use crate::finding::Assessment;
 use crate::formulary::Formulary;
 use crate::packed::{Put, Take, frame, read_record};
 use crate::request::{
-    Field, Input, ParseCache, Prescription, parse_course_days, parse_regimen_cached,
+    Field, Input, ParseCache, Prescription, Request, parse_course_days, parse_regimen_cached,
 };
 use crate::validate::courses::{
     Course, CourseDrug, CrossCheck, CrossFinding, course_days, spans_overlap,
@@ -317,7 +321,17 @@ const COURSE_FIELDS: [Field; 9] = [
     Field::TimesPerDay,
 ];
 
+/// A row as a course of its patient's: its first and last days, and what it prescribes.
+pub(super) type CourseFacts<'f> = ((NaiveDate, Option<NaiveDate>), CourseDrug<'f>);
+
+/// What a parsed row makes as a course; `None` without a drug or a readable date.
+pub(super) fn course_facts<'f>(request: &Request<'f, '_>) -> Option<CourseFacts<'f>> {
+    let days = course_days(request.date, request.duration)?;
+    Some((days, CourseDrug::from_request(request)?))
+}
+
 /// What working out one batch of a file sorted by patient id gave.
+#[derive(Default)]
 pub(super) struct SortedBatch {
     /// The first and last patient ids of its courses, when it has any.
     pub ids: Option<FirstAndLast>,
@@ -325,40 +339,78 @@ pub(super) struct SortedBatch {
     pub courses: usize,
 }
 
-/// Works out, into `found`, the findings across rows of the rows `spans` of `bytes` (the
-/// first of which is data row `first`), which hold every row of each of their patients (the
-/// file being sorted by patient id). [`BatchError::NotSortedByPatient`] when a course's
-/// patient id is before the one of the course above it.
-pub(super) fn sorted_batch(
-    formulary: &Formulary,
-    (columns, delimiter, options): (&Columns, u8, &BatchOptions),
-    rows: (&[u8], &[RowSpan], u64),
-    found: &mut RowFindings,
-) -> Result<SortedBatch, BatchError> {
-    let records = course_records(columns, delimiter, options, rows);
-    let mut ids: Option<(&[u8], &[u8])> = None;
-    let mut rest = Take(&records.bytes);
-    while !rest.0.is_empty() {
-        let unreadable = || BatchError::CrossRows(corrupt("a course"));
-        let record = rest.text().ok_or_else(unreadable)?;
-        let (patient, ..) = take_head(&mut Take(record)).ok_or_else(unreadable)?;
-        ids = match ids {
-            Some((_, last)) if patient < last => return Err(BatchError::NotSortedByPatient),
-            Some((first, _)) => Some((first, patient)),
-            None => Some((patient, patient)),
+impl SortedBatch {
+    /// Takes the next patient of the batch, `id` (in `text`), after the one before:
+    /// [`BatchError::NotSortedByPatient`] when it comes before it.
+    pub(super) fn next_patient(&mut self, text: &str, id: Range<usize>) -> Result<(), BatchError> {
+        let id = text.get(id).unwrap_or("").as_bytes();
+        self.ids = match self.ids.take() {
+            Some((_, last)) if id < &*last => return Err(BatchError::NotSortedByPatient),
+            Some((first, _)) => Some((first, id.into())),
+            None => Some((id.into(), id.into())),
         };
+        self.patients += 1;
+        Ok(())
     }
-    let worked = work_out_records(formulary, &records.bytes, (None, usize::MAX))
-        .map_err(BatchError::spill)?;
-    let mut cross = CrossFindings::merging(formulary, worked).map_err(BatchError::spill)?;
-    cross
-        .take_before(formulary, u64::MAX, found)
-        .map_err(BatchError::spill)?;
-    Ok(SortedBatch {
-        ids: ids.map(|(first, last)| (first.into(), last.into())),
-        patients: cross.patients,
-        courses: cross.courses_read,
-    })
+}
+
+/// Working space for the findings across one patient's rows, kept from one patient to the
+/// next.
+#[derive(Default)]
+pub(super) struct OnePatient<'f> {
+    check: CrossCheck<'f>,
+    spans: Vec<(NaiveDate, NaiveDate)>,
+    courses: Vec<Course<'f>>,
+    /// Where each course's row is among the rows waiting.
+    at: Vec<usize>,
+}
+
+impl<'f> OnePatient<'f> {
+    /// Adds to the rows `waiting` (their ids in `text`), whose courses are all one patient's,
+    /// the findings across them.
+    pub(super) fn add_findings(
+        &mut self,
+        formulary: &'f Formulary,
+        text: &str,
+        waiting: &mut [Waiting<'f>],
+    ) {
+        self.spans.clear();
+        self.spans.extend(waiting.iter().filter_map(|w| {
+            let ((start, end), _) = w.course.as_ref()?;
+            Some((*start, end.unwrap_or(NaiveDate::MAX)))
+        }));
+        if self.spans.len() < 2 || !spans_overlap(&mut self.spans) {
+            return;
+        }
+        self.courses.clear();
+        self.at.clear();
+        for (i, w) in waiting.iter().enumerate() {
+            let Some(((start, end), drug)) = w.course.clone() else {
+                continue;
+            };
+            let (Ok(row), Some(rx_id)) = (u32::try_from(w.row), text.get(w.rx_id.clone())) else {
+                continue;
+            };
+            let rx_id = rx_id.trim().into();
+            self.courses.push(Course {
+                row,
+                rx_id,
+                start,
+                end,
+                drug,
+            });
+            self.at.push(i);
+        }
+        let (courses, at) = (&self.courses, &self.at);
+        self.check.check(formulary, courses, |finding| {
+            let own = at.get(finding.course()).and_then(|&i| waiting.get_mut(i));
+            if let Some(w) = own {
+                let terse = w.assessment.terse;
+                let finding = finding.finding(formulary, courses, terse);
+                w.assessment.findings.push(finding);
+            }
+        });
+    }
 }
 
 /// A patient id's hash: its low bits choose the part, the next ones the part within a part.

@@ -67,15 +67,27 @@ pub fn validate_cached<'f>(
     out: &mut Assessment<'f>,
     cache: &mut ParseCache,
 ) {
+    validate_then(formulary, rx, dates, (out, cache), |_| ());
+}
+
+/// Like [`validate_cached`], handing the parsed request to `then` once the checks are done
+/// (for what else a caller reads of it, such as the row as a course of its patient's).
+pub fn validate_then<'f, T>(
+    formulary: &'f Formulary,
+    rx: &Prescription<'_>,
+    dates: &Dates,
+    (out, cache): (&mut Assessment<'f>, &mut ParseCache),
+    then: impl FnOnce(&Request<'f, '_>) -> T,
+) -> T {
     out.clear();
     let request = parse_cached(formulary, rx, dates, out, cache);
     // Nothing to check when the drug form is unknown: parsing has recorded why.
-    let Some(target) = &request.target else {
-        return;
-    };
-    for check in CHECKS {
-        check(&request, target, out);
+    if let Some(target) = &request.target {
+        for check in CHECKS {
+            check(&request, target, out);
+        }
     }
+    then(&request)
 }
 
 /// Records a finding of a formulary rule, at `severity` (which may differ from the rule's
