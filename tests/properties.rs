@@ -545,16 +545,17 @@ mod by_patient_spill {
         proptest::collection::vec(row, 1..120)
     }
 
+    const PATIENTS: [&str; 7] = [
+        "P1",
+        "P2",
+        "UNKNOWN",
+        "a-patient-id-longer-than-fifteen-bytes",
+        "another-long-patient-id-0000000001",
+        "P3",
+        "fifteen-bytes15",
+    ];
+
     fn to_csv(rows: &[(usize, usize, u32, u32)]) -> String {
-        const PATIENTS: [&str; 7] = [
-            "P1",
-            "P2",
-            "UNKNOWN",
-            "a-patient-id-longer-than-fifteen-bytes",
-            "another-long-patient-id-0000000001",
-            "P3",
-            "fifteen-bytes15",
-        ];
         const REGIMENS: [&str; 6] = [
             "diclofenac,tablet,50 mg,3",
             "diclofenac,suppository,100 mg,1",
@@ -600,8 +601,45 @@ mod by_patient_spill {
         out
     }
 
+    /// The report of a file sorted by patient id, checked in one pass in batches of
+    /// `batch_rows`; `None` when it must take two (a patient's rows do not fit in a batch).
+    fn in_one_pass(input: &str, batch_rows: usize) -> Option<Vec<u8>> {
+        let mut options = BatchOptions::new(as_of());
+        options.batch_rows = batch_rows;
+        let printer = JsonPrinter::for_formulary(formulary());
+        let mut out = Vec::new();
+        let across = Across::SortedByPatient;
+        match run(
+            formulary(),
+            input.as_bytes(),
+            &mut out,
+            &printer,
+            &options,
+            across,
+            None,
+        ) {
+            Ok(_) => Some(out),
+            Err(rxcheck::batch::BatchError::NotSortedByPatient) => None,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(48))]
+
+        #[test]
+        fn a_sorted_file_gives_the_same_report_in_one_pass_as_in_two(
+            rows in patient_rows(),
+            batch_rows in 1usize..40,
+        ) {
+            let mut rows = rows;
+            rows.sort_by_key(|row| PATIENTS[row.0]);
+            let input = to_csv(&rows);
+            if let Some(one) = in_one_pass(&input, batch_rows) {
+                let two = by_patient(&input, None);
+                prop_assert_eq!(String::from_utf8_lossy(&one), String::from_utf8_lossy(&two));
+            }
+        }
 
         #[test]
         fn spilled_and_split_work_gives_the_same_report_as_work_in_memory(rows in patient_rows()) {
