@@ -537,12 +537,11 @@ impl<'f> Job<'_, 'f> {
                     };
                     rx_id = fields.get(self.columns.get(Field::RxId).unwrap_or(0));
                     patient_id = self.columns.patient_id.map(|i| fields.get(i));
-                    let mut joined = Vec::new();
                     let checking = (&mut assessment, &mut cache);
-                    if let Some(rx) = self.check_fields(&fields, &mut joined, checking, None) {
-                        cross.add_to(self.formulary, index, &mut assessment);
-                        inputs = self.conclude(rx.rx_id, || rx.fingerprint(), &mut assessment);
-                    }
+                    self.check_fields(&fields, checking, None, |rx, assessment| {
+                        cross.add_to(self.formulary, index, assessment);
+                        inputs = self.conclude(rx.rx_id, || rx.fingerprint(), assessment);
+                    });
                 }
                 _ => self.unreadable(span, &mut assessment),
             }
@@ -617,14 +616,13 @@ impl<'f> Job<'_, 'f> {
                         .map(|i| push_text(text, fields.get(i)));
                     of_patient = patient_of(self.columns, &fields).filter(|_| index <= MAX_ROW);
                     let course = of_patient.map(|_| &mut w.course);
-                    let mut joined = Vec::new();
                     let checking = (&mut w.assessment, &mut cache);
-                    if let Some(rx) = self.check_fields(&fields, &mut joined, checking, course) {
+                    self.check_fields(&fields, checking, course, |rx, _| {
                         w.checked = true;
                         if fingerprinted {
                             w.fingerprint = rx.fingerprint();
                         }
-                    }
+                    });
                 }
                 _ => self.unreadable(span, &mut w.assessment),
             }
@@ -700,17 +698,17 @@ impl<'f> Job<'_, 'f> {
         summary.count(assessment);
     }
 
-    /// Checks a row's fields on its own (the prescription's joined fields are kept in
-    /// `joined`); with `course`, also sets the row as a course of its patient's, when it is
-    /// one. The prescription, when the row was checked (neither of the wrong width nor
-    /// skipped), for [`Job::conclude`] once the findings across its patient's rows are added.
-    fn check_fields<'a>(
+    /// Checks a row's fields on its own; with `course`, also sets the row as a course of its
+    /// patient's, when it is one. When the row was checked (neither of the wrong width nor
+    /// skipped), hands its prescription to `checked`, which is to add the findings across its
+    /// patient's rows and [`Job::conclude`] it, or to keep what that will take.
+    fn check_fields(
         &self,
-        row: &RowFields<'a>,
-        joined: &'a mut Vec<String>,
+        row: &RowFields<'_>,
         (assessment, cache): (&mut Assessment<'f>, &mut ParseCache),
         course: Option<&mut Option<CourseFacts<'f>>>,
-    ) -> Option<Prescription<'a>> {
+        checked: impl FnOnce(&Prescription<'_>, &mut Assessment<'f>),
+    ) {
         let c = self.columns;
         let count = row.count();
         if count != c.width {
@@ -718,9 +716,10 @@ impl<'f> Job<'_, 'f> {
                 assessment,
                 format!("row has {count} fields; the header has {}", c.width),
             );
-            return None;
+            return;
         }
-        let rx = prescription(c, row, joined, &self.slots);
+        let mut joined = Vec::new();
+        let rx = prescription(c, row, &mut joined, &self.slots);
         let dates = &self.options.dates;
         if self.options.skip_uncovered
             && !rx.drug.trim().is_empty()
@@ -733,7 +732,7 @@ impl<'f> Job<'_, 'f> {
                 assessment.clear();
             }
             assessment.skipped = true;
-            return None;
+            return;
         }
         let wanted = course.is_some();
         let facts = validate_then(self.formulary, &rx, dates, (assessment, cache), |request| {
@@ -745,7 +744,7 @@ impl<'f> Job<'_, 'f> {
         if trim(rx.rx_id).is_empty() {
             Input::RxId.invalid(assessment, "rx_id is empty".into());
         }
-        Some(rx)
+        checked(&rx, assessment);
     }
 
     /// Concludes a checked row once the findings across its patient's rows are among its

@@ -81,13 +81,19 @@ pub fn validate_then<'f, T>(
 ) -> T {
     out.clear();
     let request = parse_cached(formulary, rx, dates, out, cache);
-    // Nothing to check when the drug form is unknown: parsing has recorded why.
-    if let Some(target) = &request.target {
-        for check in CHECKS {
-            check(&request, target, out);
-        }
-    }
+    check_all(&request, out);
     then(&request)
+}
+
+/// Runs every check on a parsed request.
+fn check_all<'f>(request: &Request<'f, '_>, out: &mut Assessment<'f>) {
+    // Nothing to check when the drug form is unknown: parsing has recorded why.
+    let Some(target) = &request.target else {
+        return;
+    };
+    for check in CHECKS {
+        check(request, target, out);
+    }
 }
 
 /// Records a finding of a formulary rule, at `severity` (which may differ from the rule's
