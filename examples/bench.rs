@@ -25,6 +25,9 @@ fn main() {
         })
     };
     match args.first().map(String::as_str) {
+        Some("-h" | "--help") => println!(
+            "usage: bench [ROWS] [ROUNDS]\n       bench memory [ROWS]\n       bench gen realistic|heavy|placeholder|sorted ROWS FILE\n       bench parse FILE"
+        ),
         Some("parse") => bare_parse(Path::new(&args[1])),
         Some("gen") => {
             let profile = Profile::from_name(&args[1]);
@@ -548,6 +551,16 @@ fn benchmark(rows: u64, rounds: u64) {
         (Profile::Sorted, bench_file(Profile::Sorted, rows)),
     ];
     let me = std::env::current_exe().expect("own path");
+    // Where runs to a file write: in memory where there is a tmpfs, so that writing back half
+    // a gigabyte to disk does not slow the runs that follow. It is removed after each run,
+    // so that no run pays for truncating the one before.
+    let shm = Path::new("/dev/shm");
+    let folder = if shm.is_dir() {
+        shm
+    } else {
+        files[0].1.parent().unwrap()
+    };
+    let output = folder.join("rxcheck-bench.out.jsonl");
     let mut runs: Vec<Run> = Vec::new();
     let mut add = |name: String, file: usize, versus: Option<usize>, command: Command| {
         runs.push(Run {
@@ -585,16 +598,7 @@ fn benchmark(rows: u64, rounds: u64) {
         }
         if *profile == Profile::Sorted {
             // Written to a file, where a one-pass run may be dropped and made again (so by
-            // patient takes one pass over a sorted file); row by row the same, to compare. In
-            // memory where there is a tmpfs, so that writing back half a gigabyte to disk does
-            // not slow the runs that follow.
-            let shm = Path::new("/dev/shm");
-            let folder = if shm.is_dir() {
-                shm
-            } else {
-                path.parent().unwrap()
-            };
-            let output = folder.join("rxcheck-bench.out.jsonl");
+            // patient takes one pass over a sorted file); row by row the same, to compare.
             let row_by_row = add(
                 format!("{}: row by row, full, to a file", profile.name()),
                 i,
@@ -634,6 +638,7 @@ fn benchmark(rows: u64, rounds: u64) {
         eprintln!("round {} of {rounds}", round + 1);
         for run in &mut runs {
             let (seconds, peak) = measure(&mut run.command);
+            let _ = std::fs::remove_file(&output);
             run.seconds.push(seconds);
             run.peak = run.peak.max(peak);
         }
@@ -642,9 +647,6 @@ fn benchmark(rows: u64, rounds: u64) {
             let base = times[bare[run.file]];
             run.ratios.push(run.seconds[round as usize] / base);
         }
-    }
-    for dir in [Path::new("/dev/shm"), files[0].1.parent().unwrap()] {
-        let _ = std::fs::remove_file(dir.join("rxcheck-bench.out.jsonl"));
     }
     println!("{rows} rows a file (placeholder: 80,000); median of {rounds} alternating rounds");
     println!(

@@ -262,9 +262,15 @@ impl<'f> CrossFinding<'f> {
                     Category::DuplicateTherapy,
                     rule.rule.rule.as_str(),
                     message(&|text| {
-                        format!(
-                            "prescribed at the same time as {text}: two `{class}` drugs at once, duplicate therapy{note}"
-                        )
+                        [
+                            "prescribed at the same time as ",
+                            text,
+                            ": two `",
+                            class,
+                            "` drugs at once, duplicate therapy",
+                            note,
+                        ]
+                        .concat()
                     }),
                     rule.rule.source,
                 )
@@ -279,7 +285,13 @@ impl<'f> CrossFinding<'f> {
                     Category::Interaction,
                     rule.rule.rule.as_str(),
                     message(&|text| {
-                        format!("prescribed at the same time as {text}: one of the {label}")
+                        [
+                            "prescribed at the same time as ",
+                            text,
+                            ": one of the ",
+                            label,
+                        ]
+                        .concat()
                     }),
                     rule.rule.source,
                 )
@@ -507,20 +519,20 @@ fn describe_all(formulary: &Formulary, first: &[&Course<'_>], involved: usize) -
 
 /// Writes "`RX` (drug form)", or "`RX` (name)" for a drug outside the formulary.
 fn describe(text: &mut String, formulary: &Formulary, course: &Course<'_>) {
-    let _ = match &course.drug {
+    for part in ["`", &course.rx_id, "` ("] {
+        text.push_str(part);
+    }
+    match &course.drug {
         CourseDrug::Covered { drug, form, .. } => {
             let drug = formulary.drugs.get(usize::from(*drug));
             let form = drug.and_then(|d| d.forms.get(usize::from(*form)));
-            write!(
-                text,
-                "`{}` ({} {})",
-                course.rx_id,
-                drug.map_or("", |d| d.id.as_str()),
-                form.map_or("", |f| f.id.as_str())
-            )
+            text.push_str(drug.map_or("", |d| d.id.as_str()));
+            text.push(' ');
+            text.push_str(form.map_or("", |f| f.id.as_str()));
         }
-        CourseDrug::Other { name, .. } => write!(text, "`{}` ({name})", course.rx_id),
-    };
+        CourseDrug::Other { name, .. } => text.push_str(name),
+    }
+    text.push(')');
 }
 
 /// Whether any two of `courses` run on a same day (most patients' courses do not, and then
