@@ -393,16 +393,21 @@ fn rows_csv(rows: &[String]) -> String {
 /// The records of a run over `rows` written to a file, after checking that its summary says
 /// `note` and that they are those of a run to standard output (two passes).
 fn same_records_to_a_file(rows: &[String], note: &str) -> String {
-    let input = rows_csv(rows);
-    let (records, stderr) = run_to_file(&input);
+    same_records_of(&rows_csv(rows), note, &[])
+}
+
+/// The records of a run over `input` written to a file, after checking that they are those
+/// of a run from standard input and that its summary says `note`.
+fn same_records_of(input: &str, note: &str, args: &[&str]) -> String {
+    let (records, stderr) = run_to_file(input, args);
     assert!(stderr.contains(note), "{stderr}");
-    assert_eq!(records, run_to_stdout(&input));
+    assert_eq!(records, run_to_stdout(input, args));
     records
 }
 
 /// The records of a run over `input` written to a file (where a run may be made again), and
 /// its summary on stderr.
-fn run_to_file(input: &str) -> (String, String) {
+fn run_to_file(input: &str, args: &[&str]) -> (String, String) {
     let dir = tempfile::tempdir().unwrap();
     let (file, out) = (dir.path().join("in.csv"), dir.path().join("out.jsonl"));
     std::fs::write(&file, input).unwrap();
@@ -413,6 +418,7 @@ fn run_to_file(input: &str) -> (String, String) {
         .arg(&file)
         .arg("-o")
         .arg(&out)
+        .args(args)
         .output()
         .unwrap();
     assert!(run.status.code().unwrap() < 3);
@@ -422,11 +428,12 @@ fn run_to_file(input: &str) -> (String, String) {
 
 /// The records of a run over `input` from standard input (the findings across rows worked
 /// out from the whole input first).
-fn run_to_stdout(input: &str) -> String {
+fn run_to_stdout(input: &str, args: &[&str]) -> String {
     let run = Command::cargo_bin("rxcheck")
         .unwrap()
         .env_remove("RXCHECK_FORMULARY")
         .args(["batch", "-q", "--as-of", "2026-11-24", "--format", "jsonl"])
+        .args(args)
         .write_stdin(input.to_string())
         .output()
         .unwrap();
@@ -440,6 +447,24 @@ fn a_file_sorted_by_patient_is_checked_in_one_pass_with_the_same_records() {
     let records = same_records_to_a_file(&rows, note);
     assert_eq!(records.lines().count(), 6000);
     assert!(records.contains("combined_daily_max(X1999-0,X1999-1)"));
+}
+
+#[test]
+fn an_rx_id_joined_from_two_columns_names_the_rows_in_one_pass_and_in_two() {
+    let dir = tempfile::tempdir().unwrap();
+    let map = dir.path().join("map.toml");
+    std::fs::write(&map, "rx_id = [\"site\", \"number\"]\n").unwrap();
+    let map = ["--columns", map.to_str().unwrap()];
+    let input = "patient_id,site,number,date,age_years,pregnant,breastfeeding,drug,form,dose,times_per_day,duration_days\n\
+                 P1,S,1,2026-11-01,40,no,no,diclofenac,tablet,50 mg,2,10\n\
+                 P1,S,2,2026-11-02,40,no,no,indomethacin,tablet,25 mg,2,10\n\
+                 P1,S,3,2026-11-03,40,no,no,diclofenac,tablet,50 mg,2\n\
+                 P2,S,4,2026-11-01,40,no,no,diclofenac,tablet,50 mg,2,10\n";
+    let records = same_records_of(input, "(the file is sorted by patient)", &map);
+    assert!(records.contains("\"rx_id\":\"S 1\""), "{records}");
+    assert!(records.contains("duplicate_therapy.nsaid(S 1,S 2)"), "{records}");
+    // A row of the wrong width is named by the first of the columns.
+    assert!(records.contains("\"line\":4,\"rx_id\":\"S\""), "{records}");
 }
 
 #[test]

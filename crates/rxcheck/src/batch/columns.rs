@@ -405,6 +405,14 @@ impl Columns {
     pub fn get(&self, field: Field) -> Option<usize> {
         self.fields.get(field.index()).copied().flatten()
     }
+
+    /// The column of a field, or the first of the columns it is joined from.
+    pub fn first(&self, field: Field) -> Option<usize> {
+        self.get(field).or_else(|| {
+            let (_, parts) = self.joined.iter().find(|(f, _)| *f == field)?;
+            parts.first().copied()
+        })
+    }
 }
 
 /// The field a normalised header nearly names (one edit from a short name, two from a long

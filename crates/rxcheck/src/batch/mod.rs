@@ -22,8 +22,8 @@ use crate::finding::{Assessment, Severity, Verdict};
 use crate::formulary::Formulary;
 use crate::report::{Printer, Record};
 use crate::request::{Dates, Field, Input, ParseCache, Prescription, parse_cached, trim};
+use crate::validate::courses::{CourseFacts, course_facts};
 use crate::validate::validate_then;
-use patients::CourseFacts;
 
 use std::cell::RefCell;
 use std::io::{self, Read, Write};
@@ -523,11 +523,14 @@ impl<'f> Job<'_, 'f> {
         worker.assessment.terse = self.terse();
         let mut cache = PARSE_CACHE.take();
         let mut summary = Summary::default();
+        // The row's rx id as its prescription reads it (joined, when it is several columns).
+        let mut rx_id = String::new();
         for (index, span) in (first..).zip(spans) {
             let row = bytes.get(span.bytes.clone()).unwrap_or(&[]);
             let mut assessment = std::mem::take(&mut worker.assessment);
             assessment.clear();
-            let (mut rx_id, mut patient_id, mut inputs) = ("", None, String::new());
+            rx_id.clear();
+            let (mut patient_id, mut inputs) = (None, String::new());
             match span.kind {
                 RowKind::Complete => {
                     let Some(fields) = worker.split(row) else {
@@ -535,17 +538,16 @@ impl<'f> Job<'_, 'f> {
                         worker.assessment = assessment;
                         break;
                     };
-                    rx_id = fields.get(self.columns.get(Field::RxId).unwrap_or(0));
                     patient_id = self.columns.patient_id.map(|i| fields.get(i));
                     let checking = (&mut assessment, &mut cache);
-                    self.check_fields(&fields, checking, None, |rx, assessment| {
+                    self.check_fields(&fields, checking, (None, &mut rx_id), |rx, assessment| {
                         cross.add_to(self.formulary, index, assessment);
                         inputs = self.conclude(rx.rx_id, || rx.fingerprint(), assessment);
                     });
                 }
                 _ => self.unreadable(span, &mut assessment),
             }
-            let record = (span.line, rx_id, patient_id, inputs.as_str());
+            let record = (span.line, rx_id.as_str(), patient_id, inputs.as_str());
             self.write(record, &assessment, out.0, &mut *out.1, &mut summary);
             worker.assessment = assessment;
         }
@@ -608,8 +610,6 @@ impl<'f> Job<'_, 'f> {
                         summary.not_utf8 = NotUtf8::find(row, span.line);
                         break;
                     };
-                    w.rx_id =
-                        push_text(text, fields.get(self.columns.get(Field::RxId).unwrap_or(0)));
                     w.patient_id = self
                         .columns
                         .patient_id
@@ -617,12 +617,14 @@ impl<'f> Job<'_, 'f> {
                     of_patient = patient_of(self.columns, &fields).filter(|_| index <= MAX_ROW);
                     let course = of_patient.map(|_| &mut w.course);
                     let checking = (&mut w.assessment, &mut cache);
-                    self.check_fields(&fields, checking, course, |rx, _| {
+                    let start = text.len();
+                    self.check_fields(&fields, checking, (course, text), |rx, _| {
                         w.checked = true;
                         if fingerprinted {
                             w.fingerprint = rx.fingerprint();
                         }
                     });
+                    w.rx_id = start..text.len();
                 }
                 _ => self.unreadable(span, &mut w.assessment),
             }
@@ -636,7 +638,10 @@ impl<'f> Job<'_, 'f> {
                 .is_none_or(|g: &std::ops::Range<usize>| text.get(g.clone()) != Some(id))
             {
                 let id = push_text(text, id);
-                batch.next_patient(text, id.clone())?;
+                if let Err(error) = batch.next_patient(text, id.clone()) {
+                    PARSE_CACHE.set(cache);
+                    return Err(error);
+                }
                 let before = count - 1;
                 flush(
                     waiting.get_mut(..before).unwrap_or_default(),
@@ -698,20 +703,24 @@ impl<'f> Job<'_, 'f> {
         summary.count(assessment);
     }
 
-    /// Checks a row's fields on its own; with `course`, also sets the row as a course of its
-    /// patient's, when it is one. When the row was checked (neither of the wrong width nor
+    /// Checks a row's fields on its own, appending its rx id to `rx_id` (as its prescription
+    /// reads it: joined, when it is several columns); with `course`, also sets the row as a
+    /// course of its patient's, when it is one. When the row was checked (neither of the wrong width nor
     /// skipped), hands its prescription to `checked`, which is to add the findings across its
     /// patient's rows and [`Job::conclude`] it, or to keep what that will take.
     fn check_fields(
         &self,
         row: &RowFields<'_>,
         (assessment, cache): (&mut Assessment<'f>, &mut ParseCache),
-        course: Option<&mut Option<CourseFacts<'f>>>,
+        (course, rx_id): (Option<&mut Option<CourseFacts<'f>>>, &mut String),
         checked: impl FnOnce(&Prescription<'_>, &mut Assessment<'f>),
     ) {
         let c = self.columns;
         let count = row.count();
         if count != c.width {
+            // Its fields may be out of place: the rx id is the one in its column, or in the
+            // first of those it is joined from.
+            rx_id.push_str(row.get(c.first(Field::RxId).unwrap_or(0)));
             Input::Row.invalid(
                 assessment,
                 format!("row has {count} fields; the header has {}", c.width),
@@ -720,6 +729,7 @@ impl<'f> Job<'_, 'f> {
         }
         let mut joined = Vec::new();
         let rx = prescription(c, row, &mut joined, &self.slots);
+        rx_id.push_str(rx.rx_id);
         let dates = &self.options.dates;
         if self.options.skip_uncovered
             && !rx.drug.trim().is_empty()
@@ -728,7 +738,7 @@ impl<'f> Job<'_, 'f> {
             // A skipped row is still a course of its patient's (its findings are not kept).
             if let Some(course) = course {
                 let request = parse_cached(self.formulary, &rx, dates, assessment, cache);
-                *course = patients::course_facts(&request);
+                *course = course_facts(&request);
                 assessment.clear();
             }
             assessment.skipped = true;
@@ -736,7 +746,7 @@ impl<'f> Job<'_, 'f> {
         }
         let wanted = course.is_some();
         let facts = validate_then(self.formulary, &rx, dates, (assessment, cache), |request| {
-            wanted.then(|| patients::course_facts(request)).flatten()
+            wanted.then(|| course_facts(request)).flatten()
         });
         if let Some(course) = course {
             *course = facts;

@@ -21,7 +21,7 @@ use crate::finding::Assessment;
 use crate::formulary::Formulary;
 use crate::packed::{Put, Take, frame, read_record};
 use crate::request::{
-    Field, Input, ParseCache, Prescription, Request, parse_course_days, parse_regimen_cached,
+    Field, Input, ParseCache, Prescription, parse_course_days, parse_regimen_cached,
 };
 use crate::validate::courses::{
     Course, CourseDrug, CrossCheck, CrossFinding, course_days, spans_overlap,
@@ -320,15 +320,6 @@ const COURSE_FIELDS: [Field; 9] = [
     Field::Dose,
     Field::TimesPerDay,
 ];
-
-/// A row as a course of its patient's: its first and last days, and what it prescribes.
-pub(super) type CourseFacts<'f> = ((NaiveDate, Option<NaiveDate>), CourseDrug<'f>);
-
-/// What a parsed row makes as a course; `None` without a drug or a readable date.
-pub(super) fn course_facts<'f>(request: &Request<'f, '_>) -> Option<CourseFacts<'f>> {
-    let days = course_days(request.date, request.duration)?;
-    Some((days, CourseDrug::from_request(request)?))
-}
 
 /// What working out one batch of a file sorted by patient id gave.
 #[derive(Default)]

@@ -107,16 +107,25 @@ impl<'f> CourseDrug<'f> {
     }
 }
 
+/// A row as a course of its patient's: its first and last days, and what it prescribes.
+pub type CourseFacts<'f> = ((NaiveDate, Option<NaiveDate>), CourseDrug<'f>);
+
+/// What a parsed row makes as a course; `None` without a drug or a readable date.
+pub fn course_facts<'f>(request: &Request<'f, '_>) -> Option<CourseFacts<'f>> {
+    let days = course_days(request.date, request.duration)?;
+    Some((days, CourseDrug::from_request(request)?))
+}
+
 impl<'f> Course<'f> {
     /// The course a parsed row describes; `None` without a drug or a readable date.
     pub fn from_request(request: &Request<'f, '_>, row: u32, rx_id: &str) -> Option<Course<'f>> {
-        let (start, end) = course_days(request.date, request.duration)?;
+        let ((start, end), drug) = course_facts(request)?;
         Some(Course {
             row,
             rx_id: rx_id.trim().into(),
             start,
             end,
-            drug: CourseDrug::from_request(request)?,
+            drug,
         })
     }
 
