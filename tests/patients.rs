@@ -462,7 +462,10 @@ fn an_rx_id_joined_from_two_columns_names_the_rows_in_one_pass_and_in_two() {
                  P2,S,4,2026-11-01,40,no,no,diclofenac,tablet,50 mg,2,10\n";
     let records = same_records_of(input, "(the file is sorted by patient)", &map);
     assert!(records.contains("\"rx_id\":\"S 1\""), "{records}");
-    assert!(records.contains("duplicate_therapy.nsaid(S 1,S 2)"), "{records}");
+    assert!(
+        records.contains("duplicate_therapy.nsaid(S 1,S 2)"),
+        "{records}"
+    );
     // A row of the wrong width is named by the first of the columns.
     assert!(records.contains("\"line\":4,\"rx_id\":\"S\""), "{records}");
 }

@@ -182,7 +182,8 @@ pub struct Summary {
     pub ignored_columns: Vec<String>,
     /// The row that stopped the run, not being UTF-8 (no row after it was checked).
     not_utf8: Option<NotUtf8>,
-    /// Checking by patient: the patients with a row, and the rows that name one.
+    /// Checking by patient: the patients with a course, and the rows that are courses (they
+    /// name a patient, a drug and a readable date).
     pub patients: usize,
     pub courses_read: usize,
 }
