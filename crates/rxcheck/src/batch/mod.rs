@@ -541,7 +541,7 @@ impl<'f> Job<'_, 'f> {
                     };
                     patient_id = self.columns.patient_id.map(|i| fields.get(i));
                     let checking = (&mut assessment, &mut cache);
-                    self.check_fields(&fields, checking, (None, &mut rx_id), |rx, assessment| {
+                    self.check_fields(&fields, checking, None, &mut rx_id, |rx, assessment| {
                         cross.add_to(self.formulary, index, assessment);
                         inputs = self.conclude(rx.rx_id, || rx.fingerprint(), assessment);
                     });
@@ -619,7 +619,7 @@ impl<'f> Job<'_, 'f> {
                     let course = of_patient.map(|_| &mut w.course);
                     let checking = (&mut w.assessment, &mut cache);
                     let start = text.len();
-                    self.check_fields(&fields, checking, (course, text), |rx, _| {
+                    self.check_fields(&fields, checking, course, text, |rx, _| {
                         w.checked = true;
                         if fingerprinted {
                             w.fingerprint = rx.fingerprint();
@@ -706,14 +706,15 @@ impl<'f> Job<'_, 'f> {
 
     /// Checks a row's fields on its own, appending its rx id to `rx_id` (as its prescription
     /// reads it: joined, when it is several columns); with `course`, also sets the row as a
-    /// course of its patient's, when it is one. When the row was checked (neither of the wrong width nor
-    /// skipped), hands its prescription to `checked`, which is to add the findings across its
-    /// patient's rows and [`Job::conclude`] it, or to keep what that will take.
+    /// course of its patient's, when it is one. When the row was checked (neither of the wrong
+    /// width nor skipped), hands its prescription to `checked`, which is to add the findings
+    /// across its patient's rows and [`Job::conclude`] it, or to keep what that will take.
     fn check_fields(
         &self,
         row: &RowFields<'_>,
         (assessment, cache): (&mut Assessment<'f>, &mut ParseCache),
-        (course, rx_id): (Option<&mut Option<CourseFacts<'f>>>, &mut String),
+        course: Option<&mut Option<CourseFacts<'f>>>,
+        rx_id: &mut String,
         checked: impl FnOnce(&Prescription<'_>, &mut Assessment<'f>),
     ) {
         let c = self.columns;
