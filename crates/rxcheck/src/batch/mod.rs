@@ -424,34 +424,48 @@ impl<'f> Worker<'f> {
     }
 
     /// Finds where the fields of a row without quotes (or line breaks) end, at its
-    /// delimiters, into `ends`; returns the field count. `None` for a row with quotes (what
-    /// it wrote to `ends` is then to be overwritten).
+    /// delimiters, into `ends`; returns the field count. `None` for a row with quotes.
     fn split_plain(&mut self, row: &[u8]) -> Option<usize> {
+        if memchr::memchr2(b'"', b'\n', row).is_some() {
+            return None;
+        }
+        // Eight bytes at a time, as a word with the high bit set in each byte that is the
+        // delimiter (and no other bit): no branch on each byte.
+        let pattern = u64::from_le_bytes([self.delimiter; 8]);
         let mut count = 0;
-        // Thirty-two bytes at a time, each a bit of a mask (a loop the compiler vectorises).
-        for (block, bytes) in (0..).step_by(32).zip(row.chunks(32)) {
-            let (mut delimiters, mut quotes) = (0u32, 0u32);
-            for (bit, &b) in bytes.iter().enumerate() {
-                delimiters |= u32::from(b == self.delimiter) << bit;
-                quotes |= u32::from(b == b'"' || b == b'\n') << bit;
-            }
-            if quotes != 0 {
-                return None;
-            }
+        let mut mark = |at: usize, word: [u8; 8]| {
+            let v = u64::from_le_bytes(word) ^ pattern;
+            let mut delimiters = !((v & LOW_BITS).wrapping_add(LOW_BITS) | v | LOW_BITS);
             while delimiters != 0 {
                 if let Some(end) = self.ends.get_mut(count) {
-                    *end = block + delimiters.trailing_zeros() as usize;
+                    *end = at + delimiters.trailing_zeros() as usize / 8;
                 }
                 count += 1;
                 delimiters &= delimiters - 1;
             }
+        };
+        let mut words = row.chunks_exact(8);
+        let mut at = 0;
+        for word in words.by_ref() {
+            if let Ok(word) = word.try_into() {
+                mark(at, word);
+            }
+            at += 8;
         }
+        let mut last = [!self.delimiter; 8];
+        if let Some(rest) = last.get_mut(..words.remainder().len()) {
+            rest.copy_from_slice(words.remainder());
+        }
+        mark(at, last);
         if let Some(end) = self.ends.get_mut(count) {
             *end = row.len();
         }
         Some(count + 1)
     }
 }
+
+/// The low seven bits of each byte of a word.
+const LOW_BITS: u64 = 0x7f7f_7f7f_7f7f_7f7f;
 
 /// One parsed row's fields: the unquoted text and where each field ends.
 struct RowFields<'w> {

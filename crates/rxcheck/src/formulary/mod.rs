@@ -54,8 +54,11 @@ pub struct Formulary {
     icd_prefixes: FastMap<String, Vec<(u32, usize)>>,
     /// Every name a prescription may give a drug by: generic, alias or brand.
     drug_names: FastMap<String, DrugRef>,
-    /// Every known substance name (class members and formulary drugs) with its classes.
-    substances: FastMap<String, Substance>,
+    /// Every known substance name (class members and formulary drugs), with its substance's
+    /// place in `substances`.
+    substance_names: FastMap<String, usize>,
+    /// The known substances, each with its classes.
+    substances: Vec<Substance>,
     /// Codes of other terminologies (SNOMED CT, RxNorm, ATC) and what each means.
     codes: CodeIndex,
     /// This formulary's own number among those loaded in the process: what remembered
@@ -590,7 +593,10 @@ impl Formulary {
         let singular = normal.strip_suffix('s').unwrap_or(&normal);
         KnownName {
             drug: self.drug_names.get(normal.as_ref()).copied(),
-            substance: self.substances.get(normal.as_ref()),
+            substance: self
+                .substance_names
+                .get(normal.as_ref())
+                .and_then(|&i| self.substances.get(i)),
             class: self
                 .class_names
                 .get(normal.as_ref())
@@ -615,7 +621,7 @@ impl Formulary {
             &normal,
             self.drug_names
                 .keys()
-                .chain(self.substances.keys())
+                .chain(self.substance_names.keys())
                 .chain(self.class_names.keys())
                 .chain(self.allergen_names.keys())
                 .map(String::as_str)
@@ -687,7 +693,20 @@ impl Formulary {
 
     /// What a co-medication or allergy name is known as, if anything.
     pub fn substance(&self, name: &str) -> Option<&Substance> {
-        self.substances.get(normalize_name(name).as_ref())
+        self.substance_at(self.substance_index(name)?)
+    }
+
+    /// Where the substance a name is known as is among the formulary's substances (what a
+    /// cache that outlives a borrow of the formulary keeps).
+    pub(crate) fn substance_index(&self, name: &str) -> Option<usize> {
+        self.substance_names
+            .get(normalize_name(name).as_ref())
+            .copied()
+    }
+
+    /// The substance at `index` ([`Formulary::substance_index`]).
+    pub(crate) fn substance_at(&self, index: usize) -> Option<&Substance> {
+        self.substances.get(index)
     }
 
     /// The conditions a SNOMED CT concept id means (none when the formulary does not list it).

@@ -8,7 +8,7 @@ use super::regimen::{self, Range, StrengthGiven};
 use super::{Input, Prescription, Target, target};
 use crate::fasthash::WordMap;
 use crate::finding::Assessment;
-use crate::formulary::{DrugRef, FormRef, Formulary, KnownName, normalize_name};
+use crate::formulary::{DrugRef, FormRef, Formulary, KnownName};
 use std::ops::Range as Span;
 
 /// How many entries a table keeps before it starts afresh, and the longest key it keeps (so
@@ -32,8 +32,8 @@ type Names = Box<[(Span<usize>, Known)]>;
 #[derive(Debug)]
 struct Known {
     drug: Option<DrugRef>,
-    /// The substance's name, normalised.
-    substance: Option<Box<str>>,
+    /// Where its substance is among the formulary's ([`Formulary::substance_index`]).
+    substance: Option<usize>,
     class: Option<usize>,
     allergen: Option<usize>,
 }
@@ -148,7 +148,7 @@ impl ParseCache {
                         substance: named
                             .known
                             .substance
-                            .map(|_| normalize_name(named.text).into()),
+                            .and_then(|_| f.substance_index(named.text)),
                         class: named.known.class,
                         allergen: named.known.allergen,
                     };
@@ -164,7 +164,7 @@ impl ParseCache {
                     text: text.get(at.clone()).unwrap_or_default(),
                     known: KnownName {
                         drug: known.drug,
-                        substance: known.substance.as_deref().and_then(|s| f.substance(s)),
+                        substance: known.substance.and_then(|i| f.substance_at(i)),
                         class: known.class,
                         allergen: known.allergen,
                     },

@@ -2,8 +2,8 @@
 //! and conditions, each parsed once.
 
 use super::values::{
-    Dates, Flag, MAX_AGE_YEARS, MAX_GESTATIONAL_WEEK, completed_years, in_lower_case, list_items,
-    parse_flag, parse_whole, trim,
+    Dates, Flag, MAX_AGE_YEARS, MAX_GESTATIONAL_WEEK, completed_years, list_items, parse_flag,
+    parse_whole, trim, word_value,
 };
 use super::{Input, Prescription};
 use crate::finding::Assessment;
@@ -124,16 +124,29 @@ pub(super) fn sex(rx: &Prescription<'_>, out: &mut Assessment<'_>) -> Sex {
     if text.is_empty() {
         return Sex::Unknown;
     }
-    let sex = in_lower_case(text, |lower| match lower.trim_end_matches('.') {
-        "female" | "f" | "w" | "woman" | "ж" | "жен" | "женский" | "женщина" => {
-            Some(Sex::Female)
-        }
-        "male" | "m" | "man" | "м" | "муж" | "мужской" | "мужчина" => {
-            Some(Sex::Male)
-        }
-        "unknown" | "u" | "other" | "x" | "неизвестно" => Some(Sex::Unknown),
-        _ => None,
-    });
+    const WORDS: [(&str, Sex); 20] = [
+        ("female", Sex::Female),
+        ("f", Sex::Female),
+        ("w", Sex::Female),
+        ("woman", Sex::Female),
+        ("ж", Sex::Female),
+        ("жен", Sex::Female),
+        ("женский", Sex::Female),
+        ("женщина", Sex::Female),
+        ("male", Sex::Male),
+        ("m", Sex::Male),
+        ("man", Sex::Male),
+        ("м", Sex::Male),
+        ("муж", Sex::Male),
+        ("мужской", Sex::Male),
+        ("мужчина", Sex::Male),
+        ("unknown", Sex::Unknown),
+        ("u", Sex::Unknown),
+        ("other", Sex::Unknown),
+        ("x", Sex::Unknown),
+        ("неизвестно", Sex::Unknown),
+    ];
+    let sex = word_value(text.trim_end_matches('.'), &WORDS);
     sex.unwrap_or_else(|| {
         Input::Sex.invalid(
             out,

@@ -32,39 +32,55 @@ pub(crate) fn trim(text: &str) -> &str {
 
 /// Parses `yes`, `no`, `unknown` (any case; also `y`/`n`, `true`/`false`, `1`/`0`), or empty.
 pub fn parse_flag(text: &str) -> Option<Flag> {
+    const WORDS: [(&str, Flag); 10] = [
+        ("yes", Flag::Yes),
+        ("y", Flag::Yes),
+        ("true", Flag::Yes),
+        ("1", Flag::Yes),
+        ("no", Flag::No),
+        ("n", Flag::No),
+        ("false", Flag::No),
+        ("0", Flag::No),
+        ("unknown", Flag::Unknown),
+        ("u", Flag::Unknown),
+    ];
     let text = trim(text);
     if text.is_empty() {
         return Some(Flag::Unknown);
     }
-    in_lower_case(text, |lower| match lower {
-        "yes" | "y" | "true" | "1" => Some(Flag::Yes),
-        "no" | "n" | "false" | "0" => Some(Flag::No),
-        "unknown" | "u" => Some(Flag::Unknown),
-        _ => None,
-    })
+    word_value(text, &WORDS)
 }
 
-/// Calls `read` with `text` in lower case; a short ASCII text (a flag, a code) is lowered on
-/// the stack, so reading a row's flags allocates nothing.
-pub(crate) fn in_lower_case<T>(text: &str, read: impl FnOnce(&str) -> T) -> T {
-    let mut buffer = [0u8; 16];
-    match buffer.get_mut(..text.len()).filter(|_| text.is_ascii()) {
-        Some(bytes) => {
-            bytes.copy_from_slice(text.as_bytes());
-            bytes.make_ascii_lowercase();
-            read(std::str::from_utf8(bytes).unwrap_or_default())
+/// What `words` (lower case, each with its value) give the word `text`, in any case. ASCII
+/// is compared ignoring case, with nothing lowered first (reading a row's flags allocates
+/// nothing); other text is lowered first (a letter such as the Kelvin sign lowers to ASCII).
+pub(crate) fn word_value<T: Copy>(text: &str, words: &[(&str, T)]) -> Option<T> {
+    let lowered;
+    let text = match text.is_ascii() {
+        true => text,
+        false => {
+            lowered = text.to_lowercase();
+            &lowered
         }
-        None => read(&text.to_lowercase()),
-    }
+    };
+    words
+        .iter()
+        .find(|(word, _)| text.eq_ignore_ascii_case(word))
+        .map(|&(_, value)| value)
 }
 
 /// Parses a whole number of at least `min` and at most `max` written as plain digits.
 pub fn parse_whole(text: &str, min: u32, max: u32) -> Option<u32> {
     let text = trim(text);
-    if text.is_empty() || text.len() > 10 || !text.bytes().all(|b| b.is_ascii_digit()) {
+    if text.is_empty() || text.len() > 10 {
         return None;
     }
-    text.parse::<u32>().ok().filter(|n| (min..=max).contains(n))
+    // Digit by digit: a number of ten digits may still be too large.
+    let number = text.bytes().try_fold(0u32, |number, b| {
+        let digit = b.checked_sub(b'0').filter(|d| *d <= 9)?;
+        number.checked_mul(10)?.checked_add(u32::from(digit))
+    })?;
+    Some(number).filter(|n| (min..=max).contains(n))
 }
 
 /// Why a frequency could not be read.
@@ -283,6 +299,29 @@ pub fn list_items(text: &str) -> impl Iterator<Item = &str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn flags_are_read_in_any_case_and_nothing_else_is_a_flag() {
+        for (text, flag) in [
+            ("YES", Some(Flag::Yes)),
+            (" y ", Some(Flag::Yes)),
+            ("True", Some(Flag::Yes)),
+            ("1", Some(Flag::Yes)),
+            ("nO", Some(Flag::No)),
+            ("FALSE", Some(Flag::No)),
+            ("0", Some(Flag::No)),
+            ("", Some(Flag::Unknown)),
+            ("Unknown", Some(Flag::Unknown)),
+            // The Kelvin sign lowers to `k`.
+            ("un\u{212A}nown", Some(Flag::Unknown)),
+            ("yes please", None),
+            ("ye", None),
+            ("да", None),
+            ("10", None),
+        ] {
+            assert_eq!(parse_flag(text), flag, "{text:?}");
+        }
+    }
 
     #[test]
     fn completed_years_count_birthdays_on_the_day() {

@@ -293,7 +293,7 @@ impl Builder<'_> {
             );
         }
         self.check_class_members();
-        let (drug_names, substances) = self.name_indexes(&drugs, &classes);
+        let (drug_names, (substance_names, substances)) = self.name_indexes(&drugs, &classes);
         let codes = codes::code_index(&conditions, &drugs);
         Some(Formulary {
             name: meta.name,
@@ -315,6 +315,7 @@ impl Builder<'_> {
             icd_prefixes,
             identity: crate::formulary::next_identity(),
             drug_names,
+            substance_names,
             substances,
             codes,
         })

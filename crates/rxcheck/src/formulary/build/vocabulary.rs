@@ -322,11 +322,13 @@ impl Builder<'_> {
             .collect()
     }
 
+    /// Every name a prescription may give a drug by, with the drug it means; and the known
+    /// substances (class members and formulary drugs), with where each name's substance is.
     pub(super) fn name_indexes(
         &mut self,
         drugs: &[Drug],
         classes: &[DrugClass],
-    ) -> (FastMap<String, DrugRef>, FastMap<String, Substance>) {
+    ) -> (FastMap<String, DrugRef>, SubstanceNames) {
         let mut names: FastMap<String, DrugRef> = FastMap::default();
         let mut substances: FastMap<String, Substance> = FastMap::default();
         for (class_index, class) in classes.iter().enumerate() {
@@ -379,7 +381,15 @@ impl Builder<'_> {
                 }
             }
         }
-        (names, substances)
+        let mut list = Vec::with_capacity(substances.len());
+        let substance_names = substances
+            .into_iter()
+            .map(|(name, substance)| {
+                list.push(substance);
+                (name, list.len() - 1)
+            })
+            .collect();
+        (names, (substance_names, list))
     }
 
     pub(super) fn source_ref(&mut self, file: usize, id: &Text) -> Option<usize> {
@@ -502,3 +512,6 @@ fn dotted(code: &str) -> String {
         _ => code.to_string(),
     }
 }
+
+/// Each name a substance is known by, with its place among the substances; and the substances.
+type SubstanceNames = (FastMap<String, usize>, Vec<Substance>);
