@@ -359,20 +359,17 @@ impl<'f> Worker<'f> {
         }
     }
 
-    /// Splits a row into its fields (unquoting), checked as UTF-8 once; `None` when they are
-    /// not UTF-8.
-    fn split<'a>(&'a mut self, row: &'a [u8]) -> Option<RowFields<'a>> {
+    /// Splits a row into its fields (unquoting, unless it is `plain`: without quotes, see
+    /// [`RowSpan::plain`]), checked as UTF-8 once; `None` when they are not UTF-8.
+    fn split<'a>(&'a mut self, row: &'a [u8], plain: bool) -> Option<RowFields<'a>> {
         if self.ends.len() < row.len() + 1 {
             self.ends.resize(row.len() + 1, 0);
         }
-        // Without quotes (or line breaks) a row is its fields between delimiters, as csv_core
-        // would read them, and the fields are read in the row itself: most rows take this path.
-        let plain = Some(row)
-            .filter(|r| !r.is_empty())
-            .and_then(|r| self.split_plain(r));
-        let (bytes, count, gap) = match plain {
-            Some(count) => (row, count, 1),
-            None => {
+        // A row without quotes is its fields between delimiters, as csv_core would read
+        // them, and the fields are read in the row itself: most rows take this path.
+        let (bytes, count, gap) = match plain && !row.is_empty() {
+            true => (row, self.split_plain(row), 1),
+            false => {
                 let count = self.unquote(row);
                 let end = self.ends.get(..count).and_then(|e| e.last()).copied();
                 let bytes = self.unquoted.get(..end.unwrap_or(0)).unwrap_or(&[]);
@@ -423,12 +420,9 @@ impl<'f> Worker<'f> {
         }
     }
 
-    /// Finds where the fields of a row without quotes (or line breaks) end, at its
-    /// delimiters, into `ends`; returns the field count. `None` for a row with quotes.
-    fn split_plain(&mut self, row: &[u8]) -> Option<usize> {
-        if memchr::memchr2(b'"', b'\n', row).is_some() {
-            return None;
-        }
+    /// Finds where the fields of a row without quotes end, at its delimiters, into `ends`;
+    /// returns the field count.
+    fn split_plain(&mut self, row: &[u8]) -> usize {
         // Eight bytes at a time, as a word with the high bit set in each byte that is the
         // delimiter (and no other bit): no branch on each byte.
         let pattern = u64::from_le_bytes([self.delimiter; 8]);
@@ -460,7 +454,7 @@ impl<'f> Worker<'f> {
         if let Some(end) = self.ends.get_mut(count) {
             *end = row.len();
         }
-        Some(count + 1)
+        count + 1
     }
 }
 
@@ -548,7 +542,7 @@ impl<'f> Job<'_, 'f> {
             let (mut patient_id, mut inputs) = (None, String::new());
             match span.kind {
                 RowKind::Complete => {
-                    let Some(fields) = worker.split(row) else {
+                    let Some(fields) = worker.split(row, span.plain) else {
                         summary.not_utf8 = NotUtf8::find(row, span.line);
                         worker.assessment = assessment;
                         break;
@@ -621,7 +615,7 @@ impl<'f> Job<'_, 'f> {
             let mut of_patient = None;
             match span.kind {
                 RowKind::Complete => {
-                    let Some(fields) = worker.split(row) else {
+                    let Some(fields) = worker.split(row, span.plain) else {
                         summary.not_utf8 = NotUtf8::find(row, span.line);
                         break;
                     };
@@ -906,7 +900,7 @@ fn read_header<R: Read>(
         .delimiter
         .unwrap_or_else(|| detect_delimiter(header_row));
     let mut header_worker = Worker::new(delimiter);
-    let Some(header_fields) = header_worker.split(header_row) else {
+    let Some(header_fields) = header_worker.split(header_row, header.plain) else {
         return Err(NotUtf8::find(header_row, header.line)
             .map_or(BatchError::HeaderShape, BatchError::NotUtf8));
     };
@@ -1032,7 +1026,7 @@ fn row_patient<'a>(
     if span.kind != RowKind::Complete {
         return None;
     }
-    let fields = worker.split(bytes.get(span.bytes.clone())?)?;
+    let fields = worker.split(bytes.get(span.bytes.clone())?, span.plain)?;
     patient_of(columns, &fields)
 }
 

@@ -278,7 +278,8 @@ fn course_records(
             continue;
         }
         // A row that is not UTF-8 stops the run when it is validated.
-        let Some(fields) = worker.split(bytes.get(span.bytes.clone()).unwrap_or(&[])) else {
+        let Some(fields) = worker.split(bytes.get(span.bytes.clone()).unwrap_or(&[]), span.plain)
+        else {
             continue;
         };
         let Some(patient) = patient_of(columns, &fields) else {

@@ -27,6 +27,8 @@ pub struct RowSpan {
     pub line: u64,
     pub kind: RowKind,
     pub bytes: Range<usize>,
+    /// The row has no quote: its fields are what lies between its delimiters.
+    pub plain: bool,
 }
 
 const CHUNK: usize = 1 << 20;
@@ -68,6 +70,7 @@ enum Scan {
         end: usize,
         next: usize,
         breaks: u64,
+        plain: bool,
     },
     /// A quote opened at `quote` never closes within the limit.
     Unbalanced { quote: usize },
@@ -138,22 +141,27 @@ impl<R: Read> RowSplitter<R> {
 
     /// Finds the end of the row starting at `start` in `data` (quote-aware).
     fn scan(&self, data: &[u8], start: usize, delimiter: u8) -> Scan {
-        let newline = memchr::memchr(b'\n', tail(data, start)).map(|i| start + i);
-        let line_end = newline.unwrap_or(data.len());
-        if memchr::memchr(b'"', slice(data, start..line_end)).is_none() {
-            return match newline {
-                Some(nl) => Scan::Row {
+        // A line without a quote is a row as it is: one search finds which comes first.
+        let first = memchr::memchr2(b'\n', b'"', tail(data, start)).map(|i| start + i);
+        match first.map(|i| (i, data.get(i))) {
+            Some((nl, Some(b'\n'))) => {
+                return Scan::Row {
                     end: nl,
                     next: nl + 1,
                     breaks: 0,
-                },
-                None if self.eof => Scan::Row {
+                    plain: true,
+                };
+            }
+            None if self.eof => {
+                return Scan::Row {
                     end: data.len(),
                     next: data.len(),
                     breaks: 0,
-                },
-                None => Scan::NeedMore,
-            };
+                    plain: true,
+                };
+            }
+            None => return Scan::NeedMore,
+            Some(_) => {}
         }
         // 0: start of field, 1: unquoted field, 2: inside quotes, 3: quote inside quotes.
         let mut state = 0u8;
@@ -171,6 +179,7 @@ impl<R: Read> RowSplitter<R> {
                     end,
                     next: (end + 1).min(data.len()),
                     breaks,
+                    plain: false,
                 },
             };
         for (i, &b) in data.iter().enumerate().skip(start) {
@@ -225,6 +234,7 @@ impl<R: Read> RowSplitter<R> {
                     end,
                     next: end,
                     breaks,
+                    plain: false,
                 },
                 other => other,
             }
@@ -254,7 +264,12 @@ impl<R: Read> RowSplitter<R> {
                     }
                     self.fill()?;
                 }
-                Scan::Row { end, next, breaks } => {
+                Scan::Row {
+                    end,
+                    next,
+                    breaks,
+                    plain,
+                } => {
                     let start = self.pos;
                     let line = self.line;
                     let body_end = if end > start && data.get(end - 1) == Some(&b'\r') {
@@ -275,6 +290,7 @@ impl<R: Read> RowSplitter<R> {
                         line,
                         kind: RowKind::Complete,
                         bytes: from..sink.len(),
+                        plain,
                     }));
                 }
                 Scan::Unbalanced { quote } => {
@@ -299,6 +315,7 @@ impl<R: Read> RowSplitter<R> {
                                 line,
                                 kind: RowKind::UnbalancedQuote,
                                 bytes: from..sink.len(),
+                                plain: false,
                             }));
                         }
                         return self.skip_long_row().map(Some);
@@ -321,6 +338,7 @@ impl<R: Read> RowSplitter<R> {
                         line,
                         kind: RowKind::UnbalancedQuote,
                         bytes: from..sink.len(),
+                        plain: false,
                     }));
                 }
             }
@@ -350,6 +368,7 @@ impl<R: Read> RowSplitter<R> {
             line,
             kind: RowKind::TooLong,
             bytes: 0..0,
+            plain: false,
         })
     }
 }
@@ -383,6 +402,18 @@ mod tests {
                 (4, RowKind::Complete, "3,4".into()),
             ]
         );
+    }
+
+    #[test]
+    fn only_a_row_without_a_quote_is_plain() {
+        let input = b"a,b\n1,\"x\"\n2,z\r\n3,w\"\n4,\"v\n5,u";
+        let mut splitter = RowSplitter::new(&input[..], 100);
+        let mut sink = Vec::new();
+        let mut plain = Vec::new();
+        while let Some(row) = splitter.next_row(b',', &mut sink).unwrap() {
+            plain.push(row.plain);
+        }
+        assert_eq!(plain, [true, false, true, false, false, true]);
     }
 
     #[test]

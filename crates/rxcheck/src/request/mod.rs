@@ -149,7 +149,7 @@ impl<'a> Prescription<'a> {
 pub struct Request<'f, 'r> {
     pub formulary: &'f Formulary,
     /// The fields as written, for messages that quote them.
-    pub rx: Prescription<'r>,
+    pub rx: &'r Prescription<'r>,
     /// The drug form prescribed; `None` when it is not in the formulary.
     pub target: Option<Target<'f>>,
     /// The prescription date (the as-of date when not given).
@@ -200,7 +200,7 @@ pub fn parse_course_days(
 /// `invalid` finding in `out` for every field that cannot be read.
 pub fn parse<'f, 'r>(
     formulary: &'f Formulary,
-    rx: &Prescription<'r>,
+    rx: &'r Prescription<'r>,
     dates: &Dates,
     out: &mut Assessment<'f>,
 ) -> Request<'f, 'r> {
@@ -236,7 +236,7 @@ pub fn parse_regimen_cached<'f>(
 /// `cache` (the batch hot path): the same request and findings.
 pub fn parse_cached<'f, 'r>(
     formulary: &'f Formulary,
-    rx: &Prescription<'r>,
+    rx: &'r Prescription<'r>,
     dates: &Dates,
     out: &mut Assessment<'f>,
     cache: &mut ParseCache,
@@ -260,7 +260,7 @@ pub fn parse_cached<'f, 'r>(
     let co_medications = cache.names(formulary, rx.co_medications);
     Request {
         formulary,
-        rx: *rx,
+        rx,
         target,
         date,
         age,
