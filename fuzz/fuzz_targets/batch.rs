@@ -3,7 +3,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use rxcheck::Formulary;
-use rxcheck::batch::{BatchOptions, run, scan_patients};
+use rxcheck::batch::{Across, BatchOptions, run, scan_patients};
 use rxcheck::report::JsonPrinter;
 use std::sync::OnceLock;
 
@@ -16,10 +16,14 @@ fuzz_target!(|data: &[u8]| {
     let mut options = BatchOptions::new(chrono::NaiveDate::from_ymd_opt(2026, 11, 24).expect("a real date"));
     options.max_field_bytes = 64;
     options.batch_rows = 3;
-    let cross = scan_patients(formulary(), data, &options).ok().flatten();
+    let mut cross = scan_patients(formulary(), data, &options).ok().flatten();
     let printer = JsonPrinter::for_formulary(formulary());
     let mut out = Vec::new();
-    if let Ok(summary) = run(formulary(), data, &mut out, &printer, &options, cross.as_ref(), None) {
+    let across = match cross.as_mut() {
+        Some(cross) => Across::Scanned(cross),
+        None => Across::Alone,
+    };
+    if let Ok(summary) = run(formulary(), data, &mut out, &printer, &options, across, None) {
         let records = out.iter().filter(|&&b| b == b'\n').count() as u64;
         assert_eq!(records, summary.rows, "one record per row");
     }

@@ -13,28 +13,11 @@ fn formulary() -> &'static Formulary {
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
-    let mut fields = text.split('\u{1f}').chain(std::iter::repeat(""));
-    let mut next = || fields.next().unwrap_or("");
-    let rx = Prescription {
-        rx_id: next(),
-        drug: next(),
-        form: next(),
-        strength: next(),
-        dose: next(),
-        times_per_day: next(),
-        duration_days: next(),
-        age_years: next(),
-        birth_date: next(),
-        date: next(),
-        pregnant: next(),
-        gestational_week: next(),
-        breastfeeding: next(),
-        conditions: next(),
-        allergies: next(),
-        co_medications: next(),
-    };
+    let mut fields = text.split('\u{1f}');
+    let rx = Prescription::from_fields(std::array::from_fn(|_| fields.next().unwrap_or("")));
     let as_of = chrono::NaiveDate::from_ymd_opt(2026, 11, 24).expect("a real date");
     let assessment = validate(formulary(), &rx, as_of);
     let _ = assessment.verdict();
-    let _ = rxcheck::request::parse(formulary(), &rx, as_of, &mut rxcheck::Assessment::default());
+    let dates = rxcheck::request::Dates::from(as_of);
+    let _ = rxcheck::request::parse(formulary(), &rx, &dates, &mut rxcheck::Assessment::default());
 });

@@ -481,7 +481,7 @@ impl Profile {
 }
 
 /// Normalises a name for lookup: lower case without accents, `-` and `_` as spaces, runs of
-/// spaces as one.
+/// spaces as one, a word of accents alone left out; a normal name normalises to itself.
 /// Borrows when the name is already normal.
 pub fn normalize_name(name: &str) -> Cow<'_, str> {
     let name = name.trim();
@@ -502,15 +502,21 @@ pub fn normalize_name(name: &str) -> Cow<'_, str> {
         .split(|c: char| c.is_whitespace() || c == '-' || c == '_')
         .filter(|w| !w.is_empty())
     {
+        let before = out.len();
         if !out.is_empty() {
             out.push(' ');
         }
+        let start = out.len();
         out.extend(
             word.chars()
                 .flat_map(char::to_lowercase)
                 .filter(|c| !('\u{300}'..='\u{36f}').contains(c))
                 .map(without_accent),
         );
+        // A word of accents alone is no word: a normal name normalises to itself.
+        if out.len() == start {
+            out.truncate(before);
+        }
     }
     Cow::Owned(out)
 }
@@ -864,6 +870,23 @@ pub fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Opt
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_normal_name_normalises_to_itself() {
+        for (name, normal) in [
+            ("Ketonal", "ketonal"),
+            ("Voltaren_Emulgel", "voltaren emulgel"),
+            ("  Найз  ", "найз"),
+            ("Diclofénac", "diclofenac"),
+            ("ketonal \u{301}", "ketonal"),
+            ("a \u{301} b", "a b"),
+            ("\u{301}\u{302}", ""),
+            ("\u{130}buprofen", "ibuprofen"),
+        ] {
+            assert_eq!(normalize_name(name), normal, "{name:?}");
+            assert_eq!(normalize_name(normal), normal, "{name:?}");
+        }
+    }
 
     #[test]
     fn icd10_codes_are_normalised() {
