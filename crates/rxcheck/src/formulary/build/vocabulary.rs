@@ -330,10 +330,12 @@ impl Builder<'_> {
         classes: &[DrugClass],
     ) -> (FastMap<String, DrugRef>, SubstanceNames) {
         let mut names: FastMap<String, DrugRef> = FastMap::default();
-        let mut substances: FastMap<String, Substance> = FastMap::default();
+        let mut known = SubstanceNames::default();
         for (class_index, class) in classes.iter().enumerate() {
             for member in &class.members {
-                let s = substances.entry(member.clone()).or_default();
+                let Some(s) = substance_named(&mut known, member.clone()) else {
+                    continue;
+                };
                 if !s.classes.contains(&class_index) {
                     s.classes.push(class_index);
                 }
@@ -372,7 +374,9 @@ impl Builder<'_> {
                     product,
                 };
                 names.entry(name.clone()).or_insert(wanted);
-                let s = substances.entry(name).or_default();
+                let Some(s) = substance_named(&mut known, name) else {
+                    continue;
+                };
                 s.drug = Some(drug_index);
                 for class in &drug.classes {
                     if !s.classes.contains(class) {
@@ -381,15 +385,7 @@ impl Builder<'_> {
                 }
             }
         }
-        let mut list = Vec::with_capacity(substances.len());
-        let substance_names = substances
-            .into_iter()
-            .map(|(name, substance)| {
-                list.push(substance);
-                (name, list.len() - 1)
-            })
-            .collect();
-        (names, (substance_names, list))
+        (names, known)
     }
 
     pub(super) fn source_ref(&mut self, file: usize, id: &Text) -> Option<usize> {
@@ -515,3 +511,15 @@ fn dotted(code: &str) -> String {
 
 /// Each name a substance is known by, with its place among the substances; and the substances.
 type SubstanceNames = (FastMap<String, usize>, Vec<Substance>);
+
+/// The substance `name` is known as, made when the name is new.
+fn substance_named(
+    (names, substances): &mut SubstanceNames,
+    name: String,
+) -> Option<&mut Substance> {
+    let at = *names.entry(name).or_insert_with(|| {
+        substances.push(Substance::default());
+        substances.len() - 1
+    });
+    substances.get_mut(at)
+}
