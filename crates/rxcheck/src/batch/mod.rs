@@ -367,14 +367,13 @@ impl<'f> Worker<'f> {
         }
         // A row without quotes is its fields between delimiters, as csv_core would read
         // them, and the fields are read in the row itself: most rows take this path.
-        let (bytes, count, gap) = match plain && !row.is_empty() {
-            true => (row, self.split_plain(row), 1),
-            false => {
-                let count = self.unquote(row);
-                let end = self.ends.get(..count).and_then(|e| e.last()).copied();
-                let bytes = self.unquoted.get(..end.unwrap_or(0)).unwrap_or(&[]);
-                (bytes, count, 0)
-            }
+        let (bytes, count, gap) = if plain && !row.is_empty() {
+            (row, self.split_plain(row), 1)
+        } else {
+            let count = self.unquote(row);
+            let end = self.ends.get(..count).and_then(|e| e.last()).copied();
+            let bytes = self.unquoted.get(..end.unwrap_or(0)).unwrap_or(&[]);
+            (bytes, count, 0)
         };
         Some(RowFields {
             text: std::str::from_utf8(bytes).ok()?,

@@ -143,8 +143,8 @@ impl<R: Read> RowSplitter<R> {
     fn scan(&self, data: &[u8], start: usize, delimiter: u8) -> Scan {
         // A line without a quote is a row as it is: one search finds which comes first.
         let first = memchr::memchr2(b'\n', b'"', tail(data, start)).map(|i| start + i);
-        match first.map(|i| (i, data.get(i))) {
-            Some((nl, Some(b'\n'))) => {
+        match first {
+            Some(nl) if data.get(nl) == Some(&b'\n') => {
                 return Scan::Row {
                     end: nl,
                     next: nl + 1,

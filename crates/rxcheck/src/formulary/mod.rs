@@ -602,7 +602,7 @@ impl Formulary {
             substance: self
                 .substance_names
                 .get(normal.as_ref())
-                .and_then(|&i| self.substances.get(i)),
+                .and_then(|&i| self.substance_at(i)),
             class: self
                 .class_names
                 .get(normal.as_ref())

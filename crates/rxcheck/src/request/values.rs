@@ -56,12 +56,11 @@ pub fn parse_flag(text: &str) -> Option<Flag> {
 /// nothing); other text is lowered first (a letter such as the Kelvin sign lowers to ASCII).
 pub(crate) fn word_value<T: Copy>(text: &str, words: &[(&str, T)]) -> Option<T> {
     let lowered;
-    let text = match text.is_ascii() {
-        true => text,
-        false => {
-            lowered = text.to_lowercase();
-            &lowered
-        }
+    let text = if text.is_ascii() {
+        text
+    } else {
+        lowered = text.to_lowercase();
+        &lowered
     };
     words
         .iter()
