@@ -410,6 +410,15 @@ fn a_hospital_export_is_read_through_a_mapping_file() {
             || stderr.contains("is not a column rxcheck reads"),
         "{stderr}"
     );
+    // A mapping file that is not TOML: one line naming the line and what is wrong there.
+    std::fs::write(&map, "drug = \"drug\"\ndrug = \"drug_name\"\n").unwrap();
+    let (code, _, stderr) = batch(input, &["--columns", map.to_str().unwrap()]);
+    assert_eq!(code, 3);
+    assert!(
+        stderr.contains("column mapping file: line 2: duplicate key `drug`\n"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
 }
 
 #[test]

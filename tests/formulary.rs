@@ -104,6 +104,25 @@ fn a_missing_required_key_is_an_error() {
 }
 
 #[test]
+fn syntax_errors_are_located_and_do_not_hide_the_rest() {
+    let found = diagnostics("syntax.toml");
+    assert_eq!(
+        found.first(),
+        Some(&(Error, 4, 6, "key with no value, expected `=`".to_string())),
+        "{found:?}"
+    );
+    assert_eq!(
+        found.get(1),
+        Some(&(Error, 7, 1, "duplicate key `version`".to_string())),
+        "{found:?}"
+    );
+    assert!(
+        !found.iter().any(|d| d.3.contains("no `[formulary]` table")),
+        "{found:?}"
+    );
+}
+
+#[test]
 fn lint_renders_location_snippet_caret_and_hint() {
     let out = rxcheck()
         .args(["formulary", "lint"])

@@ -143,8 +143,12 @@ impl ColumnMap {
     /// Reads a mapping file (`--columns`): `FIELD = "HEADER"` or `FIELD = ["HEADER", ...]`,
     /// and `ignore = ["HEADER", ...]`.
     pub fn from_toml(text: &str) -> Result<ColumnMap, MappingError> {
-        let table: toml::Table =
-            toml::from_str(text).map_err(|e| MappingError::File(e.message().to_string()))?;
+        let table: toml::Table = toml::from_str(text).map_err(|e| {
+            let (message, _) = crate::formulary::toml_message(&e, text);
+            let at = e.span().map_or(0, |s| s.start);
+            let line = text.get(..at).unwrap_or(text).matches('\n').count() + 1;
+            MappingError::File(format!("line {line}: {message}"))
+        })?;
         let mut map = ColumnMap::default();
         for (key, value) in table {
             let headers = match value {

@@ -9,6 +9,7 @@ mod embedded;
 mod raw;
 pub mod site;
 
+pub(crate) use build::toml_message;
 pub use diagnostic::{Diagnostic, Level, LoadError, SourceFile};
 pub use embedded::{embedded_cases, embedded_sources};
 

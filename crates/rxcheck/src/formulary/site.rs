@@ -497,7 +497,7 @@ impl Formulary {
         let raw: RawSite = match toml::from_str(&file.text) {
             Ok(raw) => raw,
             Err(e) => {
-                let (message, hint) = super::build::toml_message(&e);
+                let (message, hint) = super::toml_message(&e, &file.text);
                 let shape = "an overlay has `[site]`, `[hide_info]` and `[[rule]]` entries with `match`, `severity`, `limit`, `allow_loosen`, `justification` and `author`";
                 checker.error(
                     e.span().unwrap_or(0..0),

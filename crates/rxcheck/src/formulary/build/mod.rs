@@ -194,11 +194,12 @@ impl Builder<'_> {
                     if artifact {
                         return None;
                     }
-                    self.toml_error(index, &error);
+                    self.toml_error(index, &error, &text);
                     if let Some(key) = error.span().and_then(|s| line_key(&text, s.start)) {
                         blanked_keys.push(key);
                     }
-                    let span = error.span().filter(|s| !s.is_empty())?;
+                    // An error at a point (an empty span) blanks the line holding it.
+                    let span = error.span()?;
                     // A missing key is reported on its table; blanking that would only
                     // move the table's keys elsewhere and report them again.
                     if error.message().starts_with("missing field") || !blank_lines(&mut text, span)
@@ -211,8 +212,8 @@ impl Builder<'_> {
         None
     }
 
-    fn toml_error(&mut self, file: usize, error: &toml::de::Error) {
-        let (message, hint) = toml_message(error);
+    fn toml_error(&mut self, file: usize, error: &toml::de::Error, text: &str) {
+        let (message, hint) = toml_message(error, text);
         self.error(file, error.span().unwrap_or(0..0), message, hint);
     }
 
@@ -322,10 +323,10 @@ impl Builder<'_> {
     }
 }
 
-/// The key (`name` of `name = value`) on the line holding byte `at`, if the line has one.
-/// A TOML error as a diagnostic says it: its first line, with `unknown field `x`, expected one
-/// of ...` made `unknown key `x`` and the list moved into the hint.
-pub(super) fn toml_message(error: &toml::de::Error) -> (String, Option<String>) {
+/// A TOML error in `text` as a diagnostic says it: its first line, with `unknown field `x`,
+/// expected one of ...` made `unknown key `x`` and the list moved into the hint, and a
+/// duplicate key named.
+pub(crate) fn toml_message(error: &toml::de::Error, text: &str) -> (String, Option<String>) {
     let message = error.message().trim();
     let hint = unknown_key_hint(message);
     let first_line = message.lines().next().unwrap_or("");
@@ -333,11 +334,17 @@ pub(super) fn toml_message(error: &toml::de::Error) -> (String, Option<String>) 
         Some((head, _)) if head.starts_with("unknown field") => {
             head.replacen("unknown field", "unknown key", 1)
         }
-        _ => first_line.to_string(),
+        _ => match error.span().and_then(|s| text.get(s)) {
+            Some(key) if first_line == "duplicate key" && !key.trim().is_empty() => {
+                format!("duplicate key `{}`", key.trim())
+            }
+            _ => first_line.to_string(),
+        },
     };
     (first_line, hint)
 }
 
+/// The key (`name` of `name = value`) on the line holding byte `at`, if the line has one.
 fn line_key(text: &str, at: usize) -> Option<String> {
     let start = text.get(..at)?.rfind('\n').map_or(0, |i| i + 1);
     let line = text.get(start..)?.lines().next()?;
