@@ -34,6 +34,9 @@ impl Hasher for FnvHasher {
 /// A `HashMap` using [`FnvHasher`].
 pub type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FnvHasher>>;
 
+/// A `HashSet` using [`FnvHasher`].
+pub type FastSet<T> = std::collections::HashSet<T, BuildHasherDefault<FnvHasher>>;
+
 /// A hasher that takes eight bytes at a step (FxHash's mixing), for the longer keys of the
 /// per-thread parse caches, where FNV-1a's byte at a step shows.
 #[derive(Debug, Clone, Copy, Default)]

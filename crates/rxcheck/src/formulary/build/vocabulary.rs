@@ -2,6 +2,7 @@
 //! codes), drug classes, and the indexes of every name a prescription may use.
 
 use super::*;
+use crate::fasthash::FastSet;
 
 impl Builder<'_> {
     pub(super) fn build_sources(
@@ -271,9 +272,10 @@ impl Builder<'_> {
                         std::iter::once(&s.name).chain(&s.names)
                     }));
                 let mut members = Vec::new();
+                let mut listed = FastSet::default();
                 for m in names {
                     let name = normalize_name(m.get_ref()).into_owned();
-                    if members.contains(&name) {
+                    if !listed.insert(name.clone()) {
                         self.error(
                             item.file,
                             m.span(),
@@ -332,6 +334,10 @@ impl Builder<'_> {
         let mut names: FastMap<String, DrugRef> = FastMap::default();
         let mut known = SubstanceNames::default();
         for (class_index, class) in classes.iter().enumerate() {
+            // Each member's note by its name, the first given when a name has two.
+            let notes: FastMap<&str, &String> = (class.notes.iter().rev())
+                .map(|(name, note)| (name.as_str(), note))
+                .collect();
             for member in &class.members {
                 let Some(s) = substance_named(&mut known, member.clone()) else {
                     continue;
@@ -339,7 +345,7 @@ impl Builder<'_> {
                 if !s.classes.contains(&class_index) {
                     s.classes.push(class_index);
                 }
-                if let Some((_, note)) = class.notes.iter().find(|(n, _)| n == member) {
+                if let Some(&note) = notes.get(member.as_str()) {
                     s.notes.push((class_index, note.clone()));
                 }
             }
@@ -430,7 +436,11 @@ impl Builder<'_> {
         &mut self,
         items: Vec<Item<crate::formulary::raw::RawAllergen>>,
     ) -> Vec<Allergen> {
-        items
+        let class_members = std::mem::take(&mut self.class_members);
+        let in_a_class: FastSet<&str> = (class_members.iter())
+            .map(|(member, _, _)| member.as_str())
+            .collect();
+        let allergens = items
             .into_iter()
             .enumerate()
             .map(|(index, item)| {
@@ -449,7 +459,7 @@ impl Builder<'_> {
                         }
                         continue;
                     }
-                    if self.class_members.iter().any(|(member, _, _)| *member == name) {
+                    if in_a_class.contains(name.as_str()) {
                         self.error(
                             item.file,
                             n.span(),
@@ -466,7 +476,10 @@ impl Builder<'_> {
                     names,
                 }
             })
-            .collect()
+            .collect();
+        drop(in_a_class);
+        self.class_members = class_members;
+        allergens
     }
 
     /// Warns of class members that are formulary drugs: the drug's `classes` list says it.
