@@ -16,7 +16,7 @@ use super::{
     BatchError, BatchOptions, Columns, FirstAndLast, RowKind, RowSpan, RowSplitter, Waiting,
     Worker, patient_of, prescription, read_header, read_in_batches,
 };
-use crate::fasthash::{FastMap, FnvHasher};
+use crate::fasthash::{FastMap, FnvHasher, WordMap};
 use crate::finding::Assessment;
 use crate::formulary::Formulary;
 use crate::packed::{Put, Take, frame, read_record};
@@ -271,7 +271,16 @@ fn course_records(
     let mut worker = Worker::new(delimiter);
     // Parsing records its findings here; the first pass keeps none of them.
     let mut scratch = Assessment::default();
-    let mut records = CourseRecords::default();
+    // A record holds some of its row's fields and 49 bytes of lengths and numbers: room for
+    // them all at once, not grown (and copied) record by record.
+    let row_bytes = match (spans.first(), spans.last()) {
+        (Some(first), Some(last)) => last.bytes.end.saturating_sub(first.bytes.start),
+        _ => 0,
+    };
+    let mut records = CourseRecords {
+        bytes: Vec::with_capacity(row_bytes + 49 * spans.len()),
+        ends: Vec::with_capacity(spans.len()),
+    };
     let slots = columns.slots(&COURSE_FIELDS);
     for (index, span) in (first..).zip(spans) {
         if span.kind != RowKind::Complete {
@@ -624,7 +633,7 @@ fn work_out_records(
             record: at..at + record.len(),
         });
     }
-    heads.sort_unstable_by_key(|h| (h.patient, h.row));
+    let heads = grouped_by_patient(heads);
     // The findings' records, back to back, and each one's row and end.
     let mut found = Vec::new();
     let mut findings: Vec<(u32, usize)> = Vec::new();
@@ -693,6 +702,51 @@ fn work_out_records(
     Ok(runs)
 }
 
+/// `heads` grouped by patient, each patient's in row order, the patients in the order they
+/// first come: a counting sort, linear in the courses (a part's records come in row order).
+fn grouped_by_patient(mut heads: Vec<Head>) -> Vec<Head> {
+    if !heads.is_sorted_by_key(|h| h.row) {
+        heads.sort_by_key(|h| h.row);
+    }
+    // Each head's patient, numbered as they first come, and each patient's count of heads.
+    let mut numbers: WordMap<PatientKey, usize> = WordMap::default();
+    let mut counts: Vec<usize> = Vec::new();
+    let patients: Vec<usize> = (heads.iter())
+        .map(|head| {
+            let new = counts.len();
+            let patient = *numbers.entry(head.patient).or_insert(new);
+            if patient == new {
+                counts.push(0);
+            }
+            if let Some(count) = counts.get_mut(patient) {
+                *count += 1;
+            }
+            patient
+        })
+        .collect();
+    // Where each patient's next head goes: after the heads of the patients before it.
+    let mut next: Vec<usize> = (counts.iter())
+        .scan(0, |before, &count| {
+            let start = *before;
+            *before += count;
+            Some(start)
+        })
+        .collect();
+    let mut order = vec![0; heads.len()];
+    for (index, &patient) in patients.iter().enumerate() {
+        if let Some(at) = next.get_mut(patient) {
+            if let Some(place) = order.get_mut(*at) {
+                *place = index;
+            }
+            *at += 1;
+        }
+    }
+    order
+        .iter()
+        .filter_map(|&i| heads.get(i).cloned())
+        .collect()
+}
+
 /// The finding records `found` (each ending where `findings` says, with its row) as a stream
 /// in row order, each row's in the order they were worked out; in a spill file with `spill`.
 fn sorted_run(
@@ -728,6 +782,7 @@ fn sorted_run(
 
 /// What a course record says first: its patient, row, and first and last days (as numbers;
 /// the last is the greatest for an open-ended course); and where the record is.
+#[derive(Clone)]
 struct Head {
     patient: PatientKey,
     row: u32,

@@ -84,7 +84,8 @@ impl Stream {
         if self.file.is_none() {
             return Ok(self.memory);
         }
-        let mut bytes = Vec::new();
+        // Room for them all at once, not grown (and copied) as they are read.
+        let mut bytes = Vec::with_capacity(usize::try_from(self.len).unwrap_or(0));
         self.into_reader()?.read_to_end(&mut bytes)?;
         Ok(bytes)
     }
