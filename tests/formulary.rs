@@ -123,6 +123,40 @@ fn syntax_errors_are_located_and_do_not_hide_the_rest() {
 }
 
 #[test]
+fn a_file_that_cannot_be_read_whole_is_the_only_thing_reported() {
+    // The shipped formulary with one array left open: the parser finds out only on a later
+    // line. That file's error (with a hint at the open array) is the one reported, not what
+    // its loss would make look missing in the other files.
+    let dir = tempfile::tempdir().unwrap();
+    let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/formulary");
+    for entry in std::fs::read_dir(shipped).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            let mut text = std::fs::read_to_string(&path).unwrap();
+            if path.ends_with("shared.toml") {
+                let open = text.find("duplicate_therapy = [").unwrap();
+                let close = open + text[open..].find("\n]\n").unwrap();
+                text.replace_range(close..close + 2, "");
+            }
+            std::fs::write(dir.path().join(path.file_name().unwrap()), text).unwrap();
+        }
+    }
+    let out = rxcheck()
+        .args(["formulary", "lint"])
+        .arg(dir.path())
+        .assert()
+        .code(3);
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(text.contains("shared.toml:"), "{text}");
+    assert!(text.contains("lacks its closing `]`"), "{text}");
+    assert!(!text.contains("is not defined"), "{text}");
+    assert!(
+        text.ends_with("formulary does not load: 1 error, 0 warnings\n"),
+        "{text}"
+    );
+}
+
+#[test]
 fn lint_renders_location_snippet_caret_and_hint() {
     let out = rxcheck()
         .args(["formulary", "lint"])

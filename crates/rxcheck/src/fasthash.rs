@@ -49,8 +49,10 @@ impl WordHasher {
 }
 
 impl Hasher for WordHasher {
+    /// The state turned so that its best-mixed (high) bits come low, where a table picks its
+    /// slot: as it is, a key's low bits would depend on its first bytes only.
     fn finish(&self) -> u64 {
-        self.0
+        self.0.rotate_left(26)
     }
 
     fn write(&mut self, bytes: &[u8]) {

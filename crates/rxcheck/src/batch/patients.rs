@@ -271,14 +271,14 @@ fn course_records(
     let mut worker = Worker::new(delimiter);
     // Parsing records its findings here; the first pass keeps none of them.
     let mut scratch = Assessment::default();
-    // A record holds some of its row's fields and 49 bytes of lengths and numbers: room for
-    // them all at once, not grown (and copied) record by record.
+    // A record holds some of its row's fields and its lengths and numbers: room for them all
+    // at once, not grown (and copied) record by record.
     let row_bytes = match (spans.first(), spans.last()) {
         (Some(first), Some(last)) => last.bytes.end.saturating_sub(first.bytes.start),
         _ => 0,
     };
     let mut records = CourseRecords {
-        bytes: Vec::with_capacity(row_bytes + 49 * spans.len()),
+        bytes: Vec::with_capacity(row_bytes + COURSE_RECORD_NUMBERS * spans.len()),
         ends: Vec::with_capacity(spans.len()),
     };
     let slots = columns.slots(&COURSE_FIELDS);
@@ -741,9 +741,9 @@ fn grouped_by_patient(mut heads: Vec<Head>) -> Vec<Head> {
             *at += 1;
         }
     }
-    order
-        .iter()
-        .filter_map(|&i| heads.get(i).cloned())
+    let mut heads: Vec<Option<Head>> = heads.into_iter().map(Some).collect();
+    (order.iter())
+        .filter_map(|&i| heads.get_mut(i).and_then(Option::take))
         .collect()
 }
 
@@ -782,13 +782,17 @@ fn sorted_run(
 
 /// What a course record says first: its patient, row, and first and last days (as numbers;
 /// the last is the greatest for an open-ended course); and where the record is.
-#[derive(Clone)]
 struct Head {
     patient: PatientKey,
     row: u32,
     days: (i32, i32),
     record: Range<usize>,
 }
+
+/// The bytes of a course record that are not its fields' text: its frame's length, the
+/// lengths of its 8 texts (patient, rx id and regimen), its row, its days and whether it has
+/// a last day.
+const COURSE_RECORD_NUMBERS: usize = 4 + 8 * 4 + 4 + 4 + 1 + 4;
 
 /// Writes a course record: its patient, row, first and last days, then the row's rx id and
 /// regimen fields as written.

@@ -107,7 +107,9 @@ pub(super) fn build(files: &[SourceFile]) -> Result<Formulary, LoadError> {
             width: 1,
         });
     }
-    if parsed.is_empty() {
+    // A file that could not be read as a whole would make what it defines look missing
+    // everywhere else: its own errors are the ones to fix first.
+    if parsed.is_empty() || parsed.len() < files.len() {
         return Err(b.finish_err());
     }
     let formulary = b.assemble(parsed);
@@ -198,7 +200,13 @@ impl Builder<'_> {
                     if let Some(key) = error.span().and_then(|s| line_key(&text, s.start)) {
                         blanked_keys.push(key);
                     }
-                    // An error at a point (an empty span) blanks the line holding it.
+                    // An error that leaves a bracket or a string open says nothing sure of
+                    // the lines after it; any other error at a point (an empty span) blanks
+                    // the line holding it.
+                    let message = error.message();
+                    if (UNCLOSED.iter().chain(&IN_AN_OPEN_ARRAY)).any(|m| message.starts_with(m)) {
+                        return None;
+                    }
                     let span = error.span()?;
                     // A missing key is reported on its table; blanking that would only
                     // move the table's keys elsewhere and report them again.
@@ -323,12 +331,27 @@ impl Builder<'_> {
     }
 }
 
+/// How the TOML parser's errors that leave a bracket or a string open begin, besides
+/// [`IN_AN_OPEN_ARRAY`].
+const UNCLOSED: [&str; 2] = ["unclosed", "invalid multi-line"];
+
+/// How the TOML parser's errors on a line read as part of an array begin (an array above it
+/// may lack its `]`).
+const IN_AN_OPEN_ARRAY: [&str; 2] = [
+    "missing comma between array elements",
+    "unexpected `=` in array",
+];
+
 /// A TOML error in `text` as a diagnostic says it: its first line, with `unknown field `x`,
 /// expected one of ...` made `unknown key `x`` and the list moved into the hint, and a
 /// duplicate key named.
 pub(crate) fn toml_message(error: &toml::de::Error, text: &str) -> (String, Option<String>) {
     let message = error.message().trim();
-    let hint = unknown_key_hint(message);
+    let hint = unknown_key_hint(message).or_else(|| {
+        (IN_AN_OPEN_ARRAY.iter().any(|m| message.starts_with(m))).then(|| {
+            "if this line is not part of an array, the array above it lacks its closing `]`".into()
+        })
+    });
     let first_line = message.lines().next().unwrap_or("");
     let first_line = match first_line.split_once(", expected") {
         Some((head, _)) if head.starts_with("unknown field") => {

@@ -436,11 +436,10 @@ impl Builder<'_> {
         &mut self,
         items: Vec<Item<crate::formulary::raw::RawAllergen>>,
     ) -> Vec<Allergen> {
-        let class_members = std::mem::take(&mut self.class_members);
-        let in_a_class: FastSet<&str> = (class_members.iter())
-            .map(|(member, _, _)| member.as_str())
+        let in_a_class: FastSet<String> = (self.class_members.iter())
+            .map(|(member, _, _)| member.clone())
             .collect();
-        let allergens = items
+        items
             .into_iter()
             .enumerate()
             .map(|(index, item)| {
@@ -459,7 +458,7 @@ impl Builder<'_> {
                         }
                         continue;
                     }
-                    if in_a_class.contains(name.as_str()) {
+                    if in_a_class.contains(&name) {
                         self.error(
                             item.file,
                             n.span(),
@@ -476,10 +475,7 @@ impl Builder<'_> {
                     names,
                 }
             })
-            .collect();
-        drop(in_a_class);
-        self.class_members = class_members;
-        allergens
+            .collect()
     }
 
     /// Warns of class members that are formulary drugs: the drug's `classes` list says it.
