@@ -16,7 +16,7 @@ use super::{
     BatchError, BatchOptions, Columns, FirstAndLast, RowKind, RowSpan, RowSplitter, Waiting,
     Worker, patient_of, prescription, read_header, read_in_batches,
 };
-use crate::fasthash::{FastMap, FnvHasher, WordMap};
+use crate::fasthash::{FastMap, FnvHasher};
 use crate::finding::Assessment;
 use crate::formulary::Formulary;
 use crate::packed::{Put, Take, frame, read_record};
@@ -271,16 +271,7 @@ fn course_records(
     let mut worker = Worker::new(delimiter);
     // Parsing records its findings here; the first pass keeps none of them.
     let mut scratch = Assessment::default();
-    // A record holds some of its row's fields and its lengths and numbers: room for them all
-    // at once, not grown (and copied) record by record.
-    let row_bytes = match (spans.first(), spans.last()) {
-        (Some(first), Some(last)) => last.bytes.end.saturating_sub(first.bytes.start),
-        _ => 0,
-    };
-    let mut records = CourseRecords {
-        bytes: Vec::with_capacity(row_bytes + COURSE_RECORD_NUMBERS * spans.len()),
-        ends: Vec::with_capacity(spans.len()),
-    };
+    let mut records = CourseRecords::default();
     let slots = columns.slots(&COURSE_FIELDS);
     for (index, span) in (first..).zip(spans) {
         if span.kind != RowKind::Complete {
@@ -633,7 +624,7 @@ fn work_out_records(
             record: at..at + record.len(),
         });
     }
-    let heads = grouped_by_patient(heads);
+    heads.sort_unstable_by_key(|h| (h.patient, h.row));
     // The findings' records, back to back, and each one's row and end.
     let mut found = Vec::new();
     let mut findings: Vec<(u32, usize)> = Vec::new();
@@ -702,51 +693,6 @@ fn work_out_records(
     Ok(runs)
 }
 
-/// `heads` grouped by patient, each patient's in row order, the patients in the order they
-/// first come: a counting sort, linear in the courses (a part's records come in row order).
-fn grouped_by_patient(mut heads: Vec<Head>) -> Vec<Head> {
-    if !heads.is_sorted_by_key(|h| h.row) {
-        heads.sort_by_key(|h| h.row);
-    }
-    // Each head's patient, numbered as they first come, and each patient's count of heads.
-    let mut numbers: WordMap<PatientKey, usize> = WordMap::default();
-    let mut counts: Vec<usize> = Vec::new();
-    let patients: Vec<usize> = (heads.iter())
-        .map(|head| {
-            let new = counts.len();
-            let patient = *numbers.entry(head.patient).or_insert(new);
-            if patient == new {
-                counts.push(0);
-            }
-            if let Some(count) = counts.get_mut(patient) {
-                *count += 1;
-            }
-            patient
-        })
-        .collect();
-    // Where each patient's next head goes: after the heads of the patients before it.
-    let mut next: Vec<usize> = (counts.iter())
-        .scan(0, |before, &count| {
-            let start = *before;
-            *before += count;
-            Some(start)
-        })
-        .collect();
-    let mut order = vec![0; heads.len()];
-    for (index, &patient) in patients.iter().enumerate() {
-        if let Some(at) = next.get_mut(patient) {
-            if let Some(place) = order.get_mut(*at) {
-                *place = index;
-            }
-            *at += 1;
-        }
-    }
-    let mut heads: Vec<Option<Head>> = heads.into_iter().map(Some).collect();
-    (order.iter())
-        .filter_map(|&i| heads.get_mut(i).and_then(Option::take))
-        .collect()
-}
-
 /// The finding records `found` (each ending where `findings` says, with its row) as a stream
 /// in row order, each row's in the order they were worked out; in a spill file with `spill`.
 fn sorted_run(
@@ -788,11 +734,6 @@ struct Head {
     days: (i32, i32),
     record: Range<usize>,
 }
-
-/// The bytes of a course record that are not its fields' text: its frame's length, the
-/// lengths of its 8 texts (patient, rx id and regimen), its row, its days and whether it has
-/// a last day.
-const COURSE_RECORD_NUMBERS: usize = 4 + 8 * 4 + 4 + 4 + 1 + 4;
 
 /// Writes a course record: its patient, row, first and last days, then the row's rx id and
 /// regimen fields as written.
