@@ -36,6 +36,16 @@ fn rxcheck() -> Command {
     cmd
 }
 
+/// What `formulary lint` prints of a formulary that does not load (it exits 3).
+fn failing_lint(path: impl AsRef<std::ffi::OsStr>) -> String {
+    let out = rxcheck()
+        .args(["formulary", "lint"])
+        .arg(path)
+        .assert()
+        .code(3);
+    String::from_utf8(out.get_output().stdout.clone()).unwrap()
+}
+
 use Level::{Error, Warning};
 
 #[test]
@@ -141,12 +151,7 @@ fn a_file_that_cannot_be_read_whole_is_the_only_thing_reported() {
             std::fs::write(dir.path().join(path.file_name().unwrap()), text).unwrap();
         }
     }
-    let out = rxcheck()
-        .args(["formulary", "lint"])
-        .arg(dir.path())
-        .assert()
-        .code(3);
-    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let text = failing_lint(dir.path());
     assert!(text.contains("shared.toml:"), "{text}");
     assert!(text.contains("lacks its closing `]`"), "{text}");
     assert!(!text.contains("is not defined"), "{text}");
@@ -158,12 +163,7 @@ fn a_file_that_cannot_be_read_whole_is_the_only_thing_reported() {
 
 #[test]
 fn lint_renders_location_snippet_caret_and_hint() {
-    let out = rxcheck()
-        .args(["formulary", "lint"])
-        .arg(fixture("consistency.toml"))
-        .assert()
-        .code(3);
-    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let text = failing_lint(fixture("consistency.toml"));
     assert!(
         text.contains("error: condition `gi_ulcr` is not defined\n  --> "),
         "{text}"

@@ -145,8 +145,7 @@ impl ColumnMap {
     pub fn from_toml(text: &str) -> Result<ColumnMap, MappingError> {
         let table: toml::Table = toml::from_str(text).map_err(|e| {
             let (message, _) = crate::formulary::toml_message(&e, text);
-            let at = e.span().map_or(0, |s| s.start);
-            let line = text.get(..at).unwrap_or(text).matches('\n').count() + 1;
+            let line = crate::formulary::line_of(text, e.span().map_or(0, |s| s.start));
             MappingError::File(format!("line {line}: {message}"))
         })?;
         let mut map = ColumnMap::default();

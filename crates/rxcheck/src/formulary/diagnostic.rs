@@ -51,7 +51,7 @@ impl Diagnostic {
             .find('\n')
             .map_or(text.len(), |i| start + i);
         let snippet = sub(line_start..line_end).trim_end_matches('\r').to_string();
-        let line = sub(0..start).matches('\n').count() + 1;
+        let line = line_of(text, start);
         let column = sub(line_start..start).chars().count() + 1;
         let end = floor_char_boundary(text, span.end.clamp(start, line_end));
         let width = sub(start..end).chars().count().max(1);
@@ -91,6 +91,12 @@ impl Diagnostic {
         }
         out
     }
+}
+
+/// The line (from 1) that holds byte `at` of `text`.
+pub(crate) fn line_of(text: &str, at: usize) -> usize {
+    let at = floor_char_boundary(text, at.min(text.len()));
+    text.get(..at).unwrap_or("").matches('\n').count() + 1
 }
 
 fn floor_char_boundary(text: &str, mut index: usize) -> usize {

@@ -10,6 +10,7 @@ mod raw;
 pub mod site;
 
 pub(crate) use build::toml_message;
+pub(crate) use diagnostic::line_of;
 pub use diagnostic::{Diagnostic, Level, LoadError, SourceFile};
 pub use embedded::{embedded_cases, embedded_sources};
 

@@ -189,10 +189,11 @@ impl Builder<'_> {
                 // With errors already reported, the rest is still checked for meaning.
                 Ok(raw) => return Some(raw),
                 Err(error) => {
+                    let message = error.message();
                     // A key blanked for having a bad value is then missing: not a new error.
                     let artifact = blanked_keys
                         .iter()
-                        .any(|k| error.message().starts_with(&format!("missing field `{k}`")));
+                        .any(|k| message.starts_with(&format!("missing field `{k}`")));
                     if artifact {
                         return None;
                     }
@@ -200,18 +201,16 @@ impl Builder<'_> {
                     if let Some(key) = error.span().and_then(|s| line_key(&text, s.start)) {
                         blanked_keys.push(key);
                     }
-                    // An error that leaves a bracket or a string open says nothing sure of
-                    // the lines after it; any other error at a point (an empty span) blanks
-                    // the line holding it.
-                    let message = error.message();
-                    if (UNCLOSED.iter().chain(&IN_AN_OPEN_ARRAY)).any(|m| message.starts_with(m)) {
-                        return None;
-                    }
-                    let span = error.span()?;
-                    // A missing key is reported on its table; blanking that would only
-                    // move the table's keys elsewhere and report them again.
-                    if error.message().starts_with("missing field") || !blank_lines(&mut text, span)
-                    {
+                    // The file stops at a missing key (reported on its table: blanking that
+                    // would only move the table's keys elsewhere and report them again) and
+                    // at a bracket or string left open (which says nothing sure of the lines
+                    // after it). Any other error blanks the lines it touches: the line
+                    // holding it, when it is at a point.
+                    let stops = (["missing field"].iter())
+                        .chain(&UNCLOSED)
+                        .chain(&IN_AN_OPEN_ARRAY)
+                        .any(|m| message.starts_with(m));
+                    if stops || !blank_lines(&mut text, error.span()?) {
                         return None;
                     }
                 }
@@ -353,16 +352,15 @@ pub(crate) fn toml_message(error: &toml::de::Error, text: &str) -> (String, Opti
         })
     });
     let first_line = message.lines().next().unwrap_or("");
-    let first_line = match first_line.split_once(", expected") {
-        Some((head, _)) if head.starts_with("unknown field") => {
+    let key = (error.span().and_then(|s| text.get(s)))
+        .map(str::trim)
+        .filter(|k| !k.is_empty());
+    let first_line = match (first_line.split_once(", expected"), key) {
+        (Some((head, _)), _) if head.starts_with("unknown field") => {
             head.replacen("unknown field", "unknown key", 1)
         }
-        _ => match error.span().and_then(|s| text.get(s)) {
-            Some(key) if first_line == "duplicate key" && !key.trim().is_empty() => {
-                format!("duplicate key `{}`", key.trim())
-            }
-            _ => first_line.to_string(),
-        },
+        (_, Some(key)) if first_line == "duplicate key" => format!("duplicate key `{key}`"),
+        _ => first_line.to_string(),
     };
     (first_line, hint)
 }
