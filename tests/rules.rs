@@ -1455,6 +1455,32 @@ mod round_two {
     }
 
     #[test]
+    fn co_medications_written_with_strength_salt_form_or_other_separators() {
+        let hepatotoxic = "warn interaction:nimesulide.interaction.hepatotoxic";
+        let duplicate = "warn duplicate_therapy:nsaid_class.duplicate_therapy.nsaid";
+        for list in [
+            "methotrexate 15 mg weekly",
+            "methotrexate sodium",
+            "Methotrexate 2.5 MG Oral Tablet",
+            "omeprazole, methotrexate",
+            "omeprazole|methotrexate",
+            "omeprazole\nmethotrexate",
+            "methotrexate 2,5 mg",
+        ] {
+            expect(&with(&nim(), &[("co", list)]), Warn, &[hepatotoxic]);
+        }
+        for list in ["ibuprofen 400", "amlodipine, Ibuprofen 400 MG Oral Tablet"] {
+            expect(
+                &with(&nim(), &[("co", list)]),
+                Warn,
+                &[duplicate, hepatotoxic],
+            );
+        }
+        // A drug outside every class stays quiet, whatever is written after it.
+        expect(&with(&nim(), &[("co", "amlodipine 5 mg, omeprazole 20 mg")]), Ok, &[]);
+    }
+
+    #[test]
     fn nsaid_allergies_by_brand_and_class_name() {
         let dic = with(&DIC_TAB, &[("dose", "50 mg"), ("times", "3")]);
         for name in [

@@ -15,7 +15,7 @@ mod values;
 pub use cache::ParseCache;
 pub use fields::{Field, FieldInfo};
 pub use input::Input;
-pub use names::Named;
+pub use names::{Named, named_part};
 pub use patient::{GivenCondition, Pregnancy, Sex};
 pub use regimen::{Duration, Range, StrengthGiven};
 pub use target::Target;

@@ -12,12 +12,39 @@ pub struct Named<'f, 'r> {
     pub known: KnownName<'f>,
 }
 
-/// The names of a `;`-separated list, each resolved.
+/// The names of a list, each resolved.
 pub(super) fn resolve<'f, 'r>(f: &'f Formulary, list: &'r str) -> Vec<Named<'f, 'r>> {
-    list_items(list)
-        .map(|text| Named {
-            text,
-            known: f.lookup_name(text),
-        })
-        .collect()
+    list_items(list).map(|item| lookup_item(f, item)).collect()
+}
+
+/// How many leading words of an item are tried as a name.
+const MAX_WORDS: usize = 8;
+
+/// An item as the formulary knows it: see [`named_part`]; unknown when no part names anything.
+fn lookup_item<'f, 'r>(f: &'f Formulary, item: &'r str) -> Named<'f, 'r> {
+    let text = named_part(item, |part| f.lookup_name(part).is_known()).unwrap_or(item);
+    Named {
+        text,
+        known: f.lookup_name(text),
+    }
+}
+
+/// The part of a drug as written that `names` something: the whole of it, or else its longest
+/// run of leading words that does, as drugs written with a salt, strength or form read
+/// (`methotrexate sodium`, `methotrexate 2.5 mg weekly`, `Ibuprofen 400 MG Oral Tablet`).
+pub fn named_part<'r>(written: &'r str, names: impl Fn(&str) -> bool) -> Option<&'r str> {
+    if names(written) {
+        return Some(written);
+    }
+    let word_ends: Vec<usize> = written
+        .char_indices()
+        .filter(|&(i, c)| c.is_whitespace() && i > 0)
+        .map(|(i, _)| i)
+        .take(MAX_WORDS)
+        .collect();
+    word_ends
+        .iter()
+        .rev()
+        .filter_map(|&end| written.get(..end).map(str::trim_end))
+        .find(|part| !part.is_empty() && names(part))
 }

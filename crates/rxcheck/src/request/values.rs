@@ -290,9 +290,29 @@ pub fn completed_years(birth: NaiveDate, on: NaiveDate) -> Option<u32> {
     on.years_since(birth)
 }
 
-/// The non-empty items of a `;`-separated list, trimmed.
+/// The non-empty items of a list, trimmed. Items are separated by `;`, as documented, and by
+/// what other systems separate them with: a line break, `|`, or a comma that is not a decimal
+/// comma (`2,5 mg`). No drug, allergen or condition name holds one of these.
 pub fn list_items(text: &str) -> impl Iterator<Item = &str> {
-    text.split(';').map(trim).filter(|s| !s.is_empty())
+    let bytes = text.as_bytes();
+    let digit_at = |i: usize| bytes.get(i).is_some_and(u8::is_ascii_digit);
+    let separators = bytes.iter().enumerate().filter_map(move |(i, &b)| {
+        let separates = match b {
+            b';' | b'|' | b'\n' | b'\r' => true,
+            b',' => !(i > 0 && digit_at(i - 1) && digit_at(i + 1)),
+            _ => false,
+        };
+        separates.then_some(i)
+    });
+    let mut start = 0;
+    separators
+        .chain([text.len()])
+        .map(move |end| {
+            let item = text.get(start..end).unwrap_or_default();
+            start = end + 1;
+            trim(item)
+        })
+        .filter(|s| !s.is_empty())
 }
 
 #[cfg(test)]

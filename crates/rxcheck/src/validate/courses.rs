@@ -15,7 +15,7 @@ use crate::formulary::{
     ClassRule, CombinedMax, Drug, DuplicateRule, Formulary, Substance, normalize_name,
 };
 use crate::packed::{Put, Take};
-use crate::request::{Duration, Range, Request, Target};
+use crate::request::{Duration, Range, Request, Target, named_part};
 use crate::units::Dimension;
 use chrono::{Datelike, Days, NaiveDate};
 use overlaps::{CourseSets, FirstCourses, Query};
@@ -99,10 +99,14 @@ impl<'f> CourseDrug<'f> {
                     .map(|d| d.top),
                 systemic: t.form.systemic,
             },
-            None => CourseDrug::Other {
-                name: normalize_name(drug).into(),
-                known: formulary.substance(drug),
-            },
+            None => {
+                let named = named_part(drug, |part| formulary.substance(part).is_some());
+                let drug = named.unwrap_or(drug);
+                CourseDrug::Other {
+                    name: normalize_name(drug).into(),
+                    known: formulary.substance(drug),
+                }
+            }
         })
     }
 }
