@@ -270,9 +270,8 @@ fn excel_delimiter(args: &Args, stdin_header: &[u8]) -> Result<Option<u8>, Fatal
         Some(path) => {
             let file = File::open(path)
                 .map_err(|e| Fatal(format!("cannot open `{}`: {e}", path.display())))?;
-            io::BufRead::read_until(
+            read_first_line(
                 &mut io::BufReader::new(decoded(file, args.encoding)),
-                b'\n',
                 &mut header,
             )
             .map_err(|e| Fatal(format!("cannot read input: {e}")))?;
@@ -332,7 +331,7 @@ pub fn run(mut args: Args) -> Result<i32, Fatal> {
     let mut stdin = io::BufReader::new(decoded(io::stdin(), args.encoding));
     let mut stdin_header = Vec::new();
     if from_stdin {
-        io::BufRead::read_until(&mut stdin, b'\n', &mut stdin_header)
+        read_first_line(&mut stdin, &mut stdin_header)
             .map_err(|e| Fatal(format!("cannot read input: {e}")))?;
     }
     let header_delimiter = excel_delimiter(&args, &stdin_header)?;
@@ -838,4 +837,36 @@ fn summary_json(args: &Args, summary: &Summary) -> serde_json::Value {
         "site": path(args.formulary.site.as_ref()),
         "acknowledged": path(args.acknowledged.as_ref()),
     })
+}
+
+/// Appends the first line of `input` to `line`, with its line break: a `\n`, a `\r\n`, or a
+/// lone `\r` (as old Mac exports end lines).
+fn read_first_line(input: &mut impl io::BufRead, line: &mut Vec<u8>) -> io::Result<()> {
+    let mut after_return = false;
+    loop {
+        let available = input.fill_buf()?;
+        if after_return {
+            if available.first() == Some(&b'\n') {
+                line.push(b'\n');
+                input.consume(1);
+            }
+            return Ok(());
+        }
+        let Some(at) = available.iter().position(|&b| b == b'\n' || b == b'\r') else {
+            if available.is_empty() {
+                return Ok(());
+            }
+            let taken = available.len();
+            line.extend_from_slice(available);
+            input.consume(taken);
+            continue;
+        };
+        let is_return = available.get(at) == Some(&b'\r');
+        line.extend_from_slice(available.get(..=at).unwrap_or_default());
+        input.consume(at + 1);
+        if !is_return {
+            return Ok(());
+        }
+        after_return = true;
+    }
 }

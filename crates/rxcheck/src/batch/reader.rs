@@ -1,5 +1,5 @@
-//! Splits CSV input into rows without ever losing one: a BOM is dropped, CRLF and LF both end
-//! a row, quoted fields may span lines, and a quote that never closes (or runs past the field
+//! Splits CSV input into rows without ever losing one: a BOM is dropped, CRLF, LF and a lone
+//! CR (old Mac exports) each end a row, quoted fields may span lines, and a quote that never closes (or runs past the field
 //! limit) makes only its own line an invalid row; reading resumes on the next line. Once the
 //! header's width is known, a quoted field that spans lines but makes a row of the wrong
 //! width is a stray quote too: its line is the invalid row, and each following line is read
@@ -41,6 +41,21 @@ fn slice(data: &[u8], range: Range<usize>) -> &[u8] {
 /// `data[from..]`, or nothing when `from` is out of bounds.
 fn tail(data: &[u8], from: usize) -> &[u8] {
     data.get(from..).unwrap_or_default()
+}
+
+/// Where the first line break at or after `from` is: a `\n` or a `\r`.
+fn next_break(data: &[u8], from: usize) -> Option<usize> {
+    memchr::memchr2(b'\n', b'\r', tail(data, from)).map(|i| from + i)
+}
+
+/// How many line breaks `bytes` holds, a `\r\n` counting once.
+fn count_breaks(bytes: &[u8]) -> u64 {
+    let lone_returns = bytes
+        .iter()
+        .enumerate()
+        .filter(|&(i, &b)| b == b'\r' && bytes.get(i + 1) != Some(&b'\n'))
+        .count();
+    memchr::memchr_iter(b'\n', bytes).count() as u64 + lone_returns as u64
 }
 
 /// Reads rows from any byte stream, in bounded memory.
@@ -139,15 +154,28 @@ impl<R: Read> RowSplitter<R> {
         }
     }
 
+    /// Where the line after the break at `at` (a `\n`, `\r\n` or lone `\r`) starts; `None`
+    /// when a `\r` ends the data read so far and more input may bring its `\n`.
+    fn after_break(&self, data: &[u8], at: usize) -> Option<usize> {
+        match (data.get(at), data.get(at + 1)) {
+            (Some(b'\r'), Some(b'\n')) => Some(at + 2),
+            (Some(b'\r'), None) if !self.eof => None,
+            _ => Some(at + 1),
+        }
+    }
+
     /// Finds the end of the row starting at `start` in `data` (quote-aware).
     fn scan(&self, data: &[u8], start: usize, delimiter: u8) -> Scan {
         // A line without a quote is a row as it is: one search finds which comes first.
-        let first = memchr::memchr2(b'\n', b'"', tail(data, start)).map(|i| start + i);
+        let first = memchr::memchr3(b'\n', b'\r', b'"', tail(data, start)).map(|i| start + i);
         match first {
-            Some(nl) if data.get(nl) == Some(&b'\n') => {
+            Some(at) if data.get(at) != Some(&b'"') => {
+                let Some(next) = self.after_break(data, at) else {
+                    return Scan::NeedMore;
+                };
                 return Scan::Row {
-                    end: nl,
-                    next: nl + 1,
+                    end: at,
+                    next,
                     breaks: 0,
                     plain: true,
                 };
@@ -170,22 +198,24 @@ impl<R: Read> RowSplitter<R> {
         // The quote whose field first ran over a line end, if one did.
         let mut spanning: Option<usize> = None;
         let mut breaks = 0;
-        let row_end =
-            |end: usize, fields: usize, spanning: Option<usize>, breaks: u64| match spanning {
-                Some(quote) if self.width.is_some_and(|w| w != fields) => {
+        let row_end = |end: usize, fields: usize, spanning: Option<usize>, breaks: u64| {
+            match (spanning, self.after_break(data, end)) {
+                (Some(quote), _) if self.width.is_some_and(|w| w != fields) => {
                     Scan::Unbalanced { quote }
                 }
-                _ => Scan::Row {
+                (_, None) => Scan::NeedMore,
+                (_, Some(next)) => Scan::Row {
                     end,
-                    next: (end + 1).min(data.len()),
+                    next: next.min(data.len()),
                     breaks,
                     plain: false,
                 },
-            };
+            }
+        };
         for (i, &b) in data.iter().enumerate().skip(start) {
             match state {
                 0 | 1 => {
-                    if b == b'\n' {
+                    if b == b'\n' || b == b'\r' {
                         return row_end(i, fields, spanning, breaks);
                     } else if b == delimiter {
                         fields += 1;
@@ -202,7 +232,7 @@ impl<R: Read> RowSplitter<R> {
                         state = 3;
                     } else if i - quote_at > self.max_field_bytes {
                         return Scan::Unbalanced { quote: quote_at };
-                    } else if b == b'\n' {
+                    } else if b == b'\n' || (b == b'\r' && data.get(i + 1) != Some(&b'\n')) {
                         breaks += 1;
                         spanning.get_or_insert(quote_at);
                     }
@@ -210,7 +240,7 @@ impl<R: Read> RowSplitter<R> {
                 _ => {
                     if b == b'"' {
                         state = 2;
-                    } else if b == b'\n' {
+                    } else if b == b'\n' || b == b'\r' {
                         return row_end(i, fields, spanning, breaks);
                     } else if b == delimiter {
                         fields += 1;
@@ -272,20 +302,15 @@ impl<R: Read> RowSplitter<R> {
                 } => {
                     let start = self.pos;
                     let line = self.line;
-                    let body_end = if end > start && data.get(end - 1) == Some(&b'\r') {
-                        end - 1
-                    } else {
-                        end
-                    };
                     let newlines = breaks + u64::from(next > end);
                     self.line += newlines;
                     self.consumed += (next - start) as u64;
                     self.pos = next;
-                    if body_end == start {
+                    if end == start {
                         continue;
                     }
                     let from = sink.len();
-                    sink.extend_from_slice(slice(data, start..body_end));
+                    sink.extend_from_slice(slice(data, start..end));
                     return Ok(Some(RowSpan {
                         line,
                         kind: RowKind::Complete,
@@ -296,11 +321,7 @@ impl<R: Read> RowSplitter<R> {
                 Scan::Unbalanced { quote } => {
                     let start = self.pos;
                     let line = self.line;
-                    let Some(nl) = tail(data, quote)
-                        .iter()
-                        .position(|&b| b == b'\n')
-                        .map(|i| quote + i)
-                    else {
+                    let Some(nl) = next_break(data, quote) else {
                         if self.eof {
                             // The quote's line runs to the end of the input.
                             let end = self.filled;
@@ -320,20 +341,15 @@ impl<R: Read> RowSplitter<R> {
                         }
                         return self.skip_long_row().map(Some);
                     };
-                    let newlines = slice(data, start..nl + 1)
-                        .iter()
-                        .filter(|&&b| b == b'\n')
-                        .count() as u64;
-                    self.line += newlines;
-                    self.consumed += (nl + 1 - start) as u64;
-                    self.pos = nl + 1;
-                    let body_end = if nl > start && data.get(nl - 1) == Some(&b'\r') {
-                        nl - 1
-                    } else {
-                        nl
+                    let Some(next) = self.after_break(data, nl) else {
+                        self.fill()?;
+                        continue;
                     };
+                    self.line += count_breaks(slice(data, start..next));
+                    self.consumed += (next - start) as u64;
+                    self.pos = next;
                     let from = sink.len();
-                    sink.extend_from_slice(slice(data, start..body_end));
+                    sink.extend_from_slice(slice(data, start..nl));
                     return Ok(Some(RowSpan {
                         line,
                         kind: RowKind::UnbalancedQuote,
@@ -349,12 +365,10 @@ impl<R: Read> RowSplitter<R> {
     fn skip_long_row(&mut self) -> io::Result<RowSpan> {
         let line = self.line;
         loop {
-            if let Some(i) = slice(&self.buf, self.pos..self.filled)
-                .iter()
-                .position(|&b| b == b'\n')
-            {
-                self.consumed += (i + 1) as u64;
-                self.pos += i + 1;
+            let data = slice(&self.buf, 0..self.filled);
+            if let Some(next) = next_break(data, self.pos).and_then(|at| self.after_break(data, at)) {
+                self.consumed += (next - self.pos) as u64;
+                self.pos = next;
                 self.line += 1;
                 break;
             }
@@ -402,6 +416,23 @@ mod tests {
                 (4, RowKind::Complete, "3,4".into()),
             ]
         );
+    }
+
+    #[test]
+    fn a_lone_carriage_return_ends_a_row_as_old_mac_exports_write() {
+        let got = rows(b"a,b\r1,2\r\r\n3,\"x\ry\"\r4,5", 100);
+        assert_eq!(
+            got,
+            vec![
+                (1, RowKind::Complete, "a,b".into()),
+                (2, RowKind::Complete, "1,2".into()),
+                (4, RowKind::Complete, "3,\"x\ry\"".into()),
+                (6, RowKind::Complete, "4,5".into()),
+            ]
+        );
+        let got = rows(b"a,b\r1,\"oops\r2,z\r", 100);
+        assert_eq!(got[1], (2, RowKind::UnbalancedQuote, "1,\"oops".into()));
+        assert_eq!(got[2], (3, RowKind::Complete, "2,z".into()));
     }
 
     #[test]
