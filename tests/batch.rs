@@ -75,6 +75,21 @@ fn bom_crlf_and_quoted_newlines() {
 }
 
 #[test]
+fn old_mac_files_end_lines_with_a_lone_cr() {
+    let input = format!(
+        "{HEADER}\rA,40,no,no,diclofenac,tablet,50 mg,3\rB,40,no,no,diclofenac,tablet,75 mg,3\r"
+    );
+    let expected = vec![rec(2, "A", "ok"), rec(3, "B", "reject")];
+    // From standard input, by patient or not; the header is read up to its lone CR.
+    assert_eq!(records(input.clone(), &["-"]), expected);
+    let with_patient = input
+        .replace("rx_id,", "rx_id,patient_id,")
+        .replace("A,", "A,P1,")
+        .replace("B,", "B,P2,");
+    assert_eq!(records(with_patient, &["-"]), expected);
+}
+
+#[test]
 fn semicolon_files_are_detected() {
     let input = "rx_id;age_years;pregnant;breastfeeding;drug;form;dose;times_per_day;conditions\nA;40;no;no;nimesulide;tablet;100 mg;2;I10\nB;40;no;no;nimesulide;tablet;100 mg;2;\"K25.4;I10\"\n";
     assert_eq!(

@@ -533,14 +533,17 @@ fn other_requests_named_as_products_are_recognised() {
     let order = json!({"resourceType": "MedicationRequest", "id": "new", "status": "draft", "authoredOn": AS_OF,
         "medicationCodeableConcept": {"text": "Nimesulide 100 mg oral tablet"},
         "dosageInstruction": [{"timing": {"repeat": {"frequency": 2, "period": 1, "periodUnit": "d"}}, "doseAndRate": [{"doseQuantity": {"value": 100, "code": "mg"}}]}]});
-    let other = |id: &str, text: &str| json!({"resourceType": "MedicationRequest", "id": id, "status": "active", "authoredOn": AS_OF,
+    let other = |id: &str, text: &str| {
+        json!({"resourceType": "MedicationRequest", "id": id, "status": "active", "authoredOn": AS_OF,
         "medicationCodeableConcept": {"text": text, "coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "197806", "display": text}]},
-        "dosageInstruction": [{"timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}}, "doseAndRate": [{"doseQuantity": {"value": 1, "code": "{tbl}"}}]}]});
+        "dosageInstruction": [{"timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}}, "doseAndRate": [{"doseQuantity": {"value": 1, "code": "{tbl}"}}]}]})
+    };
     let patient = json!({"resourceType": "Patient", "gender": "male", "birthDate": "1970-05-01"});
-    let doc = json!({"resourceType": "Bundle", "entry": [{"resource": patient}, {"resource": order},
+    let doc =
+        json!({"resourceType": "Bundle", "entry": [{"resource": patient}, {"resource": order},
         {"resource": other("ibu", "Ibuprofen 400 MG Oral Tablet")},
         {"resource": other("mtx", "Methotrexate Sodium 2.5 MG Oral Tablet")}]})
-    .to_string();
+        .to_string();
     let (code, records) = check_fhir(&doc);
     assert_eq!(code, 1, "{records:?}");
     let (verdict, rules) = verdict_and_rules(&records[0]);
@@ -549,6 +552,9 @@ fn other_requests_named_as_products_are_recognised() {
         "nsaid_class.duplicate_therapy.nsaid(new,ibu)",
         "nimesulide.interaction.hepatotoxic(new,ibu,mtx)",
     ] {
-        assert!(rules.iter().any(|r| r.contains(rule)), "{rule} in {rules:?}");
+        assert!(
+            rules.iter().any(|r| r.contains(rule)),
+            "{rule} in {rules:?}"
+        );
     }
 }

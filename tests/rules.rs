@@ -1477,7 +1477,11 @@ mod round_two {
             );
         }
         // A drug outside every class stays quiet, whatever is written after it.
-        expect(&with(&nim(), &[("co", "amlodipine 5 mg, omeprazole 20 mg")]), Ok, &[]);
+        expect(
+            &with(&nim(), &[("co", "amlodipine 5 mg, omeprazole 20 mg")]),
+            Ok,
+            &[],
+        );
     }
 
     #[test]

@@ -198,19 +198,20 @@ impl<R: Read> RowSplitter<R> {
         // The quote whose field first ran over a line end, if one did.
         let mut spanning: Option<usize> = None;
         let mut breaks = 0;
-        let row_end = |end: usize, fields: usize, spanning: Option<usize>, breaks: u64| {
-            match (spanning, self.after_break(data, end)) {
-                (Some(quote), _) if self.width.is_some_and(|w| w != fields) => {
-                    Scan::Unbalanced { quote }
-                }
-                (_, None) => Scan::NeedMore,
-                (_, Some(next)) => Scan::Row {
-                    end,
-                    next: next.min(data.len()),
-                    breaks,
-                    plain: false,
-                },
+        let row_end = |end: usize, fields: usize, spanning: Option<usize>, breaks: u64| match (
+            spanning,
+            self.after_break(data, end),
+        ) {
+            (Some(quote), _) if self.width.is_some_and(|w| w != fields) => {
+                Scan::Unbalanced { quote }
             }
+            (_, None) => Scan::NeedMore,
+            (_, Some(next)) => Scan::Row {
+                end,
+                next: next.min(data.len()),
+                breaks,
+                plain: false,
+            },
         };
         for (i, &b) in data.iter().enumerate().skip(start) {
             match state {
@@ -366,7 +367,8 @@ impl<R: Read> RowSplitter<R> {
         let line = self.line;
         loop {
             let data = slice(&self.buf, 0..self.filled);
-            if let Some(next) = next_break(data, self.pos).and_then(|at| self.after_break(data, at)) {
+            if let Some(next) = next_break(data, self.pos).and_then(|at| self.after_break(data, at))
+            {
                 self.consumed += (next - self.pos) as u64;
                 self.pos = next;
                 self.line += 1;
