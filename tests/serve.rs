@@ -423,3 +423,37 @@ fn a_site_overlay_regrades_the_cards() {
     );
     assert!(server.stop().success());
 }
+
+#[test]
+fn an_order_with_a_field_of_the_wrong_type_is_a_card_not_silence() {
+    let server = Server::start(&[]);
+    let order = json!({"resourceType": "MedicationRequest", "id": "mr1", "status": "draft", "intent": "order",
+        "medicationCodeableConcept": {"text": "Diclofenac 50 mg oral tablet"},
+        "dosageInstruction": [{"timing": {"repeat": {"frequency": 3.0, "period": 1, "periodUnit": "d"}},
+            "doseAndRate": [{"doseQuantity": {"value": 100, "unit": "mg", "code": "mg"}}]}]});
+    let call = |order: &Value| {
+        json!({"hook": "order-sign", "hookInstance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea",
+            "context": {"userId": "Practitioner/1", "patientId": "p1",
+                "draftOrders": {"resourceType": "Bundle", "entry": [{"resource": order}]}},
+            "prefetch": {"patient": {"resourceType": "Patient", "id": "p1", "gender": "male", "birthDate": "1986-05-01"},
+                "conditions": null, "allergies": null, "medications": null, "pregnancy": null}})
+        .to_string()
+    };
+    let (status, body) = server.post(SIGN, &call(&order));
+    assert_eq!(status, 200);
+    let cards = body["cards"].as_array().unwrap();
+    assert_eq!(cards.len(), 1, "{body}");
+    assert_eq!(cards[0]["indicator"], "critical");
+    assert!(
+        cards[0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("frequency` cannot be read"),
+        "{body}"
+    );
+    // An order outside the formulary that cannot be read stays quiet.
+    let mut other = order.clone();
+    other["medicationCodeableConcept"] = json!({"text": "Amoxicillin 500 mg capsule"});
+    let (_, body) = server.post(SIGN, &call(&other));
+    assert_eq!(body["cards"], json!([]));
+}

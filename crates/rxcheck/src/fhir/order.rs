@@ -31,10 +31,23 @@ pub(super) fn read(formulary: &Formulary, at: &Located, resources: &[Located]) -
                 Field::RxId,
                 at.id().map_or_else(|| path.to_string(), str::to_string),
             );
+            // What it prescribes may still be read: a formulary drug's order that cannot be
+            // read is `invalid`, not an order outside the formulary.
+            let product = what_it_prescribes(at).and_then(|mr| {
+                let ignored = &mut Vec::new();
+                let medication = medication(&mr, at, resources, ignored);
+                product(formulary, &mr, medication.as_ref(), ignored)
+            });
+            let drug = product.as_ref().and_then(|p| p.drug_index);
+            if let Some(p) = product {
+                set(Field::Drug, p.drug);
+                set(Field::Form, p.form);
+                set(Field::Strength, p.strength);
+            }
             return Read {
                 fields,
                 findings: vec![problem],
-                drug: None,
+                drug,
             };
         }
     };
@@ -110,6 +123,21 @@ pub(super) fn read(formulary: &Formulary, at: &Located, resources: &[Located]) -
         findings,
         drug,
     }
+}
+
+/// The fields of a MedicationRequest that name what it prescribes, read on their own.
+fn what_it_prescribes(at: &Located) -> Option<MedicationRequest> {
+    let keys = [
+        "medicationCodeableConcept",
+        "medicationReference",
+        "medication",
+        "contained",
+    ];
+    let part: serde_json::Map<String, Value> = keys
+        .iter()
+        .filter_map(|&key| Some((key.to_string(), at.value.get(key)?.clone())))
+        .collect();
+    serde_json::from_value(Value::Object(part)).ok()
 }
 
 /// The date of a FHIR date or dateTime (`2020-02-05T10:00:00Z` is `2020-02-05`); anything
