@@ -558,3 +558,58 @@ fn other_requests_named_as_products_are_recognised() {
         );
     }
 }
+
+/// The rules of a one-order document for a man of 40, with `medication` and `dosage`.
+fn rules_of(medication: &str, dosage: Value, extra: Value) -> BTreeSet<String> {
+    let mut order = json!({"resourceType": "MedicationRequest", "id": "o", "status": "draft", "authoredOn": AS_OF,
+        "medicationCodeableConcept": {"text": medication}, "dosageInstruction": [dosage]});
+    if let (Some(order), Some(extra)) = (order.as_object_mut(), extra.as_object()) {
+        order.extend(extra.clone());
+    }
+    let patient = json!({"resourceType": "Patient", "gender": "male", "birthDate": "1986-05-01"});
+    let doc =
+        json!({"resourceType": "Bundle", "entry": [{"resource": patient}, {"resource": order}]});
+    let (_, records) = check_fhir(&doc.to_string());
+    verdict_and_rules(&records[0]).1
+}
+
+#[test]
+fn hours_and_weeks_convert_to_days_exactly() {
+    let injection = "Diclofenac 75 mg/3 ml injection";
+    let twice_a_day = |bounds: Value| {
+        let mut repeat = json!({"frequency": 2, "period": 1, "periodUnit": "d"});
+        if let (Some(r), Some(b)) = (repeat.as_object_mut(), bounds.as_object()) {
+            r.extend(b.clone());
+        }
+        json!({"timing": {"repeat": repeat}, "doseAndRate": [{"doseQuantity": {"value": 75, "code": "mg"}}]})
+    };
+    let too_long = "diclofenac.injection.dosage.max_duration_days";
+    let hours = |h: u32| json!({"boundsDuration": {"value": h, "code": "h"}});
+    assert!(!rules_of(injection, twice_a_day(hours(48)), json!({})).contains(too_long));
+    assert!(rules_of(injection, twice_a_day(hours(49)), json!({})).contains(too_long));
+    let period = |end: &str| json!({"boundsPeriod": {"start": "2026-11-24T08:00:00Z", "end": end}});
+    let two_days = twice_a_day(period("2026-11-26T08:00:00Z"));
+    assert!(!rules_of(injection, two_days, json!({})).contains(too_long));
+    let longer = twice_a_day(period("2026-11-26T08:30:00Z"));
+    assert!(rules_of(injection, longer, json!({})).contains(too_long));
+    let supply = json!({"dispenseRequest": {"expectedSupplyDuration": {"value": 48, "code": "h"}}});
+    assert!(!rules_of(injection, twice_a_day(json!({})), supply).contains(too_long));
+
+    // Seven a week is once a day; a periodMax shorter than the period is the worst day.
+    let tablet = "Diclofenac 50 mg oral tablet";
+    let fifty = |repeat: Value| json!({"timing": {"repeat": repeat}, "doseAndRate": [{"doseQuantity": {"value": 50, "code": "mg"}}]});
+    // 100 mg seven times a week is 100 mg a day, under the 150 mg maximum (read as twice a
+    // day it would be over it).
+    let hundred = json!({"timing": {"repeat": {"frequency": 7, "period": 1, "periodUnit": "wk"}},
+        "doseAndRate": [{"doseQuantity": {"value": 100, "code": "mg"}}]});
+    let weekly = rules_of(tablet, hundred, json!({}));
+    assert!(
+        !weekly.iter().any(|r| r.contains("dose_per_day.max")),
+        "{weekly:?}"
+    );
+    let inverted = fifty(json!({"frequency": 1, "period": 8, "periodMax": 6, "periodUnit": "h"}));
+    assert!(
+        rules_of(tablet, inverted, json!({}))
+            .contains("diclofenac.tablet.dosage.over_15.dose_per_day.max")
+    );
+}

@@ -80,6 +80,9 @@ pub struct Repeat {
     /// The shortest period: with `frequencyMax`, the worst case (`periodMax` is longer).
     #[serde(default, with = "rust_decimal::serde::arbitrary_precision_option")]
     pub period: Dec,
+    /// The longest period; read so that one given shorter than `period` is not missed.
+    #[serde(default, with = "rust_decimal::serde::arbitrary_precision_option")]
+    pub period_max: Dec,
     pub period_unit: Option<String>,
     #[serde(default)]
     pub time_of_day: Vec<String>,

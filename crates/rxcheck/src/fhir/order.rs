@@ -492,25 +492,19 @@ fn repeat_per_day(r: &Repeat, path: &str) -> Result<String, Finding<'static>> {
         .or(r.frequency)
         .or_else(|| u32::try_from(r.time_of_day.len()).ok().filter(|n| *n > 0))
         .unwrap_or(1);
-    let period = r.period.unwrap_or(Decimal::ONE);
-    let unit = r.period_unit.as_deref().unwrap_or("d");
-    let day = match unit {
-        "s" => Decimal::from(86_400),
-        "min" => Decimal::from(1_440),
-        "h" => Decimal::from(24),
-        "d" => Decimal::ONE,
-        "wk" => Decimal::ONE / Decimal::from(7),
-        "mo" => Decimal::ONE / Decimal::from(30),
-        "a" => Decimal::ONE / Decimal::from(365),
-        other => {
-            return Err(finding(
-                Severity::Invalid,
-                format!(
-                    "`{path}.periodUnit` `{other}` is not a unit of time (s, min, h, d, wk, mo, a)"
-                ),
-            ));
-        }
+    // The shortest period gives the worst day, even when `periodMax` is given as the shorter.
+    let period = match (r.period, r.period_max) {
+        (Some(p), Some(max)) => p.min(max),
+        (p, max) => p.or(max).unwrap_or(Decimal::ONE),
     };
+    let unit = r.period_unit.as_deref().unwrap_or("d");
+    let Some((in_a_day, days)) = day_fraction(unit) else {
+        return Err(finding(
+            Severity::Invalid,
+            format!("`{path}.periodUnit` `{unit}` is not a unit of time (s, min, h, d, wk, mo, a)"),
+        ));
+    };
+
     if period <= Decimal::ZERO || times == 0 {
         return Err(finding(
             Severity::Invalid,
@@ -519,8 +513,8 @@ fn repeat_per_day(r: &Repeat, path: &str) -> Result<String, Finding<'static>> {
     }
     // Periods in a day, times the administrations in each: the worst day, rounded up.
     let per_day = Decimal::from(times)
-        .checked_mul(day)
-        .and_then(|x| x.checked_div(period))
+        .checked_mul(in_a_day)
+        .and_then(|x| x.checked_div(period.checked_mul(days)?))
         .map(|x| x.ceil())
         .and_then(|x| u32::try_from(x).ok())
         .filter(|x| *x <= MAX_TIMES_PER_DAY);
@@ -548,6 +542,16 @@ fn course_days(
     }
     if let Some(period) = repeat.and_then(|r| r.bounds_period.as_ref()) {
         if let (Some(start), Some(end)) = (&period.start, &period.end) {
+            // Two instants: the days they span, rounded up (08:00 to 08:00 two days on is 2).
+            let instant = |t: &str| chrono::DateTime::parse_from_rfc3339(t.trim()).ok();
+            if let (Some(s), Some(e)) = (instant(start), instant(end)) {
+                if e >= s {
+                    let minutes = (e - s).num_minutes();
+                    let days = (minutes + MINUTES_A_DAY - 1) / MINUTES_A_DAY;
+                    return Ok(Some(days.max(1).to_string()));
+                }
+            }
+            // Dates: both days count.
             let start = parse_date(&date_part(start));
             let end = parse_date(&date_part(end));
             return match (start, end) {
@@ -572,6 +576,24 @@ fn course_days(
     Ok(None)
 }
 
+const MINUTES_A_DAY: i64 = 24 * 60;
+
+/// A UCUM unit of time as how many of it make how many days (`h`: 24 in 1, `wk`: 1 in 7), so
+/// that conversions divide exactly (48 h is 2 days; 7 a week is 1 a day).
+fn day_fraction(unit: &str) -> Option<(Decimal, Decimal)> {
+    let (in_a_day, days): (u32, u32) = match unit {
+        "s" => (86_400, 1),
+        "min" => (1_440, 1),
+        "h" => (24, 1),
+        "d" => (1, 1),
+        "wk" => (1, 7),
+        "mo" => (1, 30),
+        "a" => (1, 365),
+        _ => return None,
+    };
+    Some((Decimal::from(in_a_day), Decimal::from(days)))
+}
+
 /// A Duration in whole days, rounded up.
 fn duration_days(q: &Quantity, path: &str) -> Result<String, Finding<'static>> {
     let unit = q
@@ -581,17 +603,18 @@ fn duration_days(q: &Quantity, path: &str) -> Result<String, Finding<'static>> {
         .unwrap_or("d")
         .trim()
         .to_ascii_lowercase();
-    let per_day = match unit.as_str() {
-        "d" | "day" | "days" => Some(Decimal::ONE),
-        "wk" | "week" | "weeks" => Some(Decimal::from(7)),
-        "mo" | "month" | "months" => Some(Decimal::from(30)),
-        "a" | "year" | "years" => Some(Decimal::from(365)),
-        "h" | "hour" | "hours" => Some(Decimal::ONE / Decimal::from(24)),
-        _ => None,
+    let unit = match unit.as_str() {
+        "day" | "days" => "d",
+        "week" | "weeks" => "wk",
+        "month" | "months" => "mo",
+        "year" | "years" => "a",
+        "hour" | "hours" => "h",
+        other => other,
     };
-    let days = per_day
+    // A value in units that make `in_a_day` per `days` days: in days, value × days / in_a_day.
+    let days = day_fraction(unit)
         .zip(q.value)
-        .and_then(|(per, value)| value.checked_mul(per))
+        .and_then(|((in_a_day, days), value)| value.checked_mul(days)?.checked_div(in_a_day))
         .filter(|d| *d > Decimal::ZERO)
         .map(|d| d.ceil().normalize().to_string());
     days.ok_or_else(|| {
