@@ -479,6 +479,32 @@ fn output_never_overwrites_the_input_and_follows_its_extension() {
         let (code, _, _) = run_file(&[path, "-o", link.to_str().unwrap()]);
         assert_eq!(code, 3);
     }
+    // Standard input or output redirected from or to the input file.
+    #[cfg(unix)]
+    {
+        let redirected = |args: &[&str], stdout: std::fs::File| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_rxcheck"))
+                .args(["batch", "--as-of", "2026-11-24"])
+                .args(args)
+                .stdin(std::fs::File::open(&input).unwrap())
+                .stdout(stdout)
+                .stderr(std::process::Stdio::piped())
+                .output()
+                .unwrap()
+        };
+        let elsewhere = || std::fs::File::create(dir.path().join("elsewhere")).unwrap();
+        let out = redirected(&["-", "-o", path], elsewhere());
+        assert_eq!(out.status.code(), Some(3));
+        let appending = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&input)
+            .unwrap();
+        let out = redirected(&[path], appending);
+        assert_eq!(out.status.code(), Some(3));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("standard output"), "{stderr}");
+        assert_eq!(redirected(&["-"], elsewhere()).status.code(), Some(0));
+    }
     assert_eq!(std::fs::read_to_string(&input).unwrap(), text);
     // The extension picks the format when --format is not given.
     for (name, starts) in [

@@ -199,14 +199,23 @@ fn column_map(args: &Args) -> Result<ColumnMap, Fatal> {
 /// Refuses outputs that are one of the run's inputs (the same path, or the same file by a
 /// link), or the same file as each other.
 fn refuse_overwriting_input(args: &Args) -> Result<(), Fatal> {
-    let file = args.file.as_ref().or(args.fhir.as_ref());
+    let standard = |p: Option<&PathBuf>| p.is_none_or(|p| p.as_os_str() == "-");
+    // Standard input or output redirected to a file is that file.
+    let file = match args.file.as_ref().or(args.fhir.as_ref()) {
+        from if standard(from) => redirected("/dev/stdin"),
+        from => from.cloned(),
+    };
     let inputs = [
-        (file.filter(|p| p.as_os_str() != "-"), "the input file"),
+        (file.as_ref(), "the input file"),
         (args.acknowledged.as_ref(), "the acknowledgements file"),
         (args.formulary.site.as_ref(), "the site overlay"),
     ];
+    let (output, flag) = match args.output.as_ref() {
+        to if standard(to) => (redirected("/dev/stdout"), "standard output"),
+        to => (to.cloned(), "-o"),
+    };
     let outputs = [
-        (args.output.as_ref(), "-o"),
+        (output.as_ref(), flag),
         (args.write_ack_template.as_ref(), "--write-ack-template"),
         (args.summary_json.as_ref(), "--summary-json"),
     ];
@@ -230,6 +239,15 @@ fn refuse_overwriting_input(args: &Args) -> Result<(), Fatal> {
         }
     }
     Ok(())
+}
+
+/// A standard stream's path (`/dev/stdin`, `/dev/stdout`) when a shell redirected it to or from
+/// a regular file; `None` for a terminal or a pipe.
+fn redirected(stream: &str) -> Option<PathBuf> {
+    let path = std::fs::canonicalize(stream).ok()?;
+    std::fs::metadata(&path)
+        .is_ok_and(|m| m.is_file())
+        .then_some(path)
 }
 
 /// Whether two paths name the same file (the same path, or one file by a link).
