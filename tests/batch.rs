@@ -699,3 +699,34 @@ fn compact_detail_and_min_severity_shrink_the_report_not_the_verdict() {
         lines[2]
     );
 }
+
+#[test]
+fn a_reader_that_stops_reading_is_not_told_every_row_was_checked() {
+    use std::io::{BufRead, BufReader, Write};
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_rxcheck"))
+        .args(["batch", "--as-of", "2026-11-24", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        let mut text = format!("{HEADER}\n");
+        for i in 0..50_000 {
+            text.push_str(&format!("R{i},40,no,no,diclofenac,tablet,75 mg,3\n"));
+        }
+        let _ = stdin.write_all(text.as_bytes());
+    });
+    // Every row is a reject; the reader takes one record and goes (as `| head -1`).
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.contains("\"reject\""), "{first}");
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("broken pipe"), "{stderr}");
+}

@@ -572,7 +572,13 @@ fn finish(
 ) -> Result<i32, Fatal> {
     let summary = match result {
         Ok(summary) => summary,
-        Err(BatchError::Write(e)) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(0),
+        // The reader stopped reading (`| head`): the rows after the last record it read were
+        // not all checked, so the exit code cannot speak for them.
+        Err(BatchError::Write(e)) if e.kind() == io::ErrorKind::BrokenPipe => {
+            return Err(Fatal(
+                "the output was closed before the run ended (broken pipe): not every row was checked".into(),
+            ));
+        }
         Err(e) => return Err(Fatal(e.to_string())),
     };
     if let Some(path) = &args.summary_json {
