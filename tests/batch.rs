@@ -437,6 +437,23 @@ fn a_hospital_export_is_read_through_a_mapping_file() {
 }
 
 #[test]
+fn a_list_spread_over_several_columns_is_joined_item_by_item() {
+    let dir = tempfile::tempdir().unwrap();
+    let map = dir.path().join("map.toml");
+    std::fs::write(&map, "allergies = [\"allergy_1\", \"allergy_2\"]\n").unwrap();
+    let input = format!(
+        "{HEADER},allergy_1,allergy_2\nA,40,no,no,diclofenac,tablet,50 mg,3,penicillin,aspirin\n"
+    );
+    let (code, stdout, stderr) = batch(input.clone(), &["--columns", map.to_str().unwrap()]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stdout.contains("diclofenac.allergy"), "{stdout}");
+    // Unmapped, such columns stop the run rather than pass as "no allergies".
+    let (code, _, stderr) = batch(input, &[]);
+    assert_eq!(code, 3);
+    assert!(stderr.contains("looks like `allergies`"), "{stderr}");
+}
+
+#[test]
 fn a_stray_quote_costs_only_its_own_line() {
     // Line 2 opens a quote that a quote on line 8 would close; the record that would make
     // has the wrong width, so line 2 alone is invalid and lines 3-8 are rows of their own.

@@ -251,7 +251,7 @@ pub enum HeaderError {
         found: String,
     },
     #[error(
-        "column `{column}` is not one rxcheck reads, but it looks like `{field}`: did you mean `{field}`? Map it with --column {field}=\"{column}\", or skip it with --ignore-column \"{column}\""
+        "column `{column}` is not one rxcheck reads, but it looks like `{field}`: did you mean `{field}`? Map it with --column {field}=\"{column}\" (a --columns file joins it to another: {field} = [\"A\", \"{column}\"]), or skip it with --ignore-column \"{column}\""
     )]
     NearMiss { column: String, field: &'static str },
     #[error(
@@ -354,7 +354,7 @@ impl Columns {
             let column = written.get(at).copied().unwrap_or("");
             let key = keys.get(at).map_or("", String::as_str);
             if !ignored.contains(&at) {
-                if let Some(field) = near_miss(key) {
+                if let Some(field) = near_miss(key, columns.patient_id.is_some()) {
                     return Err(HeaderError::NearMiss {
                         column: column.to_string(),
                         field,
@@ -418,9 +418,79 @@ impl Columns {
     }
 }
 
+/// Words whose presence in a header says what it holds, for the lists whose column, unread,
+/// would hide a rule: a patient's allergies, conditions and other drugs. Lower case, as
+/// [`normalize_header`] leaves them.
+const SPEAKS_OF: [(&str, &[&str]); 3] = [
+    (
+        "allergies",
+        &["allerg", "аллерг", "intoleran", "непереносим"],
+    ),
+    (
+        "conditions",
+        &[
+            "diagnos",
+            "диагноз",
+            "icd",
+            "мкб",
+            "problem",
+            "condition",
+            "comorbid",
+            "disease",
+            "заболеван",
+            "болезн",
+        ],
+    ),
+    (
+        "co_medications",
+        &[
+            "comed",
+            "concomitant",
+            "currentmed",
+            "homemed",
+            "othermed",
+            "activemed",
+            "medlist",
+            "medicationlist",
+            "сопутств",
+        ],
+    ),
+];
+
+/// Words of a header that names a person, and endings that make it their id: a patient id
+/// column the checks across rows would otherwise go without (`member_id`, `pat_no`).
+const PERSON: [&str; 8] = [
+    "patient",
+    "pat",
+    "member",
+    "subject",
+    "person",
+    "enrollee",
+    "beneficiar",
+    "пациент",
+];
+const ID_ENDINGS: [&str; 6] = ["id", "number", "no", "num", "nr", "code"];
+
 /// The field a normalised header nearly names (one edit from a short name, two from a long
-/// one, same first letter), if any.
-fn near_miss(key: &str) -> Option<&'static str> {
+/// one, same first letter), or speaks of ([`SPEAKS_OF`], `dx…`, `meds`, and a person's id
+/// when the header has no `patient_id`), if any.
+fn near_miss(key: &str, has_patient_id: bool) -> Option<&'static str> {
+    let speaks_of = SPEAKS_OF
+        .iter()
+        .find(|(_, words)| words.iter().any(|w| key.contains(w)))
+        .map(|(field, _)| *field);
+    let person_id = (PERSON.iter().any(|w| key.starts_with(w))
+        && ID_ENDINGS.iter().any(|e| key.ends_with(e))
+        || key.contains("mrn"))
+        && !has_patient_id;
+    let short = match key {
+        k if k.starts_with("dx") => Some("conditions"),
+        "med" => Some("co_medications"),
+        _ => person_id.then_some("patient_id"),
+    };
+    if let Some(field) = speaks_of.or(short) {
+        return Some(field);
+    }
     if key.len() < 3 {
         return None;
     }
@@ -468,6 +538,38 @@ mod tests {
         assert_eq!(c.get(Field::DurationDays), Some(9));
         assert_eq!(c.patient_id, Some(10));
         assert_eq!(c.ignored, vec!["Notes".to_string()]);
+    }
+
+    #[test]
+    fn a_column_that_speaks_of_a_list_or_a_person_id_stops() {
+        let base = "rx_id,drug,form,dose,times_per_day,age_years";
+        for (column, field) in [
+            ("known_allergies", "allergies"),
+            ("Allergies_2", "allergies"),
+            ("Аллергии", "allergies"),
+            ("diagnosis_codes", "conditions"),
+            ("dx", "conditions"),
+            ("problem_list", "conditions"),
+            ("МКБ-10", "conditions"),
+            ("current_meds", "co_medications"),
+            ("meds", "co_medications"),
+            ("member_id", "patient_id"),
+            ("pat_no", "patient_id"),
+        ] {
+            assert_eq!(
+                columns(&format!("{base},{column}")),
+                Err(HeaderError::NearMiss {
+                    column: column.into(),
+                    field
+                }),
+                "{column}"
+            );
+        }
+        // A person's id next to a patient id is not one the checks need.
+        assert!(columns(&format!("{base},patient_id,member_id")).is_ok());
+        for quiet in ["notes", "prescriber", "store_id", "ndc"] {
+            assert!(columns(&format!("{base},{quiet}")).is_ok(), "{quiet}");
+        }
     }
 
     #[test]

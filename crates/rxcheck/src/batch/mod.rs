@@ -842,7 +842,7 @@ impl Waiting<'_> {
 
 /// The prescription a row holds: the fields of `slots` (each column's place in
 /// [`Field::ALL`], see [`Columns::slots`]) from their columns, read in one pass, and every
-/// field made of several columns, joined by a space (kept in `joined`).
+/// field made of several columns, joined by a space, or by `; ` for a list (kept in `joined`).
 fn prescription<'a>(
     columns: &Columns,
     row: &RowFields<'a>,
@@ -857,13 +857,15 @@ fn prescription<'a>(
         }
         start = end + row.gap;
     }
-    for (_, parts) in &columns.joined {
+    for (field, parts) in &columns.joined {
+        // A list's columns each hold items (`allergy_1`, `allergy_2`); others hold words.
+        let separator = if field.info().list { "; " } else { " " };
         let mut text = String::new();
         for &column in parts {
             let part = row.get(column).trim();
             if !part.is_empty() {
                 if !text.is_empty() {
-                    text.push(' ');
+                    text.push_str(separator);
                 }
                 text.push_str(part);
             }
