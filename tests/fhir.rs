@@ -613,3 +613,18 @@ fn hours_and_weeks_convert_to_days_exactly() {
             .contains("diclofenac.tablet.dosage.over_15.dose_per_day.max")
     );
 }
+
+#[test]
+fn a_recorded_no_known_allergy_is_no_allergy() {
+    let order = json!({"resourceType": "MedicationRequest", "id": "o", "status": "draft", "authoredOn": AS_OF,
+        "medicationCodeableConcept": {"text": "Diclofenac 50 mg oral tablet"},
+        "dosageInstruction": [{"timing": {"repeat": {"frequency": 2, "period": 1, "periodUnit": "d"}}, "doseAndRate": [{"doseQuantity": {"value": 50, "code": "mg"}}]}]});
+    let patient = json!({"resourceType": "Patient", "gender": "male", "birthDate": "1986-05-01"});
+    for code in ["716186003", "409137002"] {
+        let none = json!({"resourceType": "AllergyIntolerance", "clinicalStatus": {"coding": [{"code": "active"}]},
+            "code": {"coding": [{"system": "http://snomed.info/sct", "code": code}]}});
+        let doc = json!({"resourceType": "Bundle", "entry": [{"resource": patient}, {"resource": order}, {"resource": none}]});
+        let (code, records) = check_fhir(&doc.to_string());
+        assert_eq!(code, 0, "{records:?}");
+    }
+}

@@ -1485,6 +1485,25 @@ mod round_two {
     }
 
     #[test]
+    fn an_allergy_list_that_says_none_is_empty_and_not_a_name() {
+        let dic = with(&DIC_TAB, &[("dose", "50 mg"), ("times", "3")]);
+        for none in ["NKDA", "nka", "None.", "no known drug allergies", "Нет"] {
+            expect(&with(&dic, &[("allergies", none)]), Ok, &[]);
+        }
+        // `n/a` may mean "not recorded": it is screened as a name, and cannot be.
+        expect(
+            &with(&dic, &[("allergies", "n/a")]),
+            Warn,
+            &["warn allergy:input.allergies"],
+        );
+        expect(
+            &with(&dic, &[("allergies", "NKDA; ibuprofen")]),
+            Reject,
+            &["reject allergy:diclofenac.allergy"],
+        );
+    }
+
+    #[test]
     fn nsaid_allergies_by_brand_and_class_name() {
         let dic = with(&DIC_TAB, &[("dose", "50 mg"), ("times", "3")]);
         for name in [

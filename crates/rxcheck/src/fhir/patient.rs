@@ -68,6 +68,7 @@ pub(super) fn read(formulary: &Formulary, resources: &[Located]) -> Chart {
                 Err(e) => chart.findings.push(e),
             },
             "AllergyIntolerance" => match at.read::<Recorded>() {
+                Ok(a) if a.code.as_ref().is_some_and(says_no_allergy) => {}
                 Ok(a) if a.is_current() => {
                     if let Some(name) = a.code.as_ref().and_then(|c| allergen(formulary, c)) {
                         allergies.push(name);
@@ -352,6 +353,20 @@ fn condition(
             format!("`{}.code` gives neither a code nor a name", at.path),
         )),
     }
+}
+
+/// SNOMED CT concepts that record no allergy: no known allergy, no known history of drug
+/// allergy, no known environmental allergy, no known food allergy.
+const NO_KNOWN_ALLERGY: [&str; 4] = ["716186003", "409137002", "428607008", "429625007"];
+
+/// Whether an AllergyIntolerance's code records that there is none.
+fn says_no_allergy(code: &CodeableConcept) -> bool {
+    code.coding.iter().any(|c| {
+        is_system(c.system.as_deref(), "snomed")
+            && c.code
+                .as_deref()
+                .is_some_and(|k| NO_KNOWN_ALLERGY.contains(&k.trim()))
+    })
 }
 
 /// An allergy's substance as the allergies field names it: the formulary drug of an RxNorm

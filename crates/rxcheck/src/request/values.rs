@@ -290,9 +290,10 @@ pub fn completed_years(birth: NaiveDate, on: NaiveDate) -> Option<u32> {
     on.years_since(birth)
 }
 
-/// The non-empty items of a list, trimmed. Items are separated by `;`, as documented, and by
-/// what other systems separate them with: a line break, `|`, or a comma that is not a decimal
-/// comma (`2,5 mg`). No drug, allergen or condition name holds one of these.
+/// The non-empty items of a list, trimmed, but for one that says the list is empty (`NKDA`).
+/// Items are separated by `;`, as documented, and by what other systems separate them with: a
+/// line break, `|`, or a comma that is not a decimal comma (`2,5 mg`). No drug, allergen or
+/// condition name holds one of these.
 pub fn list_items(text: &str) -> impl Iterator<Item = &str> {
     let bytes = text.as_bytes();
     let digit_at = |i: usize| bytes.get(i).is_some_and(u8::is_ascii_digit);
@@ -312,7 +313,38 @@ pub fn list_items(text: &str) -> impl Iterator<Item = &str> {
             start = end + 1;
             trim(item)
         })
-        .filter(|s| !s.is_empty())
+        .filter(|s| !s.is_empty() && !says_none(s))
+}
+
+/// What exports write for an empty list (`NKDA`, `none`, `нет`): an item that is no name.
+/// (`n/a` and `-` are not among them: they may as well mean "not recorded".)
+const NONE: [&str; 14] = [
+    "none",
+    "nil",
+    "nka",
+    "nkda",
+    "nkma",
+    "no known allergies",
+    "no known allergy",
+    "no known drug allergies",
+    "no known drug allergy",
+    "no allergies",
+    "no drug allergies",
+    "нет",
+    "отсутствует",
+    "отсутствуют",
+];
+
+/// Whether a list item says the list is empty.
+fn says_none(item: &str) -> bool {
+    let item = item.trim_end_matches('.');
+    if item.len() > 24 {
+        false
+    } else if item.is_ascii() {
+        NONE.iter().any(|none| item.eq_ignore_ascii_case(none))
+    } else {
+        NONE.contains(&item.to_lowercase().as_str())
+    }
 }
 
 #[cfg(test)]
