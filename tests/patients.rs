@@ -176,6 +176,21 @@ fn an_open_ended_course_overlaps_later_ones() {
 }
 
 #[test]
+fn a_course_whose_date_cannot_be_read_may_overlap_any_other() {
+    let input = csv(&[
+        "A1,P1,2026-11-01,40,no,no,diclofenac,tablet,50 mg,2,10",
+        "A2,P1,2026-13-02,40,no,no,nimesulide,tablet,100 mg,2,5",
+    ]);
+    let got = run(&input, &[]);
+    assert_eq!(got[0].1, "warn", "{got:?}");
+    assert!(
+        got[0].2.iter().any(|r| r.contains("duplicate_therapy.nsaid(A1,A2)")),
+        "{got:?}"
+    );
+    assert_eq!(got[1].1, "invalid", "{got:?}");
+}
+
+#[test]
 fn unsorted_input_gives_the_same_verdicts_in_its_own_order() {
     let rows = [
         "A1,P1,2026-11-01,40,no,no,diclofenac,tablet,50 mg,2,10",

@@ -183,7 +183,7 @@ pub struct Summary {
     /// The row that stopped the run, not being UTF-8 (no row after it was checked).
     not_utf8: Option<NotUtf8>,
     /// Checking by patient: the patients with a course, and the rows that are courses (they
-    /// name a patient, a drug and a readable date).
+    /// name a patient and a drug).
     pub patients: usize,
     pub courses_read: usize,
 }

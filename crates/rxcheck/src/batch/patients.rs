@@ -295,9 +295,7 @@ fn course_records(
         }
         scratch.clear();
         let (date, duration) = parse_course_days(&rx, &options.dates, &mut scratch);
-        let Some(days) = course_days(date, duration) else {
-            continue;
-        };
+        let days = course_days(date, duration);
         frame(&mut records.bytes, |r| {
             put_course(r, (patient, row, days), &rx)
         });

@@ -54,18 +54,22 @@ pub enum CourseDrug<'f> {
     },
 }
 
-/// The first and last days of a course that starts on `date` (`None`: not readable) and lasts
-/// `duration` (open-ended when it is not given); `None` without a start.
+/// The first and last days of a course that starts on `date` and lasts `duration` (open-ended
+/// when it is not given or cannot be read). A date that cannot be read (`None`) may be any
+/// day: the course is taken to span every day, so that it is checked against every other
+/// course of the patient's rather than dropped.
 pub fn course_days(
     date: Option<NaiveDate>,
     duration: Duration,
-) -> Option<(NaiveDate, Option<NaiveDate>)> {
-    let start = date?;
+) -> (NaiveDate, Option<NaiveDate>) {
+    let Some(start) = date else {
+        return (NaiveDate::MIN, None);
+    };
     let end = match duration {
         Duration::Days(days) => start.checked_add_days(Days::new(u64::from(days) - 1)),
         Duration::NotGiven | Duration::Invalid => None,
     };
-    Some((start, end))
+    (start, end)
 }
 
 impl<'f> CourseDrug<'f> {
@@ -114,14 +118,14 @@ impl<'f> CourseDrug<'f> {
 /// A row as a course of its patient's: its first and last days, and what it prescribes.
 pub type CourseFacts<'f> = ((NaiveDate, Option<NaiveDate>), CourseDrug<'f>);
 
-/// What a parsed row makes as a course; `None` without a drug or a readable date.
+/// What a parsed row makes as a course; `None` without a drug.
 pub fn course_facts<'f>(request: &Request<'f, '_>) -> Option<CourseFacts<'f>> {
-    let days = course_days(request.date, request.duration)?;
+    let days = course_days(request.date, request.duration);
     Some((days, CourseDrug::from_request(request)?))
 }
 
 impl<'f> Course<'f> {
-    /// The course a parsed row describes; `None` without a drug or a readable date.
+    /// The course a parsed row describes; `None` without a drug.
     pub fn from_request(request: &Request<'f, '_>, row: u32, rx_id: &str) -> Option<Course<'f>> {
         let ((start, end), drug) = course_facts(request)?;
         Some(Course {
