@@ -628,3 +628,39 @@ fn a_recorded_no_known_allergy_is_no_allergy() {
         assert_eq!(code, 0, "{records:?}");
     }
 }
+
+#[test]
+fn a_condition_in_remission_counts_and_a_coded_breastfeeding_answer_needs_no_display() {
+    let order = json!({"resourceType": "MedicationRequest", "id": "o", "status": "draft", "authoredOn": AS_OF,
+        "medicationCodeableConcept": {"text": "Diclofenac 50 mg oral tablet"},
+        "dosageInstruction": [{"timing": {"repeat": {"frequency": 2, "period": 1, "periodUnit": "d"}}, "doseAndRate": [{"doseQuantity": {"value": 50, "code": "mg"}}]}]});
+    let patient = json!({"resourceType": "Patient", "gender": "female", "birthDate": "1986-05-01"});
+    let not_pregnant = json!({"resourceType": "Observation", "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "82810-3"}]},
+        "valueCodeableConcept": {"coding": [{"system": "http://snomed.info/sct", "code": "60001007"}]}});
+    let not_breastfeeding = json!({"resourceType": "Observation", "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "63895-7"}]},
+        "valueCodeableConcept": {"coding": [{"system": "http://snomed.info/sct", "code": "169750002"}]}});
+    let entries = |extra: Vec<Value>| {
+        let mut all = vec![
+            patient.clone(),
+            order.clone(),
+            not_pregnant.clone(),
+            not_breastfeeding.clone(),
+        ];
+        all.extend(extra);
+        let entry: Vec<Value> = all.into_iter().map(|r| json!({"resource": r})).collect();
+        json!({"resourceType": "Bundle", "entry": entry}).to_string()
+    };
+    let (code, records) = check_fhir(&entries(vec![]));
+    assert_eq!(code, 0, "{records:?}");
+    for status in ["remission", "inactive"] {
+        let crohn = json!({"resourceType": "Condition", "clinicalStatus": {"coding": [{"code": status}]},
+            "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10", "code": "K50.9"}]}});
+        let (code, records) = check_fhir(&entries(vec![crohn]));
+        assert_eq!(code, 2, "{status}: {records:?}");
+    }
+    let resolved = json!({"resourceType": "Condition", "clinicalStatus": {"coding": [{"code": "resolved"}]},
+        "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10", "code": "K50.9"}]}});
+    assert_eq!(check_fhir(&entries(vec![resolved])).0, 0);
+}

@@ -184,7 +184,10 @@ fn a_course_whose_date_cannot_be_read_may_overlap_any_other() {
     let got = run(&input, &[]);
     assert_eq!(got[0].1, "warn", "{got:?}");
     assert!(
-        got[0].2.iter().any(|r| r.contains("duplicate_therapy.nsaid(A1,A2)")),
+        got[0]
+            .2
+            .iter()
+            .any(|r| r.contains("duplicate_therapy.nsaid(A1,A2)")),
         "{got:?}"
     );
     assert_eq!(got[1].1, "invalid", "{got:?}");

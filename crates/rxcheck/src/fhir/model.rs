@@ -212,19 +212,16 @@ pub struct Recorded {
 }
 
 impl Recorded {
-    /// Whether it is current: not refuted or entered in error, and active (or of no stated
-    /// clinical status).
+    /// Whether it is current: not refuted or entered in error, and not resolved. A condition
+    /// in remission or inactive is still the patient's (the reference's contraindications,
+    /// such as Crohn's disease or asthma, do not ask for it to be active): the safer reading.
     pub fn is_current(&self) -> bool {
         let refuted = matches!(
             self.verification_status.0.as_deref(),
             Some("refuted" | "entered-in-error")
         );
-        let active = self
-            .clinical_status
-            .0
-            .as_deref()
-            .is_none_or(|s| matches!(s, "active" | "recurrence" | "relapse"));
-        active && !refuted
+        let resolved = self.clinical_status.0.as_deref() == Some("resolved");
+        !resolved && !refuted
     }
 }
 

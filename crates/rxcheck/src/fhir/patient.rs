@@ -252,15 +252,18 @@ fn weeks(q: &Quantity) -> Option<String> {
 }
 
 /// A yes / no / unknown status from a coded answer (SNOMED CT 77386006 pregnant, 60001007
-/// not pregnant, 261665006 unknown; LOINC answers LA15173-0, LA26683-5, LA4489-6) or its text.
+/// not pregnant, 413712001 breastfeeding, 169750002 not breastfeeding, 261665006 unknown;
+/// LOINC answers LA15173-0, LA26683-5, LA4489-6) or its text.
 fn flag_concept(kind: Kind, c: &CodeableConcept) -> Option<String> {
     let coded = c
         .coding
         .iter()
-        .find_map(|coding| match coding.code.as_deref()? {
-            "77386006" | "LA15173-0" => Some("yes"),
-            "60001007" | "LA26683-5" => Some("no"),
-            "261665006" | "LA4489-6" => Some("unknown"),
+        .find_map(|coding| match (kind, coding.code.as_deref()?) {
+            (_, "261665006" | "LA4489-6") => Some("unknown"),
+            (Kind::Pregnant, "77386006" | "LA15173-0") => Some("yes"),
+            (Kind::Pregnant, "60001007" | "LA26683-5") => Some("no"),
+            (Kind::Breastfeeding, "413712001") => Some("yes"),
+            (Kind::Breastfeeding, "169750002") => Some("no"),
             _ => None,
         });
     coded

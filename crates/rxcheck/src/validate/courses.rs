@@ -58,10 +58,7 @@ pub enum CourseDrug<'f> {
 /// when it is not given or cannot be read). A date that cannot be read (`None`) may be any
 /// day: the course is taken to span every day, so that it is checked against every other
 /// course of the patient's rather than dropped.
-pub fn course_days(
-    date: Option<NaiveDate>,
-    duration: Duration,
-) -> (NaiveDate, Option<NaiveDate>) {
+pub fn course_days(date: Option<NaiveDate>, duration: Duration) -> (NaiveDate, Option<NaiveDate>) {
     let Some(start) = date else {
         return (NaiveDate::MIN, None);
     };
