@@ -664,3 +664,28 @@ fn a_condition_in_remission_counts_and_a_coded_breastfeeding_answer_needs_no_dis
         "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10", "code": "K50.9"}]}});
     assert_eq!(check_fhir(&entries(vec![resolved])).0, 0);
 }
+
+#[test]
+fn a_partial_birth_date_is_read_as_its_last_possible_day() {
+    let verdict = |birth: &str| {
+        let order = json!({"resourceType": "MedicationRequest", "id": "o", "status": "draft", "authoredOn": AS_OF,
+            "medicationCodeableConcept": {"text": "Nimesulide 100 mg tablet"},
+            "dosageInstruction": [{"timing": {"repeat": {"frequency": 2, "period": 1, "periodUnit": "d"}}, "doseAndRate": [{"doseQuantity": {"value": 100, "code": "mg"}}]}]});
+        let patient = json!({"resourceType": "Patient", "gender": "male", "birthDate": birth});
+        let doc = json!({"resourceType": "Bundle", "entry": [{"resource": patient}, {"resource": order}]});
+        let (_, records) = check_fhir(&doc.to_string());
+        verdict_and_rules(&records[0])
+    };
+    // 1980 is an adult whichever day; born in 2013 or in 2013-12, the youngest is 12 on
+    // 2026-03-01 (the minimum age), and in 2014, 11.
+    for birth in ["1980", "1980-07", "2013", "2013-12"] {
+        let (verdict, rules) = verdict(birth);
+        assert!(
+            !rules.iter().any(|r| r.starts_with("input.")),
+            "{birth}: {rules:?}"
+        );
+        assert_ne!(verdict, "reject", "{birth}: {rules:?}");
+    }
+    assert_eq!(verdict("2014").0, "reject");
+    assert_eq!(verdict("2014-13").0, "invalid");
+}

@@ -106,6 +106,35 @@ pub(super) fn read(formulary: &Formulary, resources: &[Located]) -> Chart {
     chart
 }
 
+/// A FHIR birth date as the birth_date field takes it. A partial one (`1980`, `1980-07`, as
+/// FHIR allows) is read as its last possible day: the youngest the patient can be, the safer
+/// reading for the minimum ages the rules set.
+fn latest_birth_date(birth: &str) -> String {
+    let birth = birth.trim();
+    let last_day = |year: i32, month: u32| {
+        let next = if month == 12 {
+            chrono::NaiveDate::from_ymd_opt(year.checked_add(1)?, 1, 1)
+        } else {
+            chrono::NaiveDate::from_ymd_opt(year, month + 1, 1)
+        };
+        next?.pred_opt()
+    };
+    let parts: Vec<&str> = birth.split('-').collect();
+    let number = |i: usize, len: usize| {
+        parts
+            .get(i)
+            .filter(|p| p.len() == len && p.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|p| p.parse::<i32>().ok())
+    };
+    let month = number(1, 2).and_then(|m| u32::try_from(m).ok());
+    let latest = match (parts.len(), number(0, 4), month) {
+        (1, Some(year), _) => last_day(year, 12),
+        (2, Some(year), Some(month)) => last_day(year, month),
+        _ => None,
+    };
+    latest.map_or_else(|| birth.to_string(), |d| d.format("%Y-%m-%d").to_string())
+}
+
 fn patient(p: &Patient, at: &Located, chart: &mut Chart, latest: &mut Vec<(Kind, String, String)>) {
     if let Some(gender) = &p.gender {
         chart.fields.push((Field::Sex, gender.clone()));
@@ -113,7 +142,7 @@ fn patient(p: &Patient, at: &Located, chart: &mut Chart, latest: &mut Vec<(Kind,
     if let Some(birth) = &p.birth_date {
         chart
             .fields
-            .push((Field::BirthDate, birth.trim().to_string()));
+            .push((Field::BirthDate, latest_birth_date(birth)));
     }
     for (i, e) in p.extension.iter().enumerate() {
         let Some(kind) = e.url.as_deref().and_then(extension_kind) else {
