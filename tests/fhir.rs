@@ -689,3 +689,42 @@ fn a_partial_birth_date_is_read_as_its_last_possible_day() {
     assert_eq!(verdict("2014").0, "reject");
     assert_eq!(verdict("2014-13").0, "invalid");
 }
+
+#[test]
+fn a_recorded_gestational_age_moves_on_to_the_day_of_the_check() {
+    let rules = |recorded: &str| {
+        let order = json!({"resourceType": "MedicationRequest", "id": "o", "status": "draft", "authoredOn": AS_OF,
+            "medicationCodeableConcept": {"text": "Diclofenac 1% gel"},
+            "dosageInstruction": [{"timing": {"repeat": {"frequency": 3, "period": 1, "periodUnit": "d"}}, "doseAndRate": [{"doseQuantity": {"value": 2, "code": "g"}}]}]});
+        let patient =
+            json!({"resourceType": "Patient", "gender": "female", "birthDate": "1990-05-01"});
+        let observation = |code: &str, value: Value| {
+            let mut o = json!({"resourceType": "Observation", "status": "final", "effectiveDateTime": recorded,
+                "code": {"coding": [{"system": "http://loinc.org", "code": code}]}});
+            o.as_object_mut()
+                .unwrap()
+                .extend(value.as_object().unwrap().clone());
+            o
+        };
+        let pregnant = observation(
+            "82810-3",
+            json!({"valueCodeableConcept": {"coding": [{"system": "http://snomed.info/sct", "code": "77386006"}]}}),
+        );
+        let weeks = observation(
+            "49051-6",
+            json!({"valueQuantity": {"value": 20, "code": "wk"}}),
+        );
+        let not_breastfeeding = observation("63895-7", json!({"valueBoolean": false}));
+        let entry: Vec<Value> = [patient, order, pregnant, weeks, not_breastfeeding]
+            .into_iter()
+            .map(|r| json!({"resource": r}))
+            .collect();
+        let (_, records) =
+            check_fhir(&json!({"resourceType": "Bundle", "entry": entry}).to_string());
+        verdict_and_rules(&records[0]).1
+    };
+    let third_trimester = "diclofenac.gel.pregnancy.weeks_28_45";
+    assert!(!rules(AS_OF).contains(third_trimester));
+    // 20 weeks on 2025-11-01 is 38 by 2026-03-01.
+    assert!(rules("2025-11-01").contains(third_trimester));
+}

@@ -177,7 +177,7 @@ pub fn check<'f>(
     orders: &[usize],
     dates: &Dates,
 ) -> Vec<Checked<'f>> {
-    let chart = patient::read(formulary, resources);
+    let chart = patient::read(formulary, resources, dates.as_of);
     let current = (0..resources.len()).filter(|i| {
         !orders.contains(i)
             && resources.get(*i).is_some_and(|r| {

@@ -4,11 +4,13 @@
 //! 49051-6, 63895-7) or Patient extensions. The latest Observation of each kind wins.
 
 use super::model::{CodeableConcept, Observation, Patient, Quantity, Recorded, Value};
+use super::order::date_part;
 use super::text::{find_words, is_system, texts};
 use super::{Located, finding};
 use crate::finding::{Finding, Severity};
 use crate::formulary::Formulary;
-use crate::request::{Field, MAX_GESTATIONAL_WEEK};
+use crate::request::{Field, MAX_GESTATIONAL_WEEK, parse_date};
+use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
 /// The patient's prescription fields, and what could not be read of them.
@@ -25,7 +27,7 @@ enum Kind {
     Breastfeeding,
 }
 
-pub(super) fn read(formulary: &Formulary, resources: &[Located]) -> Chart {
+pub(super) fn read(formulary: &Formulary, resources: &[Located], as_of: NaiveDate) -> Chart {
     let mut chart = Chart {
         fields: Vec::new(),
         findings: Vec::new(),
@@ -97,8 +99,12 @@ pub(super) fn read(formulary: &Formulary, resources: &[Located]) -> Chart {
         (Kind::GestationalWeek, Field::GestationalWeek),
         (Kind::Breastfeeding, Field::Breastfeeding),
     ] {
-        if let Some((_, value, _)) = latest.iter().find(|(k, _, _)| *k == kind) {
-            chart.fields.push((field, value.clone()));
+        if let Some((_, value, date)) = latest.iter().find(|(k, _, _)| *k == kind) {
+            let value = match kind {
+                Kind::GestationalWeek => weeks_on(value, date, as_of),
+                _ => value.clone(),
+            };
+            chart.fields.push((field, value));
         }
     }
     chart.fields.push((Field::Conditions, conditions.join(";")));
@@ -113,9 +119,9 @@ fn latest_birth_date(birth: &str) -> String {
     let birth = birth.trim();
     let last_day = |year: i32, month: u32| {
         let next = if month == 12 {
-            chrono::NaiveDate::from_ymd_opt(year.checked_add(1)?, 1, 1)
+            NaiveDate::from_ymd_opt(year.checked_add(1)?, 1, 1)
         } else {
-            chrono::NaiveDate::from_ymd_opt(year, month + 1, 1)
+            NaiveDate::from_ymd_opt(year, month + 1, 1)
         };
         next?.pred_opt()
     };
@@ -256,6 +262,18 @@ fn observation(
                 describe(kind)
             ),
         )),
+    }
+}
+
+/// A gestational age of `weeks` completed weeks recorded on `recorded` (a FHIR date or
+/// dateTime), moved on to `as_of` at the latest it can be by then (the record's week may have
+/// been six days from ending): a pregnancy recorded at 20 weeks 17 weeks ago is at 37 or 38
+/// now, read as 38. As recorded when the record has no readable date or is not earlier.
+fn weeks_on(weeks: &str, recorded: &str, as_of: NaiveDate) -> String {
+    let days = parse_date(&date_part(recorded)).map(|on| (as_of - on).num_days());
+    match (weeks.parse::<i64>(), days) {
+        (Ok(weeks), Some(days)) if days > 0 => weeks.saturating_add((days + 6) / 7).to_string(),
+        _ => weeks.to_string(),
     }
 }
 
