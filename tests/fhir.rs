@@ -728,3 +728,23 @@ fn a_recorded_gestational_age_moves_on_to_the_day_of_the_check() {
     // 20 weeks on 2025-11-01 is 38 by 2026-03-01.
     assert!(rules("2025-11-01").contains(third_trimester));
 }
+
+#[test]
+fn a_pregnancy_recorded_as_a_condition_is_a_pregnancy() {
+    let order = json!({"resourceType": "MedicationRequest", "id": "o", "status": "draft", "authoredOn": AS_OF,
+        "medicationCodeableConcept": {"text": "Indomethacin 25 mg tablet"},
+        "dosageInstruction": [{"timing": {"repeat": {"frequency": 3, "period": 1, "periodUnit": "d"}}, "doseAndRate": [{"doseQuantity": {"value": 25, "code": "mg"}}]}]});
+    let patient = json!({"resourceType": "Patient", "gender": "female", "birthDate": "1990-05-01"});
+    for (system, code) in [
+        ("http://hl7.org/fhir/sid/icd-10", "Z33.1"),
+        ("http://snomed.info/sct", "77386006"),
+    ] {
+        let condition = json!({"resourceType": "Condition", "clinicalStatus": {"coding": [{"code": "active"}]},
+            "code": {"coding": [{"system": system, "code": code}]}});
+        let doc = json!({"resourceType": "Bundle", "entry": [{"resource": patient}, {"resource": order}, {"resource": condition}]});
+        let (_, records) = check_fhir(&doc.to_string());
+        let (verdict, rules) = verdict_and_rules(&records[0]);
+        assert_eq!(verdict, "reject", "{code}: {rules:?}");
+        assert!(rules.iter().any(|r| r.contains("pregnancy")), "{rules:?}");
+    }
+}

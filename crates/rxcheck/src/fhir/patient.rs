@@ -37,6 +37,8 @@ pub(super) fn read(formulary: &Formulary, resources: &[Located], as_of: NaiveDat
     // Per kind: (date, value, path) of the latest statement.
     let mut latest: Vec<(Kind, String, String)> = Vec::new();
     let mut patients = 0;
+    // A current Condition that is a pregnancy, for when no Observation gives the status.
+    let mut pregnancy_condition = false;
     for at in resources {
         match at.kind() {
             "Patient" => {
@@ -57,6 +59,9 @@ pub(super) fn read(formulary: &Formulary, resources: &[Located], as_of: NaiveDat
                 }
             }
             "Condition" => match at.read::<Recorded>() {
+                Ok(c) if c.is_current() && c.code.as_ref().is_some_and(is_pregnancy) => {
+                    pregnancy_condition = true;
+                }
                 Ok(c) if c.is_current() => {
                     condition(
                         formulary,
@@ -93,6 +98,9 @@ pub(super) fn read(formulary: &Formulary, resources: &[Located], as_of: NaiveDat
             },
             _ => {}
         }
+    }
+    if pregnancy_condition && !latest.iter().any(|(k, _, _)| *k == Kind::Pregnant) {
+        latest.push((Kind::Pregnant, "yes".into(), String::new()));
     }
     for (kind, field) in [
         (Kind::Pregnant, Field::Pregnant),
@@ -403,6 +411,21 @@ fn condition(
             format!("`{}.code` gives neither a code nor a name", at.path),
         )),
     }
+}
+
+/// Whether a Condition's code is a pregnancy: SNOMED CT 77386006 (pregnant), or ICD-10 Z33
+/// (pregnant state), Z34 (supervision of normal pregnancy) or O09 (supervision of high-risk
+/// pregnancy).
+fn is_pregnancy(code: &CodeableConcept) -> bool {
+    code.coding.iter().any(|c| {
+        let Some(k) = c.code.as_deref().map(str::trim) else {
+            return false;
+        };
+        let k = k.to_ascii_uppercase();
+        (is_system(c.system.as_deref(), "snomed") && k == "77386006")
+            || (is_system(c.system.as_deref(), "icd-10")
+                && ["Z33", "Z34", "O09"].iter().any(|p| k.starts_with(p)))
+    })
 }
 
 /// SNOMED CT concepts that record no allergy: no known allergy, no known history of drug
