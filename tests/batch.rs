@@ -566,9 +566,20 @@ fn encodings_are_given_or_read_from_a_byte_order_mark() {
     let text = format!("\u{feff}{HEADER}\nU1,40,no,no,диклофенак,таблетки,50 mg,3\n");
     let utf16: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
     assert_eq!(
-        records(utf16, &["--format", "jsonl"]),
+        records(utf16.clone(), &["--format", "jsonl"]),
         vec![rec(2, "U1", "ok")]
     );
+    // Nothing is replaced: bytes that are not of the encoding stop the run, whether the
+    // encoding is given (UTF-8 here) or read from a byte order mark (an unpaired surrogate).
+    let (code, stdout, stderr) = run_file(&[&path, "-q", "--encoding", "utf-8"]);
+    assert_eq!((code, stdout.as_str()), (3, ""), "{stderr}");
+    assert!(stderr.contains("line 2 is not UTF-8"), "{stderr}");
+    let mut broken = utf16.clone();
+    let end = broken.len() - 2;
+    broken.splice(end..end, [0x00, 0xD8]);
+    let (code, _, stderr) = batch(broken, &["-q"]);
+    assert_eq!(code, 3);
+    assert!(stderr.contains("not UTF-16LE throughout"), "{stderr}");
     // An unknown encoding is a fatal error naming it.
     let (code, _, stderr) = run_file(&[&path, "--encoding", "klingon"]);
     assert_eq!(code, 3);

@@ -1,6 +1,7 @@
 //! `rxcheck batch`: every row of a prescription CSV through the validator, one verdict per
 //! row, in order, with a summary on stderr.
 
+use super::decode::decoded;
 use super::{DateArgs, Fatal, FormularyArgs, load_acknowledgements, load_formulary, stdout_color};
 use indicatif::{ProgressBar, ProgressStyle};
 use rxcheck::ack::Acknowledgements;
@@ -150,20 +151,6 @@ fn parse_encoding(text: &str) -> Result<&'static encoding_rs::Encoding, String> 
     encoding_rs::Encoding::for_label(text.trim().as_bytes()).ok_or_else(|| {
         format!("`{text}` is not an encoding; use a label such as windows-1252, iso-8859-1, koi8-r or utf-16le")
     })
-}
-
-/// The input as UTF-8: decoded from `--encoding`, or from UTF-16 when a byte order mark says
-/// so; otherwise passed through as it is (a UTF-8 byte order mark included).
-fn decoded<R: Read + Send + 'static>(
-    input: R,
-    encoding: Option<&'static encoding_rs::Encoding>,
-) -> Box<dyn Read + Send> {
-    Box::new(
-        encoding_rs_io::DecodeReaderBytesBuilder::new()
-            .encoding(encoding)
-            .utf8_passthru(true)
-            .build(input),
-    )
 }
 
 fn parse_delimiter(text: &str) -> Result<u8, String> {

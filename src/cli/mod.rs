@@ -2,6 +2,7 @@
 
 mod batch;
 mod check;
+mod decode;
 mod formulary;
 mod serve;
 

@@ -1,0 +1,153 @@
+//! The input as UTF-8: decoded from `--encoding`, or from UTF-16 when a byte order mark says
+//! so, and otherwise passed through as it is (UTF-8 is checked, with the line of a bad byte,
+//! as the input is split into rows). Decoding stops at the first byte sequence that is not of
+//! the encoding: nothing is replaced or guessed.
+
+use encoding_rs::{Decoder, DecoderResult, Encoding, UTF_8};
+use std::io::{self, Read};
+
+/// How much input is decoded at a time.
+const CHUNK: usize = 64 * 1024;
+
+/// `input` as UTF-8, read as `encoding` says (or as its byte order mark says, without one).
+pub fn decoded<R: Read + Send + 'static>(
+    input: R,
+    encoding: Option<&'static Encoding>,
+) -> Box<dyn Read + Send> {
+    let decoder = encoding
+        .filter(|&e| e != UTF_8)
+        .map(Encoding::new_decoder_with_bom_removal);
+    Box::new(Decoded {
+        input,
+        sniff: encoding.is_none(),
+        decoder,
+        raw: Vec::new(),
+        consumed: 0,
+        out: Vec::new(),
+        given: 0,
+        eof: false,
+        finished: false,
+    })
+}
+
+struct Decoded<R> {
+    input: R,
+    /// The byte order mark is still to be looked for.
+    sniff: bool,
+    /// `None`: the input is passed through.
+    decoder: Option<Decoder>,
+    /// Input read and not yet decoded.
+    raw: Vec<u8>,
+    /// Input bytes decoded so far, for the place of a bad one.
+    consumed: u64,
+    /// Decoded text, handed out from `given` on.
+    out: Vec<u8>,
+    given: usize,
+    eof: bool,
+    /// The decoder has taken the end of the input.
+    finished: bool,
+}
+
+impl<R: Read> Decoded<R> {
+    /// Reads more input into `raw`; notes the end of the input.
+    fn fill(&mut self, want: usize) -> io::Result<()> {
+        let start = self.raw.len();
+        self.raw.resize(start + want, 0);
+        let read = loop {
+            match self
+                .input
+                .read(self.raw.get_mut(start..).unwrap_or_default())
+            {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                other => break other,
+            }
+        };
+        let n = read.inspect_err(|_| self.raw.truncate(start))?;
+        self.raw.truncate(start + n);
+        self.eof |= n == 0;
+        Ok(())
+    }
+
+    /// Looks for a UTF-16 byte order mark (a UTF-8 one is left to the row splitter).
+    fn sniff(&mut self) -> io::Result<()> {
+        self.sniff = false;
+        while self.raw.len() < 2 && !self.eof {
+            self.fill(2 - self.raw.len())?;
+        }
+        if let Some((encoding, _)) = Encoding::for_bom(&self.raw) {
+            if encoding != UTF_8 {
+                self.decoder = Some(encoding.new_decoder_with_bom_removal());
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<R: Read> Read for Decoded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.sniff {
+            self.sniff()?;
+        }
+        if self.decoder.is_none() {
+            if self.raw.is_empty() {
+                return self.input.read(buf);
+            }
+            return Ok(give(&mut self.raw, buf));
+        }
+        loop {
+            let waiting = self.out.get(self.given..).unwrap_or_default();
+            if !waiting.is_empty() {
+                let n = waiting.len().min(buf.len());
+                buf.get_mut(..n)
+                    .unwrap_or_default()
+                    .copy_from_slice(waiting.get(..n).unwrap_or_default());
+                self.given += n;
+                return Ok(n);
+            }
+            if self.finished {
+                return Ok(0);
+            }
+            if self.raw.len() < CHUNK && !self.eof {
+                self.fill(CHUNK - self.raw.len())?;
+            }
+            let Some(decoder) = self.decoder.as_mut() else {
+                return Ok(0);
+            };
+            let room = decoder
+                .max_utf8_buffer_length_without_replacement(self.raw.len())
+                .unwrap_or(self.raw.len() * 3 + 16);
+            self.out.clear();
+            self.out.resize(room.max(4), 0);
+            self.given = 0;
+            let (result, read, written) =
+                decoder.decode_to_utf8_without_replacement(&self.raw, &mut self.out, self.eof);
+            self.out.truncate(written);
+            self.raw.drain(..read);
+            self.consumed += read as u64;
+            match result {
+                DecoderResult::Malformed(bad, _) => {
+                    let at = self.consumed.saturating_sub(u64::from(bad));
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!(
+                            "the input is not {} throughout: the bytes at offset {at} cannot be decoded; check --encoding",
+                            decoder.encoding().name()
+                        ),
+                    ));
+                }
+                DecoderResult::InputEmpty => self.finished = self.eof,
+                DecoderResult::OutputFull => {}
+            }
+        }
+    }
+}
+
+/// Moves the first bytes of `from` into `to`; how many.
+fn give(from: &mut Vec<u8>, to: &mut [u8]) -> usize {
+    let n = from.len().min(to.len());
+    to.get_mut(..n)
+        .unwrap_or_default()
+        .copy_from_slice(from.get(..n).unwrap_or_default());
+    from.drain(..n);
+    n
+}
