@@ -1504,6 +1504,21 @@ mod round_two {
     }
 
     #[test]
+    fn units_as_russian_prescriptions_write_them() {
+        let nim = with(&NIM, &[("strength", "100 mg"), ("times", "2")]);
+        for dose in ["100 мг", "1 таблетка", "1 табл", "0,1 г", "100000 мкг"] {
+            expect(&with(&nim, &[("dose", dose)]), Ok, &[]);
+        }
+        expect(
+            &with(&nim, &[("dose", "200 мг")]),
+            Reject,
+            &["reject dose_single:nimesulide.tablet.dosage.dose_per_administration.max"],
+        );
+        let sup = with(&DIC_SUP, &[("strength", "50 mg"), ("times", "2")]);
+        expect(&with(&sup, &[("dose", "1 свеча")]), Ok, &[]);
+    }
+
+    #[test]
     fn nsaid_allergies_by_brand_and_class_name() {
         let dic = with(&DIC_TAB, &[("dose", "50 mg"), ("times", "3")]);
         for name in [

@@ -107,8 +107,15 @@ fn physical_unit(unit: &str) -> Option<(Dimension, Decimal)> {
         "l" | "litre" | "liter" => (Dimension::Volume, thousand),
         "cm" => (Dimension::Length, one),
         "mm" => (Dimension::Length, Decimal::new(1, 1)),
-        _ => match unit {
-            "µg" | "μg" => (Dimension::Mass, thousandth),
+        _ => match unit.to_lowercase().as_str() {
+            "µg" | "μg" | "мкг" => (Dimension::Mass, thousandth),
+            // As Russian prescriptions write them.
+            "мг" => (Dimension::Mass, one),
+            "г" => (Dimension::Mass, thousand),
+            "мл" => (Dimension::Volume, one),
+            "л" => (Dimension::Volume, thousand),
+            "см" => (Dimension::Length, one),
+            "мм" => (Dimension::Length, Decimal::new(1, 1)),
             _ => return None,
         },
     })
