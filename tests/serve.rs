@@ -457,3 +457,33 @@ fn an_order_with_a_field_of_the_wrong_type_is_a_card_not_silence() {
     let (_, body) = server.post(SIGN, &call(&other));
     assert_eq!(body["cards"], json!([]));
 }
+
+#[test]
+fn a_browser_may_call_the_service() {
+    let server = Server::start(&[]);
+    // The preflight a browser sends before its POST, as the CDS Hooks sandbox does.
+    let preflight = Server::agent()
+        .request("OPTIONS", &format!("{}{SIGN}", server.base))
+        .set("Origin", "https://sandbox.cds-hooks.org")
+        .set("Access-Control-Request-Method", "POST")
+        .set(
+            "Access-Control-Request-Headers",
+            "authorization, content-type",
+        )
+        .call()
+        .unwrap();
+    assert_eq!(preflight.header("access-control-allow-origin"), Some("*"));
+    let methods = preflight.header("access-control-allow-methods").unwrap();
+    assert!(methods.contains("POST"), "{methods}");
+    let headers = preflight.header("access-control-allow-headers").unwrap();
+    assert!(
+        headers.contains("authorization") && headers.contains("content-type"),
+        "{headers}"
+    );
+    let discovery = Server::agent()
+        .get(&format!("{}/cds-services", server.base))
+        .set("Origin", "https://sandbox.cds-hooks.org")
+        .call()
+        .unwrap();
+    assert_eq!(discovery.header("access-control-allow-origin"), Some("*"));
+}

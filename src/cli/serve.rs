@@ -8,7 +8,7 @@ use super::{DateArgs, Fatal, FormularyArgs, load_formulary};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use rxcheck::Formulary;
@@ -112,7 +112,15 @@ async fn serve(args: Args, service: Shared) -> Result<i32, Fatal> {
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(args.timeout.max(1)),
         ))
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked));
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
+        // CDS Hooks asks services to answer browsers too (the sandbox, SMART apps): any origin,
+        // with its bearer token.
+        .layer(
+            tower_http::cors::CorsLayer::new()
+                .allow_origin(tower_http::cors::Any)
+                .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+                .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE]),
+        );
     // Written so that a closed stderr never stops the server.
     let _ = writeln!(
         std::io::stderr(),
