@@ -32,7 +32,7 @@ fn lookup_item<'f, 'r>(f: &'f Formulary, item: &'r str) -> Named<'f, 'r> {
 /// The part of a drug as written that `names` something: the whole of it, or else its longest
 /// run of leading words that does, as drugs written with a salt, strength or form read
 /// (`methotrexate sodium`, `methotrexate 2.5 mg weekly`, `Ibuprofen 400 MG Oral Tablet`).
-pub fn named_part<'r>(written: &'r str, names: impl Fn(&str) -> bool) -> Option<&'r str> {
+pub fn named_part(written: &str, names: impl Fn(&str) -> bool) -> Option<&str> {
     if names(written) {
         return Some(written);
     }
