@@ -367,15 +367,17 @@ impl<R: Read> RowSplitter<R> {
         let line = self.line;
         loop {
             let data = slice(&self.buf, 0..self.filled);
-            if let Some(next) = next_break(data, self.pos).and_then(|at| self.after_break(data, at))
-            {
+            let at = next_break(data, self.pos);
+            if let Some(next) = at.and_then(|at| self.after_break(data, at)) {
                 self.consumed += (next - self.pos) as u64;
                 self.pos = next;
                 self.line += 1;
                 break;
             }
-            self.consumed += (self.filled - self.pos) as u64;
-            self.pos = self.filled;
+            // A `\r` that ends the data read so far stays, to be read with what follows it.
+            let keep = at.unwrap_or(self.filled);
+            self.consumed += (keep - self.pos) as u64;
+            self.pos = keep;
             if !self.fill()? {
                 break;
             }
@@ -435,6 +437,44 @@ mod tests {
         let got = rows(b"a,b\r1,\"oops\r2,z\r", 100);
         assert_eq!(got[1], (2, RowKind::UnbalancedQuote, "1,\"oops".into()));
         assert_eq!(got[2], (3, RowKind::Complete, "2,z".into()));
+    }
+
+    #[test]
+    fn a_long_row_ending_in_a_lone_return_at_a_read_boundary_loses_no_row() {
+        /// Hands out its bytes in the pieces given, as a pipe does.
+        struct Pieces(Vec<Vec<u8>>);
+        impl Read for Pieces {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                let Some(piece) = self.0.first_mut() else {
+                    return Ok(0);
+                };
+                let n = piece.len().min(buf.len());
+                buf[..n].copy_from_slice(&piece[..n]);
+                piece.drain(..n);
+                if piece.is_empty() {
+                    self.0.remove(0);
+                }
+                Ok(n)
+            }
+        }
+        let mut long = b"a,b\r1,".to_vec();
+        long.extend(std::iter::repeat_n(b'x', CHUNK + 10));
+        long.push(b'\r');
+        let mut splitter = RowSplitter::new(Pieces(vec![long, b"2,y\r3,z\r".to_vec()]), 100);
+        let mut sink = Vec::new();
+        let mut got = Vec::new();
+        while let Some(row) = splitter.next_row(b',', &mut sink).unwrap() {
+            got.push((row.line, row.kind, sink[row.bytes.clone()].to_vec()));
+        }
+        assert_eq!(
+            got,
+            vec![
+                (1, RowKind::Complete, b"a,b".to_vec()),
+                (2, RowKind::TooLong, Vec::new()),
+                (3, RowKind::Complete, b"2,y".to_vec()),
+                (4, RowKind::Complete, b"3,z".to_vec()),
+            ]
+        );
     }
 
     #[test]
