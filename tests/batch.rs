@@ -579,7 +579,7 @@ fn encodings_are_given_or_read_from_a_byte_order_mark() {
     broken.splice(end..end, [0x00, 0xD8]);
     let (code, _, stderr) = batch(broken, &["-q"]);
     assert_eq!(code, 3);
-    assert!(stderr.contains("not UTF-16LE throughout"), "{stderr}");
+    assert!(stderr.contains("line 2 is not UTF-16LE"), "{stderr}");
     // An unknown encoding is a fatal error naming it.
     let (code, _, stderr) = run_file(&[&path, "--encoding", "klingon"]);
     assert_eq!(code, 3);

@@ -25,6 +25,8 @@ pub fn decoded<R: Read + Send + 'static>(
         consumed: 0,
         out: Vec::new(),
         given: 0,
+        lines: 0,
+        bad: None,
         eof: false,
         finished: false,
     })
@@ -43,6 +45,10 @@ struct Decoded<R> {
     /// Decoded text, handed out from `given` on.
     out: Vec<u8>,
     given: usize,
+    /// Line breaks in the text decoded so far, for the line of a bad byte.
+    lines: u64,
+    /// Bytes that cannot be decoded, reported once the text before them is handed out.
+    bad: Option<io::Error>,
     eof: bool,
     /// The decoder has taken the end of the input.
     finished: bool,
@@ -104,6 +110,9 @@ impl<R: Read> Read for Decoded<R> {
                 self.given += n;
                 return Ok(n);
             }
+            if let Some(bad) = self.bad.take() {
+                return Err(bad);
+            }
             if self.finished {
                 return Ok(0);
             }
@@ -124,13 +133,15 @@ impl<R: Read> Read for Decoded<R> {
             self.out.truncate(written);
             self.raw.drain(..read);
             self.consumed += read as u64;
+            self.lines += self.out.iter().filter(|&&b| b == b'\n').count() as u64;
             match result {
-                DecoderResult::Malformed(bad, _) => {
-                    let at = self.consumed.saturating_sub(u64::from(bad));
-                    return Err(io::Error::new(
+                DecoderResult::Malformed(bad, after) => {
+                    let at = self.consumed - u64::from(bad) - u64::from(after);
+                    self.bad = Some(io::Error::new(
                         io::ErrorKind::InvalidData,
                         format!(
-                            "the input is not {} throughout: the bytes at offset {at} cannot be decoded; check --encoding",
+                            "line {} is not {} (the bytes at offset {at} cannot be decoded); give the file's encoding with --encoding",
+                            self.lines + 1,
                             decoder.encoding().name()
                         ),
                     ));
