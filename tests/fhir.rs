@@ -727,6 +727,9 @@ fn a_recorded_gestational_age_moves_on_to_the_day_of_the_check() {
     assert!(!rules(AS_OF).contains(third_trimester));
     // 20 weeks on 2025-11-01 is 38 by 2026-03-01.
     assert!(rules("2025-11-01").contains(third_trimester));
+    // A week that would have passed the end of any pregnancy is dropped, not made up.
+    let stale = rules("2023-05-01");
+    assert!(!stale.iter().any(|r| r.starts_with("input.")), "{stale:?}");
 }
 
 #[test]
@@ -747,4 +750,10 @@ fn a_pregnancy_recorded_as_a_condition_is_a_pregnancy() {
         assert_eq!(verdict, "reject", "{code}: {rules:?}");
         assert!(rules.iter().any(|r| r.contains("pregnancy")), "{rules:?}");
     }
+    // A past pregnancy (inactive, abated) is none now: the status stays unknown, a warning.
+    let past = json!({"resourceType": "Condition", "clinicalStatus": {"coding": [{"code": "inactive"}]},
+        "abatementDateTime": "2019-06-01", "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10", "code": "Z34.90"}]}});
+    let doc = json!({"resourceType": "Bundle", "entry": [{"resource": patient}, {"resource": order}, {"resource": past}]});
+    let (_, records) = check_fhir(&doc.to_string());
+    assert_eq!(verdict_and_rules(&records[0]).0, "warn");
 }

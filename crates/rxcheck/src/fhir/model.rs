@@ -223,6 +223,17 @@ impl Recorded {
         let resolved = self.clinical_status.0.as_deref() == Some("resolved");
         !resolved && !refuted
     }
+
+    /// Whether it is active now: current, and active (or of no stated clinical status). A
+    /// pregnancy must be, to make one: an inactive one is a past pregnancy.
+    pub fn is_active(&self) -> bool {
+        let active = self
+            .clinical_status
+            .0
+            .as_deref()
+            .is_none_or(|s| matches!(s, "active" | "recurrence" | "relapse"));
+        active && self.is_current()
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -59,8 +59,8 @@ pub(super) fn read(formulary: &Formulary, resources: &[Located], as_of: NaiveDat
                 }
             }
             "Condition" => match at.read::<Recorded>() {
-                Ok(c) if c.is_current() && c.code.as_ref().is_some_and(is_pregnancy) => {
-                    pregnancy_condition = true;
+                Ok(c) if c.code.as_ref().is_some_and(is_pregnancy) => {
+                    pregnancy_condition |= c.is_active();
                 }
                 Ok(c) if c.is_current() => {
                     condition(
@@ -275,12 +275,19 @@ fn observation(
 
 /// A gestational age of `weeks` completed weeks recorded on `recorded` (a FHIR date or
 /// dateTime), moved on to `as_of` at the latest it can be by then (the record's week may have
-/// been six days from ending): a pregnancy recorded at 20 weeks 17 weeks ago is at 37 or 38
-/// now, read as 38. As recorded when the record has no readable date or is not earlier.
+/// been six days from ending): 20 weeks recorded 120 days ago is read as 38 (37 weeks 1 day to
+/// 38 weeks). As recorded when the record has no readable date or is not earlier; empty (a
+/// pregnancy of unknown week) when it would pass the last week a pregnancy can reach.
 fn weeks_on(weeks: &str, recorded: &str, as_of: NaiveDate) -> String {
     let days = parse_date(&date_part(recorded)).map(|on| (as_of - on).num_days());
     match (weeks.parse::<i64>(), days) {
-        (Ok(weeks), Some(days)) if days > 0 => weeks.saturating_add((days + 6) / 7).to_string(),
+        (Ok(weeks), Some(days)) if days > 0 => {
+            let now = weeks.saturating_add((days + 6) / 7);
+            match now <= i64::from(MAX_GESTATIONAL_WEEK) {
+                true => now.to_string(),
+                false => String::new(),
+            }
+        }
         _ => weeks.to_string(),
     }
 }
