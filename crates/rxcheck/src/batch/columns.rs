@@ -354,7 +354,9 @@ impl Columns {
             let column = written.get(at).copied().unwrap_or("");
             let key = keys.get(at).map_or("", String::as_str);
             if !ignored.contains(&at) {
-                if let Some(field) = near_miss(key, columns.patient_id.is_some()) {
+                let field =
+                    speaks_of(column, columns.patient_id.is_some()).or_else(|| near_miss(key));
+                if let Some(field) = field {
                     return Err(HeaderError::NearMiss {
                         column: column.to_string(),
                         field,
@@ -418,9 +420,8 @@ impl Columns {
     }
 }
 
-/// Words whose presence in a header says what it holds, for the lists whose column, unread,
-/// would hide a rule: a patient's allergies, conditions and other drugs. Lower case, as
-/// [`normalize_header`] leaves them.
+/// Stems a word of a header starts with when it names a list whose column, unread, would hide
+/// a rule: a patient's allergies, conditions and other drugs. Lower case.
 const SPEAKS_OF: [(&str, &[&str]); 3] = [
     (
         "allergies",
@@ -439,6 +440,7 @@ const SPEAKS_OF: [(&str, &[&str]); 3] = [
             "disease",
             "заболеван",
             "болезн",
+            "dx",
         ],
     ),
     (
@@ -457,40 +459,99 @@ const SPEAKS_OF: [(&str, &[&str]); 3] = [
     ),
 ];
 
-/// Words of a header that names a person, and endings that make it their id: a patient id
-/// column the checks across rows would otherwise go without (`member_id`, `pat_no`).
+/// Words that make a header about a list something other than the list (`dx_date`,
+/// `allergy_reviewed_by`).
+const ABOUT_THE_LIST: [&str; 9] = [
+    "date",
+    "dt",
+    "time",
+    "datetime",
+    "timestamp",
+    "updated",
+    "reviewed",
+    "verified",
+    "by",
+];
+
+/// Words that name a person, endings that make a header their id, and other words such an id
+/// header may hold (`ehr_patient_id`, `member_no`).
 const PERSON: [&str; 8] = [
     "patient",
     "pat",
+    "pt",
     "member",
     "subject",
     "person",
     "enrollee",
-    "beneficiar",
-    "пациент",
+    "beneficiary",
 ];
 const ID_ENDINGS: [&str; 6] = ["id", "number", "no", "num", "nr", "code"];
+const ID_WORDS: [&str; 8] = [
+    "ehr", "emr", "internal", "unique", "medical", "record", "account", "master",
+];
+
+/// A header's words, lower case: split at anything but letters and digits, and where a lower
+/// case letter meets a capital (`knownAllergies`).
+fn header_words(column: &str) -> Vec<String> {
+    let mut words = vec![String::new()];
+    let mut previous_lower = false;
+    for c in column.chars() {
+        let split = !c.is_alphanumeric() || (previous_lower && c.is_uppercase());
+        if split && words.last().is_some_and(|w| !w.is_empty()) {
+            words.push(String::new());
+        }
+        if let (true, Some(word)) = (c.is_alphanumeric(), words.last_mut()) {
+            word.extend(c.to_lowercase());
+        }
+        previous_lower = c.is_lowercase();
+    }
+    words.retain(|w| !w.is_empty());
+    words
+}
+
+/// The field a header speaks of ([`SPEAKS_OF`], `meds`, and a person's id when the header has
+/// no `patient_id`), if any.
+fn speaks_of(column: &str, has_patient_id: bool) -> Option<&'static str> {
+    let words = header_words(column);
+    let pairs = words.windows(2).map(|w| w.concat());
+    let candidates: Vec<String> = words.iter().cloned().chain(pairs).collect();
+    let about_the_list = words.iter().any(|w| ABOUT_THE_LIST.contains(&w.as_str()));
+    let list = SPEAKS_OF
+        .iter()
+        .find(|(_, stems)| {
+            candidates
+                .iter()
+                .any(|c| stems.iter().any(|stem| c.starts_with(stem)))
+        })
+        .map(|(field, _)| *field)
+        .or_else(|| {
+            let meds = words.iter().any(|w| w == "meds" || w == "med");
+            meds.then_some("co_medications")
+        })
+        .filter(|_| !about_the_list);
+    let is_person = |w: &str| PERSON.contains(&w);
+    let person_id = match words.as_slice() {
+        [one] => PERSON.iter().any(|p| {
+            one.strip_prefix(p)
+                .is_some_and(|rest| ID_ENDINGS.contains(&rest))
+        }),
+        [rest @ .., last] => {
+            ID_ENDINGS.contains(&last.as_str())
+                && rest.iter().any(|w| is_person(w))
+                && rest.iter().all(|w| {
+                    is_person(w)
+                        || ID_ENDINGS.contains(&w.as_str())
+                        || ID_WORDS.contains(&w.as_str())
+                })
+        }
+        [] => false,
+    } || words.iter().any(|w| w == "mrn");
+    list.or((person_id && !has_patient_id).then_some("patient_id"))
+}
 
 /// The field a normalised header nearly names (one edit from a short name, two from a long
-/// one, same first letter), or speaks of ([`SPEAKS_OF`], `dx…`, `meds`, and a person's id
-/// when the header has no `patient_id`), if any.
-fn near_miss(key: &str, has_patient_id: bool) -> Option<&'static str> {
-    let speaks_of = SPEAKS_OF
-        .iter()
-        .find(|(_, words)| words.iter().any(|w| key.contains(w)))
-        .map(|(field, _)| *field);
-    let person_id = (PERSON.iter().any(|w| key.starts_with(w))
-        && ID_ENDINGS.iter().any(|e| key.ends_with(e))
-        || key.contains("mrn"))
-        && !has_patient_id;
-    let short = match key {
-        k if k.starts_with("dx") => Some("conditions"),
-        "med" => Some("co_medications"),
-        _ => person_id.then_some("patient_id"),
-    };
-    if let Some(field) = speaks_of.or(short) {
-        return Some(field);
-    }
+/// one, same first letter), if any.
+fn near_miss(key: &str) -> Option<&'static str> {
     if key.len() < 3 {
         return None;
     }
@@ -555,6 +616,8 @@ mod tests {
             ("meds", "co_medications"),
             ("member_id", "patient_id"),
             ("pat_no", "patient_id"),
+            ("knownAllergies", "allergies"),
+            ("ehr_patient_id", "patient_id"),
         ] {
             assert_eq!(
                 columns(&format!("{base},{column}")),
@@ -567,7 +630,19 @@ mod tests {
         }
         // A person's id next to a patient id is not one the checks need.
         assert!(columns(&format!("{base},patient_id,member_id")).is_ok());
-        for quiet in ["notes", "prescriber", "store_id", "ndc"] {
+        for quiet in [
+            "notes",
+            "prescriber",
+            "store_id",
+            "ndc",
+            "generic_drug_name",
+            "clinic_dept",
+            "patient_zip_code",
+            "member_group_number",
+            "pathway_code",
+            "dx_date",
+            "allergy_verified_date",
+        ] {
             assert!(columns(&format!("{base},{quiet}")).is_ok(), "{quiet}");
         }
     }
