@@ -296,11 +296,10 @@ pub fn completed_years(birth: NaiveDate, on: NaiveDate) -> Option<u32> {
 /// condition name holds one of these.
 pub fn list_items(text: &str) -> impl Iterator<Item = &str> {
     let bytes = text.as_bytes();
-    let digit_at = |i: usize| bytes.get(i).is_some_and(u8::is_ascii_digit);
     let separators = bytes.iter().enumerate().filter_map(move |(i, &b)| {
         let separates = match b {
             b';' | b'|' | b'\n' | b'\r' => true,
-            b',' => !(i > 0 && digit_at(i - 1) && digit_at(i + 1)),
+            b',' => !is_decimal_comma(bytes, i),
             _ => false,
         };
         separates.then_some(i)
@@ -314,6 +313,27 @@ pub fn list_items(text: &str) -> impl Iterator<Item = &str> {
             trim(item)
         })
         .filter(|s| !s.is_empty() && !says_none(s))
+}
+
+/// Whether the comma at `at` is a decimal comma (`2,5 mg`, `0,1 g`): between a number of at
+/// most four digits and one to three digits, neither run part of a longer code (`250.00,401.9`
+/// and `73211009,38341003` are two codes each).
+fn is_decimal_comma(bytes: &[u8], at: usize) -> bool {
+    let digit = |b: &u8| b.is_ascii_digit();
+    let before = bytes.get(..at).unwrap_or_default();
+    let after = bytes.get(at + 1..).unwrap_or_default();
+    let whole = before.iter().rev().take_while(|b| digit(b)).count();
+    let fraction = after.iter().take_while(|b| digit(b)).count();
+    let ends_code = |b: Option<&u8>| matches!(b, Some(b'.' | b','));
+    (1..=4).contains(&whole)
+        && (1..=3).contains(&fraction)
+        && !ends_code(
+            before
+                .len()
+                .checked_sub(whole + 1)
+                .and_then(|i| before.get(i)),
+        )
+        && !ends_code(after.get(fraction))
 }
 
 /// What exports write for an empty list (`NKDA`, `none`, `нет`): an item that is no name.
@@ -372,6 +392,22 @@ mod tests {
         ] {
             assert_eq!(parse_flag(text), flag, "{text:?}");
         }
+    }
+
+    #[test]
+    fn list_items_split_on_commas_but_not_decimal_ones() {
+        let items = |text| list_items(text).collect::<Vec<_>>();
+        assert_eq!(
+            items("methotrexate 2,5 mg, omeprazole"),
+            ["methotrexate 2,5 mg", "omeprazole"]
+        );
+        assert_eq!(items("73211009,38341003"), ["73211009", "38341003"]);
+        assert_eq!(items("250.00,401.9"), ["250.00", "401.9"]);
+        assert_eq!(
+            items("K25.4,K50.9|M17.1\nNKDA; none"),
+            ["K25.4", "K50.9", "M17.1"]
+        );
+        assert_eq!(items("0,1 g"), ["0,1 g"]);
     }
 
     #[test]
