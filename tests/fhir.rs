@@ -559,6 +559,14 @@ fn other_requests_named_as_products_are_recognised() {
     }
 }
 
+/// A draft order `o` of `medication`, `per_day` times a day, `dose` (a Quantity) each time.
+fn draft(medication: &str, per_day: u32, dose: Value) -> Value {
+    json!({"resourceType": "MedicationRequest", "id": "o", "status": "draft", "authoredOn": AS_OF,
+        "medicationCodeableConcept": {"text": medication},
+        "dosageInstruction": [{"timing": {"repeat": {"frequency": per_day, "period": 1, "periodUnit": "d"}},
+            "doseAndRate": [{"doseQuantity": dose}]}]})
+}
+
 /// The rules of a one-order document for a man of 40, with `medication` and `dosage`.
 fn rules_of(medication: &str, dosage: Value, extra: Value) -> BTreeSet<String> {
     let mut order = json!({"resourceType": "MedicationRequest", "id": "o", "status": "draft", "authoredOn": AS_OF,
@@ -616,9 +624,11 @@ fn hours_and_weeks_convert_to_days_exactly() {
 
 #[test]
 fn a_recorded_no_known_allergy_is_no_allergy() {
-    let order = json!({"resourceType": "MedicationRequest", "id": "o", "status": "draft", "authoredOn": AS_OF,
-        "medicationCodeableConcept": {"text": "Diclofenac 50 mg oral tablet"},
-        "dosageInstruction": [{"timing": {"repeat": {"frequency": 2, "period": 1, "periodUnit": "d"}}, "doseAndRate": [{"doseQuantity": {"value": 50, "code": "mg"}}]}]});
+    let order = draft(
+        "Diclofenac 50 mg oral tablet",
+        2,
+        json!({"value": 50, "code": "mg"}),
+    );
     let patient = json!({"resourceType": "Patient", "gender": "male", "birthDate": "1986-05-01"});
     for code in ["716186003", "409137002"] {
         let none = json!({"resourceType": "AllergyIntolerance", "clinicalStatus": {"coding": [{"code": "active"}]},
@@ -631,9 +641,11 @@ fn a_recorded_no_known_allergy_is_no_allergy() {
 
 #[test]
 fn a_condition_in_remission_counts_and_a_coded_breastfeeding_answer_needs_no_display() {
-    let order = json!({"resourceType": "MedicationRequest", "id": "o", "status": "draft", "authoredOn": AS_OF,
-        "medicationCodeableConcept": {"text": "Diclofenac 50 mg oral tablet"},
-        "dosageInstruction": [{"timing": {"repeat": {"frequency": 2, "period": 1, "periodUnit": "d"}}, "doseAndRate": [{"doseQuantity": {"value": 50, "code": "mg"}}]}]});
+    let order = draft(
+        "Diclofenac 50 mg oral tablet",
+        2,
+        json!({"value": 50, "code": "mg"}),
+    );
     let patient = json!({"resourceType": "Patient", "gender": "female", "birthDate": "1986-05-01"});
     let not_pregnant = json!({"resourceType": "Observation", "status": "final",
         "code": {"coding": [{"system": "http://loinc.org", "code": "82810-3"}]},
@@ -668,9 +680,11 @@ fn a_condition_in_remission_counts_and_a_coded_breastfeeding_answer_needs_no_dis
 #[test]
 fn a_partial_birth_date_is_read_as_its_last_possible_day() {
     let verdict = |birth: &str| {
-        let order = json!({"resourceType": "MedicationRequest", "id": "o", "status": "draft", "authoredOn": AS_OF,
-            "medicationCodeableConcept": {"text": "Nimesulide 100 mg tablet"},
-            "dosageInstruction": [{"timing": {"repeat": {"frequency": 2, "period": 1, "periodUnit": "d"}}, "doseAndRate": [{"doseQuantity": {"value": 100, "code": "mg"}}]}]});
+        let order = draft(
+            "Nimesulide 100 mg tablet",
+            2,
+            json!({"value": 100, "code": "mg"}),
+        );
         let patient = json!({"resourceType": "Patient", "gender": "male", "birthDate": birth});
         let doc = json!({"resourceType": "Bundle", "entry": [{"resource": patient}, {"resource": order}]});
         let (_, records) = check_fhir(&doc.to_string());
@@ -693,9 +707,7 @@ fn a_partial_birth_date_is_read_as_its_last_possible_day() {
 #[test]
 fn a_recorded_gestational_age_moves_on_to_the_day_of_the_check() {
     let rules = |recorded: &str| {
-        let order = json!({"resourceType": "MedicationRequest", "id": "o", "status": "draft", "authoredOn": AS_OF,
-            "medicationCodeableConcept": {"text": "Diclofenac 1% gel"},
-            "dosageInstruction": [{"timing": {"repeat": {"frequency": 3, "period": 1, "periodUnit": "d"}}, "doseAndRate": [{"doseQuantity": {"value": 2, "code": "g"}}]}]});
+        let order = draft("Diclofenac 1% gel", 3, json!({"value": 2, "code": "g"}));
         let patient =
             json!({"resourceType": "Patient", "gender": "female", "birthDate": "1990-05-01"});
         let observation = |code: &str, value: Value| {
@@ -734,9 +746,11 @@ fn a_recorded_gestational_age_moves_on_to_the_day_of_the_check() {
 
 #[test]
 fn a_pregnancy_recorded_as_a_condition_is_a_pregnancy() {
-    let order = json!({"resourceType": "MedicationRequest", "id": "o", "status": "draft", "authoredOn": AS_OF,
-        "medicationCodeableConcept": {"text": "Indomethacin 25 mg tablet"},
-        "dosageInstruction": [{"timing": {"repeat": {"frequency": 3, "period": 1, "periodUnit": "d"}}, "doseAndRate": [{"doseQuantity": {"value": 25, "code": "mg"}}]}]});
+    let order = draft(
+        "Indomethacin 25 mg tablet",
+        3,
+        json!({"value": 25, "code": "mg"}),
+    );
     let patient = json!({"resourceType": "Patient", "gender": "female", "birthDate": "1990-05-01"});
     for (system, code) in [
         ("http://hl7.org/fhir/sid/icd-10", "Z33.1"),

@@ -98,15 +98,13 @@ impl<R: Read> Read for Decoded<R> {
             if self.raw.is_empty() {
                 return self.input.read(buf);
             }
-            return Ok(give(&mut self.raw, buf));
+            let n = self.raw.as_slice().read(buf)?;
+            self.raw.drain(..n);
+            return Ok(n);
         }
         loop {
-            let waiting = self.out.get(self.given..).unwrap_or_default();
-            if !waiting.is_empty() {
-                let n = waiting.len().min(buf.len());
-                buf.get_mut(..n)
-                    .unwrap_or_default()
-                    .copy_from_slice(waiting.get(..n).unwrap_or_default());
+            let n = self.out.get(self.given..).unwrap_or_default().read(buf)?;
+            if n > 0 || buf.is_empty() {
                 self.given += n;
                 return Ok(n);
             }
@@ -151,14 +149,4 @@ impl<R: Read> Read for Decoded<R> {
             }
         }
     }
-}
-
-/// Moves the first bytes of `from` into `to`; how many.
-fn give(from: &mut Vec<u8>, to: &mut [u8]) -> usize {
-    let n = from.len().min(to.len());
-    to.get_mut(..n)
-        .unwrap_or_default()
-        .copy_from_slice(from.get(..n).unwrap_or_default());
-    from.drain(..n);
-    n
 }

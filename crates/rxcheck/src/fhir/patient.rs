@@ -10,7 +10,7 @@ use super::{Located, finding};
 use crate::finding::{Finding, Severity};
 use crate::formulary::Formulary;
 use crate::request::{Field, MAX_GESTATIONAL_WEEK, parse_date};
-use chrono::NaiveDate;
+use chrono::{Months, NaiveDate};
 use rust_decimal::Decimal;
 
 /// The patient's prescription fields, and what could not be read of them.
@@ -125,28 +125,16 @@ pub(super) fn read(formulary: &Formulary, resources: &[Located], as_of: NaiveDat
 /// reading for the minimum ages the rules set.
 fn latest_birth_date(birth: &str) -> String {
     let birth = birth.trim();
-    let last_day = |year: i32, month: u32| {
-        let next = if month == 12 {
-            NaiveDate::from_ymd_opt(year.checked_add(1)?, 1, 1)
-        } else {
-            NaiveDate::from_ymd_opt(year, month + 1, 1)
-        };
-        next?.pred_opt()
-    };
-    let parts: Vec<&str> = birth.split('-').collect();
-    let number = |i: usize, len: usize| {
-        parts
-            .get(i)
-            .filter(|p| p.len() == len && p.bytes().all(|b| b.is_ascii_digit()))
-            .and_then(|p| p.parse::<i32>().ok())
-    };
-    let month = number(1, 2).and_then(|m| u32::try_from(m).ok());
-    let latest = match (parts.len(), number(0, 4), month) {
-        (1, Some(year), _) => last_day(year, 12),
-        (2, Some(year), Some(month)) => last_day(year, month),
+    // The first day after the year or month given.
+    let after = match birth.len() {
+        4 => parse_date(&format!("{birth}-01-01"))
+            .and_then(|d| d.checked_add_months(Months::new(12))),
+        7 => parse_date(&format!("{birth}-01")).and_then(|d| d.checked_add_months(Months::new(1))),
         _ => None,
     };
-    latest.map_or_else(|| birth.to_string(), |d| d.format("%Y-%m-%d").to_string())
+    after
+        .and_then(|d| d.pred_opt())
+        .map_or_else(|| birth.to_string(), |d| d.format("%Y-%m-%d").to_string())
 }
 
 fn patient(p: &Patient, at: &Located, chart: &mut Chart, latest: &mut Vec<(Kind, String, String)>) {

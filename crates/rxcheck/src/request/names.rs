@@ -22,29 +22,32 @@ const MAX_WORDS: usize = 8;
 
 /// An item as the formulary knows it: see [`named_part`]; unknown when no part names anything.
 fn lookup_item<'f, 'r>(f: &'f Formulary, item: &'r str) -> Named<'f, 'r> {
-    let text = named_part(item, |part| f.lookup_name(part).is_known()).unwrap_or(item);
-    Named {
-        text,
-        known: f.lookup_name(text),
-    }
+    let known = |part: &str| Some(f.lookup_name(part)).filter(KnownName::is_known);
+    let (text, known) = named_part(item, known).unwrap_or((item, KnownName::default()));
+    Named { text, known }
 }
 
-/// The part of a drug as written that `names` something: the whole of it, or else its longest
-/// run of leading words that does, as drugs written with a salt, strength or form read
-/// (`methotrexate sodium`, `methotrexate 2.5 mg weekly`, `Ibuprofen 400 MG Oral Tablet`).
-pub fn named_part(written: &str, names: impl Fn(&str) -> bool) -> Option<&str> {
-    if names(written) {
-        return Some(written);
-    }
-    let word_ends: Vec<usize> = written
-        .char_indices()
-        .filter(|&(i, c)| c.is_whitespace() && i > 0)
-        .map(|(i, _)| i)
-        .take(MAX_WORDS)
-        .collect();
-    word_ends
-        .iter()
-        .rev()
-        .filter_map(|&end| written.get(..end).map(str::trim_end))
-        .find(|part| !part.is_empty() && names(part))
+/// The part of a drug as written that names something (`find` says what): the whole of it, or
+/// else its longest run of leading words that does, as drugs written with a salt, strength or
+/// form read (`methotrexate sodium`, `methotrexate 2.5 mg weekly`, `Ibuprofen 400 MG Oral
+/// Tablet`); with what it names.
+pub fn named_part<'w, T>(
+    written: &'w str,
+    find: impl Fn(&str) -> Option<T>,
+) -> Option<(&'w str, T)> {
+    let found = |part: &'w str| find(part).map(|it| (part, it));
+    found(written).or_else(|| {
+        let word_ends: Vec<usize> = written
+            .char_indices()
+            .filter(|&(i, c)| c.is_whitespace() && i > 0)
+            .map(|(i, _)| i)
+            .take(MAX_WORDS)
+            .collect();
+        word_ends
+            .iter()
+            .rev()
+            .filter_map(|&end| written.get(..end).map(str::trim_end))
+            .filter(|part| !part.is_empty())
+            .find_map(found)
+    })
 }

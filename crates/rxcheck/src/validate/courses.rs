@@ -101,11 +101,11 @@ impl<'f> CourseDrug<'f> {
                 systemic: t.form.systemic,
             },
             None => {
-                let named = named_part(drug, |part| formulary.substance(part).is_some());
-                let drug = named.unwrap_or(drug);
+                let named = named_part(drug, |part| formulary.substance(part));
+                let (drug, known) = named.map_or((drug, None), |(part, s)| (part, Some(s)));
                 CourseDrug::Other {
                     name: normalize_name(drug).into(),
-                    known: formulary.substance(drug),
+                    known,
                 }
             }
         })
