@@ -104,6 +104,40 @@ fn each_row_alone_is_ok_together_they_exceed_the_daily_maximum() {
 }
 
 #[test]
+fn a_same_drug_course_whose_dose_cannot_be_read_leaves_the_daily_total_unverified() {
+    // U2's dose cannot be read and U3 names diclofenac in no form it has: neither adds up,
+    // so U1's total of diclofenac a day cannot be verified. U4 is another patient's.
+    let rows = [
+        "U1,P9,2026-11-01,40,no,no,diclofenac,tablet,50 mg,2,10",
+        "U4,P8,2026-11-01,40,no,no,diclofenac,tablet,50 mg,2,10",
+        "U2,P9,2026-11-05,40,no,no,diclofenac,suppository,fifty,2,10",
+        "U3,P9,2026-11-08,40,no,no,diclofenac,patch,1,1,3",
+    ];
+    let unsorted = run(&csv(&rows), &[]);
+    let sorted = run(&csv(&[rows[0], rows[2], rows[3], rows[1]]), &[]);
+    for records in [&unsorted, &sorted] {
+        let by_id: HashMap<&str, (&str, &Vec<String>)> = records
+            .iter()
+            .map(|(id, v, r)| (id.as_str(), (v.as_str(), r)))
+            .collect();
+        let (verdict, rules) = by_id["U1"];
+        assert_eq!(verdict, "warn", "{rules:?}");
+        assert_eq!(
+            rules,
+            &vec!["dose_daily:diclofenac.combined_daily_max(U1,U2,U3)".to_string()]
+        );
+        assert_eq!(by_id["U4"], ("ok", &vec![]));
+        // The rows whose dose cannot be read say so themselves.
+        for id in ["U2", "U3"] {
+            assert_eq!(by_id[id].0, "invalid", "{:?}", by_id[id]);
+        }
+    }
+    // Each row alone says nothing of the others.
+    let alone = run(&csv(&rows[..2]), &["--no-by-patient"]);
+    assert!(alone.iter().all(|(_, v, _)| v == "ok"), "{alone:?}");
+}
+
+#[test]
 fn two_nsaids_at_once_are_duplicate_therapy_and_interactions_cross_rows() {
     let input = csv(&[
         "C1,P3,2026-11-01,40,no,no,nimesulide,tablet,100 mg,2,10",

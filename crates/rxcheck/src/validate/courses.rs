@@ -192,6 +192,12 @@ enum Cross<'f> {
         day: NaiveDate,
         total: Decimal,
     },
+    /// The same drug from other systemic rows whose daily dose is not known in mg: the daily
+    /// total cannot be verified.
+    DailyTotalUnknown {
+        drug: &'f Drug,
+        limit: &'f CombinedMax,
+    },
     Duplicate {
         rule: &'f DuplicateRule,
         both_systemic: bool,
@@ -252,6 +258,19 @@ impl<'f> CrossFinding<'f> {
                     format!(
                         "together with {text} the patient gets {} mg of {} a day (from {day}), above the maximum of {} mg a day from all forms together",
                         total.normalize(),
+                        drug.id,
+                        limit.max_mg.normalize()
+                    )
+                }),
+                limit.source,
+            ),
+            Cross::DailyTotalUnknown { drug, limit } => (
+                Severity::Warn,
+                Category::DoseDaily,
+                limit.rule.as_str(),
+                message(&|text| {
+                    format!(
+                        "prescribed at the same time as {text}, whose daily dose is not known in mg: the total of {} from all forms together cannot be verified against the maximum of {} mg a day",
                         drug.id,
                         limit.max_mg.normalize()
                     )
@@ -343,6 +362,7 @@ impl<'f> CrossFinding<'f> {
                 out.put_u32(day.num_days_from_ce() as u32);
                 out.put_decimal(total);
             }
+            Cross::DailyTotalUnknown { .. } => out.put_u8(3),
             Cross::Duplicate {
                 rule,
                 both_systemic,
@@ -391,6 +411,7 @@ impl<'f> CrossFinding<'f> {
                 (Some(day), take.decimal()?, 0, 0)
             }
             1 => (None, Decimal::ZERO, take.u32()?, u32::from(take.u8()?)),
+            3 => (None, Decimal::ZERO, 0, 0),
             _ => (None, Decimal::ZERO, take.u32()?, take.u32()?),
         };
         let involved = take.u32()?;
@@ -411,6 +432,10 @@ impl<'f> CrossFinding<'f> {
                 limit: drug.combined_daily_max.as_ref()?,
                 day: day?,
                 total,
+            },
+            3 => Cross::DailyTotalUnknown {
+                drug,
+                limit: drug.combined_daily_max.as_ref()?,
             },
             1 => Cross::Duplicate {
                 rule: profile?.duplicate_therapy.get(place as usize)?,
@@ -671,19 +696,17 @@ impl<'f> CrossCheck<'f> {
         }
     }
 
-    /// The same drug from several systemic rows at once: for each course, the peak daily
-    /// total while it runs.
+    /// The same drug from several systemic rows at once: for each course whose daily dose is
+    /// known, the peak daily total while it runs; or, when that is within the maximum and a
+    /// course of the drug whose daily dose is not known in mg runs at the same time, that the
+    /// total cannot be verified.
     fn daily_totals(&mut self, formulary: &'f Formulary, courses: &[Course<'f>]) {
         self.members.clear();
         for (index, course) in (0..).zip(courses) {
-            if let CourseDrug::Covered {
-                drug,
-                daily_mg: Some(_),
-                systemic: true,
-                ..
-            } = course.drug
-            {
-                self.members.push((u32::from(drug), index));
+            let drug = course.as_other(formulary);
+            if let Some(drug) = drug.drug.filter(|_| drug.systemic) {
+                self.members
+                    .push((u32::try_from(drug).unwrap_or(u32::MAX), index));
             }
         }
         self.members.sort_unstable();
@@ -696,49 +719,58 @@ impl<'f> CrossCheck<'f> {
             else {
                 continue;
             };
-            let same = || {
+            let same = |known: bool| {
                 group
                     .iter()
                     .filter_map(|&(_, i)| Some((i, courses.get(i as usize)?)))
+                    .filter(move |(_, c)| c.daily_mg().is_some() == known)
             };
-            let set = self
-                .sets
-                .add(same().map(|(i, c)| (c.start, c.last_day(), i)));
+            let span = |(i, c): (u32, &Course<'_>)| (c.start, c.last_day(), i);
+            let set = self.sets.add(same(true).map(span));
+            let unknown = self.sets.add(same(false).map(span));
             self.totals
-                .build(same().filter_map(|(_, c)| Some((c.start, c.end, c.daily_mg()?))));
-            for (index, course) in same() {
-                let CourseDrug::Covered {
-                    daily_mg: Some(own),
-                    ..
-                } = course.drug
-                else {
+                .build(same(true).filter_map(|(_, c)| Some((c.start, c.end, c.daily_mg()?))));
+            for (index, course) in same(true) {
+                let Some(own) = course.daily_mg() else {
                     continue;
                 };
                 if course.profile(formulary).is_none() {
                     continue;
                 }
-                let Some((day, total)) = self.totals.peak(course.start, course.end) else {
-                    continue;
+                let peak = self.totals.peak(course.start, course.end);
+                let (query, what, involved) = match peak {
+                    Some((day, total)) if total > own && total > limit.max_mg => (
+                        Query {
+                            set,
+                            from: day,
+                            to: day,
+                        },
+                        Cross::DailyTotal {
+                            drug,
+                            limit,
+                            day,
+                            total,
+                        },
+                        self.sets.count(set, day, day).saturating_sub(1),
+                    ),
+                    _ if own > limit.max_mg => continue,
+                    _ => {
+                        let (from, to) = (course.start, course.last_day());
+                        let query = Query {
+                            set: unknown,
+                            from,
+                            to,
+                        };
+                        let what = Cross::DailyTotalUnknown { drug, limit };
+                        (query, what, self.sets.count(unknown, from, to))
+                    }
                 };
-                if total <= own || total <= limit.max_mg {
+                if involved == 0 {
                     continue;
                 }
                 self.asked_for.push((self.pending.len() as u32, 0));
-                self.queries.push(Query {
-                    set,
-                    from: day,
-                    to: day,
-                });
-                self.pending.push(CrossFinding::new(
-                    index,
-                    Cross::DailyTotal {
-                        drug,
-                        limit,
-                        day,
-                        total,
-                    },
-                    self.sets.count(set, day, day).saturating_sub(1),
-                ));
+                self.queries.push(query);
+                self.pending.push(CrossFinding::new(index, what, involved));
             }
         }
     }

@@ -90,15 +90,15 @@ where
                 _ => None,
             })
             .collect();
-        if let Some((day, total)) = peak_total(course, *own_daily, &same) {
-            if total > limit.max_mg {
-                let involved: Vec<&Course<'f>> = same
-                    .iter()
-                    .filter(|(c, _)| active_on(c, day))
-                    .map(|(c, _)| *c)
-                    .collect();
-                let others_text = describe_all(formulary, &involved, involved.len());
-                found.push(Finding {
+        let peak = peak_total(course, *own_daily, &same).filter(|&(_, t)| t > limit.max_mg);
+        if let Some((day, total)) = peak {
+            let involved: Vec<&Course<'f>> = same
+                .iter()
+                .filter(|(c, _)| active_on(c, day))
+                .map(|(c, _)| *c)
+                .collect();
+            let others_text = describe_all(formulary, &involved, involved.len());
+            found.push(Finding {
                     rows: Some(Box::new(rows(&involved, course, involved.len()))),
                     ..Finding::new(
                         Severity::Reject,
@@ -113,6 +113,32 @@ where
                         formulary.citation(limit.source),
                     )
                 });
+        } else if own_daily <= &limit.max_mg {
+            // Within the maximum as far as it is known: is any of it not known?
+            let unknown: Vec<&Course<'f>> = others
+                .iter()
+                .filter(|c| {
+                    let other = c.as_other(formulary);
+                    other.drug == Some(own_index) && other.systemic && c.daily_mg().is_none()
+                })
+                .copied()
+                .collect();
+            if !unknown.is_empty() {
+                let text = describe_all(formulary, &unknown, unknown.len());
+                found.push(Finding {
+                        rows: Some(Box::new(rows(&unknown, course, unknown.len()))),
+                        ..Finding::new(
+                            Severity::Warn,
+                            Category::DoseDaily,
+                            limit.rule.as_str(),
+                            format!(
+                                "prescribed at the same time as {text}, whose daily dose is not known in mg: the total of {} from all forms together cannot be verified against the maximum of {} mg a day",
+                                drug.id,
+                                limit.max_mg.normalize()
+                            ),
+                            formulary.citation(limit.source),
+                        )
+                    });
             }
         }
     }
@@ -230,8 +256,10 @@ fn formulary() -> &'static Formulary {
     F.get_or_init(|| Formulary::embedded().unwrap())
 }
 
-/// Drugs of other rows: NSAIDs, a hepatotoxic drug, an anticoagulant, an unknown name.
-const OTHERS: [&str; 6] = [
+/// Drugs of other rows: a formulary drug in no form it has, NSAIDs, a hepatotoxic drug, an
+/// anticoagulant, an unknown name.
+const OTHERS: [&str; 7] = [
+    "diclofenac",
     "ibuprofen",
     "aspirin",
     "paracetamol",
