@@ -166,6 +166,31 @@ fn two_nsaids_at_once_are_duplicate_therapy_and_interactions_cross_rows() {
             .contains(&"duplicate_therapy:nsaid_class.duplicate_therapy.nsaid(C1,C3)".to_string()),
         "{got:?}"
     );
+    // The interaction goes on the diclofenac row too, from nimesulide's rule: diclofenac is
+    // one of the hepatotoxic drugs it names.
+    assert!(
+        got[2]
+            .2
+            .contains(&"interaction:nimesulide.interaction.hepatotoxic(C1,C3)".to_string()),
+        "{got:?}"
+    );
+    // Sorted by patient (one pass) and by rows read back (two passes) alike.
+    let sorted = csv(&[
+        "C3,P3,2026-11-04,40,no,no,diclofenac,tablet,50 mg,2,",
+        "D1,P4,2026-11-04,40,no,no,diclofenac,tablet,50 mg,2,",
+        "C1,P3,2026-11-01,40,no,no,nimesulide,tablet,100 mg,2,10",
+    ]);
+    let got = run(&sorted, &[]);
+    assert_eq!(
+        got[0]
+            .2
+            .iter()
+            .filter(|r| r.starts_with("interaction"))
+            .collect::<Vec<_>>(),
+        ["interaction:nimesulide.interaction.hepatotoxic(C3,C1)"],
+        "{got:?}"
+    );
+    assert_eq!(got[1].1, "ok", "{got:?}");
 }
 
 #[test]
@@ -499,6 +524,8 @@ fn a_file_sorted_by_patient_is_checked_in_one_pass_with_the_same_records() {
     let records = same_records_to_a_file(&rows, note);
     assert_eq!(records.lines().count(), 6000);
     assert!(records.contains("combined_daily_max(X1999-0,X1999-1)"));
+    // Nimesulide's interaction rule on a diclofenac row (written out from what was kept).
+    assert!(records.contains("nimesulide.interaction.hepatotoxic(X1999-0,X1999-2)"));
 }
 
 #[test]

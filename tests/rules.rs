@@ -1455,6 +1455,29 @@ mod round_two {
     }
 
     #[test]
+    fn a_formulary_drug_as_co_medication_brings_its_own_interaction_rules() {
+        let hepatotoxic = "warn interaction:nimesulide.interaction.hepatotoxic";
+        let diclofenac = with(&DIC_TAB, &[("dose", "50 mg"), ("times", "2")]);
+        // Diclofenac is one of the hepatotoxic drugs that nimesulide's rule names, by any
+        // of nimesulide's names or products.
+        for name in ["nimesulide", "Nise", "nimesulide 100 mg", "Nise gel"] {
+            let (_, found) = check(&with(&diclofenac, &[("co", name)]));
+            assert!(found.iter().any(|f| f == hepatotoxic), "{name}: {found:?}");
+        }
+        // Indomethacin is not, so only the duplicate therapy is found.
+        let indomethacin = with(&IND_TAB, &[("dose", "25 mg"), ("times", "2")]);
+        let (_, found) = check(&with(&indomethacin, &[("co", "nimesulide")]));
+        assert!(
+            !found.iter().any(|f| f.contains("interaction")),
+            "{found:?}"
+        );
+        assert!(
+            found.iter().any(|f| f.contains("duplicate_therapy")),
+            "{found:?}"
+        );
+    }
+
+    #[test]
     fn co_medications_written_with_strength_salt_form_or_other_separators() {
         let hepatotoxic = "warn interaction:nimesulide.interaction.hepatotoxic";
         let duplicate = "warn duplicate_therapy:nsaid_class.duplicate_therapy.nsaid";

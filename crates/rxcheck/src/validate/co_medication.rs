@@ -1,7 +1,10 @@
-//! Co-medications of the row: duplicate therapy with a drug of the same class, and
-//! interactions with the classes the form's rules name.
+//! Co-medications of the row: duplicate therapy with a drug of the same class, interactions
+//! with the classes the form's rules name, and interactions that a co-medication of the
+//! formulary's own rules name the ordered drug's class in.
 
-use super::co_therapy::{OtherDrug, duplicate_rules, duplicate_severity, interaction_rules};
+use super::co_therapy::{
+    OtherDrug, duplicate_rules, duplicate_severity, interaction_rules, interactions_from,
+};
 use super::{cite, verb};
 use crate::finding::{Assessment, Category};
 use crate::request::{Request, Target};
@@ -53,9 +56,37 @@ pub(super) fn check<'f>(req: &Request<'f, '_>, t: &Target<'f>, out: &mut Assessm
             let class = f.classes.get(class).map_or("", |c| c.label.as_str());
             let message = || {
                 format!(
-                    "co-medication `{}` is one of the {class}{}: {} with it is {}",
+                    "co-medication `{}` is one of the {class}{}: {} with it: {}",
                     named.text,
                     note(),
+                    t.name(),
+                    verb(rule.rule.severity)
+                )
+            };
+            cite(
+                out,
+                f,
+                Category::Interaction,
+                rule.rule.severity,
+                &rule.rule,
+                message,
+            );
+        }
+        let other_drug = other.drug.filter(|&d| d != t.drug_index);
+        let Some(other_drug) = other_drug.and_then(|d| f.drugs.get(d)) else {
+            continue;
+        };
+        for (rule, class, _) in interactions_from(t.profile, &t.drug.classes, other_drug) {
+            let class = f.classes.get(class).map_or("", |c| c.label.as_str());
+            let message = || {
+                let text = named.text;
+                let id = &other_drug.id;
+                let which = match text.eq_ignore_ascii_case(id) {
+                    true => format!("`{text}`"),
+                    false => format!("`{text}` ({id})"),
+                };
+                format!(
+                    "{} is one of the {class}, which the rules of co-medication {which} name: {}",
                     t.name(),
                     verb(rule.rule.severity)
                 )

@@ -9,7 +9,9 @@ mod overlaps;
 mod tests;
 mod totals;
 
-use super::co_therapy::{OtherDrug, duplicate_rules, duplicate_severity, interaction_rules};
+use super::co_therapy::{
+    OtherDrug, RuleAt, duplicate_rules, duplicate_severity, interaction_rules, interactions_from,
+};
 use crate::finding::{Category, Finding, Rows, Severity};
 use crate::formulary::{
     ClassRule, CombinedMax, Drug, DuplicateRule, Formulary, Substance, normalize_name,
@@ -204,6 +206,14 @@ enum Cross<'f> {
     },
     /// `class` is the class of the first other row that matched.
     Interaction { rule: &'f ClassRule, class: usize },
+    /// A rule of another drug's, `drug` (a formulary drug), whose `class` the course's drug
+    /// is of; `at` is where the rule is among that drug's profiles.
+    InteractionFrom {
+        drug: &'f Drug,
+        rule: &'f ClassRule,
+        class: usize,
+        at: RuleAt,
+    },
 }
 
 impl<'f> CrossFinding<'f> {
@@ -308,6 +318,37 @@ impl<'f> CrossFinding<'f> {
                     rule.rule.source,
                 )
             }
+            Cross::InteractionFrom { rule, class, .. } => {
+                let label = formulary
+                    .classes
+                    .get(class)
+                    .map_or("", |c| c.label.as_str());
+                let own = match courses.get(self.course()).map(|c| &c.drug) {
+                    Some(CourseDrug::Covered { drug, .. }) => {
+                        formulary.drugs.get(usize::from(*drug))
+                    }
+                    _ => None,
+                };
+                let own = own.map_or("", |d| d.id.as_str());
+                (
+                    rule.rule.severity,
+                    Category::Interaction,
+                    rule.rule.rule.as_str(),
+                    message(&|text| {
+                        [
+                            "prescribed at the same time as ",
+                            text,
+                            ", whose rules name the ",
+                            label,
+                            ": ",
+                            own,
+                            " is one of them",
+                        ]
+                        .concat()
+                    }),
+                    rule.rule.source,
+                )
+            }
             Cross::Interaction { rule, class } => {
                 let label = formulary
                     .classes
@@ -386,6 +427,16 @@ impl<'f> CrossFinding<'f> {
                 out.put_u32(place);
                 out.put_u32(class);
             }
+            Cross::InteractionFrom {
+                drug, class, at, ..
+            } => {
+                let drug = formulary.drugs.iter().position(|d| std::ptr::eq(d, drug))?;
+                let (form, brand, place) = at;
+                out.put_u8(4);
+                for n in [drug, form, brand.unwrap_or(u32::MAX as usize), place, class] {
+                    out.put_u32(u32::try_from(n).ok()?);
+                }
+            }
         }
         out.put_u32(self.involved);
         let others = self.others.as_slice();
@@ -405,6 +456,7 @@ impl<'f> CrossFinding<'f> {
         terse: bool,
     ) -> Option<Finding<'f>> {
         let kind = take.u8()?;
+        let mut from = None;
         let (day, total, place, flag) = match kind {
             0 => {
                 let day = NaiveDate::from_num_days_from_ce_opt(take.u32()? as i32)?;
@@ -412,6 +464,23 @@ impl<'f> CrossFinding<'f> {
             }
             1 => (None, Decimal::ZERO, take.u32()?, u32::from(take.u8()?)),
             3 => (None, Decimal::ZERO, 0, 0),
+            4 => {
+                let mut n = [0u32; 5];
+                for slot in &mut n {
+                    *slot = take.u32()?;
+                }
+                let [drug, form, brand, place, class] = n.map(|n| n as usize);
+                let brand = (brand != u32::MAX as usize).then_some(brand);
+                let drug = formulary.drugs.get(drug)?;
+                let rule = drug.profile(form, brand)?.interactions.get(place)?;
+                from = Some(Cross::InteractionFrom {
+                    drug,
+                    rule,
+                    class,
+                    at: (form, brand, place),
+                });
+                (None, Decimal::ZERO, 0, 0)
+            }
             _ => (None, Decimal::ZERO, take.u32()?, take.u32()?),
         };
         let involved = take.u32()?;
@@ -437,6 +506,7 @@ impl<'f> CrossFinding<'f> {
                 drug,
                 limit: drug.combined_daily_max.as_ref()?,
             },
+            4 => from?,
             1 => Cross::Duplicate {
                 rule: profile?.duplicate_therapy.get(place as usize)?,
                 both_systemic: flag != 0,
@@ -615,6 +685,8 @@ pub struct CrossCheck<'f> {
     /// answered (a daily total's own course among them).
     pending: Vec<CrossFinding<'f>>,
     spans: Vec<(NaiveDate, NaiveDate)>,
+    /// The sets of formulary drugs, as (drug, set), by drug.
+    by_drug: Vec<(usize, u32)>,
 }
 
 impl<'f> CrossCheck<'f> {
@@ -637,6 +709,7 @@ impl<'f> CrossCheck<'f> {
         self.daily_totals(formulary, courses);
         for (index, course) in (0..).zip(courses) {
             self.co_therapy(formulary, course, index);
+            self.interactions_from(formulary, course, index);
         }
         let (pending, asked_for) = (&mut self.pending, &self.asked_for);
         self.sets.answer(&self.queries, |query, first| {
@@ -686,6 +759,13 @@ impl<'f> CrossCheck<'f> {
             self.members
                 .push((u32::try_from(number).unwrap_or(u32::MAX), index));
         }
+        self.by_drug.clear();
+        self.by_drug.extend(
+            (0..)
+                .zip(&self.drugs)
+                .filter_map(|(set, d)| Some((d.drug?, set))),
+        );
+        self.by_drug.sort_unstable();
         self.members.sort_unstable();
         for group in self.members.chunk_by(|a, b| a.0 == b.0) {
             self.sets.add(
@@ -813,6 +893,58 @@ impl<'f> CrossCheck<'f> {
             if let Some((involved, _)) = self.ask(course, own, matches) {
                 let what = Cross::Interaction { rule, class: 0 };
                 self.pending.push(CrossFinding::new(index, what, involved));
+            }
+        }
+    }
+
+    /// Interactions of course `index` with the patient's overlapping courses of other
+    /// formulary drugs, from those drugs' rules ([`interactions_from`]): one finding per rule
+    /// id, in the order of the drugs and their rules.
+    fn interactions_from(&mut self, formulary: &'f Formulary, course: &Course<'f>, index: u32) {
+        let CourseDrug::Covered { drug: own, .. } = course.drug else {
+            return;
+        };
+        let own = usize::from(own);
+        let (Some(profile), Some(classes)) = (
+            course.profile(formulary),
+            formulary.drugs.get(own).map(|d| d.classes.as_slice()),
+        ) else {
+            return;
+        };
+        let first = self.pending.len();
+        let (from, to) = (course.start, course.last_day());
+        for &(drug, set) in &self.by_drug {
+            let Some(other) = formulary.drugs.get(drug).filter(|_| drug != own) else {
+                continue;
+            };
+            let mut count = None;
+            for (rule, class, at) in interactions_from(profile, classes, other) {
+                let count = *count.get_or_insert_with(|| self.sets.count(set, from, to));
+                if count == 0 {
+                    break;
+                }
+                let same_id = |f: &CrossFinding<'_>| matches!(f.what, Cross::InteractionFrom { rule: r, .. } if r.rule.rule == rule.rule.rule);
+                let finding = match self.pending.iter().skip(first).position(same_id) {
+                    Some(place) => {
+                        let finding = first + place;
+                        if let Some(f) = self.pending.get_mut(finding) {
+                            f.involved += count;
+                        }
+                        finding
+                    }
+                    None => {
+                        let what = Cross::InteractionFrom {
+                            drug: other,
+                            rule,
+                            class,
+                            at,
+                        };
+                        self.pending.push(CrossFinding::new(index, what, count));
+                        self.pending.len() - 1
+                    }
+                };
+                self.queries.push(Query { set, from, to });
+                self.asked_for.push((finding as u32, class));
             }
         }
     }

@@ -3,7 +3,7 @@
 //! decimals: see [`super::totals`]).
 
 use super::*;
-use crate::formulary::Rule;
+use crate::formulary::{ClassRule, Rule};
 use proptest::prelude::*;
 use std::sync::OnceLock;
 
@@ -205,6 +205,45 @@ where
             &what,
         ));
     }
+    // The other formulary drugs' rules that name this drug's class: one finding per rule id.
+    let mut from_others: Vec<(&ClassRule, usize, Vec<&Course<'f>>)> = Vec::new();
+    for (index, other_drug) in formulary.drugs.iter().enumerate() {
+        let hits: Vec<&Course<'f>> = others
+            .iter()
+            .filter(|c| index != own_index && c.as_other(formulary).drug == Some(index))
+            .copied()
+            .collect();
+        if hits.is_empty() {
+            continue;
+        }
+        for (rule, class, _) in interactions_from(profile, &drug.classes, other_drug) {
+            match from_others
+                .iter_mut()
+                .find(|(r, _, _)| r.rule.rule == rule.rule.rule)
+            {
+                Some((_, _, all)) => all.extend(&hits),
+                None => from_others.push((rule, class, hits.clone())),
+            }
+        }
+    }
+    for (rule, class, mut hits) in from_others {
+        hits.sort_by_key(|c| c.row);
+        let text = describe_all(formulary, &hits, hits.len());
+        let label = &formulary.classes[class].label;
+        found.push(Finding {
+            rows: Some(Box::new(rows(&hits, course, hits.len()))),
+            ..Finding::new(
+                rule.rule.severity,
+                Category::Interaction,
+                rule.rule.rule.as_str(),
+                format!(
+                    "prescribed at the same time as {text}, whose rules name the {label}: {} is one of them",
+                    drug.id
+                ),
+                formulary.citation(rule.rule.source),
+            )
+        });
+    }
     found
 }
 
@@ -256,10 +295,11 @@ fn formulary() -> &'static Formulary {
     F.get_or_init(|| Formulary::embedded().unwrap())
 }
 
-/// Drugs of other rows: a formulary drug in no form it has, NSAIDs, a hepatotoxic drug, an
+/// Drugs of other rows: formulary drugs in no form they have, NSAIDs, a hepatotoxic drug, an
 /// anticoagulant, an unknown name.
-const OTHERS: [&str; 7] = [
+const OTHERS: [&str; 8] = [
     "diclofenac",
+    "nimesulide",
     "ibuprofen",
     "aspirin",
     "paracetamol",
