@@ -456,6 +456,40 @@ fn an_order_with_a_field_of_the_wrong_type_is_a_card_not_silence() {
     other["medicationCodeableConcept"] = json!({"text": "Amoxicillin 500 mg capsule"});
     let (_, body) = server.post(SIGN, &call(&other));
     assert_eq!(body["cards"], json!([]));
+
+    // An order whose Medication is not in the call may be a formulary drug's: a warning card
+    // says it went unchecked, whether or not a formulary drug is among the other orders.
+    let mut unresolved = order.clone();
+    unresolved["id"] = json!("mr2");
+    unresolved
+        .as_object_mut()
+        .unwrap()
+        .remove("medicationCodeableConcept");
+    unresolved["medicationReference"] = json!({"reference": "Medication/zzz"});
+    unresolved["dosageInstruction"][0]["timing"]["repeat"]["frequency"] = json!(2);
+    for orders in [
+        vec![unresolved.clone()],
+        vec![other.clone(), unresolved.clone()],
+    ] {
+        let mut body = serde_json::from_str::<Value>(&call(&order)).unwrap();
+        body["context"]["draftOrders"]["entry"] =
+            orders.iter().map(|o| json!({ "resource": o })).collect();
+        let (status, answer) = server.post(SIGN, &body.to_string());
+        assert_eq!(status, 200);
+        let cards = answer["cards"].as_array().unwrap();
+        assert_eq!(cards.len(), 1, "{answer}");
+        assert_eq!(cards[0]["indicator"], "warning");
+        let summary = cards[0]["summary"].as_str().unwrap();
+        assert!(
+            summary.starts_with("Cannot identify the drug of order mr2")
+                && summary.contains("Medication/zzz"),
+            "{summary}"
+        );
+    }
+    // Its display names it: an order outside the formulary, quiet.
+    unresolved["medicationReference"]["display"] = json!("Amoxicillin 500 mg capsule");
+    let (_, body) = server.post(SIGN, &call(&unresolved));
+    assert_eq!(body["cards"], json!([]));
 }
 
 #[test]

@@ -638,6 +638,7 @@ fn run_fhir(
                     vec![fhir::Checked {
                         rx_id: String::new(),
                         drug: None,
+                        unidentified: true,
                         assessment,
                         inputs: String::new(),
                     }]

@@ -2,8 +2,9 @@
 //! call as cards. Every draft MedicationRequest of a formulary drug is checked, alone and
 //! with the patient's active MedicationRequests; a reject or an input that cannot be checked
 //! is a `critical` card, a warning a `warning` card, advice an `info` card only when asked
-//! for. Orders of drugs outside the formulary get no card. I/O-free: the server sends what
-//! this returns.
+//! for. Orders of drugs outside the formulary get no card; an order whose drug cannot be
+//! read at all (it may be a formulary drug's) gets a `warning` card saying why it went
+//! unchecked. I/O-free: the server sends what this returns.
 
 use crate::fhir;
 use crate::finding::Severity;
@@ -160,10 +161,11 @@ pub fn answer(
             })
         })
         .collect();
-    // Without a formulary drug among the orders there is nothing to check, nor to fetch.
+    // Without a formulary drug among the orders there is nothing to check, nor to fetch:
+    // only the orders whose drug cannot be read are said to go unchecked.
     let first = fhir::check(formulary, &resources, &orders, options.dates);
     if first.iter().all(|c| c.drug.is_none()) {
-        return Answer::Cards(json!({ "cards": [] }), Vec::new());
+        return cards(formulary, first, options, user, uuid);
     }
     let prefetch = call.get("prefetch");
     let missing: Vec<&str> = REQUIRED
@@ -207,13 +209,26 @@ pub fn answer(
         }
     }
     let checked = fhir::check(formulary, &resources, &orders, options.dates);
+    cards(formulary, checked, options, user, uuid)
+}
+
+/// The cards for checked orders: one for each formulary drug's order with a finding to show,
+/// and one for each order whose drug cannot be read.
+fn cards(
+    formulary: &Formulary,
+    checked: Vec<fhir::Checked<'_>>,
+    options: &Options<'_>,
+    user: Option<String>,
+    uuid: &mut dyn FnMut() -> String,
+) -> Answer {
     let label = format!("{} {}", formulary.name, formulary.version);
     let mut cards = Vec::new();
     let mut issued = Vec::new();
     for c in checked {
-        let Some(drug) = c.drug.and_then(|d| formulary.drugs.get(d)) else {
+        let drug = c.drug.and_then(|d| formulary.drugs.get(d));
+        if drug.is_none() && !c.unidentified {
             continue;
-        };
+        }
         let floor = if options.info {
             Severity::Info
         } else {
@@ -229,6 +244,8 @@ pub fn answer(
             continue;
         };
         let (indicator, verb) = match worst {
+            // Not known to be a formulary drug's: unchecked, which is not known to be harm.
+            _ if drug.is_none() => ("warning", "Cannot identify the drug"),
             Severity::Invalid => ("critical", "Cannot check"),
             Severity::Reject => ("critical", "Do not give"),
             Severity::Warn => ("warning", "Caution"),
@@ -238,15 +255,16 @@ pub fn answer(
             .iter()
             .find(|f| f.severity == worst)
             .map_or("", |f| f.message.as_ref());
-        let summary = shorten(
-            &format!("{verb}: {} order {}: {first}", drug.name, c.rx_id),
-            139,
-        );
+        let name = drug.map_or("drug not identified", |d| d.name.as_str());
+        let summary = match drug {
+            Some(drug) => format!("{verb}: {} order {}: {first}", drug.name, c.rx_id),
+            None => format!("{verb} of order {}: {first}", c.rx_id),
+        };
+        let summary = shorten(&summary, 139);
         let mut detail = format!(
-            "**rxcheck: {}** for order `{}` ({})\n",
+            "**rxcheck: {}** for order `{}` ({name})\n",
             c.assessment.verdict(),
             c.rx_id,
-            drug.name
         );
         for f in &shown {
             detail.push_str(&format!(

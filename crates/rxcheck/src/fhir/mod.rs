@@ -148,6 +148,9 @@ pub struct Checked<'f> {
     pub rx_id: String,
     /// The formulary drug it is, when it is one.
     pub drug: Option<usize>,
+    /// Whether no drug could be read from it at all (a reference to a Medication that is not
+    /// there, or no medication): it may be a formulary drug's order, unchecked.
+    pub unidentified: bool,
     pub assessment: Assessment<'f>,
     /// The fingerprint of the prescription read from it (what acknowledgements record).
     pub inputs: String,
@@ -223,7 +226,11 @@ pub fn check<'f>(
             let mut assessment = Assessment::default();
             let rx = r.prescription();
             let inputs = rx.fingerprint();
-            validate_into(formulary, &rx, dates, &mut assessment);
+            let unidentified = rx.drug.trim().is_empty();
+            // An order whose drug cannot be read says only why (reading it found that).
+            if !unidentified {
+                validate_into(formulary, &rx, dates, &mut assessment);
+            }
             if r.drug.is_some() {
                 let row = u32::try_from(row).unwrap_or(u32::MAX);
                 let of_row = cross
@@ -244,6 +251,7 @@ pub fn check<'f>(
                     .cloned()
                     .unwrap_or_default(),
                 drug: r.drug,
+                unidentified,
                 assessment,
             }
         })
@@ -261,6 +269,7 @@ pub fn check_document<'f>(formulary: &'f Formulary, text: &str, dates: &Dates) -
         vec![Checked {
             rx_id: String::new(),
             drug: None,
+            unidentified: true,
             assessment,
             inputs: String::new(),
         }]

@@ -3,7 +3,7 @@
 //! day from the timing (worst case), the course length and the date.
 
 use super::model::{
-    CodeableConcept, Dosage, Medication, MedicationRequest, Quantity, Ratio, Repeat,
+    CodeableConcept, Dosage, Medication, MedicationRequest, Quantity, Ratio, Reference, Repeat,
 };
 use super::text::{self, find_words, is_system, quantity, strength_in, texts};
 use super::{Located, Read, finding};
@@ -150,6 +150,14 @@ pub(super) fn date_part(text: &str) -> String {
     }
 }
 
+/// The order's reference to a Medication (R4's `medicationReference`, R5's
+/// `medication.reference`), if it has one.
+fn reference(mr: &MedicationRequest) -> Option<&Reference> {
+    mr.medication_reference
+        .as_ref()
+        .or_else(|| mr.medication.as_ref().and_then(|m| m.reference.as_ref()))
+}
+
 /// The Medication resource the order references, if it references one.
 fn medication(
     mr: &MedicationRequest,
@@ -157,11 +165,16 @@ fn medication(
     resources: &[Located],
     findings: &mut Vec<Finding<'static>>,
 ) -> Option<Medication> {
-    let reference = mr
-        .medication_reference
-        .as_ref()
-        .or_else(|| mr.medication.as_ref().and_then(|m| m.reference.as_ref()))?;
-    let target = reference.reference.as_deref()?.trim();
+    let reference = reference(mr)?;
+    let Some(target) = reference.reference.as_deref().map(str::trim) else {
+        if reference.display.is_none() {
+            findings.push(finding(
+                Severity::Invalid,
+                format!("`{}.medicationReference` has neither a `reference` nor a `display`: it names no medication", at.path),
+            ));
+        }
+        return None;
+    };
     let found = if let Some(local) = target.strip_prefix('#') {
         mr.contained
             .iter()
@@ -222,11 +235,7 @@ fn product(
         .chain(mr.medication.as_ref().and_then(|m| m.concept.as_ref()))
         .chain(medication.and_then(|m| m.code.as_ref()))
         .collect();
-    let reference_display = mr
-        .medication_reference
-        .as_ref()
-        .or_else(|| mr.medication.as_ref().and_then(|m| m.reference.as_ref()))
-        .and_then(|r| r.display.clone());
+    let reference_display = reference(mr).and_then(|r| r.display.clone());
     let names: Vec<String> = concepts
         .iter()
         .flat_map(|c| texts(c))
@@ -277,7 +286,9 @@ fn product(
         (None, None) => {
             // Not a formulary drug: its name still counts against the patient's others.
             let name = names.first().cloned();
-            if name.is_none() {
+            // A reference to a Medication that is not there has been reported as such.
+            let unresolved = medication.is_none() && reference(mr).is_some();
+            if name.is_none() && !unresolved {
                 findings.push(finding(
                     Severity::Invalid,
                     "the order names no medication: give medicationCodeableConcept, or a medicationReference to a Medication".into(),
