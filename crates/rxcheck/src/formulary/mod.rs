@@ -221,6 +221,9 @@ pub struct Drug {
     pub combined_daily_max: Option<CombinedMax>,
     /// RxNorm drugs that are forms of this drug.
     pub rxnorm: Vec<RxNormProduct>,
+    /// The interaction rules of any of its forms and brands, each rule id once: what the drug
+    /// interacts with as another drug of the patient's, whose form is not looked at.
+    pub any_form_interactions: Vec<ClassRule>,
     form_names: FastMap<String, FormRef>,
 }
 
@@ -766,39 +769,6 @@ impl Drug {
             .and_then(|b| self.brands.get(b))
             .and_then(|b| b.overrides.get(&form))
             .or_else(|| self.forms.get(form).map(|f| &f.profile))
-    }
-
-    /// Every rule profile of the drug with the form and brand it is for: each form's, then
-    /// each brand's overrides in form order.
-    fn profiles(&self) -> impl Iterator<Item = ((usize, Option<usize>), &Profile)> {
-        let forms = (0..)
-            .zip(&self.forms)
-            .map(|(f, form)| ((f, None), &form.profile));
-        let overrides = (0..).zip(&self.brands).flat_map(move |(b, brand)| {
-            (0..self.forms.len())
-                .filter_map(move |f| Some(((f, Some(b)), brand.overrides.get(&f)?)))
-        });
-        forms.chain(overrides)
-    }
-
-    /// The interaction rules of any of the drug's forms, each rule id once: what the drug
-    /// interacts with as another drug of the patient's, whose form is not looked at. Each
-    /// comes with where it is: the form and brand of the profile that has it, and its place
-    /// among that profile's interactions.
-    pub fn interactions_any_form(
-        &self,
-    ) -> impl Iterator<Item = (&ClassRule, (usize, Option<usize>, usize))> {
-        let all = move || {
-            self.profiles().flat_map(|(at, p)| {
-                (0..)
-                    .zip(&p.interactions)
-                    .map(move |(place, rule)| (rule, (at.0, at.1, place)))
-            })
-        };
-        (0..).zip(all()).filter_map(move |(n, (rule, at))| {
-            let seen = all().take(n).any(|(r, _)| r.rule.rule == rule.rule.rule);
-            (!seen).then_some((rule, at))
-        })
     }
 
     /// Finds a form of this drug by id or alias, or an equivalent form by its names (any case).

@@ -10,7 +10,7 @@ mod tests;
 mod totals;
 
 use super::co_therapy::{
-    OtherDrug, RuleAt, duplicate_rules, duplicate_severity, interaction_rules, interactions_from,
+    OtherDrug, duplicate_rules, duplicate_severity, interaction_rules, interactions_from,
 };
 use crate::finding::{Category, Finding, Rows, Severity};
 use crate::formulary::{
@@ -207,12 +207,12 @@ enum Cross<'f> {
     /// `class` is the class of the first other row that matched.
     Interaction { rule: &'f ClassRule, class: usize },
     /// A rule of another drug's, `drug` (a formulary drug), whose `class` the course's drug
-    /// is of; `at` is where the rule is among that drug's profiles.
+    /// is of; `place` is the rule's among that drug's rules of any form.
     InteractionFrom {
         drug: &'f Drug,
         rule: &'f ClassRule,
         class: usize,
-        at: RuleAt,
+        place: usize,
     },
 }
 
@@ -428,12 +428,11 @@ impl<'f> CrossFinding<'f> {
                 out.put_u32(class);
             }
             Cross::InteractionFrom {
-                drug, class, at, ..
+                drug, class, place, ..
             } => {
                 let drug = formulary.drugs.iter().position(|d| std::ptr::eq(d, drug))?;
-                let (form, brand, place) = at;
                 out.put_u8(4);
-                for n in [drug, form, brand.unwrap_or(u32::MAX as usize), place, class] {
+                for n in [drug, place, class] {
                     out.put_u32(u32::try_from(n).ok()?);
                 }
             }
@@ -465,19 +464,13 @@ impl<'f> CrossFinding<'f> {
             1 => (None, Decimal::ZERO, take.u32()?, u32::from(take.u8()?)),
             3 => (None, Decimal::ZERO, 0, 0),
             4 => {
-                let mut n = [0u32; 5];
-                for slot in &mut n {
-                    *slot = take.u32()?;
-                }
-                let [drug, form, brand, place, class] = n.map(|n| n as usize);
-                let brand = (brand != u32::MAX as usize).then_some(brand);
-                let drug = formulary.drugs.get(drug)?;
-                let rule = drug.profile(form, brand)?.interactions.get(place)?;
+                let drug = formulary.drugs.get(take.u32()? as usize)?;
+                let place = take.u32()? as usize;
                 from = Some(Cross::InteractionFrom {
                     drug,
-                    rule,
-                    class,
-                    at: (form, brand, place),
+                    rule: drug.any_form_interactions.get(place)?,
+                    class: take.u32()? as usize,
+                    place,
                 });
                 (None, Decimal::ZERO, 0, 0)
             }
@@ -918,7 +911,7 @@ impl<'f> CrossCheck<'f> {
                 continue;
             };
             let mut count = None;
-            for (rule, class, at) in interactions_from(profile, classes, other) {
+            for (rule, class, place) in interactions_from(profile, classes, other) {
                 let count = *count.get_or_insert_with(|| self.sets.count(set, from, to));
                 if count == 0 {
                     break;
@@ -937,7 +930,7 @@ impl<'f> CrossCheck<'f> {
                             drug: other,
                             rule,
                             class,
-                            at,
+                            place,
                         };
                         self.pending.push(CrossFinding::new(index, what, count));
                         self.pending.len() - 1

@@ -180,7 +180,9 @@ impl Builder<'_> {
             .atc
             .as_ref()
             .and_then(|atc| self.atc_code(file, atc, &id));
+        let any_form_interactions = any_form_interactions(&forms, &brands);
         Some(Drug {
+            any_form_interactions,
             combined_daily_max,
             rxnorm,
             atc,
@@ -381,4 +383,24 @@ impl Builder<'_> {
             }
         }
     }
+}
+
+/// The interaction rules of every form's profile, then of each brand's overrides (in form
+/// order), each rule id once.
+fn any_form_interactions(forms: &[Form], brands: &[Brand]) -> Vec<ClassRule> {
+    let overrides = brands
+        .iter()
+        .flat_map(|b| (0..forms.len()).filter_map(|f| b.overrides.get(&f)));
+    let mut rules: Vec<ClassRule> = Vec::new();
+    for rule in forms
+        .iter()
+        .map(|f| &f.profile)
+        .chain(overrides)
+        .flat_map(|p| &p.interactions)
+    {
+        if !rules.iter().any(|r| r.rule.rule == rule.rule.rule) {
+            rules.push(rule.clone());
+        }
+    }
+    rules
 }
