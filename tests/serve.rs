@@ -276,6 +276,25 @@ fn a_panic_or_an_oversized_body_does_not_take_the_server_down() {
         &"x".repeat(100_001),
     );
     assert_eq!(status, "HTTP/1.1 413");
+    // A body declared over the limit is refused at once, before the client sends it, and one
+    // sent in chunks when it passes the limit: both with an OperationOutcome.
+    let started = std::time::Instant::now();
+    let declared = raw_response(&server, "Content-Length: 100000000\r\n\r\n", "");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let chunk = "x".repeat(100_001);
+    let chunked = raw_response(
+        &server,
+        "Transfer-Encoding: chunked\r\n\r\n",
+        &format!("{:x}\r\n{chunk}\r\n0\r\n\r\n", chunk.len()),
+    );
+    for answer in [declared, chunked] {
+        assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+        assert!(
+            answer.contains("application/json")
+                && answer.contains("over the limit of 100000 bytes"),
+            "{answer}"
+        );
+    }
     assert_eq!(server.get("/cds-services").0, 200);
     assert!(server.stop().success());
 }
@@ -312,6 +331,15 @@ fn a_request_that_outlasts_the_timeout_gets_408_and_the_server_goes_on() {
 /// Sends an order-sign request's headers (`Content-Type` and then `headers`) and `body` over a
 /// plain connection, and returns the status line's first 12 bytes (`HTTP/1.1 413`).
 fn raw_status(server: &Server, headers: &str, body: &str) -> String {
+    raw_response(server, headers, body)
+        .chars()
+        .take(12)
+        .collect()
+}
+
+/// Sends a request as [`raw_status`] does, and returns the answer read until it ends with
+/// its JSON body, the connection closes, or ten seconds pass.
+fn raw_response(server: &Server, headers: &str, body: &str) -> String {
     use std::io::{Read, Write};
     let address = server.base.trim_start_matches("http://");
     let mut stream = std::net::TcpStream::connect(address).unwrap();
@@ -324,9 +352,17 @@ fn raw_status(server: &Server, headers: &str, body: &str) -> String {
     )
     .unwrap();
     stream.flush().unwrap();
-    let mut status = [0u8; 12];
-    stream.read_exact(&mut status).unwrap();
-    String::from_utf8_lossy(&status).into_owned()
+    let mut answer = Vec::new();
+    let mut buffer = [0u8; 4096];
+    while let Ok(read @ 1..) = stream.read(&mut buffer) {
+        answer.extend_from_slice(&buffer[..read]);
+        let text = String::from_utf8_lossy(&answer);
+        let ended = text.ends_with('}') || text.ends_with("\r\n\r\n");
+        if ended && text.contains("\r\n\r\n") {
+            break;
+        }
+    }
+    String::from_utf8_lossy(&answer).into_owned()
 }
 
 #[test]

@@ -7,8 +7,10 @@
 use super::{DateArgs, Fatal, FormularyArgs, load_formulary};
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
 use axum::http::{Method, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use rxcheck::Formulary;
@@ -60,6 +62,7 @@ struct Service {
     formulary: Formulary,
     dates: DateArgs,
     info_cards: bool,
+    max_body_bytes: usize,
     panic_on: Option<String>,
     audit: Option<Mutex<File>>,
     cards: Mutex<(HashMap<String, IssuedCard>, VecDeque<String>)>,
@@ -83,6 +86,7 @@ pub fn run(args: Args) -> Result<i32, Fatal> {
         formulary,
         dates: args.dates.clone(),
         info_cards: args.info_cards,
+        max_body_bytes: args.max_body_bytes,
         panic_on: args.panic_on_hook_instance.clone(),
         audit,
         cards: Mutex::new((HashMap::new(), VecDeque::new())),
@@ -108,6 +112,9 @@ async fn serve(args: Args, service: Shared) -> Result<i32, Fatal> {
         .fallback(not_found)
         .with_state(service)
         .layer(DefaultBodyLimit::max(args.max_body_bytes))
+        .layer(axum::middleware::from_fn(move |request, next| {
+            declared_size(args.max_body_bytes, request, next)
+        }))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(args.timeout.max(1)),
@@ -169,6 +176,28 @@ fn outcome(status: StatusCode, code: &str, message: &str) -> Response {
     json_response(status, &cds::operation_outcome(code, message))
 }
 
+/// A body whose declared length is over `limit` is refused before it is read (413), rather
+/// than waited for.
+async fn declared_size(limit: usize, request: Request, next: Next) -> Response {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    match declared {
+        Some(length) if length > limit as u64 => too_large(limit),
+        _ => next.run(request).await,
+    }
+}
+
+fn too_large(limit: usize) -> Response {
+    outcome(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "too-costly",
+        &format!("the request body is over the limit of {limit} bytes (--max-body-bytes)"),
+    )
+}
+
 fn panicked(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     outcome(
         StatusCode::INTERNAL_SERVER_ERROR,
@@ -200,12 +229,12 @@ async fn hook(
     State(service): State<Shared>,
     Path(id): Path<String>,
     Query(query): Query<HashMap<String, String>>,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let Some(hook) = service_hook(&id) else {
         return not_found().await;
     };
-    let call = match read_call(&body) {
+    let call = match read_call(body, service.max_body_bytes) {
         Ok(call) => call,
         Err(response) => return *response,
     };
@@ -231,9 +260,16 @@ async fn hook(
     }
 }
 
-/// A request body as JSON; a 400 naming the problem when it is not.
-fn read_call(body: &Bytes) -> Result<Value, Box<Response>> {
-    std::str::from_utf8(body)
+/// A request body as JSON; a 413 when it is over `limit` bytes, a 400 naming the problem
+/// when it is not JSON.
+fn read_call(body: Result<Bytes, BytesRejection>, limit: usize) -> Result<Value, Box<Response>> {
+    let body = body.map_err(|rejection| {
+        Box::new(match rejection.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => too_large(limit),
+            status => outcome(status, "invalid", &rejection.body_text()),
+        })
+    })?;
+    std::str::from_utf8(&body)
         .map_err(|e| format!("not UTF-8: {e}"))
         .and_then(parse_json)
         .map_err(|e| {
@@ -261,11 +297,15 @@ fn remember(service: &Service, issued: Vec<IssuedCard>) {
     }
 }
 
-async fn feedback(State(service): State<Shared>, Path(id): Path<String>, body: Bytes) -> Response {
+async fn feedback(
+    State(service): State<Shared>,
+    Path(id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
     if service_hook(&id).is_none() {
         return not_found().await;
     }
-    let call = match read_call(&body) {
+    let call = match read_call(body, service.max_body_bytes) {
         Ok(call) => call,
         Err(response) => return *response,
     };
