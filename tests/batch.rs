@@ -523,6 +523,19 @@ fn output_never_overwrites_the_input_and_follows_its_extension() {
         assert_eq!(redirected(&["-"], elsewhere()).status.code(), Some(0));
     }
     assert_eq!(std::fs::read_to_string(&input).unwrap(), text);
+    // An output is first written beside its name, as `NAME.partial`: an input of that name
+    // is refused too, for -o, the summary and the acknowledgement template.
+    let partial = dir.path().join("report.csv.partial");
+    std::fs::write(&partial, &text).unwrap();
+    let partial = partial.to_str().unwrap();
+    let report = dir.path().join("report.csv");
+    let report = report.to_str().unwrap();
+    for flag in ["-o", "--summary-json", "--write-ack-template"] {
+        let (code, _, stderr) = run_file(&[partial, flag, report]);
+        assert_eq!(code, 3, "{flag}: {stderr}");
+        assert!(stderr.contains("which is the input file"), "{stderr}");
+        assert_eq!(std::fs::read_to_string(partial).unwrap(), text);
+    }
     // The extension picks the format when --format is not given.
     for (name, starts) in [
         ("out.csv", "line,rx_id"),

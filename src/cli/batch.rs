@@ -216,11 +216,21 @@ fn refuse_overwriting_input(args: &Args) -> Result<(), Fatal> {
             .iter()
             .filter_map(|(p, what)| Some((p.as_ref()?, what.to_string())))
             .chain(earlier.map(|(p, f)| (p, format!("the file of {f}"))));
+        // A file is written beside its name first (see `OutputFile`): that name must not be
+        // an input either.
+        let partial = partial_path(output);
         for (other, what) in clashes {
             if same_file(other, output) {
                 return Err(Fatal(format!(
                     "{flag} `{}` is {what}; write it to another file",
                     output.display()
+                )));
+            }
+            if same_file(other, &partial) {
+                return Err(Fatal(format!(
+                    "{flag} `{}` is first written to `{}`, which is {what}; write it to another file",
+                    output.display(),
+                    partial.display()
                 )));
             }
         }
@@ -499,6 +509,13 @@ fn check_rows(
 /// batch of rows, larger, go straight through instead of being copied into it.
 const OUTPUT_BUFFER: usize = 64 * 1024;
 
+/// Where a file is written before it is renamed into place: `NAME.partial` beside it.
+fn partial_path(path: &std::path::Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".partial");
+    path.with_file_name(name)
+}
+
 /// A file written beside its name and renamed into place when complete, so a failed run
 /// never leaves output that looks whole.
 struct OutputFile {
@@ -509,9 +526,7 @@ struct OutputFile {
 
 impl OutputFile {
     fn create(path: &std::path::Path) -> Result<OutputFile, Fatal> {
-        let mut partial_name = path.file_name().unwrap_or_default().to_os_string();
-        partial_name.push(".partial");
-        let partial = path.with_file_name(partial_name);
+        let partial = partial_path(path);
         let file = File::create(&partial)
             .map_err(|e| Fatal(format!("cannot create `{}`: {e}", partial.display())))?;
         Ok(OutputFile {
