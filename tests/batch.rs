@@ -200,6 +200,19 @@ fn uncovered_drugs_are_invalid_or_skipped() {
     let (code, _, stderr) = batch(input, &["--skip-uncovered"]);
     assert_eq!(code, 0);
     assert!(stderr.contains("1 skipped"), "{stderr}");
+    // A near miss of a formulary drug, or a name that starts with one, may be one: checked
+    // (and invalid), never skipped.
+    let input = format!(
+        "{HEADER}\nC,40,no,no,diclofenak,tablet,150 mg,3\nD,40,no,no,Diclofenac Sodium 75 MG Oral Tablet,tablet,150 mg,3\nE,40,no,no,diclofenak 50 mg,tablet,150 mg,3\n"
+    );
+    assert_eq!(
+        records(input, &["--skip-uncovered"]),
+        vec![
+            rec(2, "C", "invalid"),
+            rec(3, "D", "invalid"),
+            rec(4, "E", "invalid")
+        ]
+    );
 }
 
 #[test]

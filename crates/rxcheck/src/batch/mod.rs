@@ -21,7 +21,9 @@ use crate::fasthash::WordMap;
 use crate::finding::{Assessment, Severity, Verdict};
 use crate::formulary::Formulary;
 use crate::report::{Printer, Record};
-use crate::request::{Dates, Field, Input, ParseCache, Prescription, parse_cached, trim};
+use crate::request::{
+    Dates, Field, Input, ParseCache, Prescription, named_part, parse_cached, trim,
+};
 use crate::validate::courses::{CourseFacts, course_facts};
 use crate::validate::validate_then;
 
@@ -742,7 +744,7 @@ impl<'f> Job<'_, 'f> {
         let dates = &self.options.dates;
         if self.options.skip_uncovered
             && !rx.drug.trim().is_empty()
-            && self.formulary.find_drug(rx.drug).is_none()
+            && !may_be_covered(self.formulary, rx.drug)
         {
             // A skipped row is still a course of its patient's (its findings are not kept).
             if let Some(course) = course {
@@ -1184,4 +1186,15 @@ pub fn run(
         summary.ignored_columns = columns.ignored.clone();
         Ok(summary)
     })
+}
+
+/// Whether a drug as written may be one of the formulary's, so that its row is checked (and
+/// is `invalid` if it cannot be read) rather than skipped as outside the formulary: it or
+/// its leading words name one (`Diclofenac Sodium 75 MG Oral Tablet`), or it or its first
+/// word is a near miss of one's name (`diclofenak`).
+fn may_be_covered(formulary: &Formulary, drug: &str) -> bool {
+    let first = drug.split_whitespace().next().unwrap_or(drug);
+    named_part(drug, |part| formulary.find_drug(part)).is_some()
+        || formulary.suggest_drug(drug).is_some()
+        || formulary.suggest_drug(first).is_some()
 }
