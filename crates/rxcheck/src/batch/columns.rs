@@ -425,7 +425,18 @@ impl Columns {
 const SPEAKS_OF: [(&str, &[&str]); 3] = [
     (
         "allergies",
-        &["allerg", "аллерг", "intoleran", "непереносим"],
+        &[
+            "allerg",
+            "аллерг",
+            "intoleran",
+            "непереносим",
+            "hypersensitiv",
+            "гиперчувствит",
+            "sensitivit",
+            "adversereaction",
+            "adversedrug",
+            "contraindicateddrug",
+        ],
     ),
     (
         "conditions",
@@ -441,6 +452,12 @@ const SPEAKS_OF: [(&str, &[&str]); 3] = [
             "заболеван",
             "болезн",
             "dx",
+            "medicalhistor",
+            "pastmedical",
+            "pmh",
+            "anamnes",
+            "анамнез",
+            "illness",
         ],
     ),
     (
@@ -455,6 +472,15 @@ const SPEAKS_OF: [(&str, &[&str]); 3] = [
             "medlist",
             "medicationlist",
             "сопутств",
+            "concurrent",
+            "currentdrug",
+            "ongoingmed",
+            "ongoingdrug",
+            "otherdrug",
+            "interactingdrug",
+            "текущиепрепарат",
+            "принимаем",
+            "лекарств",
         ],
     ),
 ];
@@ -475,7 +501,7 @@ const ABOUT_THE_LIST: [&str; 9] = [
 
 /// Words that name a person, endings that make a header their id, and other words such an id
 /// header may hold (`ehr_patient_id`, `member_no`).
-const PERSON: [&str; 8] = [
+const PERSON: [&str; 11] = [
     "patient",
     "pat",
     "pt",
@@ -484,8 +510,21 @@ const PERSON: [&str; 8] = [
     "person",
     "enrollee",
     "beneficiary",
+    "client",
+    "customer",
+    "пациент",
 ];
-const ID_ENDINGS: [&str; 6] = ["id", "number", "no", "num", "nr", "code"];
+const ID_ENDINGS: [&str; 9] = [
+    "id",
+    "number",
+    "no",
+    "num",
+    "nr",
+    "code",
+    "ид",
+    "код",
+    "номер",
+];
 const ID_WORDS: [&str; 8] = [
     "ehr", "emr", "internal", "unique", "medical", "record", "account", "master",
 ];
@@ -528,13 +567,31 @@ fn speaks_of(column: &str, has_patient_id: bool) -> Option<&'static str> {
             let meds = words.iter().any(|w| w == "meds" || w == "med");
             meds.then_some("co_medications")
         })
+        .or_else(|| {
+            // Adverse drug reactions, as exports shorten them (not `address`).
+            let adr = words.iter().any(|w| w == "adr" || w == "adrs");
+            adr.then_some("allergies")
+        })
         .filter(|_| !about_the_list);
     let is_person = |w: &str| PERSON.contains(&w);
     let person_id = match words.as_slice() {
-        [one] => PERSON.iter().any(|p| {
-            one.strip_prefix(p)
-                .is_some_and(|rest| ID_ENDINGS.contains(&rest))
-        }),
+        // `memberid`, `pid`, or a person alone (`member`, `Пациент`; not `pt`, which may be a
+        // prothrombin time).
+        [one] => {
+            one == "pid"
+                || PERSON.iter().any(|p| {
+                    one.strip_prefix(p).is_some_and(|rest| {
+                        ID_ENDINGS.contains(&rest) || (rest.is_empty() && p.len() > 3)
+                    })
+                })
+        }
+        // Words in either order, as Russian headers put them (`ИД пациента`, `Код пациента`).
+        [first, rest @ ..]
+            if ID_ENDINGS.contains(&first.as_str())
+                && rest.iter().any(|w| PERSON.iter().any(|p| w.starts_with(p))) =>
+        {
+            true
+        }
         [rest @ .., last] => {
             ID_ENDINGS.contains(&last.as_str())
                 && rest.iter().any(|w| is_person(w))
@@ -618,6 +675,30 @@ mod tests {
             ("pat_no", "patient_id"),
             ("knownAllergies", "allergies"),
             ("ehr_patient_id", "patient_id"),
+            ("hypersensitivity", "allergies"),
+            ("adverse_drug_reactions", "allergies"),
+            ("ADRs", "allergies"),
+            ("drug_sensitivities", "allergies"),
+            ("contraindicated_drugs", "allergies"),
+            ("concurrent_medications", "co_medications"),
+            ("current_drugs", "co_medications"),
+            ("ongoing_medications", "co_medications"),
+            ("interacting_drugs", "co_medications"),
+            ("Текущие препараты", "co_medications"),
+            ("принимаемые препараты", "co_medications"),
+            ("лекарства", "co_medications"),
+            ("PMHx", "conditions"),
+            ("past_medical_history", "conditions"),
+            ("anamnesis", "conditions"),
+            ("анамнез", "conditions"),
+            ("illnesses", "conditions"),
+            ("Пациент", "patient_id"),
+            ("ИД пациента", "patient_id"),
+            ("Код пациента", "patient_id"),
+            ("client_id", "patient_id"),
+            ("customer_id", "patient_id"),
+            ("pid", "patient_id"),
+            ("member", "patient_id"),
         ] {
             assert_eq!(
                 columns(&format!("{base},{column}")),
@@ -642,6 +723,9 @@ mod tests {
             "pathway_code",
             "dx_date",
             "allergy_verified_date",
+            "pt",
+            "address",
+            "pharmacy_code",
         ] {
             assert!(columns(&format!("{base},{quiet}")).is_ok(), "{quiet}");
         }
