@@ -39,6 +39,7 @@ fn check(fields: &[(&str, &str)]) -> (Verdict, Vec<String>) {
             "conditions" => rx.conditions = value,
             "allergies" => rx.allergies = value,
             "co" => rx.co_medications = value,
+            "sex" => rx.sex = value,
             other => panic!("unknown test field {other}"),
         }
     }
@@ -1709,6 +1710,42 @@ mod round_two {
             &with(&nim, &[("conditions", "ulcerative colitus")]),
             Invalid,
             &["invalid input:input.conditions"],
+        );
+    }
+
+    #[test]
+    fn pregnancy_and_lactation_codes_among_the_conditions_count() {
+        let indomethacin = with(&IND_TAB, &[("dose", "25 mg"), ("times", "3")]);
+        let pregnancy = "reject pregnancy:indomethacin_systemic_contraindications.pregnancy";
+        for code in ["Z34.0", "z33.1", "O09.9", "Z34"] {
+            let unknown = with(&indomethacin, &[("pregnant", ""), ("conditions", code)]);
+            expect(&unknown, Reject, &[pregnancy]);
+            // Said not to be pregnant, with a pregnancy code: the fields disagree.
+            let no = with(&indomethacin, &[("conditions", code)]);
+            expect(&no, Invalid, &["invalid input:input.pregnant"]);
+        }
+        let lactating = with(
+            &indomethacin,
+            &[("breastfeeding", ""), ("conditions", "I10; Z39.1")],
+        );
+        expect(&lactating, Reject, &["reject breastfeeding:"]);
+        expect(
+            &with(&indomethacin, &[("conditions", "Z39.1")]),
+            Invalid,
+            &["invalid input:input.breastfeeding"],
+        );
+        // Russian yes and no.
+        expect(
+            &with(&indomethacin, &[("pregnant", "да")]),
+            Reject,
+            &[pregnancy],
+        );
+        expect(&with(&indomethacin, &[("pregnant", "Нет")]), Ok, &[]);
+        // A man is not breastfeeding.
+        expect(
+            &with(&indomethacin, &[("sex", "male"), ("breastfeeding", "yes")]),
+            Invalid,
+            &["invalid input:input.sex"],
         );
     }
 }

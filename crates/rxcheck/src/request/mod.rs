@@ -247,7 +247,7 @@ pub fn parse_cached<'f, 'r>(
     let age = patient::age(rx, dates, date, out);
     let sex = patient::sex(rx, out);
     let pregnancy = patient::pregnancy(rx, sex, out);
-    let breastfeeding = patient::breastfeeding(rx, out);
+    let breastfeeding = patient::breastfeeding(rx, sex, out);
     let conditions = cache.conditions(formulary, rx.conditions, out);
     let times_per_day = regimen::times_per_day(rx, out);
     let duration = regimen::duration(rx, out);

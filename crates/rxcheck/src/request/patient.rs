@@ -184,6 +184,19 @@ pub(super) fn pregnancy(rx: &Prescription<'_>, sex: Sex, out: &mut Assessment<'_
         }
         week
     };
+    // A pregnancy code among the conditions says the patient is pregnant.
+    let coded = coded_in(rx.conditions, &PREGNANCY_ICD10);
+    let flag = match (flag, coded) {
+        (Some(Flag::No), Some(code)) => {
+            Input::Pregnant.invalid(
+                out,
+                format!("pregnant is `no`, but the conditions list `{code}`, a pregnancy code; check the pregnancy and conditions fields"),
+            );
+            Some(Flag::Unknown)
+        }
+        (Some(Flag::Unknown) | None, Some(_)) => Some(Flag::Yes),
+        (flag, _) => flag,
+    };
     let pregnancy = match (flag, week) {
         (Some(Flag::No), Some(w)) => {
             Input::GestationalWeek.invalid(
@@ -209,9 +222,11 @@ pub(super) fn pregnancy(rx: &Prescription<'_>, sex: Sex, out: &mut Assessment<'_
     pregnancy
 }
 
-/// Breastfeeding: yes, no or unknown (unreadable counts as unknown, and is recorded).
-pub(super) fn breastfeeding(rx: &Prescription<'_>, out: &mut Assessment<'_>) -> Flag {
-    parse_flag(rx.breastfeeding).unwrap_or_else(|| {
+/// Breastfeeding: yes, no or unknown (unreadable counts as unknown, and is recorded); a
+/// lactation code among the conditions says yes. A man said to be breastfeeding is recorded
+/// as invalid input.
+pub(super) fn breastfeeding(rx: &Prescription<'_>, sex: Sex, out: &mut Assessment<'_>) -> Flag {
+    let flag = parse_flag(rx.breastfeeding).unwrap_or_else(|| {
         Input::Breastfeeding.invalid(
             out,
             format!(
@@ -220,6 +235,45 @@ pub(super) fn breastfeeding(rx: &Prescription<'_>, out: &mut Assessment<'_>) -> 
             ),
         );
         Flag::Unknown
+    });
+    let flag = match (flag, coded_in(rx.conditions, &BREASTFEEDING_ICD10)) {
+        (Flag::No, Some(code)) => {
+            Input::Breastfeeding.invalid(
+                out,
+                format!("breastfeeding is `no`, but the conditions list `{code}`, a lactation code; check the breastfeeding and conditions fields"),
+            );
+            Flag::Unknown
+        }
+        (Flag::Unknown, Some(_)) => Flag::Yes,
+        (flag, _) => flag,
+    };
+    if sex == Sex::Male && flag == Flag::Yes {
+        Input::Sex.invalid(
+            out,
+            "the patient is recorded as breastfeeding and as male; check the sex and breastfeeding fields"
+                .into(),
+        );
+    }
+    flag
+}
+
+/// ICD-10 codes that record a pregnancy, by prefix: Z33 (pregnant state), Z34 (supervision of
+/// normal pregnancy), O09 (supervision of high-risk pregnancy).
+pub const PREGNANCY_ICD10: [&str; 3] = ["Z33", "Z34", "O09"];
+
+/// ICD-10 codes that record breastfeeding: Z39.1 (care and examination of the lactating
+/// mother).
+pub const BREASTFEEDING_ICD10: [&str; 1] = ["Z391"];
+
+/// The first item of a conditions list that is an ICD-10 code under one of `prefixes`
+/// (dotless, upper case), as written.
+fn coded_in<'r>(conditions: &'r str, prefixes: &[&str]) -> Option<&'r str> {
+    let heads: Vec<u8> = prefixes.iter().filter_map(|p| p.bytes().next()).collect();
+    list_items(conditions).find(|item| {
+        let head = item.as_bytes().first().map(u8::to_ascii_uppercase);
+        head.is_some_and(|h| heads.contains(&h))
+            && normalize_icd10(item)
+                .is_some_and(|code| prefixes.iter().any(|p| code.starts_with(p)))
     })
 }
 

@@ -1,7 +1,7 @@
 //! Parsers of single field values: yes/no flags, whole numbers, dates, lists, and the
 //! bounds past which a number is taken as a typo.
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 
 /// The largest age in completed years that is taken as real (prescriptions and rules alike).
 pub const MAX_AGE_YEARS: u32 = 130;
@@ -30,9 +30,13 @@ pub(crate) fn trim(text: &str) -> &str {
     }
 }
 
-/// Parses `yes`, `no`, `unknown` (any case; also `y`/`n`, `true`/`false`, `1`/`0`), or empty.
+/// Parses `yes`, `no`, `unknown` (any case; also `y`/`n`, `true`/`false`, `1`/`0`, and
+/// Russian `да`/`нет`), or empty.
 pub fn parse_flag(text: &str) -> Option<Flag> {
-    const WORDS: [(&str, Flag); 10] = [
+    const WORDS: [(&str, Flag); 13] = [
+        ("да", Flag::Yes),
+        ("нет", Flag::No),
+        ("неизвестно", Flag::Unknown),
         ("yes", Flag::Yes),
         ("y", Flag::Yes),
         ("true", Flag::Yes),
@@ -257,7 +261,11 @@ impl Dates {
     pub fn parse(&self, text: &str) -> Option<NaiveDate> {
         match &self.format {
             None => parse_date(text),
-            Some(format) => NaiveDate::parse_from_str(text.trim(), format.as_str()).ok(),
+            // chrono's `%Y` takes fewer digits too (`03.11.26` as the year 26): a year must be
+            // written whole.
+            Some(format) => NaiveDate::parse_from_str(text.trim(), format.as_str())
+                .ok()
+                .filter(|date| date.year() >= 1000),
         }
     }
 
@@ -387,7 +395,9 @@ mod tests {
             ("un\u{212A}nown", Some(Flag::Unknown)),
             ("yes please", None),
             ("ye", None),
-            ("да", None),
+            ("Да", Some(Flag::Yes)),
+            ("НЕТ", Some(Flag::No)),
+            ("дaа", None),
             ("10", None),
         ] {
             assert_eq!(parse_flag(text), flag, "{text:?}");
@@ -500,6 +510,8 @@ mod tests {
         assert_eq!(dates.parse("05.01.2024"), parse_date("2024-01-05"));
         assert_eq!(dates.parse("2024-01-05"), None);
         assert_eq!(dates.parse("31.02.2024"), None);
+        // A two-digit year is not the year 26.
+        assert_eq!(dates.parse("03.11.26"), None);
         for bad in ["%d.%m.%y", "%d.%m", "%Q", "%m/%Y", ""] {
             assert!(DateFormat::new(bad).is_err(), "{bad}");
         }
