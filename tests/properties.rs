@@ -161,7 +161,7 @@ proptest! {
         let single = (lo + (hi - lo) * rust_decimal::Decimal::from(single_at) / rust_decimal::Decimal::from(100)).round_dp(3);
         prop_assume!(single >= lo && single <= hi);
         let unit = match form.dose_dimension { Some(rxcheck::units::Dimension::Length) => "cm", _ => "mg" };
-        let dose = format!("{single} {unit}");
+        let dose = format!("{} {unit}", single.normalize());
         let strength = rule.strength.map(|s| s.to_string()).unwrap_or_default();
         let times = times.to_string();
         let rx = Prescription {

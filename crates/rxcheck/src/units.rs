@@ -71,6 +71,10 @@ pub enum QuantityError {
     TooLarge(String),
     #[error("`{0}` uses `,` ambiguously; write the decimal point as `.`")]
     AmbiguousComma(String),
+    #[error(
+        "`{0}` may use `.` between thousands (`1.000` as 1000); write the number without it, or with fewer decimals"
+    )]
+    AmbiguousPoint(String),
     #[error("`{0}` has no unit; add one, such as `mg`")]
     NoUnit(String),
     #[error("range `{0}` goes down: its first number must not exceed the second")]
@@ -187,8 +191,16 @@ fn parse_plain_number(text: &str, whole: &str) -> Result<Decimal, QuantityError>
             '0'..='9' => {}
             '.' | ',' if !seen_point && i > 0 && i + 1 < text.len() => {
                 seen_point = true;
-                if c == ',' && text.len() - i - 1 == 3 {
-                    return Err(QuantityError::AmbiguousComma(whole.to_string()));
+                // Three digits after it may be thousands, as many locales write them: after
+                // a point, when they end in a zero nobody writes in a decimal (`1.000`,
+                // `1.500`; not `0.125` or `100.001`).
+                if text.len() - i - 1 == 3 {
+                    if c == ',' {
+                        return Err(QuantityError::AmbiguousComma(whole.to_string()));
+                    }
+                    if !text.starts_with('0') && text.ends_with('0') {
+                        return Err(QuantityError::AmbiguousPoint(whole.to_string()));
+                    }
                 }
             }
             _ => return Err(malformed()),
@@ -328,6 +340,7 @@ fn rewrap(error: QuantityError, whole: &str) -> QuantityError {
         QuantityError::NotPositive(_) => QuantityError::NotPositive(whole.to_string()),
         QuantityError::TooLarge(_) => QuantityError::TooLarge(whole.to_string()),
         QuantityError::AmbiguousComma(_) => QuantityError::AmbiguousComma(whole.to_string()),
+        QuantityError::AmbiguousPoint(_) => QuantityError::AmbiguousPoint(whole.to_string()),
         _ => QuantityError::Malformed(whole.to_string()),
     }
 }
@@ -498,12 +511,35 @@ mod tests {
             "1e9 mg",
             "5 m g!",
             "1,000 mg",
+            "1.000 mg",
+            "12.500 mg",
+            "1.250 mg",
             "99999999999999999999999999999 mg",
             "2000000 mg",
             "1/0 tablet",
         ] {
             assert!(parse_dose(bad).is_err(), "{bad:?} should not parse");
         }
+    }
+
+    #[test]
+    fn a_point_before_three_digits_ending_in_zero_may_be_thousands() {
+        assert_eq!(
+            parse_dose("1.000 mg"),
+            Err(QuantityError::AmbiguousPoint("1.000 mg".into()))
+        );
+        assert_eq!(
+            parse_dose("0.125 mg").unwrap().top.value,
+            Decimal::new(125, 3)
+        );
+        assert_eq!(
+            parse_dose("1.25 mg").unwrap().top.value,
+            Decimal::new(125, 2)
+        );
+        assert_eq!(
+            parse_dose("100.001 mg").unwrap().top.value,
+            Decimal::new(100001, 3)
+        );
     }
 
     #[test]
