@@ -1748,4 +1748,44 @@ mod round_two {
             &["invalid input:input.sex"],
         );
     }
+
+    #[test]
+    fn names_joined_in_one_item_and_a_substance_s_other_names_are_each_read() {
+        let nsaid_allergy = "reject allergy:nimesulide.allergy";
+        for allergy in [
+            "penicillin + ibuprofen",
+            "ibuprofen+paracetamol",
+            "Paracetamol/Ibuprofen",
+            "paracetamol and ibuprofen",
+            // Another name of a class member is that member: naproxen is an NSAID.
+            "naproxen sodium",
+            "Naproxen Sodium 550 MG Oral Tablet",
+            "Напроксен",
+        ] {
+            expect(
+                &with(&nim(), &[("allergies", allergy)]),
+                Reject,
+                &[nsaid_allergy],
+            );
+        }
+        let hepatotoxic = "warn interaction:nimesulide.interaction.hepatotoxic";
+        let duplicate = "warn duplicate_therapy:nsaid_class.duplicate_therapy.nsaid";
+        expect(
+            &with(&nim(), &[("co", "amlodipine/methotrexate")]),
+            Warn,
+            &[hepatotoxic],
+        );
+        expect(
+            &with(&nim(), &[("co", "naproxen sodium")]),
+            Warn,
+            &[duplicate, hepatotoxic],
+        );
+        // A name that holds a joint is read whole; a unit's slash joins nothing.
+        expect(
+            &with(&nim(), &[("co", "amoxicillin/clavulanic acid")]),
+            Warn,
+            &[hepatotoxic],
+        );
+        expect(&with(&nim(), &[("co", "metformin 500 mg/5 ml")]), Ok, &[]);
+    }
 }

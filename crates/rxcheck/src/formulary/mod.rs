@@ -182,8 +182,9 @@ pub struct DrugClass {
     pub source: Option<String>,
     /// Names of the class itself, normalised.
     pub names: Vec<String>,
-    /// Every name of every member, normalised.
-    pub members: Vec<String>,
+    /// Every name of every member, normalised, each with the member's first name (a
+    /// substance's other names are the same substance: `naproxen sodium` is naproxen).
+    pub members: Vec<(String, String)>,
     /// A note on a member, by each of its names.
     pub notes: Vec<(String, String)>,
 }

@@ -12,9 +12,74 @@ pub struct Named<'f, 'r> {
     pub known: KnownName<'f>,
 }
 
-/// The names of a list, each resolved.
+/// The names of a list, each resolved; an item that names nothing as a whole but joins
+/// names (`penicillin + ibuprofen`, `amlodipine/methotrexate`) gives each of them.
 pub(super) fn resolve<'f, 'r>(f: &'f Formulary, list: &'r str) -> Vec<Named<'f, 'r>> {
-    list_items(list).map(|item| lookup_item(f, item)).collect()
+    let mut names = Vec::new();
+    for item in list_items(list) {
+        match joined(item).filter(|_| !f.lookup_name(item).is_known()) {
+            Some(parts) => names.extend(parts.into_iter().map(|part| lookup_item(f, part))),
+            None => names.push(lookup_item(f, item)),
+        }
+    }
+    names
+}
+
+/// Units a `/` may stand between (`mg/ml`), where it joins no names.
+const UNITS: [&str; 12] = [
+    "mg", "g", "mcg", "ug", "kg", "ml", "l", "dose", "day", "d", "tab", "h",
+];
+
+/// The parts of an item that joins names, as combinations and pairs are written: with `+`,
+/// `&`, ` and `, ` и `, ` with `, or a `/` between two words that are not units; `None` when
+/// it joins nothing.
+fn joined(item: &str) -> Option<Vec<&str>> {
+    if !item.bytes().any(|b| matches!(b, b'+' | b'&' | b'/' | b' ')) {
+        return None;
+    }
+    let mut cuts: Vec<(usize, usize)> = Vec::new();
+    for (i, c) in item.char_indices() {
+        match c {
+            '+' | '&' => cuts.push((i, i + 1)),
+            '/' => {
+                let before = item.get(..i).unwrap_or("");
+                let after = item.get(i + 1..).unwrap_or("");
+                let word_before = before
+                    .rsplit(|c: char| !c.is_alphabetic())
+                    .next()
+                    .unwrap_or("");
+                let word_after = after
+                    .split(|c: char| !c.is_alphabetic())
+                    .next()
+                    .unwrap_or("");
+                let names = |w: &str| {
+                    w.chars().count() > 2 && !UNITS.iter().any(|u| w.eq_ignore_ascii_case(u))
+                };
+                if names(word_before) && names(word_after) {
+                    cuts.push((i, i + 1));
+                }
+            }
+            _ => {}
+        }
+    }
+    for joint in [" and ", " And ", " AND ", " и ", " И ", " with ", " With "] {
+        cuts.extend(item.match_indices(joint).map(|(i, j)| (i, i + j.len())));
+    }
+    if cuts.is_empty() {
+        return None;
+    }
+    cuts.sort_unstable();
+    let mut parts = Vec::new();
+    let mut from = 0;
+    for (start, end) in cuts {
+        if start >= from {
+            parts.extend(item.get(from..start).map(str::trim));
+            from = end;
+        }
+    }
+    parts.extend(item.get(from..).map(str::trim));
+    parts.retain(|p| !p.is_empty());
+    (parts.len() > 1).then_some(parts)
 }
 
 /// How many leading words of an item are tried as a name.

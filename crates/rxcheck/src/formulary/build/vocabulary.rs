@@ -264,16 +264,19 @@ impl Builder<'_> {
             .map(|(index, item)| {
                 self.class_ids.insert(item.id.clone(), index);
                 let raw = item.value.into_inner();
-                let names = raw
-                    .members
-                    .iter()
-                    .chain(raw.substances.iter().flat_map(|s| {
-                        let s = s.get_ref();
-                        std::iter::once(&s.name).chain(&s.names)
-                    }));
+                let names =
+                    raw.members
+                        .iter()
+                        .map(|m| (m, m))
+                        .chain(raw.substances.iter().flat_map(|s| {
+                            let s = s.get_ref();
+                            std::iter::once(&s.name)
+                                .chain(&s.names)
+                                .map(move |n| (n, &s.name))
+                        }));
                 let mut members = Vec::new();
                 let mut listed = FastSet::default();
-                for m in names {
+                for (m, first) in names {
                     let name = normalize_name(m.get_ref()).into_owned();
                     if !listed.insert(name.clone()) {
                         self.error(
@@ -285,7 +288,7 @@ impl Builder<'_> {
                         continue;
                     }
                     self.class_members.push((name.clone(), item.file, m.span()));
-                    members.push(name);
+                    members.push((name, normalize_name(first.get_ref()).into_owned()));
                 }
                 let own = normalize_name(&item.id).into_owned();
                 let class_names: Vec<String> = std::iter::once(own.clone())
@@ -338,7 +341,10 @@ impl Builder<'_> {
             let notes: FastMap<&str, &String> = (class.notes.iter().rev())
                 .map(|(name, note)| (name.as_str(), note))
                 .collect();
-            for member in &class.members {
+            for (member, first) in &class.members {
+                // Every name of a member is the substance of its first name.
+                let at = substance_place(&mut known, first.clone());
+                known.0.entry(member.clone()).or_insert(at);
                 let Some(s) = substance_named(&mut known, member.clone()) else {
                     continue;
                 };
@@ -522,13 +528,15 @@ fn dotted(code: &str) -> String {
 type SubstanceNames = (FastMap<String, usize>, Vec<Substance>);
 
 /// The substance `name` is known as, made when the name is new.
-fn substance_named(
-    (names, substances): &mut SubstanceNames,
-    name: String,
-) -> Option<&mut Substance> {
-    let at = *names.entry(name).or_insert_with(|| {
+fn substance_named(known: &mut SubstanceNames, name: String) -> Option<&mut Substance> {
+    let at = substance_place(known, name);
+    known.1.get_mut(at)
+}
+
+/// Where the substance `name` is known as is among the substances, made when the name is new.
+fn substance_place((names, substances): &mut SubstanceNames, name: String) -> usize {
+    *names.entry(name).or_insert_with(|| {
         substances.push(Substance::default());
         substances.len() - 1
-    });
-    substances.get_mut(at)
+    })
 }
