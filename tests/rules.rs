@@ -1788,4 +1788,23 @@ mod round_two {
         );
         expect(&with(&nim(), &[("co", "metformin 500 mg/5 ml")]), Ok, &[]);
     }
+
+    #[test]
+    fn a_topical_co_medication_is_a_topical_duplicate() {
+        // As for two rows, one a gel: duplicate therapy is only advice.
+        for co in ["Voltaren gel", "diclofenac gel 1%", "Nise gel"] {
+            let (_, found) = check(&with(&nim(), &[("co", co)]));
+            assert!(
+                !found
+                    .iter()
+                    .any(|f| f.starts_with("warn duplicate_therapy")),
+                "{co}: {found:?}"
+            );
+        }
+        expect(
+            &with(&nim(), &[("co", "diclofenac 50 mg tablet")]),
+            Warn,
+            &["warn duplicate_therapy:nsaid_class.duplicate_therapy.nsaid"],
+        );
+    }
 }

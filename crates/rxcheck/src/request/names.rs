@@ -86,9 +86,16 @@ fn joined(item: &str) -> Option<Vec<&str>> {
 const MAX_WORDS: usize = 8;
 
 /// An item as the formulary knows it: see [`named_part`]; unknown when no part names anything.
+/// A formulary drug's form written after its name (`diclofenac gel 1%`) is the form the name
+/// implies, as a product name's is (`Voltaren gel`).
 fn lookup_item<'f, 'r>(f: &'f Formulary, item: &'r str) -> Named<'f, 'r> {
     let known = |part: &str| Some(f.lookup_name(part)).filter(KnownName::is_known);
-    let (text, known) = named_part(item, known).unwrap_or((item, KnownName::default()));
+    let (text, mut known) = named_part(item, known).unwrap_or((item, KnownName::default()));
+    if let Some(named) = known.drug.as_mut().filter(|d| d.product.is_none()) {
+        let rest = item.get(text.len()..).unwrap_or("");
+        let drug = f.drugs.get(named.drug);
+        named.product = drug.and_then(|d| rest.split_whitespace().find_map(|w| d.find_form(w)));
+    }
     Named { text, known }
 }
 

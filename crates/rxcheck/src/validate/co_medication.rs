@@ -15,10 +15,15 @@ pub(super) fn check<'f>(req: &Request<'f, '_>, t: &Target<'f>, out: &mut Assessm
         let Some(substance) = named.known.substance else {
             continue;
         };
+        // Taken to act on the whole body, unless named as a topical form (`Voltaren gel`).
+        let form = named.known.drug.and_then(|d| {
+            let at = d.product?;
+            f.drugs.get(d.drug)?.forms.get(at.form)
+        });
         let other = OtherDrug {
             drug: substance.drug,
             classes: &substance.classes,
-            systemic: true,
+            systemic: form.is_none_or(|form| form.systemic),
         };
         let same_drug = other.drug == Some(t.drug_index);
         for rule in duplicate_rules(t.profile, &other) {
