@@ -1807,4 +1807,22 @@ mod round_two {
             &["warn duplicate_therapy:nsaid_class.duplicate_therapy.nsaid"],
         );
     }
+
+    #[test]
+    fn a_dose_for_an_age_without_dosage_is_still_held_to_the_most_at_any_age() {
+        let child = |dose: &'static str, times: &'static str| {
+            with(&DIC_TAB, &[("dose", dose), ("times", times), ("age", "10")])
+        };
+        expect(
+            &child("100 mg", "6"),
+            Reject,
+            &["reject dose_daily:diclofenac.combined_daily_max"],
+        );
+        // Within it, the dose still cannot be verified for the age.
+        expect(
+            &child("25 mg", "2"),
+            Warn,
+            &["warn dose_single:diclofenac.tablet.dosage.age_not_covered"],
+        );
+    }
 }

@@ -149,6 +149,27 @@ fn age_not_covered<'f>(
         ),
         rules.first().map_or("", |r| req.formulary.citation(r.source)),
     );
+    // Whatever the dose for this age, it is not above the most the drug is given at any age.
+    let limit = t.drug.combined_daily_max.as_ref();
+    let daily = req
+        .daily
+        .filter(|_| t.form.systemic && t.form.dose_dimension == Some(Dimension::Mass));
+    if let (Some(limit), Some(daily)) = (limit, daily) {
+        if daily.top > limit.max_mg {
+            out.push(
+                Severity::Reject,
+                Category::DoseDaily,
+                limit.rule.as_str(),
+                || format!(
+                    "daily dose {} mg is above the most the reference gives {} at any age ({} mg a day from all forms together)",
+                    daily.top.normalize(),
+                    t.drug.id,
+                    limit.max_mg.normalize()
+                ),
+                req.formulary.citation(limit.source),
+            );
+        }
+    }
 }
 
 /// Checks the dose, frequency and course length against one dosage statement.
