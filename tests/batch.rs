@@ -606,6 +606,16 @@ fn encodings_are_given_or_read_from_a_byte_order_mark() {
     let (code, _, stderr) = batch(broken, &["-q"]);
     assert_eq!(code, 3);
     assert!(stderr.contains("line 2 is not UTF-16LE"), "{stderr}");
+    // Without its mark, UTF-16 stops the run, naming the flag, rather than every row being
+    // read as NUL-spaced text; with the flag it is read.
+    let unmarked = utf16[2..].to_vec();
+    let (code, _, stderr) = batch(unmarked.clone(), &["-q"]);
+    assert_eq!(code, 3);
+    assert!(stderr.contains("--encoding utf-16le"), "{stderr}");
+    assert_eq!(
+        records(unmarked, &["--format", "jsonl", "--encoding", "utf-16le"]),
+        vec![rec(2, "U1", "ok")]
+    );
     // An unknown encoding is a fatal error naming it.
     let (code, _, stderr) = run_file(&[&path, "--encoding", "klingon"]);
     assert_eq!(code, 3);

@@ -84,6 +84,22 @@ impl<R: Read> Decoded<R> {
             if encoding != UTF_8 {
                 self.decoder = Some(encoding.new_decoder_with_bom_removal());
             }
+        } else if let [first, second, ..] = self.raw[..] {
+            // Text starting with a NUL byte is UTF-16 without its mark, not UTF-8.
+            let order = match (first, second) {
+                (0, 0) => None,
+                (0, _) => Some("utf-16be"),
+                (_, 0) => Some("utf-16le"),
+                _ => None,
+            };
+            if let Some(order) = order {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!(
+                        "the input looks like UTF-16 without a byte order mark (a NUL byte in its first two); give --encoding {order}"
+                    ),
+                ));
+            }
         }
         Ok(())
     }
