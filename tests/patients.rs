@@ -138,6 +138,25 @@ fn a_same_drug_course_whose_dose_cannot_be_read_leaves_the_daily_total_unverifie
 }
 
 #[test]
+fn a_misspelt_formulary_drug_on_another_row_may_be_that_drug() {
+    let got = run(
+        &csv(&[
+            "M1,P7,2026-11-10,40,no,no,diclofenac,tablet,50 mg,2,10",
+            "M2,P7,2026-11-10,40,no,no,diclofenak,tablet,50 mg,2,10",
+        ]),
+        &[],
+    );
+    assert_eq!(got[0].1, "warn", "{got:?}");
+    assert!(
+        got[0]
+            .2
+            .contains(&"dose_daily:diclofenac.combined_daily_max(M1,M2)".to_string()),
+        "{got:?}"
+    );
+    assert_eq!(got[1].1, "invalid", "{got:?}");
+}
+
+#[test]
 fn two_nsaids_at_once_are_duplicate_therapy_and_interactions_cross_rows() {
     let input = csv(&[
         "C1,P3,2026-11-01,40,no,no,nimesulide,tablet,100 mg,2,10",

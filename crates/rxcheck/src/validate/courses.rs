@@ -105,6 +105,12 @@ impl<'f> CourseDrug<'f> {
             None => {
                 let named = named_part(drug, |part| formulary.substance(part));
                 let (drug, known) = named.map_or((drug, None), |(part, s)| (part, Some(s)));
+                // A near miss of a formulary drug's name (`diclofenak`) is taken for that drug,
+                // whose course it may be.
+                let known = known.or_else(|| {
+                    let meant = formulary.suggest_drug_remembered(drug)?;
+                    formulary.substance(&meant).filter(|s| s.drug.is_some())
+                });
                 CourseDrug::Other {
                     name: normalize_name(drug).into(),
                     known,
