@@ -2,8 +2,8 @@
 //! CR (old Mac exports) each end a row, quoted fields may span lines, and a quote that never closes (or runs past the field
 //! limit) makes only its own line an invalid row; reading resumes on the next line. Once the
 //! header's width is known, a quoted field that spans lines but makes a row of the wrong
-//! width is a stray quote too: its line is the invalid row, and each following line is read
-//! as a row of its own.
+//! width, or is closed by a quote with text after it (`100 m"g`), is a stray quote too: its
+//! line is the invalid row, and each following line is read as a row of its own.
 
 use std::io::{self, Read};
 use std::ops::Range;
@@ -246,6 +246,10 @@ impl<R: Read> RowSplitter<R> {
                     } else if b == delimiter {
                         fields += 1;
                         state = 0;
+                    } else if spanning == Some(quote_at) {
+                        // Text after the quote that closes a field spanning lines (`100 m"g`):
+                        // the quote that opened it was stray.
+                        return Scan::Unbalanced { quote: quote_at };
                     } else {
                         state = 1;
                     }
@@ -502,6 +506,17 @@ mod tests {
         assert_eq!(got[1], (2, RowKind::UnbalancedQuote, "1,\"oops".into()));
         assert_eq!(got[2], (3, RowKind::Complete, "2,z".into()));
         assert_eq!(got[3], (4, RowKind::Complete, "3,w".into()));
+    }
+
+    #[test]
+    fn a_field_spanning_lines_closed_with_text_after_its_quote_was_a_stray_quote() {
+        let got = rows(b"a,b,c\n1,\"x,y\n2,w\"z,v\n3,u,t\n", 100);
+        assert_eq!(got[1], (2, RowKind::UnbalancedQuote, "1,\"x,y".into()));
+        assert_eq!(got[2], (3, RowKind::Complete, "2,w\"z,v".into()));
+        assert_eq!(got[3], (4, RowKind::Complete, "3,u,t".into()));
+        // On one line, text after a closing quote is only that field's.
+        let got = rows(b"a,b\n1,\"x\"y\n2,z\n", 100);
+        assert_eq!(got[1], (2, RowKind::Complete, "1,\"x\"y".into()));
     }
 
     #[test]
