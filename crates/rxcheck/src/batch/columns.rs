@@ -255,6 +255,14 @@ pub enum HeaderError {
     )]
     NearMiss { column: String, field: &'static str },
     #[error(
+        "column `{column}` means `{field}`, but the mapping reads `{field}` from `{other}`, so `{column}` would go unread; join both with a --columns file ({field} = [\"{column}\", \"{other}\"]), or skip it with --ignore-column \"{column}\""
+    )]
+    Displaced {
+        column: String,
+        field: &'static str,
+        other: String,
+    },
+    #[error(
         "columns `{first}` and `{second}` both mean `{field}`; keep one with --column {field}=HEADER and --ignore-column for the other"
     )]
     Twice {
@@ -335,6 +343,7 @@ impl Columns {
         }
         let mapped = |target: ColumnTarget| mapping.map.iter().any(|(t, _)| *t == target);
         let mut unknown = Vec::new();
+        let mut displaced = Vec::new();
         for (at, key) in keys.iter().enumerate() {
             if taken.get(at).copied().flatten().is_some() || ignored.contains(&at) {
                 continue;
@@ -345,10 +354,28 @@ impl Columns {
             });
             match target {
                 // A user's mapping for the target wins over a column that merely looks like it.
-                Some(t) if mapped(t) => unknown.push(at),
+                Some(t) if mapped(t) => displaced.push((at, t)),
                 Some(t) => place(&mut columns, &mut taken, t, at)?,
                 None => unknown.push(at),
             }
+        }
+        // A column named for a field the mapping reads from elsewhere may hold what that field
+        // does (a list's items): it is not left unread in silence.
+        for (at, target) in displaced {
+            let column = written.get(at).copied().unwrap_or("");
+            let list = matches!(
+                target,
+                ColumnTarget::Field(Field::Allergies | Field::Conditions | Field::CoMedications)
+            );
+            if list && !ignored.contains(&at) {
+                let other = mapping.map.iter().find(|(t, _)| *t == target);
+                return Err(HeaderError::Displaced {
+                    column: column.to_string(),
+                    field: target.name(),
+                    other: other.map_or(String::new(), |(_, headers)| headers.join("\", \"")),
+                });
+            }
+            unknown.push(at);
         }
         for at in unknown {
             let column = written.get(at).copied().unwrap_or("");
@@ -729,6 +756,23 @@ mod tests {
         ] {
             assert!(columns(&format!("{base},{quiet}")).is_ok(), "{quiet}");
         }
+    }
+
+    #[test]
+    fn a_list_column_the_mapping_reads_from_elsewhere_stops() {
+        let header = "rx_id,drug,form,dose,times_per_day,age_years,allergies,known_allergies";
+        let mut map = ColumnMap::default();
+        map.add_pair("allergies=known_allergies").unwrap();
+        assert_eq!(
+            Columns::from_header(header.split(','), &map),
+            Err(HeaderError::Displaced {
+                column: "allergies".into(),
+                field: "allergies",
+                other: "known_allergies".into()
+            })
+        );
+        map.ignore.push("allergies".into());
+        assert!(Columns::from_header(header.split(','), &map).is_ok());
     }
 
     #[test]
