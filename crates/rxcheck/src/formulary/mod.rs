@@ -871,8 +871,12 @@ impl Formulary {
     }
 }
 
-/// The candidate nearest to `name` by edit distance, when it is near enough to be a typo.
+/// The candidate nearest to `name` by edit distance, when it is near enough to be a typo. A
+/// name of one or two letters is no one's typo (`iv` is not `im`).
 pub fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    if name.chars().count() < 3 {
+        return None;
+    }
     let first = name.chars().next();
     candidates
         .filter(|c| c.len().abs_diff(name.len()) <= 2.max(c.len() / 4))
