@@ -771,3 +771,51 @@ fn a_pregnancy_recorded_as_a_condition_is_a_pregnancy() {
     let (_, records) = check_fhir(&doc.to_string());
     assert_eq!(verdict_and_rules(&records[0]).0, "warn");
 }
+
+#[test]
+fn pregnancy_observations_are_ordered_as_instants_and_a_tie_reports_the_pregnancy() {
+    let verdict = |first: (&str, &str), second: (&str, &str)| {
+        let order = draft(
+            "Indomethacin 25 mg tablet",
+            3,
+            json!({"value": 25, "code": "mg"}),
+        );
+        let patient =
+            json!({"resourceType": "Patient", "gender": "female", "birthDate": "1990-05-01"});
+        let status = |(when, code): (&str, &str)| {
+            json!({"resourceType": "Observation", "status": "final", "effectiveDateTime": when,
+                "code": {"coding": [{"system": "http://loinc.org", "code": "82810-3"}]},
+                "valueCodeableConcept": {"coding": [{"system": "http://snomed.info/sct", "code": code}]}})
+        };
+        let not_breastfeeding = json!({"resourceType": "Observation", "status": "final",
+            "code": {"coding": [{"system": "http://loinc.org", "code": "63895-7"}]}, "valueBoolean": false});
+        let entry: Vec<Value> = [
+            patient,
+            order,
+            status(first),
+            status(second),
+            not_breastfeeding,
+        ]
+        .into_iter()
+        .map(|r| json!({"resource": r}))
+        .collect();
+        let (_, records) =
+            check_fhir(&json!({"resourceType": "Bundle", "entry": entry}).to_string());
+        verdict_and_rules(&records[0]).0
+    };
+    let (pregnant, not_pregnant) = ("77386006", "60001007");
+    // 23:30 at -05:00 is 04:30 UTC on 2026-03-01, after 01:00 at +02:00 (23:00 UTC the day
+    // before), whatever the text says.
+    let (east, west) = ("2026-03-01T01:00:00+02:00", "2026-02-28T23:30:00-05:00");
+    assert_eq!(verdict((west, pregnant), (east, not_pregnant)), "reject");
+    assert_eq!(verdict((east, pregnant), (west, not_pregnant)), "ok");
+    // A date and an instant of its day cannot be ordered: the pregnancy is reported.
+    let (day, morning) = ("2026-02-28", "2026-02-28T08:00:00Z");
+    assert_eq!(verdict((day, pregnant), (morning, not_pregnant)), "reject");
+    assert_eq!(verdict((morning, pregnant), (day, not_pregnant)), "reject");
+    // A day later is later.
+    assert_eq!(
+        verdict((morning, pregnant), ("2026-03-01", not_pregnant)),
+        "ok"
+    );
+}

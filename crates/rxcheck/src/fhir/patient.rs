@@ -1,7 +1,9 @@
 //! The patient's side of a prescription from FHIR: sex and birth date from Patient; active
 //! conditions by ICD-10 code, SNOMED CT concept or name; allergies by RxNorm code or name;
 //! pregnancy, gestational age and breastfeeding from Observations (LOINC 82810-3, 11449-6,
-//! 49051-6, 63895-7) or Patient extensions. The latest Observation of each kind wins.
+//! 49051-6, 63895-7) or Patient extensions. The latest Observation of each kind wins: instants
+//! compare as instants, dates by day, and of statements that cannot be ordered the one that
+//! reports most (a pregnancy) wins.
 
 use super::model::{CodeableConcept, Observation, Patient, Quantity, Recorded, Value};
 use super::order::date_part;
@@ -10,7 +12,7 @@ use super::{Located, finding};
 use crate::finding::{Finding, Severity};
 use crate::formulary::Formulary;
 use crate::request::{Field, MAX_GESTATIONAL_WEEK, parse_date};
-use chrono::{Months, NaiveDate};
+use chrono::{DateTime, FixedOffset, Months, NaiveDate};
 use rust_decimal::Decimal;
 
 /// The patient's prescription fields, and what could not be read of them.
@@ -27,6 +29,61 @@ enum Kind {
     Breastfeeding,
 }
 
+/// One statement of a kind: its value, and the FHIR date or dateTime it was made on (empty
+/// when it has none).
+struct Statement {
+    kind: Kind,
+    value: String,
+    date: String,
+}
+
+/// When a statement was made, as far as its date says.
+#[derive(Clone, Copy)]
+enum When {
+    Undated,
+    /// A date (or a dateTime without an offset): its first and last day, in no known zone.
+    Days(NaiveDate, NaiveDate),
+    /// A dateTime with an offset.
+    Instant(DateTime<FixedOffset>),
+}
+
+impl When {
+    fn of(text: &str) -> When {
+        let text = text.trim();
+        let instant = DateTime::parse_from_rfc3339(text)
+            .or_else(|_| DateTime::parse_from_str(text, "%Y-%m-%dT%H:%M%#z"));
+        match (instant, days(text)) {
+            (Ok(t), _) => When::Instant(t),
+            (_, Some((first, last))) => When::Days(first, last),
+            _ => When::Undated,
+        }
+    }
+
+    /// Its first and last day; an instant's is its date as written.
+    fn days(self) -> Option<(NaiveDate, NaiveDate)> {
+        match self {
+            When::Undated => None,
+            When::Days(first, last) => Some((first, last)),
+            When::Instant(t) => Some((t.date_naive(), t.date_naive())),
+        }
+    }
+
+    /// Whether it is certainly later than `other`: two instants compare as instants, anything
+    /// else by days (a date is not later than an instant of its day, nor earlier), and a
+    /// dated statement is later than an undated one.
+    fn after(self, other: When) -> bool {
+        match (self, other) {
+            (When::Instant(a), When::Instant(b)) => a > b,
+            (When::Undated, _) => false,
+            (_, When::Undated) => true,
+            _ => match (self.days(), other.days()) {
+                (Some((first, _)), Some((_, last))) => first > last,
+                _ => false,
+            },
+        }
+    }
+}
+
 pub(super) fn read(formulary: &Formulary, resources: &[Located], as_of: NaiveDate) -> Chart {
     let mut chart = Chart {
         fields: Vec::new(),
@@ -34,8 +91,7 @@ pub(super) fn read(formulary: &Formulary, resources: &[Located], as_of: NaiveDat
     };
     let mut conditions = Vec::new();
     let mut allergies = Vec::new();
-    // Per kind: (date, value, path) of the latest statement.
-    let mut latest: Vec<(Kind, String, String)> = Vec::new();
+    let mut statements: Vec<Statement> = Vec::new();
     let mut patients = 0;
     // A current Condition that is a pregnancy, for when no Observation gives the status.
     let mut pregnancy_condition = false;
@@ -54,7 +110,7 @@ pub(super) fn read(formulary: &Formulary, resources: &[Located], as_of: NaiveDat
                     continue;
                 }
                 match at.read::<Patient>() {
-                    Ok(p) => patient(&p, at, &mut chart, &mut latest),
+                    Ok(p) => patient(&p, at, &mut chart, &mut statements),
                     Err(e) => chart.findings.push(e),
                 }
             }
@@ -93,21 +149,21 @@ pub(super) fn read(formulary: &Formulary, resources: &[Located], as_of: NaiveDat
                 Err(e) => chart.findings.push(e),
             },
             "Observation" => match at.read::<Observation>() {
-                Ok(o) => observation(&o, at, &mut chart, &mut latest),
+                Ok(o) => observation(&o, at, &mut chart, &mut statements),
                 Err(e) => chart.findings.push(e),
             },
             _ => {}
         }
     }
-    if pregnancy_condition && !latest.iter().any(|(k, _, _)| *k == Kind::Pregnant) {
-        latest.push((Kind::Pregnant, "yes".into(), String::new()));
+    if pregnancy_condition && !statements.iter().any(|s| s.kind == Kind::Pregnant) {
+        remember(&mut statements, Kind::Pregnant, "", "yes".into());
     }
     for (kind, field) in [
         (Kind::Pregnant, Field::Pregnant),
         (Kind::GestationalWeek, Field::GestationalWeek),
         (Kind::Breastfeeding, Field::Breastfeeding),
     ] {
-        if let Some((_, value, date)) = latest.iter().find(|(k, _, _)| *k == kind) {
+        if let Some(Statement { value, date, .. }) = latest(&statements, kind) {
             let value = match kind {
                 Kind::GestationalWeek => weeks_on(value, date, as_of),
                 _ => value.clone(),
@@ -125,19 +181,31 @@ pub(super) fn read(formulary: &Formulary, resources: &[Located], as_of: NaiveDat
 /// reading for the minimum ages the rules set.
 fn latest_birth_date(birth: &str) -> String {
     let birth = birth.trim();
-    // The first day after the year or month given.
-    let after = match birth.len() {
-        4 => parse_date(&format!("{birth}-01-01"))
-            .and_then(|d| d.checked_add_months(Months::new(12))),
-        7 => parse_date(&format!("{birth}-01")).and_then(|d| d.checked_add_months(Months::new(1))),
-        _ => None,
-    };
-    after
-        .and_then(|d| d.pred_opt())
-        .map_or_else(|| birth.to_string(), |d| d.format("%Y-%m-%d").to_string())
+    days(birth)
+        .filter(|_| matches!(birth.len(), 4 | 7))
+        .map_or_else(
+            || birth.to_string(),
+            |(_, last)| last.format("%Y-%m-%d").to_string(),
+        )
 }
 
-fn patient(p: &Patient, at: &Located, chart: &mut Chart, latest: &mut Vec<(Kind, String, String)>) {
+/// The first and last day of a FHIR date (`1980`, `1980-07`, `1980-07-15`) or of the date of
+/// a dateTime.
+fn days(text: &str) -> Option<(NaiveDate, NaiveDate)> {
+    let text = text.trim();
+    let (first, months) = match text.len() {
+        4 => (parse_date(&format!("{text}-01-01"))?, 12),
+        7 => (parse_date(&format!("{text}-01"))?, 1),
+        _ => {
+            let day = parse_date(&date_part(text))?;
+            return Some((day, day));
+        }
+    };
+    let last = first.checked_add_months(Months::new(months))?.pred_opt()?;
+    Some((first, last))
+}
+
+fn patient(p: &Patient, at: &Located, chart: &mut Chart, statements: &mut Vec<Statement>) {
     if let Some(gender) = &p.gender {
         chart.fields.push((Field::Sex, gender.clone()));
     }
@@ -152,7 +220,7 @@ fn patient(p: &Patient, at: &Located, chart: &mut Chart, latest: &mut Vec<(Kind,
         };
         let path = format!("{}.extension[{i}]", at.path);
         match status_value(kind, e.value()) {
-            Some(value) => remember(latest, kind, "", value),
+            Some(value) => remember(statements, kind, "", value),
             None => chart.findings.push(finding(
                 Severity::Invalid,
                 format!("`{path}` cannot be read as {}", describe(kind)),
@@ -206,25 +274,41 @@ fn yes_no(b: bool) -> String {
     if b { "yes" } else { "no" }.to_string()
 }
 
-/// Records a statement of `kind` if it is the latest so far (a later date wins; undated
-/// statements lose to dated ones).
-fn remember(latest: &mut Vec<(Kind, String, String)>, kind: Kind, date: &str, value: String) {
-    let slot = latest.iter_mut().find(|(k, _, _)| *k == kind);
-    match slot {
-        Some(slot) if slot.2.as_str() <= date => {
-            *slot = (kind, value, date.to_string());
-        }
-        Some(_) => {}
-        None => latest.push((kind, value, date.to_string())),
+fn remember(statements: &mut Vec<Statement>, kind: Kind, date: &str, value: String) {
+    statements.push(Statement {
+        kind,
+        value,
+        date: date.to_string(),
+    });
+}
+
+/// The statement of `kind` that holds: of those no other is certainly later than, the one
+/// that reports most (fail closed when times cannot be ordered, as a date and an instant of
+/// the same day).
+fn latest(statements: &[Statement], kind: Kind) -> Option<&Statement> {
+    let dated = || {
+        statements
+            .iter()
+            .filter(move |s| s.kind == kind)
+            .map(|s| (s, When::of(&s.date)))
+    };
+    dated()
+        .filter(|(_, when)| !dated().any(|(_, other)| other.after(*when)))
+        .max_by_key(|(s, _)| concern(kind, &s.value))
+        .map(|(s, _)| s)
+}
+
+/// How much a value reports: yes over unknown over no; a later gestational week.
+fn concern(kind: Kind, value: &str) -> u32 {
+    match (kind, value) {
+        (Kind::GestationalWeek, weeks) => weeks.parse().unwrap_or(0),
+        (_, "yes") => 2,
+        (_, "unknown") => 1,
+        _ => 0,
     }
 }
 
-fn observation(
-    o: &Observation,
-    at: &Located,
-    chart: &mut Chart,
-    latest: &mut Vec<(Kind, String, String)>,
-) {
+fn observation(o: &Observation, at: &Located, chart: &mut Chart, statements: &mut Vec<Statement>) {
     if matches!(o.status.as_deref(), Some("entered-in-error" | "cancelled")) {
         return;
     }
@@ -248,7 +332,7 @@ fn observation(
     match value {
         Some(value) => {
             let date = o.effective_date_time.clone().unwrap_or_default();
-            remember(latest, kind, &date, value);
+            remember(statements, kind, &date, value);
         }
         None => chart.findings.push(finding(
             Severity::Invalid,
