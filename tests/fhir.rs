@@ -819,3 +819,57 @@ fn pregnancy_observations_are_ordered_as_instants_and_a_tie_reports_the_pregnanc
         "ok"
     );
 }
+
+#[test]
+fn resources_about_another_patient_are_not_the_patients() {
+    let mut order = draft(
+        "Diclofenac 50 mg oral tablet",
+        2,
+        json!({"value": 50, "code": "mg"}),
+    );
+    order["subject"] = json!({"reference": "Patient/p1"});
+    let patient =
+        json!({"resourceType": "Patient", "id": "p1", "gender": "male", "birthDate": "1986-05-01"});
+    let ulcer = |subject: Value| {
+        let mut c = json!({"resourceType": "Condition", "clinicalStatus": {"coding": [{"code": "active"}]},
+            "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10", "code": "K25.9"}]}});
+        if !subject.is_null() {
+            c["subject"] = json!({ "reference": subject });
+        }
+        c
+    };
+    let ibuprofen = |subject: &str| {
+        json!({"resourceType": "MedicationRequest", "id": "other", "status": "active", "subject": {"reference": subject},
+            "medicationCodeableConcept": {"text": "Ibuprofen 400 mg tablet"},
+            "dosageInstruction": [{"timing": {"repeat": {"frequency": 3, "period": 1, "periodUnit": "d"}},
+                "doseAndRate": [{"doseQuantity": {"value": 400, "code": "mg"}}]}]})
+    };
+    let verdict = |extra: Value| {
+        let doc = json!({"resourceType": "Bundle", "entry": [{"resource": patient}, {"resource": order}, {"resource": extra}]});
+        let (_, records) = check_fhir(&doc.to_string());
+        verdict_and_rules(&records[0])
+    };
+    // Another patient's ulcer and NSAID, named relatively, absolutely or by version: not hers.
+    for other in [
+        "Patient/p99",
+        "https://ehr.example/fhir/Patient/p99",
+        "Patient/p99/_history/2",
+    ] {
+        assert_eq!(verdict(ulcer(json!(other))).0, "ok", "{other}");
+        let (verdict, rules) = verdict(ibuprofen(other));
+        assert_eq!(verdict, "ok", "{other}: {rules:?}");
+    }
+    // The patient's own, or with no subject: hers.
+    for own in [
+        json!("Patient/p1"),
+        json!("https://ehr.example/fhir/Patient/p1/_history/3"),
+        Value::Null,
+    ] {
+        assert_eq!(verdict(ulcer(own.clone())).0, "reject", "{own}");
+    }
+    let (_, rules) = verdict(ibuprofen("Patient/p1"));
+    assert!(
+        rules.iter().any(|r| r.contains("duplicate_therapy")),
+        "{rules:?}"
+    );
+}

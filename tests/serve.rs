@@ -529,6 +529,43 @@ fn an_order_with_a_field_of_the_wrong_type_is_a_card_not_silence() {
 }
 
 #[test]
+fn an_observation_about_another_patient_is_not_the_patients() {
+    let server = Server::start(&[]);
+    let status = |subject: &str, date: &str, code: &str| {
+        json!({"resourceType": "Observation", "status": "final", "subject": {"reference": subject},
+            "effectiveDateTime": date, "code": {"coding": [{"system": "http://loinc.org", "code": "82810-3"}]},
+            "valueCodeableConcept": {"coding": [{"system": "http://snomed.info/sct", "code": code}]}})
+    };
+    let not_breastfeeding = json!({"resourceType": "Observation", "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "63895-7"}]}, "valueBoolean": false});
+    // The patient is named only by the hook's context: her Patient resource and her order have
+    // no id or subject.
+    let call = |other: &str| {
+        json!({"hook": "order-sign", "hookInstance": "0b4c07e4-5a4b-4e0f-9f43-6c1d0f6a8a11",
+            "context": {"userId": "Practitioner/1", "patientId": "p1",
+                "draftOrders": {"resourceType": "Bundle", "entry": [{"resource": {
+                    "resourceType": "MedicationRequest", "id": "mr1", "status": "draft", "intent": "order",
+                    "medicationCodeableConcept": {"text": "Indomethacin 25 mg tablet"},
+                    "dosageInstruction": [{"timing": {"repeat": {"frequency": 3, "period": 1, "periodUnit": "d"}},
+                        "doseAndRate": [{"doseQuantity": {"value": 25, "unit": "mg", "code": "mg"}}]}]}}]}},
+            "prefetch": {"patient": {"resourceType": "Patient", "gender": "female", "birthDate": "1990-05-01"},
+                "conditions": null, "allergies": null, "medications": null,
+                "pregnancy": {"resourceType": "Bundle", "entry": [
+                    {"resource": status("Patient/p1", "2026-02-01", "77386006")},
+                    {"resource": status(other, "2026-02-28", "60001007")},
+                    {"resource": not_breastfeeding}]}}})
+        .to_string()
+    };
+    // Another patient's later "not pregnant" does not hide hers.
+    let (status, body) = server.post(SIGN, &call("Patient/other"));
+    assert_eq!(status, 200);
+    assert_eq!(body["cards"][0]["indicator"], "critical", "{body}");
+    // Her own later one does.
+    let (_, body) = server.post(SIGN, &call("Patient/p1"));
+    assert_eq!(body["cards"], json!([]), "{body}");
+}
+
+#[test]
 fn a_browser_may_call_the_service() {
     let server = Server::start(&[]);
     // The preflight a browser sends before its POST, as the CDS Hooks sandbox does.

@@ -163,7 +163,8 @@ pub fn answer(
         .collect();
     // Without a formulary drug among the orders there is nothing to check, nor to fetch:
     // only the orders whose drug cannot be read are said to go unchecked.
-    let first = fhir::check(formulary, &resources, &orders, options.dates);
+    let patient = context.get("patientId").and_then(Value::as_str);
+    let first = fhir::check(formulary, &resources, &orders, patient, options.dates);
     if first.iter().all(|c| c.drug.is_none()) {
         return cards(formulary, first, options, user, uuid);
     }
@@ -208,7 +209,7 @@ pub fn answer(
             _ => {}
         }
     }
-    let checked = fhir::check(formulary, &resources, &orders, options.dates);
+    let checked = fhir::check(formulary, &resources, &orders, patient, options.dates);
     cards(formulary, checked, options, user, uuid)
 }
 

@@ -66,6 +66,17 @@ impl Located {
             .unwrap_or("")
     }
 
+    /// The reference to the patient it is about (`subject`, or an AllergyIntolerance's
+    /// `patient`).
+    fn subject(&self) -> Option<&str> {
+        ["subject", "patient"].iter().find_map(|key| {
+            self.value
+                .get(*key)
+                .and_then(|s| s.get("reference"))
+                .and_then(Value::as_str)
+        })
+    }
+
     /// The resource as a typed struct, or an `invalid` finding naming the path that failed.
     fn read<T: DeserializeOwned>(&self) -> Result<T, Finding<'static>> {
         serde_path_to_error::deserialize(&self.value).map_err(|e| {
@@ -81,6 +92,23 @@ impl Located {
             )
         })
     }
+}
+
+/// A reference without its version (`Patient/p1/_history/2` is `Patient/p1`).
+fn unversioned(reference: &str) -> &str {
+    let reference = reference.trim();
+    match reference.rsplit_once("/_history/") {
+        Some((head, version)) if !version.contains('/') => head,
+        _ => reference,
+    }
+}
+
+/// The id a reference gives a resource of type `kind`: `Patient/p1`, or an absolute URL that
+/// ends in `/Patient/p1`, a version aside.
+fn referenced_id<'a>(reference: &'a str, kind: &str) -> Option<&'a str> {
+    let mut segments = unversioned(reference).rsplit('/');
+    let id = segments.next().filter(|id| !id.is_empty())?;
+    (segments.next()? == kind).then_some(id)
 }
 
 /// Parses a JSON document (a UTF-8 byte order mark is skipped); `Err` says why it is not JSON.
@@ -169,23 +197,56 @@ impl Read {
     }
 }
 
+/// The ids of the patient the orders are for: `patient` (a hook's `context.patientId`), the
+/// Patient resource's, and those the orders' subjects name.
+fn patient_ids<'a>(
+    resources: &'a [Located],
+    orders: &[usize],
+    patient: Option<&'a str>,
+) -> Vec<&'a str> {
+    let patients = resources.iter().filter(|r| r.kind() == "Patient");
+    let subjects = orders
+        .iter()
+        .filter_map(|&i| resources.get(i)?.subject())
+        .filter_map(|s| referenced_id(s, "Patient"));
+    patient
+        .into_iter()
+        .chain(patients.filter_map(Located::id))
+        .chain(subjects)
+        .collect()
+}
+
+/// Whether a resource is about another patient: its subject names a Patient whose id is not
+/// one of `ids`. One with no subject, or one not named by id, is taken as the patient's.
+fn about_another(r: &Located, ids: &[&str]) -> bool {
+    !ids.is_empty()
+        && r.subject()
+            .and_then(|s| referenced_id(s, "Patient"))
+            .is_some_and(|id| !ids.contains(&id))
+}
+
 /// Checks the orders `orders` (indices into `resources`) against the formulary and against
 /// the patient's other current MedicationRequests among `resources` (active, on hold, or
 /// draft): each order alone, then with the others for cumulative dose, duplicate therapy and
 /// interactions. The patient's Patient, Condition, AllergyIntolerance and Observation
-/// resources are read from `resources` too.
+/// resources are read from `resources` too; those about another patient than `patient` (a
+/// hook's `context.patientId`), the Patient resource or the orders' subjects are not.
 pub fn check<'f>(
     formulary: &'f Formulary,
     resources: &[Located],
     orders: &[usize],
+    patient: Option<&str>,
     dates: &Dates,
 ) -> Vec<Checked<'f>> {
-    let chart = patient::read(formulary, resources, dates.as_of);
+    let ids = patient_ids(resources, orders, patient);
+    let theirs = resources.iter().filter(|r| !about_another(r, &ids));
+    let chart = patient::read(formulary, theirs, dates.as_of);
     let current = (0..resources.len()).filter(|i| {
         !orders.contains(i)
             && resources.get(*i).is_some_and(|r| {
                 r.kind() == "MedicationRequest"
                     && matches!(r.status(), "active" | "on-hold" | "draft")
+                    && !about_another(r, &ids)
                     && !orders.iter().any(|o| {
                         let id = resources.get(*o).and_then(Located::id);
                         id.is_some() && id == r.id()
@@ -300,5 +361,5 @@ pub fn check_document<'f>(formulary: &'f Formulary, text: &str, dates: &Dates) -
     if orders.is_empty() {
         return problem("the Bundle holds no MedicationRequest".to_string());
     }
-    check(formulary, &resources, &orders, dates)
+    check(formulary, &resources, &orders, None, dates)
 }

@@ -84,7 +84,11 @@ impl When {
     }
 }
 
-pub(super) fn read(formulary: &Formulary, resources: &[Located], as_of: NaiveDate) -> Chart {
+pub(super) fn read<'a>(
+    formulary: &Formulary,
+    resources: impl Iterator<Item = &'a Located>,
+    as_of: NaiveDate,
+) -> Chart {
     let mut chart = Chart {
         fields: Vec::new(),
         findings: Vec::new(),
