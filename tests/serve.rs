@@ -566,6 +566,54 @@ fn an_observation_about_another_patient_is_not_the_patients() {
 }
 
 #[test]
+fn a_selection_names_its_draft_order_in_any_reference_form_or_the_call_is_refused() {
+    let server = Server::start(&[]);
+    let call = |full_url: &str, id: Option<&str>, selection: &str| {
+        let mut order = json!({"resourceType": "MedicationRequest", "status": "draft", "intent": "order",
+            "medicationCodeableConcept": {"text": "Diclofenac 75 mg oral tablet"},
+            "dosageInstruction": [{"timing": {"repeat": {"frequency": 3, "period": 1, "periodUnit": "d"}},
+                "doseAndRate": [{"doseQuantity": {"value": 75, "unit": "mg", "code": "mg"}}]}]});
+        if let Some(id) = id {
+            order["id"] = json!(id);
+        }
+        json!({"hook": "order-select", "hookInstance": "5e0a3f55-0d0a-4d52-9d43-0f6b7e2c1a10",
+            "context": {"userId": "Practitioner/1", "patientId": "p1", "selections": [selection],
+                "draftOrders": {"resourceType": "Bundle", "entry": [{"fullUrl": full_url, "resource": order}]}},
+            "prefetch": {"patient": {"resourceType": "Patient", "id": "p1", "gender": "male", "birthDate": "1986-05-01"},
+                "conditions": null, "allergies": null, "medications": null, "pregnancy": null}})
+        .to_string()
+    };
+    let select = "/cds-services/rxcheck-order-select";
+    let uuid = "urn:uuid:6a5c5c43-2d6c-4c1a-8a3b-7d1f2e0c9b11";
+    for (id, selection) in [
+        (Some("rx1"), "MedicationRequest/rx1"),
+        (Some("rx1"), "rx1"),
+        (
+            Some("rx1"),
+            "https://ehr.example/fhir/MedicationRequest/rx1",
+        ),
+        (Some("rx1"), "MedicationRequest/rx1/_history/2"),
+        (None, uuid),
+    ] {
+        let (status, body) = server.post(select, &call(uuid, id, selection));
+        assert_eq!(status, 200, "{selection}: {body}");
+        assert_eq!(
+            body["cards"][0]["indicator"], "critical",
+            "{selection}: {body}"
+        );
+    }
+    // A selection that names no draft order checks nothing: the call is refused, naming it.
+    let (status, body) = server.post(select, &call(uuid, Some("rx1"), "MedicationRequest/zzz"));
+    assert_eq!(status, 400);
+    assert_eq!(body["resourceType"], "OperationOutcome");
+    let diagnostics = body["issue"][0]["diagnostics"].as_str().unwrap();
+    assert!(
+        diagnostics.contains("`MedicationRequest/zzz`"),
+        "{diagnostics}"
+    );
+}
+
+#[test]
 fn a_browser_may_call_the_service() {
     let server = Server::start(&[]);
     // The preflight a browser sends before its POST, as the CDS Hooks sandbox does.

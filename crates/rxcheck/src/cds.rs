@@ -138,26 +138,14 @@ pub fn answer(
     };
     let mut resources = Vec::new();
     fhir::collect(draft.clone(), "context.draftOrders", &mut resources);
-    let selected: Option<Vec<String>> =
-        context
-            .get("selections")
-            .and_then(Value::as_array)
-            .map(|s| {
-                s.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_string)
-                    .collect()
-            });
+    let selected = match selections(context, &resources) {
+        Ok(selected) => selected,
+        Err(message) => return bad(message),
+    };
     let orders: Vec<usize> = (0..resources.len())
         .filter(|&i| {
             resources.get(i).is_some_and(|r| {
-                r.kind() == "MedicationRequest"
-                    && selected.as_ref().is_none_or(|s| {
-                        r.id().is_some_and(|id| {
-                            s.iter()
-                                .any(|x| x == &format!("MedicationRequest/{id}") || x == id)
-                        })
-                    })
+                r.kind() == "MedicationRequest" && selected.as_ref().is_none_or(|s| s.contains(&i))
             })
         })
         .collect();
@@ -211,6 +199,37 @@ pub fn answer(
     }
     let checked = fhir::check(formulary, &resources, &orders, patient, options.dates);
     cards(formulary, checked, options, user, uuid)
+}
+
+/// The draft orders (indices into `resources`) that `context.selections` names, by
+/// `MedicationRequest/id`, bare id, `fullUrl` or absolute URL, a version aside; `None` when
+/// there is no list. A selection that names no draft order is an error: checking nothing for
+/// it would be silent.
+fn selections(context: &Value, resources: &[fhir::Located]) -> Result<Option<Vec<usize>>, String> {
+    let Some(list) = context.get("selections").and_then(Value::as_array) else {
+        return Ok(None);
+    };
+    let mut selected = Vec::new();
+    for item in list {
+        let before = selected.len();
+        if let Some(name) = item.as_str() {
+            selected.extend((0..resources.len()).filter(|&i| {
+                resources.get(i).is_some_and(|r| {
+                    r.kind() == "MedicationRequest"
+                        && (r.id() == Some(name.trim()) || r.is_named_by(name))
+                })
+            }));
+        }
+        if selected.len() == before {
+            let name = item
+                .as_str()
+                .map_or_else(|| item.to_string(), str::to_string);
+            return Err(format!(
+                "`context.selections` names `{name}`, which is no MedicationRequest of `context.draftOrders`: nothing was checked"
+            ));
+        }
+    }
+    Ok(Some(selected))
 }
 
 /// The cards for checked orders: one for each formulary drug's order with a finding to show,

@@ -66,6 +66,16 @@ impl Located {
             .unwrap_or("")
     }
 
+    /// Whether `reference` names this resource: its `fullUrl`, or `Type/id` (relative, or at
+    /// the end of an absolute URL), a version (`/_history/2`) aside.
+    pub fn is_named_by(&self, reference: &str) -> bool {
+        let reference = unversioned(reference);
+        self.full_url.as_deref() == Some(reference)
+            || self
+                .id()
+                .is_some_and(|id| referenced_id(reference, self.kind()) == Some(id))
+    }
+
     /// The reference to the patient it is about (`subject`, or an AllergyIntolerance's
     /// `patient`).
     fn subject(&self) -> Option<&str> {

@@ -184,14 +184,7 @@ fn medication(
     } else {
         resources
             .iter()
-            .find(|r| {
-                r.kind() == "Medication"
-                    && (r.full_url.as_deref() == Some(target)
-                        || r.id().is_some_and(|id| {
-                            target == format!("Medication/{id}")
-                                || target.ends_with(&format!("/Medication/{id}"))
-                        }))
-            })
+            .find(|r| r.kind() == "Medication" && r.is_named_by(target))
             .cloned()
     };
     let Some(found) = found else {
