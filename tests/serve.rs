@@ -133,6 +133,16 @@ fn the_cds_service_end_to_end() {
     ] {
         assert!(services[1]["prefetch"][key].is_string(), "{key}");
     }
+    // The templates ask for what is read: conditions of any clinical status (remission and
+    // inactive count), and the on-hold and draft medication requests as well as the active.
+    assert_eq!(
+        services[1]["prefetch"]["conditions"],
+        "Condition?patient={{context.patientId}}"
+    );
+    assert_eq!(
+        services[1]["prefetch"]["medications"],
+        "MedicationRequest?patient={{context.patientId}}&status=active,on-hold,draft"
+    );
 
     // PDDI-CDS's order-sign call, diclofenac tablets for a patient with a SNOMED CT coded
     // bleeding duodenal ulcer: one critical card.

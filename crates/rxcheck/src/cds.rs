@@ -1,6 +1,6 @@
 //! CDS Hooks: the discovery document, and the answer to an `order-select` or `order-sign`
 //! call as cards. Every draft MedicationRequest of a formulary drug is checked, alone and
-//! with the patient's active MedicationRequests; a reject or an input that cannot be checked
+//! with the patient's active, on-hold and draft MedicationRequests; a reject or an input that cannot be checked
 //! is a `critical` card, a warning a `warning` card, advice an `info` card only when asked
 //! for. Orders of drugs outside the formulary get no card; an order whose drug cannot be
 //! read at all (it may be a formulary drug's) gets a `warning` card saying why it went
@@ -18,21 +18,20 @@ pub const SERVICES: [(&str, &str); 2] = [
     ("rxcheck-order-sign", "order-sign"),
 ];
 
-/// The prefetch templates: the patient, active conditions and allergies, active medication
-/// requests and pregnancy-related observations.
+/// The prefetch templates: the patient; all conditions (one in remission, inactive or of no
+/// stated status counts too, and those resolved or refuted are set aside when read); active
+/// allergies; the medication requests that count as current (active, on hold, draft); and
+/// pregnancy-related observations.
 const PREFETCH: [(&str, &str); 5] = [
     ("patient", "Patient/{{context.patientId}}"),
-    (
-        "conditions",
-        "Condition?patient={{context.patientId}}&clinical-status=active",
-    ),
+    ("conditions", "Condition?patient={{context.patientId}}"),
     (
         "allergies",
         "AllergyIntolerance?patient={{context.patientId}}&clinical-status=active",
     ),
     (
         "medications",
-        "MedicationRequest?patient={{context.patientId}}&status=active",
+        "MedicationRequest?patient={{context.patientId}}&status=active,on-hold,draft",
     ),
     (
         "pregnancy",
@@ -57,7 +56,7 @@ pub fn discovery(formulary: &Formulary) -> Value {
                 "hook": hook,
                 "id": id,
                 "title": format!("rxcheck: NSAID orders against {}", formulary.name),
-                "description": format!("Checks each draft MedicationRequest of a formulary drug against {} {} (doses, frequency, course, age, pregnancy, breastfeeding, conditions, allergies) and against the patient's active MedicationRequests (cumulative dose, duplicate therapy, interactions)", formulary.name, formulary.version),
+                "description": format!("Checks each draft MedicationRequest of a formulary drug against {} {} (doses, frequency, course, age, pregnancy, breastfeeding, conditions, allergies) and against the patient's active, on-hold and draft MedicationRequests (cumulative dose, duplicate therapy, interactions)", formulary.name, formulary.version),
                 "prefetch": prefetch,
             })
         })
