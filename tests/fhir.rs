@@ -873,3 +873,26 @@ fn resources_about_another_patient_are_not_the_patients() {
         "{rules:?}"
     );
 }
+
+#[test]
+fn a_course_is_the_longest_the_order_gives_counting_its_administrations() {
+    let injection = "Diclofenac 75 mg/3 ml injection";
+    let too_long = "diclofenac.injection.dosage.max_duration_days";
+    let dosage = |timing: Value| json!({"timing": timing, "doseAndRate": [{"doseQuantity": {"value": 75, "code": "mg"}}]});
+    let twice_a_day = |count: u32| json!({"repeat": {"frequency": 2, "period": 1, "periodUnit": "d", "count": count}});
+    let every_12_hours = |count: u32| json!({"repeat": {"frequency": 1, "period": 12, "periodUnit": "h", "count": count}});
+    let bid =
+        |count: u32| json!({"repeat": {"count": count}, "code": {"coding": [{"code": "BID"}]}});
+    // 4 administrations at two a day take 2 days, the most allowed; 5 take 3.
+    for timing in [twice_a_day, every_12_hours, bid] {
+        let rules = rules_of(injection, dosage(timing(4)), json!({}));
+        assert!(!rules.contains(too_long), "{rules:?}");
+        assert!(rules_of(injection, dosage(timing(5)), json!({})).contains(too_long));
+    }
+    // Of a 2-day bound and a 10-day supply, the longer is the course.
+    let bounded = json!({"repeat": {"frequency": 2, "period": 1, "periodUnit": "d",
+        "boundsDuration": {"value": 2, "code": "d"}}});
+    let supply = json!({"dispenseRequest": {"expectedSupplyDuration": {"value": 10, "code": "d"}}});
+    assert!(!rules_of(injection, dosage(bounded.clone()), json!({})).contains(too_long));
+    assert!(rules_of(injection, dosage(bounded), supply).contains(too_long));
+}

@@ -77,6 +77,9 @@ pub struct Repeat {
     pub bounds_period: Option<Period>,
     pub frequency: Option<u32>,
     pub frequency_max: Option<u32>,
+    /// How many administrations in all (`countMax`: at most).
+    pub count: Option<u32>,
+    pub count_max: Option<u32>,
     /// The shortest period: with `frequencyMax`, the worst case (`periodMax` is longer).
     #[serde(default, with = "rust_decimal::serde::arbitrary_precision_option")]
     pub period: Dec,

@@ -1,6 +1,7 @@
 //! One MedicationRequest as prescription fields: the drug (from RxNorm or ATC codes, or its
 //! name), form and strength, the dose (a doseQuantity, or a doseRange at its high), times a
-//! day from the timing (worst case), the course length and the date.
+//! day from the timing (worst case), the course length (the longest the order gives) and the
+//! date.
 
 use super::model::{
     CodeableConcept, Dosage, Medication, MedicationRequest, Quantity, Ratio, Reference, Repeat,
@@ -67,6 +68,7 @@ pub(super) fn read(formulary: &Formulary, at: &Located, resources: &[Located]) -
         set(Field::Strength, p.strength);
     }
 
+    let mut per_day = None;
     match mr.dosage_instruction.as_slice() {
         [] => findings.push(finding(
             Severity::Invalid,
@@ -79,7 +81,10 @@ pub(super) fn read(formulary: &Formulary, at: &Located, resources: &[Located]) -
                 Err(e) => findings.push(e),
             }
             match times_per_day(dosage, &at) {
-                Ok(t) => set(Field::TimesPerDay, t),
+                Ok(t) => {
+                    set(Field::TimesPerDay, t.to_string());
+                    per_day = Some(t);
+                }
                 Err(e) => findings.push(e),
             }
         }
@@ -96,8 +101,8 @@ pub(super) fn read(formulary: &Formulary, at: &Located, resources: &[Located]) -
         .first()
         .and_then(|d| d.timing.as_ref())
         .and_then(|t| t.repeat.as_ref());
-    match course_days(repeat, &mr, path) {
-        Ok(Some(days)) => set(Field::DurationDays, days),
+    match course_days(repeat, &mr, per_day, path) {
+        Ok(Some(days)) => set(Field::DurationDays, days.normalize().to_string()),
         Ok(None) => {}
         Err(e) => findings.push(e),
     }
@@ -455,7 +460,7 @@ fn dose(d: &Dosage, path: &str) -> Result<String, Finding<'static>> {
 
 /// Times a day from the timing, as a whole number: the most a day can hold (`frequencyMax`
 /// over `period` in `periodUnit`, rounded up), or the timing's code (BID, TID, Q8H).
-fn times_per_day(d: &Dosage, path: &str) -> Result<String, Finding<'static>> {
+fn times_per_day(d: &Dosage, path: &str) -> Result<u32, Finding<'static>> {
     let missing = || {
         finding(
             Severity::Invalid,
@@ -465,11 +470,7 @@ fn times_per_day(d: &Dosage, path: &str) -> Result<String, Finding<'static>> {
         )
     };
     let timing = d.timing.as_ref().ok_or_else(missing)?;
-    if let Some(repeat) = timing
-        .repeat
-        .as_ref()
-        .filter(|r| r.frequency.is_some() || r.period.is_some() || !r.time_of_day.is_empty())
-    {
+    if let Some(repeat) = timing.repeat.as_ref().filter(|r| has_schedule(r)) {
         return repeat_per_day(repeat, &format!("{path}.timing.repeat"));
     }
     let code = timing.code.as_ref().ok_or_else(missing)?;
@@ -482,7 +483,7 @@ fn times_per_day(d: &Dosage, path: &str) -> Result<String, Finding<'static>> {
             "QOD" | "AM" | "PM" | "WK" | "MO" => Some(1),
             other => parse_frequency(other).ok(),
         });
-    named.map(|n| n.to_string()).ok_or_else(|| {
+    named.ok_or_else(|| {
         finding(
             Severity::Invalid,
             format!("`{path}.timing.code` is not a frequency rxcheck reads (BID, TID, QID, QD, Q8H, ...)"),
@@ -490,17 +491,41 @@ fn times_per_day(d: &Dosage, path: &str) -> Result<String, Finding<'static>> {
     })
 }
 
-fn repeat_per_day(r: &Repeat, path: &str) -> Result<String, Finding<'static>> {
-    let times = r
-        .frequency_max
-        .or(r.frequency)
+/// Whether a repeat gives its own schedule (else the timing's code does).
+fn has_schedule(r: &Repeat) -> bool {
+    r.frequency.is_some() || r.period.is_some() || !r.time_of_day.is_empty()
+}
+
+/// The administrations in each period, and the period: the most the repeat allows
+/// (`frequencyMax` over the shortest period, even when `periodMax` is given as the shorter),
+/// or the fewest (`frequency` over the longest).
+fn schedule(r: &Repeat, most: bool) -> (u32, Decimal) {
+    let (first, then) = match most {
+        true => (r.frequency_max, r.frequency),
+        false => (r.frequency, r.frequency_max),
+    };
+    let times = first
+        .or(then)
         .or_else(|| u32::try_from(r.time_of_day.len()).ok().filter(|n| *n > 0))
         .unwrap_or(1);
-    // The shortest period gives the worst day, even when `periodMax` is given as the shorter.
     let period = match (r.period, r.period_max) {
-        (Some(p), Some(max)) => p.min(max),
+        (Some(p), Some(max)) if most => p.min(max),
+        (Some(p), Some(max)) => p.max(max),
         (p, max) => p.or(max).unwrap_or(Decimal::ONE),
     };
+    (times, period)
+}
+
+/// Administrations a day, exactly, at `times` per `period` of a unit of time that makes
+/// `in_a_day` per `days` days.
+fn rate(times: u32, period: Decimal, (in_a_day, days): (Decimal, Decimal)) -> Option<Decimal> {
+    Decimal::from(times)
+        .checked_mul(in_a_day)?
+        .checked_div(period.checked_mul(days)?)
+}
+
+fn repeat_per_day(r: &Repeat, path: &str) -> Result<u32, Finding<'static>> {
+    let (times, period) = schedule(r, true);
     let unit = r.period_unit.as_deref().unwrap_or("d");
     let Some((in_a_day, days)) = day_fraction(unit) else {
         return Err(finding(
@@ -516,13 +541,11 @@ fn repeat_per_day(r: &Repeat, path: &str) -> Result<String, Finding<'static>> {
         ));
     }
     // Periods in a day, times the administrations in each: the worst day, rounded up.
-    let per_day = Decimal::from(times)
-        .checked_mul(in_a_day)
-        .and_then(|x| x.checked_div(period.checked_mul(days)?))
+    let per_day = rate(times, period, (in_a_day, days))
         .map(|x| x.ceil())
         .and_then(|x| u32::try_from(x).ok())
         .filter(|x| *x <= MAX_TIMES_PER_DAY);
-    per_day.map(|n| n.max(1).to_string()).ok_or_else(|| {
+    per_day.map(|n| n.max(1)).ok_or_else(|| {
         finding(
             Severity::Invalid,
             format!("`{path}`: {times} per {period} {unit} is too often to be a schedule"),
@@ -530,54 +553,87 @@ fn repeat_per_day(r: &Repeat, path: &str) -> Result<String, Finding<'static>> {
     })
 }
 
-/// The course length in days, from boundsDuration, boundsPeriod or the dispense request's
-/// expected supply duration; `None` when none is given.
+/// The course length in days: the longest of boundsDuration, boundsPeriod, the days the
+/// repeat's `count` of administrations takes, and the dispense request's expected supply
+/// duration (when they disagree, the longer is the safer reading); `None` when none is given.
+/// `per_day` is the times a day read from the timing.
 fn course_days(
     repeat: Option<&Repeat>,
     mr: &MedicationRequest,
+    per_day: Option<u32>,
     path: &str,
-) -> Result<Option<String>, Finding<'static>> {
+) -> Result<Option<Decimal>, Finding<'static>> {
+    let mut lengths = Vec::new();
     if let Some(q) = repeat.and_then(|r| r.bounds_duration.as_ref()) {
-        return duration_days(
+        lengths.push(duration_days(
             q,
             &format!("{path}.dosageInstruction[0].timing.repeat.boundsDuration"),
-        )
-        .map(Some);
+        )?);
     }
     if let Some(period) = repeat.and_then(|r| r.bounds_period.as_ref()) {
         if let (Some(start), Some(end)) = (&period.start, &period.end) {
-            // Two instants: the days they span, rounded up (08:00 to 08:00 two days on is 2).
-            let instant = |t: &str| chrono::DateTime::parse_from_rfc3339(t.trim()).ok();
-            if let (Some(s), Some(e)) = (instant(start), instant(end)) {
-                if e >= s {
-                    let minutes = (e - s).num_minutes();
-                    let days = (minutes + MINUTES_A_DAY - 1) / MINUTES_A_DAY;
-                    return Ok(Some(days.max(1).to_string()));
-                }
-            }
-            // Dates: both days count.
-            let start = parse_date(&date_part(start));
-            let end = parse_date(&date_part(end));
-            return match (start, end) {
-                (Some(s), Some(e)) if e >= s => Ok(Some(((e - s).num_days() + 1).to_string())),
-                _ => Err(finding(
+            lengths.push(period_days(start, end).ok_or_else(|| {
+                finding(
                     Severity::Invalid,
                     format!(
                         "`{path}.dosageInstruction[0].timing.repeat.boundsPeriod` is not a period of real dates, start before end"
                     ),
-                )),
-            };
+                )
+            })?);
         }
+    }
+    if let Some(days) = repeat.and_then(|r| count_days(r, per_day)) {
+        lengths.push(days);
     }
     if let Some(q) = mr
         .dispense_request
         .as_ref()
         .and_then(|d| d.expected_supply_duration.as_ref())
     {
-        return duration_days(q, &format!("{path}.dispenseRequest.expectedSupplyDuration"))
-            .map(Some);
+        lengths.push(duration_days(
+            q,
+            &format!("{path}.dispenseRequest.expectedSupplyDuration"),
+        )?);
     }
-    Ok(None)
+    Ok(lengths.into_iter().max())
+}
+
+/// The days a boundsPeriod spans: two instants, rounded up (08:00 to 08:00 two days on is 2);
+/// dates, both days counted.
+fn period_days(start: &str, end: &str) -> Option<Decimal> {
+    let instant = |t: &str| chrono::DateTime::parse_from_rfc3339(t.trim()).ok();
+    if let (Some(s), Some(e)) = (instant(start), instant(end)) {
+        if e >= s {
+            let minutes = (e - s).num_minutes();
+            let days = (minutes + MINUTES_A_DAY - 1) / MINUTES_A_DAY;
+            return Some(Decimal::from(days.max(1)));
+        }
+    }
+    match (parse_date(&date_part(start)), parse_date(&date_part(end))) {
+        (Some(s), Some(e)) if e >= s => Some(Decimal::from((e - s).num_days() + 1)),
+        _ => None,
+    }
+}
+
+/// The days `count` administrations (`countMax`, when given) take at the fewest a day the
+/// repeat allows, or at `per_day` when the timing's code gives the schedule; rounded up
+/// (10 at twice a day is 5 days).
+fn count_days(r: &Repeat, per_day: Option<u32>) -> Option<Decimal> {
+    let count = r.count_max.or(r.count)?;
+    let a_day = if has_schedule(r) {
+        let (times, period) = schedule(r, false);
+        rate(
+            times,
+            period,
+            day_fraction(r.period_unit.as_deref().unwrap_or("d"))?,
+        )?
+    } else {
+        Decimal::from(per_day?)
+    };
+    Decimal::from(count)
+        .checked_div(a_day)
+        .map(|d| d.ceil())
+        .filter(|d| *d > Decimal::ZERO)
 }
 
 const MINUTES_A_DAY: i64 = 24 * 60;
@@ -599,7 +655,7 @@ fn day_fraction(unit: &str) -> Option<(Decimal, Decimal)> {
 }
 
 /// A Duration in whole days, rounded up.
-fn duration_days(q: &Quantity, path: &str) -> Result<String, Finding<'static>> {
+fn duration_days(q: &Quantity, path: &str) -> Result<Decimal, Finding<'static>> {
     let unit = q
         .code
         .as_deref()
@@ -620,7 +676,7 @@ fn duration_days(q: &Quantity, path: &str) -> Result<String, Finding<'static>> {
         .zip(q.value)
         .and_then(|((in_a_day, days), value)| value.checked_mul(days)?.checked_div(in_a_day))
         .filter(|d| *d > Decimal::ZERO)
-        .map(|d| d.ceil().normalize().to_string());
+        .map(|d| d.ceil());
     days.ok_or_else(|| {
         finding(
             Severity::Invalid,
