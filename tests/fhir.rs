@@ -896,3 +896,42 @@ fn a_course_is_the_longest_the_order_gives_counting_its_administrations() {
     assert!(!rules_of(injection, dosage(bounded.clone()), json!({})).contains(too_long));
     assert!(rules_of(injection, dosage(bounded), supply).contains(too_long));
 }
+
+#[test]
+fn a_pregnancy_recorded_so_long_ago_that_it_is_over_is_no_pregnancy() {
+    let verdict = |recorded: &str, weeks: Option<u32>| {
+        let order = draft(
+            "Indomethacin 25 mg tablet",
+            3,
+            json!({"value": 25, "code": "mg"}),
+        );
+        let patient =
+            json!({"resourceType": "Patient", "gender": "female", "birthDate": "1990-05-01"});
+        let pregnant = json!({"resourceType": "Observation", "status": "final", "effectiveDateTime": recorded,
+            "code": {"coding": [{"system": "http://loinc.org", "code": "82810-3"}]},
+            "valueCodeableConcept": {"coding": [{"system": "http://snomed.info/sct", "code": "77386006"}]}});
+        let not_breastfeeding = json!({"resourceType": "Observation", "status": "final",
+            "code": {"coding": [{"system": "http://loinc.org", "code": "63895-7"}]}, "valueBoolean": false});
+        let mut resources = vec![patient, order, pregnant, not_breastfeeding];
+        if let Some(weeks) = weeks {
+            resources.push(json!({"resourceType": "Observation", "status": "final", "effectiveDateTime": recorded,
+                "code": {"coding": [{"system": "http://loinc.org", "code": "49051-6"}]},
+                "valueQuantity": {"value": weeks, "code": "wk"}}));
+        }
+        let entry: Vec<Value> = resources
+            .into_iter()
+            .map(|r| json!({"resource": r}))
+            .collect();
+        let (_, records) =
+            check_fhir(&json!({"resourceType": "Bundle", "entry": entry}).to_string());
+        verdict_and_rules(&records[0])
+    };
+    // Two years ago: over, so the status is unknown (a warning), not a pregnancy.
+    let (stale, rules) = verdict("2024-01-01", None);
+    assert_eq!(stale, "warn", "{rules:?}");
+    // 39 weeks ago: she may still be pregnant.
+    assert_eq!(verdict("2025-06-01", None).0, "reject");
+    // ... unless she was then at week 10, and so would now be past week 45.
+    assert_eq!(verdict("2025-06-01", Some(10)).0, "warn");
+    assert_eq!(verdict("2025-06-01", Some(2)).0, "reject");
+}

@@ -3,7 +3,8 @@
 //! pregnancy, gestational age and breastfeeding from Observations (LOINC 82810-3, 11449-6,
 //! 49051-6, 63895-7) or Patient extensions. The latest Observation of each kind wins: instants
 //! compare as instants, dates by day, and of statements that cannot be ordered the one that
-//! reports most (a pregnancy) wins.
+//! reports most (a pregnancy) wins. A pregnancy stated more than 45 weeks ago, or whose
+//! recorded week would now be past week 45, is over.
 
 use super::model::{CodeableConcept, Observation, Patient, Quantity, Recorded, Value};
 use super::order::date_part;
@@ -162,18 +163,28 @@ pub(super) fn read<'a>(
     if pregnancy_condition && !statements.iter().any(|s| s.kind == Kind::Pregnant) {
         remember(&mut statements, Kind::Pregnant, "", "yes".into());
     }
-    for (kind, field) in [
-        (Kind::Pregnant, Field::Pregnant),
-        (Kind::GestationalWeek, Field::GestationalWeek),
-        (Kind::Breastfeeding, Field::Breastfeeding),
-    ] {
-        if let Some(Statement { value, date, .. }) = latest(&statements, kind) {
-            let value = match kind {
-                Kind::GestationalWeek => weeks_on(value, date, as_of),
-                _ => value.clone(),
-            };
-            chart.fields.push((field, value));
-        }
+    let week = latest(&statements, Kind::GestationalWeek)
+        .map(|w| (When::of(&w.date), weeks_on(&w.value, &w.date, as_of)));
+    // A pregnancy stated so long ago that it must be over is none now: its status is unknown.
+    let over = |p: &Statement| {
+        let when = When::of(&p.date);
+        let stale = when.days().is_some_and(|(_, last)| {
+            (as_of - last).num_days() > i64::from(MAX_GESTATIONAL_WEEK) * 7
+        });
+        // A week recorded no earlier than the statement, past the last week by now.
+        let past = week
+            .as_ref()
+            .is_some_and(|(recorded, now)| now.is_empty() && !when.after(*recorded));
+        p.value == "yes" && (stale || past)
+    };
+    if let Some(p) = latest(&statements, Kind::Pregnant).filter(|p| !over(p)) {
+        chart.fields.push((Field::Pregnant, p.value.clone()));
+    }
+    if let Some((_, now)) = week {
+        chart.fields.push((Field::GestationalWeek, now));
+    }
+    if let Some(b) = latest(&statements, Kind::Breastfeeding) {
+        chart.fields.push((Field::Breastfeeding, b.value.clone()));
     }
     chart.fields.push((Field::Conditions, conditions.join(";")));
     chart.fields.push((Field::Allergies, allergies.join(";")));
