@@ -935,3 +935,41 @@ fn a_pregnancy_recorded_so_long_ago_that_it_is_over_is_no_pregnancy() {
     assert_eq!(verdict("2025-06-01", Some(10)).0, "warn");
     assert_eq!(verdict("2025-06-01", Some(2)).0, "reject");
 }
+
+#[test]
+fn an_allergy_that_is_over_or_refuted_does_not_count() {
+    let order = draft(
+        "Diclofenac 50 mg oral tablet",
+        2,
+        json!({"value": 50, "code": "mg"}),
+    );
+    let patient = json!({"resourceType": "Patient", "gender": "male", "birthDate": "1986-05-01"});
+    let verdict = |clinical: Option<&str>, verification: Option<&str>| {
+        let mut allergy =
+            json!({"resourceType": "AllergyIntolerance", "code": {"text": "diclofenac"}});
+        if let Some(code) = clinical {
+            allergy["clinicalStatus"] = json!({"coding": [{"code": code}]});
+        }
+        if let Some(code) = verification {
+            allergy["verificationStatus"] = json!({"coding": [{"code": code}]});
+        }
+        let doc = json!({"resourceType": "Bundle", "entry": [{"resource": patient}, {"resource": order}, {"resource": allergy}]});
+        let (_, records) = check_fhir(&doc.to_string());
+        verdict_and_rules(&records[0]).0
+    };
+    for (clinical, verification) in [
+        (Some("active"), Some("confirmed")),
+        (Some("active"), Some("unconfirmed")),
+        (None, None),
+    ] {
+        assert_eq!(verdict(clinical, verification), "reject", "{clinical:?}");
+    }
+    for (clinical, verification) in [
+        (Some("inactive"), None),
+        (Some("resolved"), Some("confirmed")),
+        (Some("active"), Some("refuted")),
+        (None, Some("entered-in-error")),
+    ] {
+        assert_eq!(verdict(clinical, verification), "ok", "{clinical:?}");
+    }
+}

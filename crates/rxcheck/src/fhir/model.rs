@@ -228,7 +228,8 @@ impl Recorded {
     }
 
     /// Whether it is active now: current, and active (or of no stated clinical status). A
-    /// pregnancy must be, to make one: an inactive one is a past pregnancy.
+    /// pregnancy must be, to make one: an inactive one is a past pregnancy; so must an
+    /// allergy, to count (an inactive or resolved one is over).
     pub fn is_active(&self) -> bool {
         let active = self
             .clinical_status

@@ -1,10 +1,10 @@
 //! The patient's side of a prescription from FHIR: sex and birth date from Patient; active
-//! conditions by ICD-10 code, SNOMED CT concept or name; allergies by RxNorm code or name;
-//! pregnancy, gestational age and breastfeeding from Observations (LOINC 82810-3, 11449-6,
-//! 49051-6, 63895-7) or Patient extensions. The latest Observation of each kind wins: instants
-//! compare as instants, dates by day, and of statements that cannot be ordered the one that
-//! reports most (a pregnancy) wins. A pregnancy stated more than 45 weeks ago, or whose
-//! recorded week would now be past week 45, is over.
+//! conditions by ICD-10 code, SNOMED CT concept or name; active allergies by RxNorm code or
+//! name; pregnancy, gestational age and breastfeeding from Observations (LOINC 82810-3,
+//! 11449-6, 49051-6, 63895-7) or Patient extensions. The latest Observation of each kind
+//! wins: instants compare as instants, dates by day, and of statements that cannot be
+//! ordered the one that reports most (a pregnancy) wins. A pregnancy stated more than 45
+//! weeks ago, or whose recorded week would now be past week 45, is over.
 
 use super::model::{CodeableConcept, Observation, Patient, Quantity, Recorded, Value};
 use super::order::date_part;
@@ -137,7 +137,7 @@ pub(super) fn read<'a>(
             },
             "AllergyIntolerance" => match at.read::<Recorded>() {
                 Ok(a) if a.code.as_ref().is_some_and(says_no_allergy) => {}
-                Ok(a) if a.is_current() => {
+                Ok(a) if a.is_active() => {
                     if let Some(name) = a.code.as_ref().and_then(|c| allergen(formulary, c)) {
                         allergies.push(name);
                     } else {
