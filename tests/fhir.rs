@@ -973,3 +973,45 @@ fn an_allergy_that_is_over_or_refuted_does_not_count() {
         assert_eq!(verdict(clinical, verification), "ok", "{clinical:?}");
     }
 }
+
+#[test]
+fn an_allergy_whose_substance_cannot_be_read_is_a_warning_that_it_was_not_screened() {
+    let order = draft(
+        "Diclofenac 50 mg oral tablet",
+        2,
+        json!({"value": 50, "code": "mg"}),
+    );
+    let patient = json!({"resourceType": "Patient", "gender": "male", "birthDate": "1986-05-01"});
+    for (code, named) in [
+        (
+            json!({"coding": [{"system": "http://snomed.info/sct", "code": "91936005"}]}),
+            "SNOMED CT 91936005",
+        ),
+        (
+            json!({"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "723"}]}),
+            "RxNorm 723",
+        ),
+    ] {
+        let allergy = json!({"resourceType": "AllergyIntolerance", "code": code,
+            "clinicalStatus": {"coding": [{"code": "active"}]}});
+        let doc = json!({"resourceType": "Bundle", "entry": [{"resource": patient}, {"resource": order}, {"resource": allergy}]});
+        let (code, records) = check_fhir(&doc.to_string());
+        assert_eq!(
+            (code, records[0]["verdict"].as_str()),
+            (1, Some("warn")),
+            "{records:?}"
+        );
+        // Worded as the same allergy in a prescription's allergies field is.
+        let expected = format!(
+            "allergy `{named}` could not be screened: it is not a drug, class or allergen the formulary knows; check it against diclofenac tablet by hand"
+        );
+        assert!(
+            records[0]["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f["severity"] == "warn" && f["message"] == expected.as_str()),
+            "{records:?}"
+        );
+    }
+}

@@ -137,19 +137,7 @@ pub(super) fn read<'a>(
             },
             "AllergyIntolerance" => match at.read::<Recorded>() {
                 Ok(a) if a.code.as_ref().is_some_and(says_no_allergy) => {}
-                Ok(a) if a.is_active() => {
-                    if let Some(name) = a.code.as_ref().and_then(|c| allergen(formulary, c)) {
-                        allergies.push(name);
-                    } else {
-                        chart.findings.push(finding(
-                            Severity::Invalid,
-                            format!(
-                                "`{}.code` names no substance: the allergy cannot be screened",
-                                at.path
-                            ),
-                        ));
-                    }
-                }
+                Ok(a) if a.is_active() => allergies.push(allergen(formulary, a.code.as_ref(), at)),
                 Ok(_) => {}
                 Err(e) => chart.findings.push(e),
             },
@@ -537,9 +525,13 @@ fn says_no_allergy(code: &CodeableConcept) -> bool {
 }
 
 /// An allergy's substance as the allergies field names it: the formulary drug of an RxNorm
-/// code, a known name found in its text, or its text as written (an unknown name is then
-/// reported as not screened).
-fn allergen(formulary: &Formulary, code: &CodeableConcept) -> Option<String> {
+/// code, a known name found in its text, its text as written, else its code (`RxNorm 723`)
+/// or, with none, where it is. A name the vocabulary does not know is then reported as an
+/// allergy that could not be screened, as in any prescription.
+fn allergen(formulary: &Formulary, code: Option<&CodeableConcept>, at: &Located) -> String {
+    let Some(code) = code else {
+        return at.path.clone();
+    };
     let by_code = code.coding.iter().find_map(|c| {
         if !is_system(c.system.as_deref(), "rxnorm") {
             return None;
@@ -554,4 +546,19 @@ fn allergen(formulary: &Formulary, code: &CodeableConcept) -> Option<String> {
             })
         })
         .or_else(|| texts(code).next().map(|t| t.replace(';', ",")))
+        .or_else(|| {
+            code.coding.iter().find_map(|c| {
+                let value = c.code.as_deref().map(str::trim).filter(|v| !v.is_empty())?;
+                let system = c.system.as_deref();
+                let label = if is_system(system, "rxnorm") {
+                    "RxNorm"
+                } else if is_system(system, "snomed") {
+                    "SNOMED CT"
+                } else {
+                    system.unwrap_or("code")
+                };
+                Some(format!("{label} {value}").replace([';', ',', '|'], " "))
+            })
+        })
+        .unwrap_or_else(|| at.path.clone())
 }
