@@ -1015,3 +1015,42 @@ fn an_allergy_whose_substance_cannot_be_read_is_a_warning_that_it_was_not_screen
         );
     }
 }
+
+#[test]
+fn a_condition_coded_in_an_unlisted_concept_is_read_by_its_name_or_flagged() {
+    let order = draft(
+        "Diclofenac 50 mg oral tablet",
+        2,
+        json!({"value": 50, "code": "mg"}),
+    );
+    let patient = json!({"resourceType": "Patient", "gender": "male", "birthDate": "1986-05-01"});
+    let verdict = |code: Value| {
+        let condition = json!({"resourceType": "Condition", "clinicalStatus": {"coding": [{"code": "active"}]},
+            "code": {"coding": [code]}});
+        let doc = json!({"resourceType": "Bundle", "entry": [{"resource": patient}, {"resource": order}, {"resource": condition}]});
+        let (_, records) = check_fhir(&doc.to_string());
+        verdict_and_rules(&records[0])
+    };
+    let snomed = |code: &str, display: Option<&str>| {
+        let mut coding = json!({"system": "http://snomed.info/sct", "code": code});
+        if let Some(display) = display {
+            coding["display"] = json!(display);
+        }
+        coding
+    };
+    // A concept the formulary does not list, named: the condition in its name counts.
+    let (v, rules) = verdict(snomed("426979002", Some("Mild persistent asthma")));
+    assert_eq!(v, "reject", "{rules:?}");
+    // Named as something else, or as a relative's: no rule is about it.
+    assert_eq!(
+        verdict(snomed("59621000", Some("Essential hypertension"))).0,
+        "ok"
+    );
+    assert_eq!(
+        verdict(snomed("160377001", Some("Family history of asthma"))).0,
+        "ok"
+    );
+    // Unnamed, it may be anything: checked by hand.
+    let (v, rules) = verdict(snomed("426979002", None));
+    assert_eq!(v, "warn", "{rules:?}");
+}

@@ -12,7 +12,7 @@ use super::text::{find_words, is_system, texts};
 use super::{Located, finding};
 use crate::finding::{Finding, Severity};
 use crate::formulary::Formulary;
-use crate::request::{Field, MAX_GESTATIONAL_WEEK, parse_date};
+use crate::request::{Field, MAX_GESTATIONAL_WEEK, PREGNANCY_ICD10, is_status_code, parse_date};
 use chrono::{DateTime, FixedOffset, Months, NaiveDate};
 use rust_decimal::Decimal;
 
@@ -448,6 +448,9 @@ fn condition(
         return;
     };
     let before = out.len();
+    // A pregnancy or lactation code is a status, read as such (only while active): not a
+    // condition among the others, which count in remission too.
+    let mut status = false;
     for coding in &code.coding {
         let Some(value) = coding
             .code
@@ -458,6 +461,10 @@ fn condition(
             continue;
         };
         if is_system(coding.system.as_deref(), "icd-10") {
+            if is_status_code(value) {
+                status = true;
+                continue;
+            }
             out.push(value.replace(';', ""));
         } else if is_system(coding.system.as_deref(), "snomed") {
             for &c in formulary.conditions_for_snomed(value) {
@@ -467,10 +474,28 @@ fn condition(
             }
         }
     }
-    if out.len() > before {
+    if out.len() > before || status {
         return;
     }
-    if let Some(id) = texts(code).find_map(|t| formulary.find_condition(t)) {
+    // A condition's name within the text (`Mild persistent asthma`), unless the text is about
+    // someone else or the condition's absence.
+    let about_the_patient = |t: &&str| {
+        let t = t.to_lowercase();
+        ![
+            "family history",
+            "history of no",
+            "no history",
+            "absence of",
+            "ruled out",
+            "denies",
+        ]
+        .iter()
+        .any(|not| t.contains(not))
+    };
+    let named = texts(code)
+        .filter(about_the_patient)
+        .find_map(|t| find_words(t, |w| formulary.find_condition(w)).map(|(_, id)| id));
+    if let Some(id) = named {
         if let Some(condition) = formulary.conditions.get(id) {
             out.push(condition.id.clone());
         }
@@ -478,12 +503,20 @@ fn condition(
     }
     let name = texts(code).next().map(str::to_string);
     match (code.coding.iter().any(|c| c.code.is_some()), name) {
-        (true, name) => findings.push(finding(
+        // Named, it is a condition the formulary has no rule about.
+        (true, Some(name)) => findings.push(finding(
             Severity::Info,
             format!(
-                "`{}`{} is coded in no terminology the formulary lists for its conditions; it is not checked",
+                "`{}` ({name}) is coded in no terminology the formulary lists for its conditions; it is not checked",
                 at.path,
-                name.map(|n| format!(" ({n})")).unwrap_or_default()
+            ),
+        )),
+        // Unnamed, it may be any condition, one the rules are about too.
+        (true, None) => findings.push(finding(
+            Severity::Warn,
+            format!(
+                "`{}` is coded in no terminology the formulary lists for its conditions and has no name, so it cannot be checked against the contraindications: check it by hand",
+                at.path,
             ),
         )),
         // A name alone goes to the vocabulary as written: an unknown one is `invalid`.
@@ -506,7 +539,9 @@ fn is_pregnancy(code: &CodeableConcept) -> bool {
         let k = k.to_ascii_uppercase();
         (is_system(c.system.as_deref(), "snomed") && k == "77386006")
             || (is_system(c.system.as_deref(), "icd-10")
-                && ["Z33", "Z34", "O09"].iter().any(|p| k.starts_with(p)))
+                && PREGNANCY_ICD10
+                    .iter()
+                    .any(|p| k.replace('.', "").starts_with(p)))
     })
 }
 
