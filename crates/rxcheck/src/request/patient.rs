@@ -279,10 +279,20 @@ pub fn is_status_code(code: &str) -> bool {
 /// The first item of a conditions list that is an ICD-10 code under one of `prefixes`
 /// (dotless, upper case), as written.
 fn coded_in<'r>(conditions: &'r str, prefixes: &[&str]) -> Option<&'r str> {
-    let heads: Vec<u8> = prefixes.iter().filter_map(|p| p.bytes().next()).collect();
+    let head = |b: &u8| {
+        let b = b.to_ascii_uppercase();
+        prefixes.iter().any(|p| p.as_bytes().first() == Some(&b))
+    };
+    // Most rows hold no such code: a letter of one before a digit is looked for first.
+    let may_hold = conditions
+        .as_bytes()
+        .windows(2)
+        .any(|pair| matches!(pair, [letter, digit] if head(letter) && digit.is_ascii_digit()));
+    if !may_hold {
+        return None;
+    }
     list_items(conditions).find(|item| {
-        let head = item.as_bytes().first().map(u8::to_ascii_uppercase);
-        head.is_some_and(|h| heads.contains(&h))
+        item.as_bytes().first().is_some_and(head)
             && normalize_icd10(item)
                 .is_some_and(|code| prefixes.iter().any(|p| code.starts_with(p)))
     })
