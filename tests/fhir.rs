@@ -1054,3 +1054,39 @@ fn a_condition_coded_in_an_unlisted_concept_is_read_by_its_name_or_flagged() {
     let (v, rules) = verdict(snomed("426979002", None));
     assert_eq!(v, "warn", "{rules:?}");
 }
+
+#[test]
+fn another_request_whose_drug_cannot_be_read_leaves_its_interactions_unchecked() {
+    let order = draft(
+        "Nimesulide 100 mg tablet",
+        2,
+        json!({"value": 100, "code": "mg"}),
+    );
+    let patient = json!({"resourceType": "Patient", "gender": "male", "birthDate": "1986-05-01"});
+    let other = |coding: Value| {
+        json!({"resourceType": "MedicationRequest", "id": "other", "status": "active",
+            "medicationCodeableConcept": {"coding": [coding]},
+            "dosageInstruction": [{"timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}},
+                "doseAndRate": [{"doseQuantity": {"value": 400, "code": "mg"}}]}]})
+    };
+    let check = |other: Value| {
+        let doc = json!({"resourceType": "Bundle", "entry": [{"resource": patient}, {"resource": order}, {"resource": other}]});
+        let (_, records) = check_fhir(&doc.to_string());
+        let record = records[0].clone();
+        (verdict_and_rules(&record).0, record.to_string())
+    };
+    // An RxNorm code rxcheck does not know, with no name: it may be another NSAID.
+    let (verdict, record) = check(other(
+        json!({"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "197806"}),
+    ));
+    assert_eq!(verdict, "warn", "{record}");
+    assert!(
+        record.contains("other MedicationRequest `other` names no drug"),
+        "{record}"
+    );
+    // Named, a drug no rule is about is quiet.
+    let (verdict, record) = check(other(
+        json!({"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "860975", "display": "metformin 500 MG Oral Tablet"}),
+    ));
+    assert_eq!(verdict, "ok", "{record}");
+}

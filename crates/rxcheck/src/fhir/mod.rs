@@ -290,6 +290,21 @@ pub fn check<'f>(
         .collect();
     let mut cross = Vec::new();
     CrossCheck::default().check(formulary, &courses, |f| cross.push(f));
+    // The patient's other requests whose drug cannot be read may be of any drug: what they
+    // would find with an order is said to be unchecked.
+    let unread: Vec<Finding<'static>> = read
+        .get(orders.len()..)
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r.prescription().drug.trim().is_empty())
+        .map(|r| {
+            let id = r.fields.get(Field::RxId.index()).map_or("", String::as_str);
+            finding(
+                Severity::Warn,
+                format!("the patient's other MedicationRequest `{id}` names no drug rxcheck can read, so duplicate therapy and interactions with it cannot be checked: check it by hand"),
+            )
+        })
+        .collect();
     read.truncate(orders.len());
     read.into_iter()
         .enumerate()
@@ -311,6 +326,7 @@ pub fn check<'f>(
                     .findings
                     .extend(of_row.map(|f| f.finding(formulary, &courses, false)));
                 assessment.findings.extend(chart.findings.iter().cloned());
+                assessment.findings.extend(unread.iter().cloned());
             }
             assessment.findings.extend(r.findings);
             formulary.regrade(&mut assessment);
