@@ -213,6 +213,14 @@ fn uncovered_drugs_are_invalid_or_skipped() {
             rec(4, "E", "invalid")
         ]
     );
+    // Other drugs whose names are near a formulary brand's are other drugs: `Nix` is not
+    // `Nise`, `Methadol` not `Metindol`.
+    let input =
+        format!("{HEADER}\nF,40,no,no,Nix,cream,1 g,1\nG,40,no,no,Methadol,tablet,10 mg,1\n");
+    assert_eq!(
+        records(input, &["--skip-uncovered"]),
+        vec![rec(2, "F", "skipped"), rec(3, "G", "skipped")]
+    );
 }
 
 #[test]

@@ -1787,6 +1787,14 @@ mod round_two {
             &[hepatotoxic],
         );
         expect(&with(&nim(), &[("co", "metformin 500 mg/5 ml")]), Ok, &[]);
+        // A reaction written after an allergen joins no second name.
+        for allergy in [
+            "penicillin rash/hives",
+            "penicillin with rash",
+            "penicillin and rash",
+        ] {
+            expect(&with(&nim(), &[("allergies", allergy)]), Ok, &[]);
+        }
     }
 
     #[test]
@@ -1801,11 +1809,19 @@ mod round_two {
                 "{co}: {found:?}"
             );
         }
-        expect(
-            &with(&nim(), &[("co", "diclofenac 50 mg tablet")]),
-            Warn,
-            &["warn duplicate_therapy:nsaid_class.duplicate_therapy.nsaid"],
-        );
+        // Named with a systemic form as well, it acts on the whole body.
+        for co in [
+            "diclofenac 50 mg tablet",
+            "diclofenac gel and tablets",
+            "Voltaren gel/tablets",
+            "diclofenac gel 1% then tablets",
+        ] {
+            expect(
+                &with(&nim(), &[("co", co)]),
+                Warn,
+                &["warn duplicate_therapy:nsaid_class.duplicate_therapy.nsaid"],
+            );
+        }
     }
 
     #[test]

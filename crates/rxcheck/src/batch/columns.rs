@@ -367,7 +367,7 @@ impl Columns {
                 target,
                 ColumnTarget::Field(Field::Allergies | Field::Conditions | Field::CoMedications)
             );
-            if list && !ignored.contains(&at) {
+            if list {
                 let other = mapping.map.iter().find(|(t, _)| *t == target);
                 return Err(HeaderError::Displaced {
                     column: column.to_string(),
@@ -459,7 +459,7 @@ const SPEAKS_OF: [(&str, &[&str]); 3] = [
             "непереносим",
             "hypersensitiv",
             "гиперчувствит",
-            "sensitivit",
+            "drugsensitivit",
             "adversereaction",
             "adversedrug",
             "contraindicateddrug",
@@ -484,7 +484,8 @@ const SPEAKS_OF: [(&str, &[&str]); 3] = [
             "pmh",
             "anamnes",
             "анамнез",
-            "illness",
+            "illnesses",
+            "pastillness",
         ],
     ),
     (
@@ -499,7 +500,8 @@ const SPEAKS_OF: [(&str, &[&str]); 3] = [
             "medlist",
             "medicationlist",
             "сопутств",
-            "concurrent",
+            "concurrentmed",
+            "concurrentdrug",
             "currentdrug",
             "ongoingmed",
             "ongoingdrug",
@@ -507,14 +509,13 @@ const SPEAKS_OF: [(&str, &[&str]); 3] = [
             "interactingdrug",
             "текущиепрепарат",
             "принимаем",
-            "лекарств",
         ],
     ),
 ];
 
 /// Words that make a header about a list something other than the list (`dx_date`,
-/// `allergy_reviewed_by`).
-const ABOUT_THE_LIST: [&str; 9] = [
+/// `allergy_reviewed_by`, `current_drug_price`).
+const ABOUT_THE_LIST: [&str; 15] = [
     "date",
     "dt",
     "time",
@@ -524,6 +525,12 @@ const ABOUT_THE_LIST: [&str; 9] = [
     "reviewed",
     "verified",
     "by",
+    "review",
+    "price",
+    "cost",
+    "flag",
+    "severity",
+    "count",
 ];
 
 /// Words that name a person, endings that make a header their id, and other words such an id
@@ -713,7 +720,6 @@ mod tests {
             ("interacting_drugs", "co_medications"),
             ("Текущие препараты", "co_medications"),
             ("принимаемые препараты", "co_medications"),
-            ("лекарства", "co_medications"),
             ("PMHx", "conditions"),
             ("past_medical_history", "conditions"),
             ("anamnesis", "conditions"),
@@ -753,6 +759,14 @@ mod tests {
             "pt",
             "address",
             "pharmacy_code",
+            "culture_sensitivity",
+            "sensitivity_analysis",
+            "illness_severity",
+            "mental_illness_flag",
+            "concurrent_review",
+            "current_drug_price",
+            "Форма лекарства",
+            "Стоимость лекарств",
         ] {
             assert!(columns(&format!("{base},{quiet}")).is_ok(), "{quiet}");
         }

@@ -246,9 +246,10 @@ impl<R: Read> RowSplitter<R> {
                     } else if b == delimiter {
                         fields += 1;
                         state = 0;
-                    } else if spanning == Some(quote_at) {
+                    } else if spanning == Some(quote_at) && !matches!(b, b' ' | b'\t') {
                         // Text after the quote that closes a field spanning lines (`100 m"g`):
-                        // the quote that opened it was stray.
+                        // the quote that opened it was stray (blanks before the delimiter are
+                        // only blanks).
                         return Scan::Unbalanced { quote: quote_at };
                     } else {
                         state = 1;
@@ -514,9 +515,12 @@ mod tests {
         assert_eq!(got[1], (2, RowKind::UnbalancedQuote, "1,\"x,y".into()));
         assert_eq!(got[2], (3, RowKind::Complete, "2,w\"z,v".into()));
         assert_eq!(got[3], (4, RowKind::Complete, "3,u,t".into()));
-        // On one line, text after a closing quote is only that field's.
+        // On one line, text after a closing quote is only that field's; after a field that
+        // spans lines, a blank before the delimiter too.
         let got = rows(b"a,b\n1,\"x\"y\n2,z\n", 100);
         assert_eq!(got[1], (2, RowKind::Complete, "1,\"x\"y".into()));
+        let got = rows(b"a,b\n1,\"x\ny\" \n2,z\n", 100);
+        assert_eq!(got[1], (2, RowKind::Complete, "1,\"x\ny\" ".into()));
     }
 
     #[test]

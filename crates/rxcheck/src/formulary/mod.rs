@@ -863,6 +863,16 @@ impl Formulary {
         })
     }
 
+    /// The formulary drug name `name` is a misspelling of, sure enough to take it for that
+    /// drug's (not only to hint at it): a name of six letters or more that starts as the drug
+    /// name does (`diclofenak`; not `Nix` for `Nise` nor `Methadol` for `Metindol`).
+    pub fn misspelt_drug(&self, name: &str) -> Option<String> {
+        let meant = self.suggest_drug_remembered(name)?;
+        let written = normalize_name(name);
+        let head = |s: &str| s.chars().take(4).collect::<String>();
+        (written.chars().count() >= 6 && head(&written) == head(&meant)).then_some(meant)
+    }
+
     /// [`Formulary::suggest_name`], remembered per thread (the batch hot path).
     pub fn suggest_name_remembered(&self, name: &str) -> Option<String> {
         self.remembered(Suggestion::Name, name, || {

@@ -2,7 +2,7 @@
 //! as (a formulary drug, a class member, a class), or to nothing.
 
 use super::values::list_items;
-use crate::formulary::{Formulary, KnownName};
+use crate::formulary::{FormRef, Formulary, KnownName};
 
 /// One name of an allergy or co-medication list, as given and as known.
 #[derive(Debug, Clone, Copy)]
@@ -13,12 +13,17 @@ pub struct Named<'f, 'r> {
 }
 
 /// The names of a list, each resolved; an item that names nothing as a whole but joins
-/// names (`penicillin + ibuprofen`, `amlodipine/methotrexate`) gives each of them.
+/// names (`penicillin + ibuprofen`, `amlodipine/methotrexate`) gives each of them, when a
+/// part after the first names something (`penicillin with rash/hives` is penicillin).
 pub(super) fn resolve<'f, 'r>(f: &'f Formulary, list: &'r str) -> Vec<Named<'f, 'r>> {
     let mut names = Vec::new();
     for item in list_items(list) {
-        match joined(item).filter(|_| !f.lookup_name(item).is_known()) {
-            Some(parts) => names.extend(parts.into_iter().map(|part| lookup_item(f, part))),
+        let parts = joined(item).filter(|_| !f.lookup_name(item).is_known());
+        let parts = parts.map(|parts| parts.into_iter().map(|p| lookup_item(f, p)).collect());
+        match parts
+            .filter(|parts: &Vec<Named<'f, 'r>>| parts.iter().skip(1).any(|p| p.known.is_known()))
+        {
+            Some(parts) => names.extend(parts),
             None => names.push(lookup_item(f, item)),
         }
     }
@@ -31,8 +36,8 @@ const UNITS: [&str; 12] = [
 ];
 
 /// The parts of an item that joins names, as combinations and pairs are written: with `+`,
-/// `&`, ` and `, ` и `, ` with `, or a `/` between two words that are not units; `None` when
-/// it joins nothing.
+/// `&`, ` and `, ` и `, or a `/` between two words that are not units; `None` when it joins
+/// nothing.
 fn joined(item: &str) -> Option<Vec<&str>> {
     if !item.bytes().any(|b| matches!(b, b'+' | b'&' | b'/' | b' ')) {
         return None;
@@ -62,7 +67,7 @@ fn joined(item: &str) -> Option<Vec<&str>> {
             _ => {}
         }
     }
-    for joint in [" and ", " And ", " AND ", " и ", " И ", " with ", " With "] {
+    for joint in [" and ", " And ", " AND ", " и ", " И "] {
         cuts.extend(item.match_indices(joint).map(|(i, j)| (i, i + j.len())));
     }
     if cuts.is_empty() {
@@ -87,14 +92,27 @@ const MAX_WORDS: usize = 8;
 
 /// An item as the formulary knows it: see [`named_part`]; unknown when no part names anything.
 /// A formulary drug's form written after its name (`diclofenac gel 1%`) is the form the name
-/// implies, as a product name's is (`Voltaren gel`).
+/// implies, as a product name's is (`Voltaren gel`); of several, a systemic one (`diclofenac
+/// gel and tablets` acts on the whole body).
 fn lookup_item<'f, 'r>(f: &'f Formulary, item: &'r str) -> Named<'f, 'r> {
     let known = |part: &str| Some(f.lookup_name(part)).filter(KnownName::is_known);
     let (text, mut known) = named_part(item, known).unwrap_or((item, KnownName::default()));
-    if let Some(named) = known.drug.as_mut().filter(|d| d.product.is_none()) {
-        let rest = item.get(text.len()..).unwrap_or("");
-        let drug = f.drugs.get(named.drug);
-        named.product = drug.and_then(|d| rest.split_whitespace().find_map(|w| d.find_form(w)));
+    if let Some(named) = known.drug.as_mut() {
+        let after = (text.as_ptr() as usize - item.as_ptr() as usize) + text.len();
+        let rest = item.get(after..).unwrap_or("");
+        if let Some(drug) = f.drugs.get(named.drug) {
+            let written = named.product.into_iter().chain(
+                rest.split(|c: char| !c.is_alphanumeric())
+                    .filter_map(|w| drug.find_form(w)),
+            );
+            let systemic = |at: &FormRef| drug.forms.get(at.form).is_some_and(|f| f.systemic);
+            let forms: Vec<FormRef> = written.collect();
+            named.product = forms
+                .iter()
+                .find(|at| systemic(at))
+                .or(forms.first())
+                .copied();
+        }
     }
     Named { text, known }
 }

@@ -108,7 +108,7 @@ impl<'f> CourseDrug<'f> {
                 // A near miss of a formulary drug's name (`diclofenak`) is taken for that drug,
                 // whose course it may be.
                 let known = known.or_else(|| {
-                    let meant = formulary.suggest_drug_remembered(drug)?;
+                    let meant = formulary.misspelt_drug(drug)?;
                     formulary.substance(&meant).filter(|s| s.drug.is_some())
                 });
                 CourseDrug::Other {
