@@ -1038,8 +1038,14 @@ fn a_condition_coded_in_an_unlisted_concept_is_read_by_its_name_or_flagged() {
         }
         coding
     };
-    // A concept the formulary does not list, named: the condition in its name counts.
-    let (v, rules) = verdict(snomed("426979002", Some("Mild persistent asthma")));
+    // A concept the formulary does not list, whose name speaks of a condition the rules are
+    // about: to be checked by hand (`Cardiac asthma` is no asthma).
+    for display in ["Mild persistent asthma", "Cardiac asthma"] {
+        let (v, rules) = verdict(snomed("426979002", Some(display)));
+        assert_eq!(v, "warn", "{display}: {rules:?}");
+    }
+    // Named exactly as a condition of the formulary: that condition.
+    let (v, rules) = verdict(snomed("195967001", Some("asthma")));
     assert_eq!(v, "reject", "{rules:?}");
     // Named as something else, or as a relative's: no rule is about it.
     assert_eq!(
@@ -1089,4 +1095,31 @@ fn another_request_whose_drug_cannot_be_read_leaves_its_interactions_unchecked()
         json!({"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "860975", "display": "metformin 500 MG Oral Tablet"}),
     ));
     assert_eq!(verdict, "ok", "{record}");
+}
+
+#[test]
+fn an_active_pregnancy_or_lactation_condition_is_not_outweighed_by_an_older_observation() {
+    let order = draft(
+        "Indomethacin 25 mg tablet",
+        3,
+        json!({"value": 25, "code": "mg"}),
+    );
+    let patient = json!({"resourceType": "Patient", "gender": "female", "birthDate": "1990-05-01"});
+    let observation = |loinc: &str, answer: &str| {
+        json!({"resourceType": "Observation", "status": "final", "effectiveDateTime": "2025-06-01",
+            "code": {"coding": [{"system": "http://loinc.org", "code": loinc}]},
+            "valueCodeableConcept": {"coding": [{"system": "http://snomed.info/sct", "code": answer}]}})
+    };
+    let not_pregnant = observation("82810-3", "60001007");
+    let not_breastfeeding = observation("63895-7", "169750002");
+    for (code, rule) in [("O09.90", "pregnancy"), ("Z39.1", "breastfeeding")] {
+        let condition = json!({"resourceType": "Condition", "clinicalStatus": {"coding": [{"code": "active"}]},
+            "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10", "code": code}]}});
+        let doc = json!({"resourceType": "Bundle", "entry": [{"resource": patient}, {"resource": order},
+            {"resource": not_pregnant}, {"resource": not_breastfeeding}, {"resource": condition}]});
+        let (_, records) = check_fhir(&doc.to_string());
+        let (verdict, rules) = verdict_and_rules(&records[0]);
+        assert_eq!(verdict, "reject", "{code}: {rules:?}");
+        assert!(rules.iter().any(|r| r.contains(rule)), "{code}: {rules:?}");
+    }
 }

@@ -11,8 +11,10 @@ use super::order::date_part;
 use super::text::{find_words, is_system, texts};
 use super::{Located, finding};
 use crate::finding::{Finding, Severity};
-use crate::formulary::Formulary;
-use crate::request::{Field, MAX_GESTATIONAL_WEEK, PREGNANCY_ICD10, is_status_code, parse_date};
+use crate::formulary::{Formulary, normalize_icd10};
+use crate::request::{
+    BREASTFEEDING_ICD10, Field, MAX_GESTATIONAL_WEEK, PREGNANCY_ICD10, parse_date,
+};
 use chrono::{DateTime, FixedOffset, Months, NaiveDate};
 use rust_decimal::Decimal;
 
@@ -99,7 +101,8 @@ pub(super) fn read<'a>(
     let mut statements: Vec<Statement> = Vec::new();
     let mut patients = 0;
     // A current Condition that is a pregnancy, for when no Observation gives the status.
-    let mut pregnancy_condition = false;
+    // Pregnancy and breastfeeding recorded as active Conditions.
+    let mut status_conditions = Vec::new();
     for at in resources {
         match at.kind() {
             "Patient" => {
@@ -120,19 +123,18 @@ pub(super) fn read<'a>(
                 }
             }
             "Condition" => match at.read::<Recorded>() {
-                Ok(c) if c.code.as_ref().is_some_and(is_pregnancy) => {
-                    pregnancy_condition |= c.is_active();
-                }
-                Ok(c) if c.is_current() => {
-                    condition(
+                Ok(c) => match c.code.as_ref().and_then(status_coded) {
+                    Some(kind) if c.is_active() => status_conditions.push(kind),
+                    Some(_) => {}
+                    None if c.is_current() => condition(
                         formulary,
                         c.code.as_ref(),
                         at,
                         &mut conditions,
                         &mut chart.findings,
-                    );
-                }
-                Ok(_) => {}
+                    ),
+                    None => {}
+                },
                 Err(e) => chart.findings.push(e),
             },
             "AllergyIntolerance" => match at.read::<Recorded>() {
@@ -148,8 +150,12 @@ pub(super) fn read<'a>(
             _ => {}
         }
     }
-    if pregnancy_condition && !statements.iter().any(|s| s.kind == Kind::Pregnant) {
-        remember(&mut statements, Kind::Pregnant, "", "yes".into());
+    // An active Condition says what holds now, the day of the check: an older Observation
+    // does not outweigh it, and one of the same day ties, when the status that reports most
+    // wins.
+    let today = as_of.format("%Y-%m-%d").to_string();
+    for kind in status_conditions {
+        remember(&mut statements, kind, &today, "yes".into());
     }
     let week = latest(&statements, Kind::GestationalWeek)
         .map(|w| (When::of(&w.date), weeks_on(&w.value, &w.date, as_of)));
@@ -448,9 +454,6 @@ fn condition(
         return;
     };
     let before = out.len();
-    // A pregnancy or lactation code is a status, read as such (only while active): not a
-    // condition among the others, which count in remission too.
-    let mut status = false;
     for coding in &code.coding {
         let Some(value) = coding
             .code
@@ -461,10 +464,6 @@ fn condition(
             continue;
         };
         if is_system(coding.system.as_deref(), "icd-10") {
-            if is_status_code(value) {
-                status = true;
-                continue;
-            }
             out.push(value.replace(';', ""));
         } else if is_system(coding.system.as_deref(), "snomed") {
             for &c in formulary.conditions_for_snomed(value) {
@@ -474,11 +473,17 @@ fn condition(
             }
         }
     }
-    if out.len() > before || status {
+    if out.len() > before {
         return;
     }
-    // A condition's name within the text (`Mild persistent asthma`), unless the text is about
-    // someone else or the condition's absence.
+    if let Some(id) = texts(code).find_map(|t| formulary.find_condition(t)) {
+        if let Some(condition) = formulary.conditions.get(id) {
+            out.push(condition.id.clone());
+        }
+        return;
+    }
+    // A condition's name within the text (`Mild persistent asthma`) is a hint only (`Cardiac
+    // asthma` is no asthma), unless the text is about someone else or the condition's absence.
     let about_the_patient = |t: &&str| {
         let t = t.to_lowercase();
         ![
@@ -492,25 +497,30 @@ fn condition(
         .iter()
         .any(|not| t.contains(not))
     };
-    let named = texts(code)
+    let hinted = texts(code)
         .filter(about_the_patient)
-        .find_map(|t| find_words(t, |w| formulary.find_condition(w)).map(|(_, id)| id));
-    if let Some(id) = named {
-        if let Some(condition) = formulary.conditions.get(id) {
-            out.push(condition.id.clone());
-        }
-        return;
-    }
+        .find_map(|t| find_words(t, |w| formulary.find_condition(w)).map(|(_, id)| id))
+        .and_then(|id| formulary.conditions.get(id));
     let name = texts(code).next().map(str::to_string);
     match (code.coding.iter().any(|c| c.code.is_some()), name) {
-        // Named, it is a condition the formulary has no rule about.
-        (true, Some(name)) => findings.push(finding(
-            Severity::Info,
-            format!(
-                "`{}` ({name}) is coded in no terminology the formulary lists for its conditions; it is not checked",
-                at.path,
-            ),
-        )),
+        (true, Some(name)) => match hinted {
+            // Its name speaks of a condition the rules are about: checked by hand.
+            Some(condition) => findings.push(finding(
+                Severity::Warn,
+                format!(
+                    "`{}` ({name}) is coded in no terminology the formulary lists for its conditions, and its name speaks of {} (`{}`): check it against the contraindications by hand",
+                    at.path, condition.label, condition.id
+                ),
+            )),
+            // Named as nothing the rules are about.
+            None => findings.push(finding(
+                Severity::Info,
+                format!(
+                    "`{}` ({name}) is coded in no terminology the formulary lists for its conditions; it is not checked",
+                    at.path,
+                ),
+            )),
+        },
         // Unnamed, it may be any condition, one the rules are about too.
         (true, None) => findings.push(finding(
             Severity::Warn,
@@ -528,20 +538,24 @@ fn condition(
     }
 }
 
-/// Whether a Condition's code is a pregnancy: SNOMED CT 77386006 (pregnant), or ICD-10 Z33
-/// (pregnant state), Z34 (supervision of normal pregnancy) or O09 (supervision of high-risk
-/// pregnancy).
-fn is_pregnancy(code: &CodeableConcept) -> bool {
-    code.coding.iter().any(|c| {
-        let Some(k) = c.code.as_deref().map(str::trim) else {
-            return false;
+/// The status a Condition's code records, if it records one: a pregnancy (SNOMED CT
+/// 77386006, or ICD-10 Z33, Z34, O09) or breastfeeding (SNOMED CT 413712001, or ICD-10 Z39.1,
+/// care of the lactating mother).
+fn status_coded(code: &CodeableConcept) -> Option<Kind> {
+    code.coding.iter().find_map(|c| {
+        let k = c.code.as_deref()?.trim();
+        let icd10 = |codes: &[&str]| {
+            is_system(c.system.as_deref(), "icd-10")
+                && normalize_icd10(k).is_some_and(|k| codes.iter().any(|p| k.starts_with(p)))
         };
-        let k = k.to_ascii_uppercase();
-        (is_system(c.system.as_deref(), "snomed") && k == "77386006")
-            || (is_system(c.system.as_deref(), "icd-10")
-                && PREGNANCY_ICD10
-                    .iter()
-                    .any(|p| k.replace('.', "").starts_with(p)))
+        let snomed = |code: &str| is_system(c.system.as_deref(), "snomed") && k == code;
+        if snomed("77386006") || icd10(&PREGNANCY_ICD10) {
+            Some(Kind::Pregnant)
+        } else if snomed("413712001") || icd10(&BREASTFEEDING_ICD10) {
+            Some(Kind::Breastfeeding)
+        } else {
+            None
+        }
     })
 }
 

@@ -16,7 +16,7 @@ pub use cache::ParseCache;
 pub use fields::{Field, FieldInfo};
 pub use input::Input;
 pub use names::{Named, named_part};
-pub use patient::{GivenCondition, PREGNANCY_ICD10, Pregnancy, Sex, is_status_code};
+pub use patient::{BREASTFEEDING_ICD10, GivenCondition, PREGNANCY_ICD10, Pregnancy, Sex};
 pub use regimen::{Duration, Range, StrengthGiven};
 pub use target::Target;
 pub(crate) use values::trim;

@@ -265,17 +265,6 @@ pub const PREGNANCY_ICD10: [&str; 3] = ["Z33", "Z34", "O09"];
 /// mother).
 pub const BREASTFEEDING_ICD10: [&str; 1] = ["Z391"];
 
-/// Whether an ICD-10 code records a pregnancy or breastfeeding (a status, not a condition the
-/// rules are about).
-pub fn is_status_code(code: &str) -> bool {
-    normalize_icd10(code).is_some_and(|code| {
-        PREGNANCY_ICD10
-            .iter()
-            .chain(&BREASTFEEDING_ICD10)
-            .any(|p| code.starts_with(p))
-    })
-}
-
 /// The first item of a conditions list that is an ICD-10 code under one of `prefixes`
 /// (dotless, upper case), as written.
 fn coded_in<'r>(conditions: &'r str, prefixes: &[&str]) -> Option<&'r str> {
