@@ -612,6 +612,20 @@ fn a_selection_names_its_draft_order_in_any_reference_form_or_the_call_is_refuse
             "{selection}: {body}"
         );
     }
+    // Another kind of draft order may be selected beside it: it is not checked.
+    let mut with_lab: Value =
+        serde_json::from_str(&call(uuid, Some("rx1"), "MedicationRequest/rx1")).unwrap();
+    with_lab["context"]["selections"] = json!(["ServiceRequest/lab1", "MedicationRequest/rx1"]);
+    with_lab["context"]["draftOrders"]["entry"]
+        .as_array_mut()
+        .unwrap()
+        .push(
+            json!({"resource": {"resourceType": "ServiceRequest", "id": "lab1", "status": "draft",
+            "intent": "order", "code": {"text": "Complete blood count"}}}),
+        );
+    let (status, body) = server.post(select, &with_lab.to_string());
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["cards"][0]["indicator"], "critical", "{body}");
     // A selection that names no draft order checks nothing: the call is refused, naming it.
     let (status, body) = server.post(select, &call(uuid, Some("rx1"), "MedicationRequest/zzz"));
     assert_eq!(status, 400);

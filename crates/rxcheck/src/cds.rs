@@ -201,9 +201,9 @@ pub fn answer(
 }
 
 /// The draft orders (indices into `resources`) that `context.selections` names, by
-/// `MedicationRequest/id`, bare id, `fullUrl` or absolute URL, a version aside; `None` when
-/// there is no list. A selection that names no draft order is an error: checking nothing for
-/// it would be silent.
+/// `Type/id`, bare id, `fullUrl` or absolute URL, a version aside; `None` when there is no
+/// list. Any kind of draft order may be selected (a ServiceRequest too: it is not checked). A
+/// selection that names no draft order is an error: checking nothing for it would be silent.
 fn selections(context: &Value, resources: &[fhir::Located]) -> Result<Option<Vec<usize>>, String> {
     let Some(list) = context.get("selections").and_then(Value::as_array) else {
         return Ok(None);
@@ -213,10 +213,9 @@ fn selections(context: &Value, resources: &[fhir::Located]) -> Result<Option<Vec
         let before = selected.len();
         if let Some(name) = item.as_str() {
             selected.extend((0..resources.len()).filter(|&i| {
-                resources.get(i).is_some_and(|r| {
-                    r.kind() == "MedicationRequest"
-                        && (r.id() == Some(name.trim()) || r.is_named_by(name))
-                })
+                resources
+                    .get(i)
+                    .is_some_and(|r| r.id() == Some(name.trim()) || r.is_named_by(name))
             }));
         }
         if selected.len() == before {
@@ -224,7 +223,7 @@ fn selections(context: &Value, resources: &[fhir::Located]) -> Result<Option<Vec
                 .as_str()
                 .map_or_else(|| item.to_string(), str::to_string);
             return Err(format!(
-                "`context.selections` names `{name}`, which is no MedicationRequest of `context.draftOrders`: nothing was checked"
+                "`context.selections` names `{name}`, which is no order of `context.draftOrders`: nothing was checked"
             ));
         }
     }
