@@ -221,6 +221,12 @@ fn uncovered_drugs_are_invalid_or_skipped() {
         records(input, &["--skip-uncovered"]),
         vec![rec(2, "F", "skipped"), rec(3, "G", "skipped")]
     );
+    // A maker's name after the drug's, or a misspelling at one edit, is the drug's.
+    let input = format!(
+        "{HEADER}\nH,40,no,no,Diclofenac-Teva,tablet,50 mg,3\nI,40,no,no,DiclofenacTeva,tablet,50 mg,3\nJ,40,no,no,dicofenac,tablet,50 mg,3\nK,40,no,no,nimsulide,tablet,50 mg,3\n"
+    );
+    let records = records(input, &["--skip-uncovered"]);
+    assert!(records.iter().all(|r| r.2 == "invalid"), "{records:?}");
 }
 
 #[test]

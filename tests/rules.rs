@@ -1757,6 +1757,8 @@ mod round_two {
             "ibuprofen+paracetamol",
             "Paracetamol/Ibuprofen",
             "paracetamol and ibuprofen",
+            "latex / aspirin",
+            "Penicillin (rash) / Aspirin (asthma)",
             // Another name of a class member is that member: naproxen is an NSAID.
             "naproxen sodium",
             "Naproxen Sodium 550 MG Oral Tablet",

@@ -191,7 +191,8 @@ impl<R: Read> RowSplitter<R> {
             None => return Scan::NeedMore,
             Some(_) => {}
         }
-        // 0: start of field, 1: unquoted field, 2: inside quotes, 3: quote inside quotes.
+        // 0: start of field, 1: unquoted field, 2: inside quotes, 3: quote inside quotes, 4:
+        // blanks after the quote that closes a field spanning lines.
         let mut state = 0u8;
         let mut quote_at = 0;
         let mut fields = 1;
@@ -238,6 +239,16 @@ impl<R: Read> RowSplitter<R> {
                         spanning.get_or_insert(quote_at);
                     }
                 }
+                4 => {
+                    if b == b'\n' || b == b'\r' {
+                        return row_end(i, fields, spanning, breaks);
+                    } else if b == delimiter {
+                        fields += 1;
+                        state = 0;
+                    } else if !matches!(b, b' ' | b'\t') {
+                        return Scan::Unbalanced { quote: quote_at };
+                    }
+                }
                 _ => {
                     if b == b'"' {
                         state = 2;
@@ -246,11 +257,14 @@ impl<R: Read> RowSplitter<R> {
                     } else if b == delimiter {
                         fields += 1;
                         state = 0;
-                    } else if spanning == Some(quote_at) && !matches!(b, b' ' | b'\t') {
-                        // Text after the quote that closes a field spanning lines (`100 m"g`):
-                        // the quote that opened it was stray (blanks before the delimiter are
-                        // only blanks).
-                        return Scan::Unbalanced { quote: quote_at };
+                    } else if spanning == Some(quote_at) {
+                        // Text after the quote that closes a field spanning lines (`100 m"g`,
+                        // `50" mg`): the quote that opened it was stray; blanks before the
+                        // delimiter are only blanks.
+                        if !matches!(b, b' ' | b'\t') {
+                            return Scan::Unbalanced { quote: quote_at };
+                        }
+                        state = 4;
                     } else {
                         state = 1;
                     }
@@ -521,6 +535,10 @@ mod tests {
         assert_eq!(got[1], (2, RowKind::Complete, "1,\"x\"y".into()));
         let got = rows(b"a,b\n1,\"x\ny\" \n2,z\n", 100);
         assert_eq!(got[1], (2, RowKind::Complete, "1,\"x\ny\" ".into()));
+        // Text after the blanks is no blank.
+        let got = rows(b"a,b,c\n1,\"x,y\n2,w\" z,v\n3,u,t\n", 100);
+        assert_eq!(got[1], (2, RowKind::UnbalancedQuote, "1,\"x,y".into()));
+        assert_eq!(got[2], (3, RowKind::Complete, "2,w\" z,v".into()));
     }
 
     #[test]

@@ -802,6 +802,7 @@ impl Drug {
 enum Suggestion {
     Drug,
     Name,
+    Misspelt,
 }
 
 /// Suggestions worked out for one formulary (by its identity), by kind, then by name.
@@ -863,14 +864,35 @@ impl Formulary {
         })
     }
 
-    /// The formulary drug name `name` is a misspelling of, sure enough to take it for that
-    /// drug's (not only to hint at it): a name of six letters or more that starts as the drug
-    /// name does (`diclofenak`; not `Nix` for `Nise` nor `Methadol` for `Metindol`).
+    /// The formulary drug name `name` may well be written for, sure enough to take it for that
+    /// drug's (not only to hint at it): one it starts with (`Diclofenac-Teva`,
+    /// `DiclofenacTeva`), or one it misspells, six letters or more at one edit, nine or more
+    /// at two (`diclofenak`, `dicolfenac`; not `Nix` for `Nise` nor `Methadol` for
+    /// `Metindol`).
     pub fn misspelt_drug(&self, name: &str) -> Option<String> {
-        let meant = self.suggest_drug_remembered(name)?;
+        self.remembered(Suggestion::Misspelt, name, || self.work_out_misspelt(name))
+    }
+
+    /// [`Formulary::misspelt_drug`], worked out.
+    fn work_out_misspelt(&self, name: &str) -> Option<String> {
         let written = normalize_name(name);
-        let head = |s: &str| s.chars().take(4).collect::<String>();
-        (written.chars().count() >= 6 && head(&written) == head(&meant)).then_some(meant)
+        let length = written.chars().count();
+        let prefix = self
+            .drug_names
+            .keys()
+            .filter(|n| n.chars().count() >= 6 && written.starts_with(n.as_str()))
+            .max_by_key(|n| n.len());
+        if let Some(name) = prefix {
+            return Some(name.clone());
+        }
+        let meant = self.suggest_drug_remembered(name)?;
+        let edits = strsim::damerau_levenshtein(&written, &meant);
+        let allowed = match length {
+            0..6 => 0,
+            6..9 => 1,
+            _ => 2,
+        };
+        (edits <= allowed).then_some(meant)
     }
 
     /// [`Formulary::suggest_name`], remembered per thread (the batch hot path).

@@ -47,8 +47,11 @@ fn joined(item: &str) -> Option<Vec<&str>> {
         match c {
             '+' | '&' => cuts.push((i, i + 1)),
             '/' => {
-                let before = item.get(..i).unwrap_or("");
-                let after = item.get(i + 1..).unwrap_or("");
+                // The words on either side, past blanks and brackets (`Penicillin (rash) /
+                // Aspirin`).
+                let other = |c: char| !c.is_alphabetic();
+                let before = item.get(..i).unwrap_or("").trim_end_matches(other);
+                let after = item.get(i + 1..).unwrap_or("").trim_start_matches(other);
                 let word_before = before
                     .rsplit(|c: char| !c.is_alphabetic())
                     .next()
