@@ -1123,3 +1123,96 @@ fn an_active_pregnancy_or_lactation_condition_is_not_outweighed_by_an_older_obse
         assert!(rules.iter().any(|r| r.contains(rule)), "{code}: {rules:?}");
     }
 }
+
+#[test]
+fn statuses_are_dated_by_any_effective_time_expire_and_end_with_their_condition() {
+    let order = draft(
+        "Indomethacin 25 mg tablet",
+        3,
+        json!({"value": 25, "code": "mg"}),
+    );
+    let patient = json!({"resourceType": "Patient", "gender": "female", "birthDate": "1990-05-01"});
+    let verdict = |extra: Vec<Value>| {
+        let mut entry = vec![json!({"resource": patient}), json!({"resource": order})];
+        entry.extend(extra.into_iter().map(|r| json!({"resource": r})));
+        let doc = json!({"resourceType": "Bundle", "entry": entry});
+        let (_, records) = check_fhir(&doc.to_string());
+        verdict_and_rules(&records[0])
+    };
+    let status = |loinc: &str, answer: &str, when: Value| {
+        let mut o = json!({"resourceType": "Observation", "status": "final",
+            "code": {"coding": [{"system": "http://loinc.org", "code": loinc}]},
+            "valueCodeableConcept": {"coding": [{"system": "http://snomed.info/sct", "code": answer}]}});
+        if let (Some(o), Some(when)) = (o.as_object_mut(), when.as_object()) {
+            o.extend(when.clone());
+        }
+        o
+    };
+    let not_breastfeeding = status(
+        "63895-7",
+        "169750002",
+        json!({"effectiveDateTime": "2026-02-01"}),
+    );
+    let not_pregnant_then = status(
+        "82810-3",
+        "60001007",
+        json!({"effectiveDateTime": "2025-06-01"}),
+    );
+    // A later pregnancy dated by a period, an instant or when issued outweighs the older "no".
+    for when in [
+        json!({"effectivePeriod": {"start": "2026-02-01", "end": "2026-02-02"}}),
+        json!({"effectiveInstant": "2026-02-01T10:00:00Z"}),
+        json!({"issued": "2026-02-01T10:00:00Z"}),
+    ] {
+        let pregnant = status("82810-3", "77386006", when.clone());
+        let (v, rules) = verdict(vec![
+            not_breastfeeding.clone(),
+            not_pregnant_then.clone(),
+            pregnant,
+        ]);
+        assert_eq!(v, "reject", "{when}: {rules:?}");
+    }
+    // A "not pregnant" six years old says nothing of today: the status is unknown, a warning.
+    let long_ago = status(
+        "82810-3",
+        "60001007",
+        json!({"effectiveDateTime": "2020-01-01"}),
+    );
+    assert_eq!(verdict(vec![not_breastfeeding.clone(), long_ago]).0, "warn");
+    // A pregnancy Condition that abated is over, whatever its status says; a condition of the
+    // pregnancy (gestational diabetes) or SNOMED CT's normal pregnancy is one.
+    let condition = |coding: Value, more: Value| {
+        let mut c = json!({"resourceType": "Condition", "code": {"coding": [coding]}});
+        if let (Some(c), Some(more)) = (c.as_object_mut(), more.as_object()) {
+            c.extend(more.clone());
+        }
+        c
+    };
+    let not_pregnant_now = status(
+        "82810-3",
+        "60001007",
+        json!({"effectiveDateTime": "2026-02-01"}),
+    );
+    let abated = condition(
+        json!({"system": "http://hl7.org/fhir/sid/icd-10", "code": "Z34.90"}),
+        json!({"abatementDateTime": "2026-01-15"}),
+    );
+    let (v, rules) = verdict(vec![
+        not_breastfeeding.clone(),
+        not_pregnant_now.clone(),
+        abated,
+    ]);
+    assert_eq!(v, "ok", "{rules:?}");
+    for coding in [
+        json!({"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "O24.410"}),
+        json!({"system": "http://snomed.info/sct", "code": "72892002"}),
+    ] {
+        let pregnancy = condition(coding.clone(), json!({}));
+        let (v, rules) = verdict(vec![
+            not_breastfeeding.clone(),
+            not_pregnant_then.clone(),
+            pregnancy,
+        ]);
+        assert_eq!(v, "reject", "{coding}: {rules:?}");
+    }
+}

@@ -612,6 +612,11 @@ fn a_selection_names_its_draft_order_in_any_reference_form_or_the_call_is_refuse
             "{selection}: {body}"
         );
     }
+    // An order with no id is named by the id its absolute fullUrl ends with.
+    let url = "https://ehr.example/fhir/MedicationRequest/rxbad";
+    let (status, body) = server.post(select, &call(url, None, "MedicationRequest/rxbad"));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["cards"][0]["indicator"], "critical", "{body}");
     // Another kind of draft order may be selected beside it: it is not checked.
     let mut with_lab: Value =
         serde_json::from_str(&call(uuid, Some("rx1"), "MedicationRequest/rx1")).unwrap();

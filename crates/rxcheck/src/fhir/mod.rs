@@ -67,12 +67,18 @@ impl Located {
     }
 
     /// Whether `reference` names this resource: its `fullUrl`, or `Type/id` (relative, or at
-    /// the end of an absolute URL), a version (`/_history/2`) aside.
+    /// the end of an absolute URL), a version (`/_history/2`) aside; the id is its own, or
+    /// the one its absolute `fullUrl` ends with.
     pub fn is_named_by(&self, reference: &str) -> bool {
         let reference = unversioned(reference);
+        let url_id = self
+            .full_url
+            .as_deref()
+            .and_then(|url| referenced_id(unversioned(url), self.kind()));
         self.full_url.as_deref() == Some(reference)
             || self
                 .id()
+                .or(url_id)
                 .is_some_and(|id| referenced_id(reference, self.kind()) == Some(id))
     }
 
@@ -290,19 +296,18 @@ pub fn check<'f>(
         .collect();
     let mut cross = Vec::new();
     CrossCheck::default().check(formulary, &courses, |f| cross.push(f));
-    // The patient's other requests whose drug cannot be read may be of any drug: what they
-    // would find with an order is said to be unchecked.
-    let unread: Vec<Finding<'static>> = read
-        .get(orders.len()..)
-        .unwrap_or_default()
-        .iter()
-        .filter(|r| r.prescription().drug.trim().is_empty())
-        .map(|r| {
+    // The patient's other requests (drafts among them) whose drug cannot be read may be of
+    // any drug: what they would find with an order is said to be unchecked.
+    let unread: Vec<(usize, Finding<'static>)> = (0..)
+        .zip(&read)
+        .filter(|(_, r)| r.prescription().drug.trim().is_empty())
+        .map(|(at, r)| {
             let id = r.fields.get(Field::RxId.index()).map_or("", String::as_str);
-            finding(
+            let finding = finding(
                 Severity::Warn,
                 format!("the patient's other MedicationRequest `{id}` names no drug rxcheck can read, so duplicate therapy and interactions with it cannot be checked: check it by hand"),
-            )
+            );
+            (at, finding)
         })
         .collect();
     read.truncate(orders.len());
@@ -326,7 +331,8 @@ pub fn check<'f>(
                     .findings
                     .extend(of_row.map(|f| f.finding(formulary, &courses, false)));
                 assessment.findings.extend(chart.findings.iter().cloned());
-                assessment.findings.extend(unread.iter().cloned());
+                let others = unread.iter().filter(|(at, _)| *at != row as usize);
+                assessment.findings.extend(others.map(|(_, f)| f.clone()));
             }
             assessment.findings.extend(r.findings);
             formulary.regrade(&mut assessment);

@@ -203,7 +203,8 @@ impl<'de> Deserialize<'de> for Status {
     }
 }
 
-/// What rxcheck reads of a Condition or an AllergyIntolerance: the same three elements.
+/// What rxcheck reads of a Condition or an AllergyIntolerance: the same three elements, and
+/// whether a Condition has abated.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Recorded {
@@ -212,6 +213,11 @@ pub struct Recorded {
     #[serde(default)]
     pub verification_status: Status,
     pub code: Option<CodeableConcept>,
+    pub abatement_date_time: Option<de::IgnoredAny>,
+    pub abatement_age: Option<de::IgnoredAny>,
+    pub abatement_period: Option<de::IgnoredAny>,
+    pub abatement_range: Option<de::IgnoredAny>,
+    pub abatement_string: Option<de::IgnoredAny>,
 }
 
 impl Recorded {
@@ -227,16 +233,26 @@ impl Recorded {
         !resolved && !refuted
     }
 
-    /// Whether it is active now: current, and active (or of no stated clinical status). A
-    /// pregnancy must be, to make one: an inactive one is a past pregnancy; so must an
-    /// allergy, to count (an inactive or resolved one is over).
+    /// Whether it is active now: current, and active (or of no stated clinical status), and
+    /// not abated (FHIR's con-4: an abated condition is not active). A pregnancy must be, to
+    /// make one: an inactive one is a past pregnancy; so must an allergy, to count (an
+    /// inactive or resolved one is over).
     pub fn is_active(&self) -> bool {
         let active = self
             .clinical_status
             .0
             .as_deref()
             .is_none_or(|s| matches!(s, "active" | "recurrence" | "relapse"));
-        active && self.is_current()
+        let abated = [
+            &self.abatement_date_time,
+            &self.abatement_age,
+            &self.abatement_period,
+            &self.abatement_range,
+            &self.abatement_string,
+        ]
+        .iter()
+        .any(|a| a.is_some());
+        active && !abated && self.is_current()
     }
 }
 
@@ -246,6 +262,9 @@ pub struct Observation {
     pub status: Option<String>,
     pub code: Option<CodeableConcept>,
     pub effective_date_time: Option<String>,
+    pub effective_instant: Option<String>,
+    pub effective_period: Option<Period>,
+    pub issued: Option<String>,
     pub value_boolean: Option<bool>,
     pub value_string: Option<String>,
     pub value_integer: Option<i64>,

@@ -287,10 +287,20 @@ fn product(
             // A reference to a Medication that is not there has been reported as such.
             let unresolved = medication.is_none() && reference(mr).is_some();
             if name.is_none() && !unresolved {
-                findings.push(finding(
-                    Severity::Invalid,
-                    "the order names no medication: give medicationCodeableConcept, or a medicationReference to a Medication".into(),
-                ));
+                let codes: Vec<String> = concepts
+                    .iter()
+                    .flat_map(|c| &c.coding)
+                    .filter_map(|c| c.code.as_deref())
+                    .map(|code| format!("`{code}`"))
+                    .collect();
+                let message = match codes.is_empty() {
+                    true => "the order names no medication: give medicationCodeableConcept, or a medicationReference to a Medication".to_string(),
+                    false => format!(
+                        "the order's medication is coded only as {}, which rxcheck does not know, and has no name: give the coding's display or the concept's text",
+                        codes.join(", ")
+                    ),
+                };
+                findings.push(finding(Severity::Invalid, message));
             }
             return name.map(|n| Product {
                 drug: n.replace(';', ","),

@@ -159,17 +159,23 @@ pub(super) fn read<'a>(
     }
     let week = latest(&statements, Kind::GestationalWeek)
         .map(|w| (When::of(&w.date), weeks_on(&w.value, &w.date, as_of)));
+    // Stated more than 45 weeks ago.
+    let stale = |p: &Statement| {
+        When::of(&p.date).days().is_some_and(|(_, last)| {
+            (as_of - last).num_days() > i64::from(MAX_GESTATIONAL_WEEK) * 7
+        })
+    };
     // A pregnancy stated so long ago that it must be over is none now: its status is unknown.
     let over = |p: &Statement| {
         let when = When::of(&p.date);
-        let stale = when.days().is_some_and(|(_, last)| {
-            (as_of - last).num_days() > i64::from(MAX_GESTATIONAL_WEEK) * 7
-        });
+        let stale = stale(p);
         // A week recorded no earlier than the statement, past the last week by now.
         let past = week
             .as_ref()
             .is_some_and(|(recorded, now)| now.is_empty() && !when.after(*recorded));
-        p.value == "yes" && (stale || past)
+        // A "yes" over 45 weeks old is a pregnancy that is over; a "no" as old says nothing
+        // of today either: both leave the status unknown.
+        (p.value == "yes" && (stale || past)) || (p.value == "no" && stale)
     };
     if let Some(p) = latest(&statements, Kind::Pregnant).filter(|p| !over(p)) {
         chart.fields.push((Field::Pregnant, p.value.clone()));
@@ -177,7 +183,9 @@ pub(super) fn read<'a>(
     if let Some((_, now)) = week {
         chart.fields.push((Field::GestationalWeek, now));
     }
-    if let Some(b) = latest(&statements, Kind::Breastfeeding) {
+    // Not breastfeeding, so long ago, says nothing of today (breastfeeding then may go on).
+    let breastfeeding = latest(&statements, Kind::Breastfeeding);
+    if let Some(b) = breastfeeding.filter(|b| !(b.value == "no" && stale(b))) {
         chart.fields.push((Field::Breastfeeding, b.value.clone()));
     }
     chart.fields.push((Field::Conditions, conditions.join(";")));
@@ -340,7 +348,14 @@ fn observation(o: &Observation, at: &Located, chart: &mut Chart, statements: &mu
     let value = status_value(kind, o.value());
     match value {
         Some(value) => {
-            let date = o.effective_date_time.clone().unwrap_or_default();
+            // When it held: its effective[x] (a period's end, or its start), else when issued.
+            let period = o.effective_period.as_ref();
+            let date = (o.effective_date_time.as_ref())
+                .or(o.effective_instant.as_ref())
+                .or(period.and_then(|p| p.end.as_ref().or(p.start.as_ref())))
+                .or(o.issued.as_ref())
+                .cloned()
+                .unwrap_or_default();
             remember(statements, kind, &date, value);
         }
         None => chart.findings.push(finding(
@@ -476,7 +491,15 @@ fn condition(
     if out.len() > before {
         return;
     }
-    if let Some(id) = texts(code).find_map(|t| formulary.find_condition(t)) {
+    // A display named exactly, SNOMED CT's semantic tag aside (`Asthma (disorder)`).
+    let untagged = |t: &str| {
+        let t = t.trim();
+        match t.strip_suffix(')').and_then(|rest| rest.rsplit_once(" (")) {
+            Some((name, _)) => name.to_string(),
+            None => t.to_string(),
+        }
+    };
+    if let Some(id) = texts(code).find_map(|t| formulary.find_condition(&untagged(t))) {
         if let Some(condition) = formulary.conditions.get(id) {
             out.push(condition.id.clone());
         }
@@ -508,7 +531,7 @@ fn condition(
             Some(condition) => findings.push(finding(
                 Severity::Warn,
                 format!(
-                    "`{}` ({name}) is coded in no terminology the formulary lists for its conditions, and its name speaks of {} (`{}`): check it against the contraindications by hand",
+                    "`{}` ({name}) is coded in no code the formulary lists for its conditions, and its name speaks of {} (`{}`): check it against the contraindications by hand",
                     at.path, condition.label, condition.id
                 ),
             )),
@@ -516,7 +539,7 @@ fn condition(
             None => findings.push(finding(
                 Severity::Info,
                 format!(
-                    "`{}` ({name}) is coded in no terminology the formulary lists for its conditions; it is not checked",
+                    "`{}` ({name}) is coded in no code the formulary lists for its conditions; it is not checked",
                     at.path,
                 ),
             )),
@@ -525,7 +548,7 @@ fn condition(
         (true, None) => findings.push(finding(
             Severity::Warn,
             format!(
-                "`{}` is coded in no terminology the formulary lists for its conditions and has no name, so it cannot be checked against the contraindications: check it by hand",
+                "`{}` is coded in no code the formulary lists for its conditions and has no name, so it cannot be checked against the contraindications: check it by hand",
                 at.path,
             ),
         )),
@@ -539,7 +562,8 @@ fn condition(
 }
 
 /// The status a Condition's code records, if it records one: a pregnancy (SNOMED CT
-/// 77386006, or ICD-10 Z33, Z34, O09) or breastfeeding (SNOMED CT 413712001, or ICD-10 Z39.1,
+/// 77386006 pregnant or 72892002 normal pregnancy, or the ICD-10 codes of
+/// [`PREGNANCY_ICD10`]) or breastfeeding (SNOMED CT 413712001, or ICD-10 Z39.1,
 /// care of the lactating mother).
 fn status_coded(code: &CodeableConcept) -> Option<Kind> {
     code.coding.iter().find_map(|c| {
@@ -549,7 +573,7 @@ fn status_coded(code: &CodeableConcept) -> Option<Kind> {
                 && normalize_icd10(k).is_some_and(|k| codes.iter().any(|p| k.starts_with(p)))
         };
         let snomed = |code: &str| is_system(c.system.as_deref(), "snomed") && k == code;
-        if snomed("77386006") || icd10(&PREGNANCY_ICD10) {
+        if snomed("77386006") || snomed("72892002") || icd10(&PREGNANCY_ICD10) {
             Some(Kind::Pregnant)
         } else if snomed("413712001") || icd10(&BREASTFEEDING_ICD10) {
             Some(Kind::Breastfeeding)
