@@ -368,11 +368,19 @@ mod diclofenac {
             Reject,
             &["frequency:diclofenac.tablet.dosage.over_15.times_per_day.max"],
         );
+        // Once a day is endorsed with a low dose only, not more than the daily minimum at once.
         expect(
-            &with(&DIC_TAB, &[("dose", "100 mg"), ("times", "1")]),
+            &with(&DIC_TAB, &[("dose", "75 mg"), ("times", "1")]),
             Ok,
             &["info frequency:diclofenac.tablet.dosage.over_15.times_per_day.min"],
         );
+        for dose in ["100 mg", "150 mg"] {
+            expect(
+                &with(&DIC_TAB, &[("dose", dose), ("times", "1")]),
+                Warn,
+                &["warn frequency:diclofenac.tablet.dosage.over_15.times_per_day.min"],
+            );
+        }
         expect(
             &with(&DIC_TAB, &[("dose", "25 mg"), ("times", "1")]),
             Warn,
@@ -995,20 +1003,22 @@ mod indomethacin {
             Reject,
             &["age:indomethacin.gel.min_age"],
         );
-        // "Since the 7th month": weeks 24-27 are the warn band between the readings.
+        // "Since the 7th month": six months are 26 weeks; weeks 24-25 are a warn band.
         expect(&with(&ok, &[("pregnant", "yes"), ("week", "23")]), Ok, &[]);
-        for week in ["24", "27"] {
+        for week in ["24", "25"] {
             expect(
                 &with(&ok, &[("pregnant", "yes"), ("week", week)]),
                 Warn,
-                &["pregnancy:indomethacin.gel.pregnancy.weeks_24_27"],
+                &["pregnancy:indomethacin.gel.pregnancy.weeks_24_25"],
             );
         }
-        expect(
-            &with(&ok, &[("pregnant", "yes"), ("week", "28")]),
-            Reject,
-            &["pregnancy:indomethacin.pregnancy.weeks_28_45"],
-        );
+        for week in ["26", "27", "28"] {
+            expect(
+                &with(&ok, &[("pregnant", "yes"), ("week", week)]),
+                Reject,
+                &["pregnancy:indomethacin.pregnancy.weeks_26_45"],
+            );
+        }
         expect(
             &with(&ok, &[("conditions", "damaged_skin")]),
             Reject,
@@ -1620,12 +1630,16 @@ mod round_two {
             &[("strength", "5%"), ("dose", "10 cm"), ("times", "3")],
         );
         let gel = with(&DIC_GEL, &[("dose", "2 g"), ("times", "3")]);
-        for order in [&ointment, &gel] {
-            let at = |week| with(order, &[("pregnant", "yes"), ("week", week)]);
-            expect(&at("23"), Ok, &[]);
-            expect(&at("24"), Warn, &["warn pregnancy:"]);
-            expect(&at("27"), Warn, &["warn pregnancy:"]);
-            expect(&at("28"), Reject, &["reject pregnancy:"]);
+        // "The last 3 months" from week 28; "since the 7th month" from week 26.
+        for (order, first) in [(&gel, 28), (&ointment, 26)] {
+            let at = |week: u32| {
+                let week: &'static str = week.to_string().leak();
+                with(order, &[("pregnant", "yes"), ("week", week)])
+            };
+            expect(&at(23), Ok, &[]);
+            expect(&at(24), Warn, &["warn pregnancy:"]);
+            expect(&at(first - 1), Warn, &["warn pregnancy:"]);
+            expect(&at(first), Reject, &["reject pregnancy:"]);
         }
     }
 

@@ -227,6 +227,16 @@ fn apply<'f>(
                 source,
             );
         } else if let Some(min) = rule.times_per_day.0.filter(|&m| times < m) {
+            // Fewer intakes are endorsed with a low dose only: not a whole day's dose at once
+            // (150 mg of diclofenac once a day), which goes beyond the form's usual daily minimum.
+            let low = match (req.daily, rule.per_day.min) {
+                (Some(daily), Some(floor)) => daily.top <= floor,
+                _ => true,
+            };
+            let below = match low {
+                true => below,
+                false => BelowGrade::of_plain(source),
+            };
             let message = || {
                 format!(
                     "{times} times a day is fewer than the minimum of {min} for {}{}",
@@ -301,11 +311,16 @@ impl<'f> BelowGrade<'f> {
                 source: b.citation.as_str(),
                 note: "; the reference endorses lower doses here",
             },
-            None => BelowGrade {
-                severity: Severity::Warn,
-                source,
-                note: "",
-            },
+            None => BelowGrade::of_plain(source),
+        }
+    }
+
+    /// Not endorsed: `warn` on the dosage sentence.
+    fn of_plain(source: &'f str) -> Self {
+        BelowGrade {
+            severity: Severity::Warn,
+            source,
+            note: "",
         }
     }
 }
