@@ -1475,6 +1475,15 @@ mod round_two {
             let (_, found) = check(&with(&diclofenac, &[("co", name)]));
             assert!(found.iter().any(|f| f == hepatotoxic), "{name}: {found:?}");
         }
+        // When the drug of the class is a topical form, the interaction is only advice (low
+        // systemic absorption), as a duplicate is: a diclofenac gel beside nimesulide, or
+        // nimesulide beside a diclofenac gel.
+        let advice = "info interaction:nimesulide.interaction.hepatotoxic";
+        let gel = with(&DIC_GEL, &[("dose", "2 g"), ("times", "3")]);
+        let (_, found) = check(&with(&gel, &[("co", "nimesulide")]));
+        assert!(found.iter().any(|f| f == advice), "{found:?}");
+        let (_, found) = check(&with(&nim(), &[("co", "Voltaren gel")]));
+        assert!(found.iter().any(|f| f == advice), "{found:?}");
         // Indomethacin is not, so only the duplicate therapy is found.
         let indomethacin = with(&IND_TAB, &[("dose", "25 mg"), ("times", "2")]);
         let (_, found) = check(&with(&indomethacin, &[("co", "nimesulide")]));

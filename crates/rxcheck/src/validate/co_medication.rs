@@ -3,7 +3,8 @@
 //! formulary's own rules name the ordered drug's class in.
 
 use super::co_therapy::{
-    OtherDrug, duplicate_rules, duplicate_severity, interaction_rules, interactions_from,
+    OtherDrug, duplicate_rules, duplicate_severity, interaction_rules, interaction_severity,
+    interactions_from, topical_note,
 };
 use super::{cite, verb};
 use crate::finding::{Assessment, Category};
@@ -59,29 +60,26 @@ pub(super) fn check<'f>(req: &Request<'f, '_>, t: &Target<'f>, out: &mut Assessm
             let note = substance.notes.iter().find(|(c, _)| *c == class);
             let note = || note.map_or(String::new(), |(_, note)| format!(" ({note})"));
             let class = f.classes.get(class).map_or("", |c| c.label.as_str());
+            let severity = interaction_severity(rule, other.systemic);
             let message = || {
                 format!(
-                    "co-medication `{}` is one of the {class}{}: {} with it: {}",
+                    "co-medication `{}` is one of the {class}{}: {} with it: {}{}",
                     named.text,
                     note(),
                     t.name(),
-                    verb(rule.rule.severity)
+                    verb(severity),
+                    topical_note(other.systemic)
                 )
             };
-            cite(
-                out,
-                f,
-                Category::Interaction,
-                rule.rule.severity,
-                &rule.rule,
-                message,
-            );
+            cite(out, f, Category::Interaction, severity, &rule.rule, message);
         }
         let other_drug = other.drug.filter(|&d| d != t.drug_index);
         let Some(other_drug) = other_drug.and_then(|d| f.drugs.get(d)) else {
             continue;
         };
+        // The ordered drug is the one of the class the other's rule names.
         for (rule, class, _) in interactions_from(t.profile, &t.drug.classes, other_drug) {
+            let severity = interaction_severity(rule, t.form.systemic);
             let class = f.classes.get(class).map_or("", |c| c.label.as_str());
             let message = || {
                 let text = named.text;
@@ -91,19 +89,13 @@ pub(super) fn check<'f>(req: &Request<'f, '_>, t: &Target<'f>, out: &mut Assessm
                     false => format!("`{text}` ({id})"),
                 };
                 format!(
-                    "{} is one of the {class}, which the rules of co-medication {which} name: {}",
+                    "{} is one of the {class}, which the rules of co-medication {which} name: {}{}",
                     t.name(),
-                    verb(rule.rule.severity)
+                    verb(severity),
+                    topical_note(t.form.systemic)
                 )
             };
-            cite(
-                out,
-                f,
-                Category::Interaction,
-                rule.rule.severity,
-                &rule.rule,
-                message,
-            );
+            cite(out, f, Category::Interaction, severity, &rule.rule, message);
         }
     }
 }

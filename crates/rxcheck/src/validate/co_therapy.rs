@@ -37,6 +37,23 @@ pub fn duplicate_severity(rule: &DuplicateRule, both_systemic: bool) -> Severity
     }
 }
 
+/// An interaction's severity: its rule's, or only advice when the other drug is of no
+/// systemic form (a gel: low systemic absorption), as for a duplicate.
+pub fn interaction_severity(rule: &ClassRule, systemic: bool) -> Severity {
+    match systemic {
+        true => rule.rule.severity,
+        false => Severity::Info,
+    }
+}
+
+/// What an interaction's message adds when the other drug is topical.
+pub fn topical_note(systemic: bool) -> &'static str {
+    match systemic {
+        true => "",
+        false => " (a topical form: low systemic absorption)",
+    }
+}
+
 /// The interaction rules of drug `own`'s `profile` that `other` triggers, each with the class
 /// that matched; a drug does not interact with itself.
 pub fn interaction_rules<'p>(

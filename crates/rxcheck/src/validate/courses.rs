@@ -10,7 +10,8 @@ mod tests;
 mod totals;
 
 use super::co_therapy::{
-    OtherDrug, duplicate_rules, duplicate_severity, interaction_rules, interactions_from,
+    OtherDrug, duplicate_rules, duplicate_severity, interaction_rules, interaction_severity,
+    interactions_from, topical_note,
 };
 use crate::finding::{Category, Finding, Rows, Severity};
 use crate::formulary::{
@@ -210,15 +211,22 @@ enum Cross<'f> {
         rule: &'f DuplicateRule,
         both_systemic: bool,
     },
-    /// `class` is the class of the first other row that matched.
-    Interaction { rule: &'f ClassRule, class: usize },
+    /// `class` is the class of the first other row that matched; `systemic`: whether any of
+    /// those rows, the drugs of the class, is of a systemic form (else only advice).
+    Interaction {
+        rule: &'f ClassRule,
+        class: usize,
+        systemic: bool,
+    },
     /// A rule of another drug's, `drug` (a formulary drug), whose `class` the course's drug
-    /// is of; `place` is the rule's among that drug's rules of any form.
+    /// is of; `place` is the rule's among that drug's rules of any form; `systemic`: whether
+    /// the course's form is (the drug of the class; else only advice).
     InteractionFrom {
         drug: &'f Drug,
         rule: &'f ClassRule,
         class: usize,
         place: usize,
+        systemic: bool,
     },
 }
 
@@ -324,7 +332,12 @@ impl<'f> CrossFinding<'f> {
                     rule.rule.source,
                 )
             }
-            Cross::InteractionFrom { rule, class, .. } => {
+            Cross::InteractionFrom {
+                rule,
+                class,
+                systemic,
+                ..
+            } => {
                 let label = formulary
                     .classes
                     .get(class)
@@ -337,7 +350,7 @@ impl<'f> CrossFinding<'f> {
                 };
                 let own = own.map_or("", |d| d.id.as_str());
                 (
-                    rule.rule.severity,
+                    interaction_severity(rule, systemic),
                     Category::Interaction,
                     rule.rule.rule.as_str(),
                     message(&|text| {
@@ -349,19 +362,24 @@ impl<'f> CrossFinding<'f> {
                             ": ",
                             own,
                             " is one of them",
+                            topical_note(systemic),
                         ]
                         .concat()
                     }),
                     rule.rule.source,
                 )
             }
-            Cross::Interaction { rule, class } => {
+            Cross::Interaction {
+                rule,
+                class,
+                systemic,
+            } => {
                 let label = formulary
                     .classes
                     .get(class)
                     .map_or("", |c| c.label.as_str());
                 (
-                    rule.rule.severity,
+                    interaction_severity(rule, systemic),
                     Category::Interaction,
                     rule.rule.rule.as_str(),
                     message(&|text| {
@@ -370,6 +388,7 @@ impl<'f> CrossFinding<'f> {
                             text,
                             ": one of the ",
                             label,
+                            topical_note(systemic),
                         ]
                         .concat()
                     }),
@@ -423,7 +442,11 @@ impl<'f> CrossFinding<'f> {
                 out.put_u32(place);
                 out.put_u8(u8::from(both_systemic));
             }
-            Cross::Interaction { rule, class } => {
+            Cross::Interaction {
+                rule,
+                class,
+                systemic,
+            } => {
                 let place = profile?
                     .interactions
                     .iter()
@@ -432,15 +455,21 @@ impl<'f> CrossFinding<'f> {
                 out.put_u8(2);
                 out.put_u32(place);
                 out.put_u32(class);
+                out.put_u8(u8::from(systemic));
             }
             Cross::InteractionFrom {
-                drug, class, place, ..
+                drug,
+                class,
+                place,
+                systemic,
+                ..
             } => {
                 let drug = formulary.drugs.iter().position(|d| std::ptr::eq(d, drug))?;
                 out.put_u8(4);
                 for n in [drug, place, class] {
                     out.put_u32(u32::try_from(n).ok()?);
                 }
+                out.put_u8(u8::from(systemic));
             }
         }
         out.put_u32(self.involved);
@@ -477,11 +506,13 @@ impl<'f> CrossFinding<'f> {
                     rule: drug.any_form_interactions.get(place)?,
                     class: take.u32()? as usize,
                     place,
+                    systemic: take.u8()? != 0,
                 });
                 (None, Decimal::ZERO, 0, 0)
             }
             _ => (None, Decimal::ZERO, take.u32()?, take.u32()?),
         };
+        let systemic = kind == 2 && take.u8()? != 0;
         let involved = take.u32()?;
         let named = take.u8()?;
         let mut courses = Vec::with_capacity(usize::from(named) + 1);
@@ -513,6 +544,7 @@ impl<'f> CrossFinding<'f> {
             _ => Cross::Interaction {
                 rule: profile?.interactions.get(place as usize)?,
                 class: flag as usize,
+                systemic,
             },
         };
         let finding = CrossFinding {
@@ -875,7 +907,7 @@ impl<'f> CrossCheck<'f> {
                     .any(|r| std::ptr::eq(r, rule))
                     .then_some(rule.class)
             };
-            if let Some((involved, all_systemic)) = self.ask(course, own, matches) {
+            if let Some((involved, all_systemic, _)) = self.ask(course, own, matches) {
                 let what = Cross::Duplicate {
                     rule,
                     both_systemic: systemic && all_systemic,
@@ -889,8 +921,12 @@ impl<'f> CrossCheck<'f> {
                     .find(|(r, _)| std::ptr::eq(*r, rule))
                     .map(|(_, class)| class)
             };
-            if let Some((involved, _)) = self.ask(course, own, matches) {
-                let what = Cross::Interaction { rule, class: 0 };
+            if let Some((involved, _, systemic)) = self.ask(course, own, matches) {
+                let what = Cross::Interaction {
+                    rule,
+                    class: 0,
+                    systemic,
+                };
                 self.pending.push(CrossFinding::new(index, what, involved));
             }
         }
@@ -900,7 +936,12 @@ impl<'f> CrossCheck<'f> {
     /// formulary drugs, from those drugs' rules ([`interactions_from`]): one finding per rule
     /// id, in the order of the drugs and their rules.
     fn interactions_from(&mut self, formulary: &'f Formulary, course: &Course<'f>, index: u32) {
-        let CourseDrug::Covered { drug: own, .. } = course.drug else {
+        let CourseDrug::Covered {
+            drug: own,
+            systemic,
+            ..
+        } = course.drug
+        else {
             return;
         };
         let own = usize::from(own);
@@ -937,6 +978,7 @@ impl<'f> CrossCheck<'f> {
                             rule,
                             class,
                             place,
+                            systemic,
                         };
                         self.pending.push(CrossFinding::new(index, what, count));
                         self.pending.len() - 1
@@ -949,16 +991,17 @@ impl<'f> CrossCheck<'f> {
     }
 
     /// Asks for the courses overlapping `course` of every other drug that `matches` (giving
-    /// the class it matched on), for the finding to be pushed next: how many courses, and
-    /// whether all are systemic. `None` when there are none (and nothing was asked).
+    /// the class it matched on), for the finding to be pushed next: how many courses, whether
+    /// all are systemic, and whether any is. `None` when there are none (and nothing was
+    /// asked).
     fn ask(
         &mut self,
         course: &Course<'f>,
         own: usize,
         matches: impl Fn(&OtherDrug<'_>) -> Option<usize>,
-    ) -> Option<(u32, bool)> {
+    ) -> Option<(u32, bool, bool)> {
         let finding = self.pending.len() as u32;
-        let (mut involved, mut all_systemic) = (0, true);
+        let (mut involved, mut all_systemic, mut any_systemic) = (0, true, false);
         let (from, to) = (course.start, course.last_day());
         for (set, drug) in (0..).zip(&self.drugs) {
             let Some(class) = matches(drug).filter(|_| drug.drug != Some(own)) else {
@@ -970,9 +1013,10 @@ impl<'f> CrossCheck<'f> {
             }
             involved += count;
             all_systemic &= drug.systemic;
+            any_systemic |= drug.systemic;
             self.queries.push(Query { set, from, to });
             self.asked_for.push((finding, class));
         }
-        (involved > 0).then_some((involved, all_systemic))
+        (involved > 0).then_some((involved, all_systemic, any_systemic))
     }
 }

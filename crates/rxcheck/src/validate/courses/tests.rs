@@ -176,12 +176,14 @@ where
     }
     for rule in &profile.interactions {
         let mut class = None;
+        let mut systemic = false;
         let hits: Vec<&Course<'f>> = as_other
             .iter()
             .filter(|(_, o)| {
                 let hit =
                     interaction_rules(profile, own_index, o).find(|(r, _)| std::ptr::eq(*r, rule));
                 class = class.or(hit.map(|(_, c)| c));
+                systemic |= hit.is_some() && o.systemic;
                 hit.is_some()
             })
             .map(|(c, _)| *c)
@@ -193,8 +195,8 @@ where
             .classes
             .get(class)
             .map_or("", |c| c.label.as_str());
-        let what = format!("one of the {label}");
-        let severity = rule.rule.severity;
+        let what = format!("one of the {label}{}", topical_note(systemic));
+        let severity = interaction_severity(rule, systemic);
         found.push(naming_rows(
             formulary,
             course,
@@ -230,15 +232,17 @@ where
         hits.sort_by_key(|c| c.row);
         let text = describe_all(formulary, &hits, hits.len());
         let label = &formulary.classes[class].label;
+        // The course's own drug is the one of the class the rule names.
         found.push(Finding {
             rows: Some(Box::new(rows(&hits, course, hits.len()))),
             ..Finding::new(
-                rule.rule.severity,
+                interaction_severity(rule, *systemic),
                 Category::Interaction,
                 rule.rule.rule.as_str(),
                 format!(
-                    "prescribed at the same time as {text}, whose rules name the {label}: {} is one of them",
-                    drug.id
+                    "prescribed at the same time as {text}, whose rules name the {label}: {} is one of them{}",
+                    drug.id,
+                    topical_note(*systemic)
                 ),
                 formulary.citation(rule.rule.source),
             )
