@@ -1179,8 +1179,8 @@ fn statuses_are_dated_by_any_effective_time_expire_and_end_with_their_condition(
         json!({"effectiveDateTime": "2020-01-01"}),
     );
     assert_eq!(verdict(vec![not_breastfeeding.clone(), long_ago]).0, "warn");
-    // A pregnancy Condition that abated is over, whatever its status says; a condition of the
-    // pregnancy (gestational diabetes) or SNOMED CT's normal pregnancy is one.
+    // A pregnancy Condition that abated is over, whatever its status says; weeks of gestation
+    // (ICD-10-CM Z3A) or SNOMED CT's normal pregnancy is one.
     let condition = |coding: Value, more: Value| {
         let mut c = json!({"resourceType": "Condition", "code": {"coding": [coding]}});
         if let (Some(c), Some(more)) = (c.as_object_mut(), more.as_object()) {
@@ -1204,7 +1204,7 @@ fn statuses_are_dated_by_any_effective_time_expire_and_end_with_their_condition(
     ]);
     assert_eq!(v, "ok", "{rules:?}");
     for coding in [
-        json!({"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "O24.410"}),
+        json!({"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "Z3A.30"}),
         json!({"system": "http://snomed.info/sct", "code": "72892002"}),
     ] {
         let pregnancy = condition(coding.clone(), json!({}));

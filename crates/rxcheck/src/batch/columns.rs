@@ -460,6 +460,7 @@ const SPEAKS_OF: [(&str, &[&str]); 3] = [
             "hypersensitiv",
             "гиперчувствит",
             "drugsensitivit",
+            "sensitivities",
             "adversereaction",
             "adversedrug",
             "contraindicateddrug",
@@ -486,6 +487,7 @@ const SPEAKS_OF: [(&str, &[&str]); 3] = [
             "анамнез",
             "illnesses",
             "pastillness",
+            "chronicillness",
         ],
     ),
     (
@@ -509,13 +511,15 @@ const SPEAKS_OF: [(&str, &[&str]); 3] = [
             "interactingdrug",
             "текущиепрепарат",
             "принимаем",
+            "лекарств",
+            "concurrenttherap",
         ],
     ),
 ];
 
 /// Words that make a header about a list something other than the list (`dx_date`,
 /// `allergy_reviewed_by`, `current_drug_price`).
-const ABOUT_THE_LIST: [&str; 15] = [
+const ABOUT_THE_LIST: [&str; 17] = [
     "date",
     "dt",
     "time",
@@ -531,6 +535,8 @@ const ABOUT_THE_LIST: [&str; 15] = [
     "flag",
     "severity",
     "count",
+    "форма",
+    "стоимость",
 ];
 
 /// Words that name a person, endings that make a header their id, and other words such an id
@@ -720,6 +726,10 @@ mod tests {
             ("interacting_drugs", "co_medications"),
             ("Текущие препараты", "co_medications"),
             ("принимаемые препараты", "co_medications"),
+            ("Текущие лекарства", "co_medications"),
+            ("Sensitivities", "allergies"),
+            ("chronic_illness", "conditions"),
+            ("concurrent_therapy", "co_medications"),
             ("PMHx", "conditions"),
             ("past_medical_history", "conditions"),
             ("anamnesis", "conditions"),

@@ -203,8 +203,8 @@ impl<'de> Deserialize<'de> for Status {
     }
 }
 
-/// What rxcheck reads of a Condition or an AllergyIntolerance: the same three elements, and
-/// whether a Condition has abated.
+/// What rxcheck reads of a Condition or an AllergyIntolerance: the same three elements, when
+/// a Condition began or was recorded, and whether it has abated.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Recorded {
@@ -213,6 +213,8 @@ pub struct Recorded {
     #[serde(default)]
     pub verification_status: Status,
     pub code: Option<CodeableConcept>,
+    pub onset_date_time: Option<String>,
+    pub recorded_date: Option<String>,
     pub abatement_date_time: Option<de::IgnoredAny>,
     pub abatement_age: Option<de::IgnoredAny>,
     pub abatement_period: Option<de::IgnoredAny>,

@@ -124,7 +124,10 @@ pub(super) fn read<'a>(
             }
             "Condition" => match at.read::<Recorded>() {
                 Ok(c) => match c.code.as_ref().and_then(status_coded) {
-                    Some(kind) if c.is_active() => status_conditions.push(kind),
+                    Some(kind) if c.is_active() => {
+                        let when = c.onset_date_time.or(c.recorded_date);
+                        status_conditions.push((kind, when));
+                    }
                     Some(_) => {}
                     None if c.is_current() => condition(
                         formulary,
@@ -150,12 +153,17 @@ pub(super) fn read<'a>(
             _ => {}
         }
     }
-    // An active Condition says what holds now, the day of the check: an older Observation
-    // does not outweigh it, and one of the same day ties, when the status that reports most
-    // wins.
+    // An active Condition says what held when it began (or was recorded), or else on the day
+    // of the check: an older Observation does not outweigh it, one of the same day ties (the
+    // status that reports most wins), and a pregnancy that began over 45 weeks ago is over.
     let today = as_of.format("%Y-%m-%d").to_string();
-    for kind in status_conditions {
-        remember(&mut statements, kind, &today, "yes".into());
+    for (kind, when) in status_conditions {
+        remember(
+            &mut statements,
+            kind,
+            when.as_deref().unwrap_or(&today),
+            "yes".into(),
+        );
     }
     let week = latest(&statements, Kind::GestationalWeek)
         .map(|w| (When::of(&w.date), weeks_on(&w.value, &w.date, as_of)));

@@ -14,17 +14,27 @@ pub struct Named<'f, 'r> {
 
 /// The names of a list, each resolved; an item that names nothing as a whole but joins
 /// names (`penicillin + ibuprofen`, `amlodipine/methotrexate`) gives each of them, when a
-/// part after the first names something (`penicillin with rash/hives` is penicillin).
+/// part after the first names something; else the item whole, or its first part when only
+/// that names something (`penicillin rash/hives` is penicillin, `ibuprofen/prn` ibuprofen).
 pub(super) fn resolve<'f, 'r>(f: &'f Formulary, list: &'r str) -> Vec<Named<'f, 'r>> {
     let mut names = Vec::new();
     for item in list_items(list) {
-        let parts = joined(item).filter(|_| !f.lookup_name(item).is_known());
-        let parts = parts.map(|parts| parts.into_iter().map(|p| lookup_item(f, p)).collect());
-        match parts
-            .filter(|parts: &Vec<Named<'f, 'r>>| parts.iter().skip(1).any(|p| p.known.is_known()))
-        {
-            Some(parts) => names.extend(parts),
-            None => names.push(lookup_item(f, item)),
+        let parts: Option<Vec<Named<'f, 'r>>> = joined(item)
+            .filter(|_| !f.lookup_name(item).is_known())
+            .map(|parts| parts.into_iter().map(|p| lookup_item(f, p)).collect());
+        match parts {
+            Some(parts) if parts.iter().skip(1).any(|p| p.known.is_known()) => {
+                names.extend(parts);
+            }
+            // Read whole (`diclofenac gel and tablets`: its forms), or else by its first part.
+            parts => {
+                let whole = lookup_item(f, item);
+                let first = parts.and_then(|p| p.into_iter().next());
+                match first.filter(|p| !whole.known.is_known() && p.known.is_known()) {
+                    Some(first) => names.push(first),
+                    None => names.push(whole),
+                }
+            }
         }
     }
     names
@@ -36,8 +46,8 @@ const UNITS: [&str; 12] = [
 ];
 
 /// The parts of an item that joins names, as combinations and pairs are written: with `+`,
-/// `&`, ` and `, ` и `, or a `/` between two words that are not units; `None` when it joins
-/// nothing.
+/// `&`, ` and `, ` и `, ` with `, or a `/` between two words that are not units; `None` when
+/// it joins nothing.
 fn joined(item: &str) -> Option<Vec<&str>> {
     if !item.bytes().any(|b| matches!(b, b'+' | b'&' | b'/' | b' ')) {
         return None;
@@ -70,7 +80,7 @@ fn joined(item: &str) -> Option<Vec<&str>> {
             _ => {}
         }
     }
-    for joint in [" and ", " And ", " AND ", " и ", " И "] {
+    for joint in [" and ", " And ", " AND ", " и ", " И ", " with ", " With "] {
         cuts.extend(item.match_indices(joint).map(|(i, j)| (i, i + j.len())));
     }
     if cuts.is_empty() {
@@ -104,17 +114,16 @@ fn lookup_item<'f, 'r>(f: &'f Formulary, item: &'r str) -> Named<'f, 'r> {
         let after = (text.as_ptr() as usize - item.as_ptr() as usize) + text.len();
         let rest = item.get(after..).unwrap_or("");
         if let Some(drug) = f.drugs.get(named.drug) {
-            let written = named.product.into_iter().chain(
-                rest.split(|c: char| !c.is_alphanumeric())
-                    .filter_map(|w| drug.find_form(w)),
-            );
+            // A form is read from the word right after the name (past numbers: `1% gel`), as
+            // a product's name gives it; any systemic form named later wins (`gel and
+            // tablets`), but no other word makes it topical (`75 mg (external prescriber)`).
+            let mut words = rest
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|w| w.chars().any(char::is_alphabetic));
+            let next = words.next().and_then(|w| drug.find_form(w));
             let systemic = |at: &FormRef| drug.forms.get(at.form).is_some_and(|f| f.systemic);
-            let forms: Vec<FormRef> = written.collect();
-            named.product = forms
-                .iter()
-                .find(|at| systemic(at))
-                .or(forms.first())
-                .copied();
+            let later = words.filter_map(|w| drug.find_form(w)).find(systemic);
+            named.product = later.or(named.product).or(next);
         }
     }
     Named { text, known }

@@ -258,10 +258,10 @@ pub(super) fn breastfeeding(rx: &Prescription<'_>, sex: Sex, out: &mut Assessmen
 }
 
 /// ICD-10 codes that record a pregnancy, by prefix: Z33 (pregnant state), Z34 (supervision of
-/// normal pregnancy), Z3A (weeks of gestation, ICD-10-CM), O09 (supervision of high-risk
-/// pregnancy) and O10-O48 (conditions of the pregnancy, such as O24.4 gestational diabetes;
-/// not O00-O08, a pregnancy that ended, nor labour, delivery and the puerperium).
-pub const PREGNANCY_ICD10: [&str; 8] = ["Z33", "Z34", "Z3A", "O09", "O1", "O2", "O3", "O4"];
+/// normal pregnancy), Z3A (weeks of gestation, ICD-10-CM) and O09 (supervision of high-risk
+/// pregnancy). Not the other O codes, which also name conditions after a pregnancy (in the
+/// puerperium, O15.2, O24.43) or of one that ended.
+pub const PREGNANCY_ICD10: [&str; 4] = ["Z33", "Z34", "Z3A", "O09"];
 
 /// ICD-10 codes that record breastfeeding: Z39.1 (care and examination of the lactating
 /// mother).

@@ -27,6 +27,8 @@ pub(super) fn check<'f>(req: &Request<'f, '_>, t: &Target<'f>, out: &mut Assessm
             systemic: form.is_none_or(|form| form.systemic),
         };
         let same_drug = other.drug == Some(t.drug_index);
+        // An interaction of a topical form (either side) is only advice, as a duplicate is.
+        let both_systemic = t.form.systemic && other.systemic;
         for rule in duplicate_rules(t.profile, &other) {
             let severity = duplicate_severity(rule, t.form.systemic && other.systemic);
             let what = if same_drug {
@@ -60,7 +62,7 @@ pub(super) fn check<'f>(req: &Request<'f, '_>, t: &Target<'f>, out: &mut Assessm
             let note = substance.notes.iter().find(|(c, _)| *c == class);
             let note = || note.map_or(String::new(), |(_, note)| format!(" ({note})"));
             let class = f.classes.get(class).map_or("", |c| c.label.as_str());
-            let severity = interaction_severity(rule, other.systemic);
+            let severity = interaction_severity(rule, both_systemic);
             let message = || {
                 format!(
                     "co-medication `{}` is one of the {class}{}: {} with it: {}{}",
@@ -68,7 +70,7 @@ pub(super) fn check<'f>(req: &Request<'f, '_>, t: &Target<'f>, out: &mut Assessm
                     note(),
                     t.name(),
                     verb(severity),
-                    topical_note(other.systemic)
+                    topical_note(both_systemic)
                 )
             };
             cite(out, f, Category::Interaction, severity, &rule.rule, message);
@@ -77,9 +79,8 @@ pub(super) fn check<'f>(req: &Request<'f, '_>, t: &Target<'f>, out: &mut Assessm
         let Some(other_drug) = other_drug.and_then(|d| f.drugs.get(d)) else {
             continue;
         };
-        // The ordered drug is the one of the class the other's rule names.
         for (rule, class, _) in interactions_from(t.profile, &t.drug.classes, other_drug) {
-            let severity = interaction_severity(rule, t.form.systemic);
+            let severity = interaction_severity(rule, both_systemic);
             let class = f.classes.get(class).map_or("", |c| c.label.as_str());
             let message = || {
                 let text = named.text;
@@ -92,7 +93,7 @@ pub(super) fn check<'f>(req: &Request<'f, '_>, t: &Target<'f>, out: &mut Assessm
                     "{} is one of the {class}, which the rules of co-medication {which} name: {}{}",
                     t.name(),
                     verb(severity),
-                    topical_note(t.form.systemic)
+                    topical_note(both_systemic)
                 )
             };
             cite(out, f, Category::Interaction, severity, &rule.rule, message);

@@ -109,7 +109,10 @@ impl<'f> CourseDrug<'f> {
                 // A near miss of a formulary drug's name (`diclofenak`) is taken for that drug,
                 // whose course it may be.
                 let known = known.or_else(|| {
-                    let meant = formulary.misspelt_drug(drug)?;
+                    let first = drug.split_whitespace().next().unwrap_or(drug);
+                    let meant = formulary
+                        .misspelt_drug(drug)
+                        .or_else(|| formulary.misspelt_drug(first))?;
                     formulary.substance(&meant).filter(|s| s.drug.is_some())
                 });
                 CourseDrug::Other {
@@ -211,8 +214,8 @@ enum Cross<'f> {
         rule: &'f DuplicateRule,
         both_systemic: bool,
     },
-    /// `class` is the class of the first other row that matched; `systemic`: whether any of
-    /// those rows, the drugs of the class, is of a systemic form (else only advice).
+    /// `class` is the class of the first other row that matched; `systemic`: whether the
+    /// course and one of those rows are both of systemic forms (else only advice).
     Interaction {
         rule: &'f ClassRule,
         class: usize,
@@ -220,7 +223,8 @@ enum Cross<'f> {
     },
     /// A rule of another drug's, `drug` (a formulary drug), whose `class` the course's drug
     /// is of; `place` is the rule's among that drug's rules of any form; `systemic`: whether
-    /// the course's form is (the drug of the class; else only advice).
+    /// the course and one of the other drug's rows are both of systemic forms (else only
+    /// advice).
     InteractionFrom {
         drug: &'f Drug,
         rule: &'f ClassRule,
@@ -907,10 +911,10 @@ impl<'f> CrossCheck<'f> {
                     .any(|r| std::ptr::eq(r, rule))
                     .then_some(rule.class)
             };
-            if let Some((involved, all_systemic, _)) = self.ask(course, own, matches) {
+            if let Some((involved, any_systemic)) = self.ask(course, own, matches) {
                 let what = Cross::Duplicate {
                     rule,
-                    both_systemic: systemic && all_systemic,
+                    both_systemic: systemic && any_systemic,
                 };
                 self.pending.push(CrossFinding::new(index, what, involved));
             }
@@ -921,11 +925,11 @@ impl<'f> CrossCheck<'f> {
                     .find(|(r, _)| std::ptr::eq(*r, rule))
                     .map(|(_, class)| class)
             };
-            if let Some((involved, _, systemic)) = self.ask(course, own, matches) {
+            if let Some((involved, any_systemic)) = self.ask(course, own, matches) {
                 let what = Cross::Interaction {
                     rule,
                     class: 0,
-                    systemic,
+                    systemic: systemic && any_systemic,
                 };
                 self.pending.push(CrossFinding::new(index, what, involved));
             }
@@ -964,11 +968,16 @@ impl<'f> CrossCheck<'f> {
                     break;
                 }
                 let same_id = |f: &CrossFinding<'_>| matches!(f.what, Cross::InteractionFrom { rule: r, .. } if r.rule.rule == rule.rule.rule);
+                // Graded as a topical pair unless both drugs are of systemic forms.
+                let both = systemic && self.drugs.get(set as usize).is_some_and(|d| d.systemic);
                 let finding = match self.pending.iter().skip(first).position(same_id) {
                     Some(place) => {
                         let finding = first + place;
                         if let Some(f) = self.pending.get_mut(finding) {
                             f.involved += count;
+                            if let Cross::InteractionFrom { systemic, .. } = &mut f.what {
+                                *systemic |= both;
+                            }
                         }
                         finding
                     }
@@ -978,7 +987,7 @@ impl<'f> CrossCheck<'f> {
                             rule,
                             class,
                             place,
-                            systemic,
+                            systemic: both,
                         };
                         self.pending.push(CrossFinding::new(index, what, count));
                         self.pending.len() - 1
@@ -991,17 +1000,16 @@ impl<'f> CrossCheck<'f> {
     }
 
     /// Asks for the courses overlapping `course` of every other drug that `matches` (giving
-    /// the class it matched on), for the finding to be pushed next: how many courses, whether
-    /// all are systemic, and whether any is. `None` when there are none (and nothing was
-    /// asked).
+    /// the class it matched on), for the finding to be pushed next: how many courses, and
+    /// whether any is systemic. `None` when there are none (and nothing was asked).
     fn ask(
         &mut self,
         course: &Course<'f>,
         own: usize,
         matches: impl Fn(&OtherDrug<'_>) -> Option<usize>,
-    ) -> Option<(u32, bool, bool)> {
+    ) -> Option<(u32, bool)> {
         let finding = self.pending.len() as u32;
-        let (mut involved, mut all_systemic, mut any_systemic) = (0, true, false);
+        let (mut involved, mut any_systemic) = (0, false);
         let (from, to) = (course.start, course.last_day());
         for (set, drug) in (0..).zip(&self.drugs) {
             let Some(class) = matches(drug).filter(|_| drug.drug != Some(own)) else {
@@ -1012,11 +1020,10 @@ impl<'f> CrossCheck<'f> {
                 continue;
             }
             involved += count;
-            all_systemic &= drug.systemic;
             any_systemic |= drug.systemic;
             self.queries.push(Query { set, from, to });
             self.asked_for.push((finding, class));
         }
-        (involved > 0).then_some((involved, all_systemic, any_systemic))
+        (involved > 0).then_some((involved, any_systemic))
     }
 }

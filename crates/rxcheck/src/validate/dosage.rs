@@ -231,7 +231,9 @@ fn apply<'f>(
             // (150 mg of diclofenac once a day), which goes beyond the form's usual daily minimum.
             let low = match (req.daily, rule.per_day.min) {
                 (Some(daily), Some(floor)) => daily.top <= floor,
-                _ => true,
+                (Some(_), None) => true,
+                // A daily dose not known is not known to be low.
+                (None, _) => false,
             };
             let below = match low {
                 true => below,

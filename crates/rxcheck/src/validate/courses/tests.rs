@@ -60,6 +60,7 @@ where
     else {
         return Vec::new();
     };
+    let own_systemic = *systemic;
     let own_index = usize::from(*own);
     let Some(drug) = formulary.drugs.get(own_index) else {
         return Vec::new();
@@ -156,10 +157,10 @@ where
         if hits.is_empty() {
             continue;
         }
-        let all_systemic = hits.iter().all(|(_, o)| o.systemic);
+        let any_systemic = hits.iter().any(|(_, o)| o.systemic);
         let hits: Vec<&Course<'f>> = hits.into_iter().map(|(c, _)| *c).collect();
-        let severity = duplicate_severity(rule, *systemic && all_systemic);
-        let note = if *systemic && all_systemic {
+        let severity = duplicate_severity(rule, *systemic && any_systemic);
+        let note = if *systemic && any_systemic {
             ""
         } else {
             " (a topical form: low systemic absorption)"
@@ -183,7 +184,7 @@ where
                 let hit =
                     interaction_rules(profile, own_index, o).find(|(r, _)| std::ptr::eq(*r, rule));
                 class = class.or(hit.map(|(_, c)| c));
-                systemic |= hit.is_some() && o.systemic;
+                systemic |= hit.is_some() && o.systemic && own_systemic;
                 hit.is_some()
             })
             .map(|(c, _)| *c)
@@ -232,17 +233,18 @@ where
         hits.sort_by_key(|c| c.row);
         let text = describe_all(formulary, &hits, hits.len());
         let label = &formulary.classes[class].label;
-        // The course's own drug is the one of the class the rule names.
+        // A topical pair unless the course and one of the other drug's rows are systemic.
+        let both = own_systemic && hits.iter().any(|c| c.as_other(formulary).systemic);
         found.push(Finding {
             rows: Some(Box::new(rows(&hits, course, hits.len()))),
             ..Finding::new(
-                interaction_severity(rule, *systemic),
+                interaction_severity(rule, both),
                 Category::Interaction,
                 rule.rule.rule.as_str(),
                 format!(
                     "prescribed at the same time as {text}, whose rules name the {label}: {} is one of them{}",
                     drug.id,
-                    topical_note(*systemic)
+                    topical_note(both)
                 ),
                 formulary.citation(rule.rule.source),
             )
