@@ -631,6 +631,10 @@ fn a_selection_names_its_draft_order_in_any_reference_form_or_the_call_is_refuse
     let (status, body) = server.post(select, &with_lab.to_string());
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["cards"][0]["indicator"], "critical", "{body}");
+    // No selection at all checks nothing either: refused.
+    let mut empty: Value = serde_json::from_str(&call(uuid, Some("rx1"), "rx1")).unwrap();
+    empty["context"]["selections"] = json!([]);
+    assert_eq!(server.post(select, &empty.to_string()).0, 400);
     // A selection that names no draft order checks nothing: the call is refused, naming it.
     let (status, body) = server.post(select, &call(uuid, Some("rx1"), "MedicationRequest/zzz"));
     assert_eq!(status, 400);

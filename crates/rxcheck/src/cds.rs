@@ -208,6 +208,11 @@ fn selections(context: &Value, resources: &[fhir::Located]) -> Result<Option<Vec
     let Some(list) = context.get("selections").and_then(Value::as_array) else {
         return Ok(None);
     };
+    if list.is_empty() {
+        return Err(
+            "`context.selections` is empty: it names the draft orders selected, at least one; nothing was checked".into(),
+        );
+    }
     let mut selected = Vec::new();
     for item in list {
         let before = selected.len();
