@@ -1261,8 +1261,14 @@ mod typos {
     #[test]
     fn a_near_miss_allergy_or_co_medication_cannot_be_verified() {
         let base = with(&DIC_TAB, &[("dose", "50 mg"), ("times", "3")]);
+        // A formulary drug misspelt at one edit is that drug; another near miss is a warning.
         expect(
             &with(&base, &[("allergies", "diclofenc")]),
+            Reject,
+            &["allergy:diclofenac.allergy"],
+        );
+        expect(
+            &with(&base, &[("allergies", "ibuprofn")]),
             Warn,
             &["allergy:input.allergies"],
         );
@@ -1827,7 +1833,14 @@ mod round_two {
     #[test]
     fn a_topical_co_medication_is_a_topical_duplicate() {
         // As for two rows, one a gel: duplicate therapy is only advice.
-        for co in ["Voltaren gel", "diclofenac gel 1%", "Nise gel"] {
+        for co in [
+            "Voltaren gel",
+            "diclofenac gel 1%",
+            "Nise gel",
+            "diclofenac diethylamine gel",
+            "diclofenac 50 mg gel",
+            "diclofenac patch",
+        ] {
             let (_, found) = check(&with(&nim(), &[("co", co)]));
             assert!(
                 !found
@@ -1842,6 +1855,12 @@ mod round_two {
             "diclofenac gel and tablets",
             "Voltaren gel/tablets",
             "diclofenac gel 1% then tablets",
+            "diclofenac gel + oral",
+            "diclofenac gel, tablets",
+            "omeprazole + diclofenac gel and tablets",
+            "Diclofenac-Teva",
+            "diclofenak tablets",
+            "Arthrotec 50",
         ] {
             expect(
                 &with(&nim(), &[("co", co)]),

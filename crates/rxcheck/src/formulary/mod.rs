@@ -726,6 +726,18 @@ impl Formulary {
             .copied()
     }
 
+    /// Where `substance`, one of the formulary's, is among its substances.
+    pub(crate) fn place_of(&self, substance: &Substance) -> Option<usize> {
+        let size = std::mem::size_of::<Substance>().max(1);
+        let offset = (substance as *const Substance as usize)
+            .checked_sub(self.substances.as_ptr() as usize)?;
+        let place = offset / size;
+        self.substances
+            .get(place)
+            .filter(|s| std::ptr::eq(*s, substance))
+            .map(|_| place)
+    }
+
     /// The substance at `index` ([`Formulary::substance_index`]).
     pub(crate) fn substance_at(&self, index: usize) -> Option<&Substance> {
         self.substances.get(index)

@@ -145,10 +145,7 @@ impl ParseCache {
                 .map(|named| {
                     let known = Known {
                         drug: named.known.drug,
-                        substance: named
-                            .known
-                            .substance
-                            .and_then(|_| f.substance_index(named.text)),
+                        substance: named.known.substance.and_then(|s| f.place_of(s)),
                         class: named.known.class,
                         allergen: named.known.allergen,
                     };

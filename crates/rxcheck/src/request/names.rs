@@ -2,7 +2,7 @@
 //! as (a formulary drug, a class member, a class), or to nothing.
 
 use super::values::list_items;
-use crate::formulary::{FormRef, Formulary, KnownName};
+use crate::formulary::{Drug, FormRef, Formulary, KnownName};
 
 /// One name of an allergy or co-medication list, as given and as known.
 #[derive(Debug, Clone, Copy)]
@@ -37,7 +37,42 @@ pub(super) fn resolve<'f, 'r>(f: &'f Formulary, list: &'r str) -> Vec<Named<'f, 
             }
         }
     }
+    forms_of_the_drug_before(f, &mut names);
     names
+}
+
+/// An item that names only a form or route (`diclofenac gel, tablets`; `omeprazole +
+/// diclofenac gel and tablets`) tells the form of the drug before it: a systemic one makes
+/// that drug systemic. Such an item is no name of its own.
+fn forms_of_the_drug_before(f: &Formulary, names: &mut Vec<Named<'_, '_>>) {
+    let mut drug_at: Option<usize> = None;
+    let mut at = 0;
+    while let Some(named) = names.get(at).copied() {
+        let previous = drug_at.and_then(|i| Some((i, names.get(i)?.known.drug?)));
+        let form = previous.and_then(|(i, r)| {
+            let form = form_written(f.drugs.get(r.drug)?, named.text)?;
+            let systemic = f.drugs.get(r.drug)?.forms.get(form.form)?.systemic;
+            Some((i, form, systemic))
+        });
+        match (named.known.is_known(), form) {
+            (false, Some((i, form, systemic))) => {
+                if let Some(drug) = names.get_mut(i).and_then(|n| n.known.drug.as_mut()) {
+                    if systemic {
+                        drug.product = Some(form);
+                    }
+                }
+                names.remove(at);
+            }
+            (known, _) => {
+                if known && named.known.drug.is_some() {
+                    drug_at = Some(at);
+                } else if known {
+                    drug_at = None;
+                }
+                at += 1;
+            }
+        }
+    }
 }
 
 /// Units a `/` may stand between (`mg/ml`), where it joins no names.
@@ -109,39 +144,114 @@ const MAX_WORDS: usize = 8;
 /// gel and tablets` acts on the whole body).
 fn lookup_item<'f, 'r>(f: &'f Formulary, item: &'r str) -> Named<'f, 'r> {
     let known = |part: &str| Some(f.lookup_name(part)).filter(KnownName::is_known);
-    let (text, mut known) = named_part(item, known).unwrap_or((item, KnownName::default()));
+    // A formulary drug misspelt, with words after it (`diclofenak tablets`), is that drug.
+    let misspelt = |part: &str| {
+        let meant = f.misspelt_drug(part)?;
+        known(&meant)
+    };
+    let (text, mut known) = named_part(item, known)
+        .or_else(|| named_part(item, misspelt))
+        .unwrap_or((item, KnownName::default()));
     if let Some(named) = known.drug.as_mut() {
         let after = (text.as_ptr() as usize - item.as_ptr() as usize) + text.len();
         let rest = item.get(after..).unwrap_or("");
         if let Some(drug) = f.drugs.get(named.drug) {
-            // A form is read from the word right after the name (past numbers: `1% gel`), as
-            // a product's name gives it; any systemic form named later wins (`gel and
-            // tablets`), but no other word makes it topical (`75 mg (external prescriber)`).
-            let mut words = rest
-                .split(|c: char| !c.is_alphanumeric())
-                .filter(|w| w.chars().any(char::is_alphabetic));
-            let next = words.next().and_then(|w| drug.find_form(w));
-            let systemic = |at: &FormRef| drug.forms.get(at.form).is_some_and(|f| f.systemic);
-            let later = words.filter_map(|w| drug.find_form(w)).find(systemic);
-            named.product = later.or(named.product).or(next);
+            named.product = form_written(drug, rest).or(named.product);
         }
     }
     Named { text, known }
 }
 
+/// Words of a salt, strength or unit that may stand between a drug's name and its form
+/// (`diclofenac diethylamine gel`, `diclofenac 50 mg gel`).
+const BEFORE_A_FORM: [&str; 10] = [
+    "sodium",
+    "potassium",
+    "diethylamine",
+    "epolamine",
+    "mg",
+    "g",
+    "mcg",
+    "ml",
+    "натрия",
+    "калия",
+];
+
+/// Words of a systemic route (`diclofenac gel + oral`).
+const SYSTEMIC_ROUTES: [&str; 9] = [
+    "oral",
+    "orally",
+    "po",
+    "im",
+    "intramuscular",
+    "iv",
+    "per",
+    "внутрь",
+    "перорально",
+];
+
+/// Words of topical products that are forms of no formulary drug (`diclofenac patch`).
+const TOPICAL_WORDS: [&str; 8] = [
+    "patch",
+    "plaster",
+    "drops",
+    "spray",
+    "пластырь",
+    "капли",
+    "спрей",
+    "emulgel",
+];
+
+/// The form written after a drug's name (`rest`): a systemic one if any word names one or a
+/// systemic route (`gel and tablets`, `gel + oral`); else a topical form named first, past
+/// a salt or a strength (`gel 1%`, `diethylamine gel`, `patch`), not a word that only
+/// describes (`75 mg (external prescriber)`); `None` when none is written.
+fn form_written(drug: &Drug, rest: &str) -> Option<FormRef> {
+    let words: Vec<&str> = rest
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.chars().any(char::is_alphabetic))
+        .collect();
+    let is = |list: &[&str], w: &str| list.iter().any(|l| w.eq_ignore_ascii_case(l));
+    let systemic_form = |at: &FormRef| drug.forms.get(at.form).is_some_and(|f| f.systemic);
+    let systemic = words.iter().find_map(|w| {
+        let form = drug.find_form(w).filter(systemic_form);
+        let route = || is(&SYSTEMIC_ROUTES, w).then(|| drug.forms.iter().position(|f| f.systemic));
+        form.or_else(|| {
+            route().flatten().map(|form| FormRef {
+                form,
+                equivalent: None,
+            })
+        })
+    });
+    let topical = || {
+        let first = words.iter().find(|w| !is(&BEFORE_A_FORM, w))?;
+        let described = ["external", "topical", "local"];
+        let form = drug.find_form(first).filter(|_| !is(&described, first));
+        form.or_else(|| {
+            let form = drug.forms.iter().position(|f| !f.systemic)?;
+            is(&TOPICAL_WORDS, first).then_some(FormRef {
+                form,
+                equivalent: None,
+            })
+        })
+    };
+    systemic.or_else(topical)
+}
+
 /// The part of a drug as written that names something (`find` says what): the whole of it, or
 /// else its longest run of leading words that does, as drugs written with a salt, strength or
 /// form read (`methotrexate sodium`, `methotrexate 2.5 mg weekly`, `Ibuprofen 400 MG Oral
-/// Tablet`); with what it names.
+/// Tablet`, `Diclofenac-Teva`); with what it names.
 pub fn named_part<'w, T>(
     written: &'w str,
     find: impl Fn(&str) -> Option<T>,
 ) -> Option<(&'w str, T)> {
     let found = |part: &'w str| find(part).map(|it| (part, it));
     found(written).or_else(|| {
+        // Words end at blanks, and at a hyphen before a maker's name (`Diclofenac-Teva`).
         let word_ends: Vec<usize> = written
             .char_indices()
-            .filter(|&(i, c)| c.is_whitespace() && i > 0)
+            .filter(|&(i, c)| (c.is_whitespace() || c == '-') && i > 0)
             .map(|(i, _)| i)
             .take(MAX_WORDS)
             .collect();

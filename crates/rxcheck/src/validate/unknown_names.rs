@@ -23,7 +23,13 @@ pub(super) fn check<'f>(req: &Request<'f, '_>, t: &Target<'f>, out: &mut Assessm
     ];
     for (names, what, category, input) in lists {
         for named in names.iter().filter(|n| !n.known.is_known()) {
-            let message = match req.formulary.suggest_name_remembered(named.text) {
+            // A near miss written whole, or with words after it (`methotrexat 15 mg`).
+            let first = named.text.split_whitespace().next().unwrap_or(named.text);
+            let suggestion = req
+                .formulary
+                .suggest_name_remembered(named.text)
+                .or_else(|| req.formulary.suggest_name_remembered(first));
+            let message = match suggestion {
                 Some(suggestion) => format!(
                     "{what} `{}` is not a known drug or class; did you mean `{suggestion}`? the rules that depend on it cannot be verified",
                     named.text
