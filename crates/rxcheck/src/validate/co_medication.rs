@@ -79,7 +79,7 @@ pub(super) fn check<'f>(req: &Request<'f, '_>, t: &Target<'f>, out: &mut Assessm
         let Some(other_drug) = other_drug.and_then(|d| f.drugs.get(d)) else {
             continue;
         };
-        for (rule, class, _) in interactions_from(t.profile, &t.drug.classes, other_drug) {
+        for (rule, class) in interactions_from(t.profile, &t.drug.classes, other_drug) {
             let severity = interaction_severity(rule, both_systemic);
             let class = f.classes.get(class).map_or("", |c| c.label.as_str());
             let message = || {

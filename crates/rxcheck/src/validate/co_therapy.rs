@@ -78,22 +78,19 @@ pub fn interaction_rules<'p>(
 /// The interaction rules of `other`, another formulary drug, that a drug of `own_classes`
 /// (with rule `profile`) triggers from the other side: nimesulide, whose rules name the
 /// hepatotoxic drugs, taken with diclofenac, one of them. Each comes with the class that
-/// matched and its place among the other drug's rules of any form (which all count); a rule
-/// the own profile has too (one both drugs take from a shared rule set) is left to that
-/// profile.
+/// matched; the other drug's rules of any form count; a rule the own profile has too (one
+/// both drugs take from a shared rule set) is left to that profile.
 pub fn interactions_from<'d>(
     profile: &Profile,
     own_classes: &[usize],
     other: &'d Drug,
-) -> impl Iterator<Item = (&'d ClassRule, usize, usize)> {
-    (0..)
-        .zip(&other.any_form_interactions)
-        .filter_map(move |(place, rule)| {
-            let class = rule.classes.iter().find(|c| own_classes.contains(c))?;
-            let own = profile
-                .interactions
-                .iter()
-                .any(|r| r.rule.rule == rule.rule.rule);
-            (!own).then_some((rule, *class, place))
-        })
+) -> impl Iterator<Item = (&'d ClassRule, usize)> {
+    other.any_form_interactions.iter().filter_map(move |rule| {
+        let class = rule.classes.iter().find(|c| own_classes.contains(c))?;
+        let own = profile
+            .interactions
+            .iter()
+            .any(|r| r.rule.rule == rule.rule.rule);
+        (!own).then_some((rule, *class))
+    })
 }

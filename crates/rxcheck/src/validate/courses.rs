@@ -15,7 +15,7 @@ use super::co_therapy::{
 };
 use crate::finding::{Category, Finding, Rows, Severity};
 use crate::formulary::{
-    ClassRule, CombinedMax, Drug, DuplicateRule, Formulary, Substance, normalize_name,
+    ClassRule, CombinedMax, Drug, DuplicateRule, Formulary, Profile, Substance, normalize_name,
 };
 use crate::packed::{Put, Take};
 use crate::request::{Duration, Range, Request, Target, named_part};
@@ -222,14 +222,12 @@ enum Cross<'f> {
         systemic: bool,
     },
     /// A rule of another drug's, `drug` (a formulary drug), whose `class` the course's drug
-    /// is of; `place` is the rule's among that drug's rules of any form; `systemic`: whether
-    /// the course and one of the other drug's rows are both of systemic forms (else only
-    /// advice).
+    /// is of (one of `drug.any_form_interactions`); `systemic`: whether the course and one of
+    /// the other drug's rows are both of systemic forms (else only advice).
     InteractionFrom {
         drug: &'f Drug,
         rule: &'f ClassRule,
         class: usize,
-        place: usize,
         systemic: bool,
     },
 }
@@ -463,11 +461,12 @@ impl<'f> CrossFinding<'f> {
             }
             Cross::InteractionFrom {
                 drug,
+                rule,
                 class,
-                place,
                 systemic,
-                ..
             } => {
+                let place =
+                    (drug.any_form_interactions.iter()).position(|r| std::ptr::eq(r, rule))?;
                 let drug = formulary.drugs.iter().position(|d| std::ptr::eq(d, drug))?;
                 out.put_u8(4);
                 for n in [drug, place, class] {
@@ -509,7 +508,6 @@ impl<'f> CrossFinding<'f> {
                     drug,
                     rule: drug.any_form_interactions.get(place)?,
                     class: take.u32()? as usize,
-                    place,
                     systemic: take.u8()? != 0,
                 });
                 (None, Decimal::ZERO, 0, 0)
@@ -563,7 +561,7 @@ impl<'f> CrossFinding<'f> {
 
 impl Course<'_> {
     /// The rule profile of a course of a formulary drug form.
-    fn profile<'f>(&self, formulary: &'f Formulary) -> Option<&'f crate::formulary::Profile> {
+    fn profile<'f>(&self, formulary: &'f Formulary) -> Option<&'f Profile> {
         let CourseDrug::Covered {
             drug, form, brand, ..
         } = self.drug
@@ -744,7 +742,6 @@ impl<'f> CrossCheck<'f> {
         self.daily_totals(formulary, courses);
         for (index, course) in (0..).zip(courses) {
             self.co_therapy(formulary, course, index);
-            self.interactions_from(formulary, course, index);
         }
         let (pending, asked_for) = (&mut self.pending, &self.asked_for);
         self.sets.answer(&self.queries, |query, first| {
@@ -891,7 +888,7 @@ impl<'f> CrossCheck<'f> {
     }
 
     /// Duplicate therapy and interactions between course `index` and the patient's other
-    /// courses that overlap it.
+    /// courses that overlap it, by its own rules and by theirs.
     fn co_therapy(&mut self, formulary: &'f Formulary, course: &Course<'f>, index: u32) {
         let CourseDrug::Covered {
             drug: own,
@@ -934,27 +931,27 @@ impl<'f> CrossCheck<'f> {
                 self.pending.push(CrossFinding::new(index, what, involved));
             }
         }
+        if let Some(classes) = formulary.drugs.get(own).map(|d| d.classes.as_slice()) {
+            self.interactions_from(
+                formulary,
+                (course, index),
+                (own, classes, systemic),
+                profile,
+            );
+        }
     }
 
     /// Interactions of course `index` with the patient's overlapping courses of other
     /// formulary drugs, from those drugs' rules ([`interactions_from`]): one finding per rule
     /// id, in the order of the drugs and their rules.
-    fn interactions_from(&mut self, formulary: &'f Formulary, course: &Course<'f>, index: u32) {
-        let CourseDrug::Covered {
-            drug: own,
-            systemic,
-            ..
-        } = course.drug
-        else {
-            return;
-        };
-        let own = usize::from(own);
-        let (Some(profile), Some(classes)) = (
-            course.profile(formulary),
-            formulary.drugs.get(own).map(|d| d.classes.as_slice()),
-        ) else {
-            return;
-        };
+    /// `own` is the course's drug, its classes and whether its form is systemic.
+    fn interactions_from(
+        &mut self,
+        formulary: &'f Formulary,
+        (course, index): (&Course<'f>, u32),
+        (own, classes, systemic): (usize, &[usize], bool),
+        profile: &Profile,
+    ) {
         let first = self.pending.len();
         let (from, to) = (course.start, course.last_day());
         for &(drug, set) in &self.by_drug {
@@ -962,7 +959,7 @@ impl<'f> CrossCheck<'f> {
                 continue;
             };
             let mut count = None;
-            for (rule, class, place) in interactions_from(profile, classes, other) {
+            for (rule, class) in interactions_from(profile, classes, other) {
                 let count = *count.get_or_insert_with(|| self.sets.count(set, from, to));
                 if count == 0 {
                     break;
@@ -986,7 +983,6 @@ impl<'f> CrossCheck<'f> {
                             drug: other,
                             rule,
                             class,
-                            place,
                             systemic: both,
                         };
                         self.pending.push(CrossFinding::new(index, what, count));

@@ -219,7 +219,7 @@ where
         if hits.is_empty() {
             continue;
         }
-        for (rule, class, _) in interactions_from(profile, &drug.classes, other_drug) {
+        for (rule, class) in interactions_from(profile, &drug.classes, other_drug) {
             match from_others
                 .iter_mut()
                 .find(|(r, _, _)| r.rule.rule == rule.rule.rule)
