@@ -96,7 +96,9 @@ pub enum Unit {
     Word,
 }
 
-fn physical_unit(unit: &str) -> Option<(Dimension, Decimal)> {
+/// The dimension of a unit of measure (`mg`, `ml`, `мг`) and its factor to the base unit;
+/// `None` for anything else.
+pub(crate) fn physical_unit(unit: &str) -> Option<(Dimension, Decimal)> {
     let lower = unit.to_ascii_lowercase();
     let thousandth = Decimal::new(1, 3);
     let thousand = Decimal::from(1000);

@@ -3,6 +3,7 @@
 
 use super::values::list_items;
 use crate::formulary::{Drug, FormRef, Formulary, KnownName};
+use crate::units::physical_unit;
 
 /// One name of an allergy or co-medication list, as given and as known.
 #[derive(Debug, Clone, Copy)]
@@ -19,22 +20,19 @@ pub struct Named<'f, 'r> {
 pub(super) fn resolve<'f, 'r>(f: &'f Formulary, list: &'r str) -> Vec<Named<'f, 'r>> {
     let mut names = Vec::new();
     for item in list_items(list) {
-        let parts: Option<Vec<Named<'f, 'r>>> = joined(item)
-            .filter(|_| !f.lookup_name(item).is_known())
-            .map(|parts| parts.into_iter().map(|p| lookup_item(f, p)).collect());
-        match parts {
-            Some(parts) if parts.iter().skip(1).any(|p| p.known.is_known()) => {
-                names.extend(parts);
+        // Read whole (`diclofenac gel and tablets`: its forms), unless it joins names.
+        let whole = lookup_item(f, item);
+        let named_whole = whole.known.is_known() && whole.text.len() == item.len();
+        let parts: Vec<Named<'f, 'r>> = joined(item)
+            .filter(|_| !named_whole)
+            .map(|parts| parts.into_iter().map(|p| lookup_item(f, p)).collect())
+            .unwrap_or_default();
+        match parts.split_first() {
+            Some((_, rest)) if rest.iter().any(|p| p.known.is_known()) => names.extend(parts),
+            Some((&first, _)) if !whole.known.is_known() && first.known.is_known() => {
+                names.push(first);
             }
-            // Read whole (`diclofenac gel and tablets`: its forms), or else by its first part.
-            parts => {
-                let whole = lookup_item(f, item);
-                let first = parts.and_then(|p| p.into_iter().next());
-                match first.filter(|p| !whole.known.is_known() && p.known.is_known()) {
-                    Some(first) => names.push(first),
-                    None => names.push(whole),
-                }
-            }
+            _ => names.push(whole),
         }
     }
     forms_of_the_drug_before(f, &mut names);
@@ -75,10 +73,8 @@ fn forms_of_the_drug_before(f: &Formulary, names: &mut Vec<Named<'_, '_>>) {
     }
 }
 
-/// Units a `/` may stand between (`mg/ml`), where it joins no names.
-const UNITS: [&str; 12] = [
-    "mg", "g", "mcg", "ug", "kg", "ml", "l", "dose", "day", "d", "tab", "h",
-];
+/// Words other than units of measure that a `/` stands between in a dose (`1 tab/day`).
+const PER: [&str; 5] = ["dose", "day", "d", "tab", "h"];
 
 /// The parts of an item that joins names, as combinations and pairs are written: with `+`,
 /// `&`, ` and `, ` и `, ` with `, or a `/` between two words that are not units; `None` when
@@ -106,7 +102,8 @@ fn joined(item: &str) -> Option<Vec<&str>> {
                     .next()
                     .unwrap_or("");
                 let names = |w: &str| {
-                    w.chars().count() > 2 && !UNITS.iter().any(|u| w.eq_ignore_ascii_case(u))
+                    let per = PER.iter().any(|u| w.eq_ignore_ascii_case(u));
+                    w.chars().count() > 2 && !per && physical_unit(w).is_none()
                 };
                 if names(word_before) && names(word_after) {
                     cuts.push((i, i + 1));
@@ -162,21 +159,6 @@ fn lookup_item<'f, 'r>(f: &'f Formulary, item: &'r str) -> Named<'f, 'r> {
     Named { text, known }
 }
 
-/// Words of a salt, strength or unit that may stand between a drug's name and its form
-/// (`diclofenac diethylamine gel`, `diclofenac 50 mg gel`).
-const BEFORE_A_FORM: [&str; 10] = [
-    "sodium",
-    "potassium",
-    "diethylamine",
-    "epolamine",
-    "mg",
-    "g",
-    "mcg",
-    "ml",
-    "натрия",
-    "калия",
-];
-
 /// Words of a systemic route (`diclofenac gel + oral`).
 const SYSTEMIC_ROUTES: [&str; 9] = [
     "oral",
@@ -204,8 +186,9 @@ const TOPICAL_WORDS: [&str; 8] = [
 
 /// The form written after a drug's name (`rest`): a systemic one if any word names one or a
 /// systemic route (`gel and tablets`, `gel + oral`); else a topical form named first, past
-/// a salt or a strength (`gel 1%`, `diethylamine gel`, `patch`), not a word that only
-/// describes (`75 mg (external prescriber)`); `None` when none is written.
+/// a strength (`gel 1%`, `50 mg gel`, `patch`; a salt is part of the name the formulary
+/// knows, `diclofenac diethylamine`), not a word that only describes (`75 mg (external
+/// prescriber)`); `None` when none is written.
 fn form_written(drug: &Drug, rest: &str) -> Option<FormRef> {
     let words: Vec<&str> = rest
         .split(|c: char| !c.is_alphanumeric())
@@ -224,7 +207,7 @@ fn form_written(drug: &Drug, rest: &str) -> Option<FormRef> {
         })
     });
     let topical = || {
-        let first = words.iter().find(|w| !is(&BEFORE_A_FORM, w))?;
+        let first = words.iter().find(|w| physical_unit(w).is_none())?;
         let described = ["external", "topical", "local"];
         let form = drug.find_form(first).filter(|_| !is(&described, first));
         form.or_else(|| {
