@@ -1,7 +1,7 @@
 //! Allergy and co-medication lists: each name resolved once to what the formulary knows it
 //! as (a formulary drug, a class member, a class), or to nothing.
 
-use super::values::list_items;
+use super::values::{list_items, word_place};
 use crate::formulary::{Drug, FormRef, Formulary, KnownName};
 use crate::units::physical_unit;
 
@@ -46,11 +46,10 @@ fn forms_of_the_drug_before(f: &Formulary, names: &mut Vec<Named<'_, '_>>) {
     let mut drug_at: Option<usize> = None;
     let mut at = 0;
     while let Some(named) = names.get(at).copied() {
-        let previous = drug_at.and_then(|i| Some((i, names.get(i)?.known.drug?)));
-        let form = previous.and_then(|(i, r)| {
-            let form = form_written(f.drugs.get(r.drug)?, named.text)?;
-            let systemic = f.drugs.get(r.drug)?.forms.get(form.form)?.systemic;
-            Some((i, form, systemic))
+        let form = drug_at.and_then(|i| {
+            let drug = f.drugs.get(names.get(i)?.known.drug?.drug)?;
+            let form = form_written(drug, named.text)?;
+            Some((i, form, drug.forms.get(form.form)?.systemic))
         });
         match (named.known.is_known(), form) {
             (false, Some((i, form, systemic))) => {
@@ -102,7 +101,7 @@ fn joined(item: &str) -> Option<Vec<&str>> {
                     .next()
                     .unwrap_or("");
                 let names = |w: &str| {
-                    let per = PER.iter().any(|u| w.eq_ignore_ascii_case(u));
+                    let per = word_place(w, PER).is_some();
                     w.chars().count() > 2 && !per && physical_unit(w).is_none()
                 };
                 if names(word_before) && names(word_after) {
@@ -194,7 +193,7 @@ fn form_written(drug: &Drug, rest: &str) -> Option<FormRef> {
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| w.chars().any(char::is_alphabetic))
         .collect();
-    let is = |list: &[&str], w: &str| list.iter().any(|l| w.eq_ignore_ascii_case(l));
+    let is = |list: &[&str], w: &str| word_place(w, list.iter().copied()).is_some();
     let systemic_form = |at: &FormRef| drug.forms.get(at.form).is_some_and(|f| f.systemic);
     let systemic = words.iter().find_map(|w| {
         let form = drug.find_form(w).filter(systemic_form);

@@ -59,6 +59,16 @@ pub fn parse_flag(text: &str) -> Option<Flag> {
 /// is compared ignoring case, with nothing lowered first (reading a row's flags allocates
 /// nothing); other text is lowered first (a letter such as the Kelvin sign lowers to ASCII).
 pub(crate) fn word_value<T: Copy>(text: &str, words: &[(&str, T)]) -> Option<T> {
+    let at = word_place(text, words.iter().map(|&(word, _)| word))?;
+    words.get(at).map(|&(_, value)| value)
+}
+
+/// Where the word `text` is among `words` (lower case), in any case, compared as
+/// [`word_value`] compares.
+pub(crate) fn word_place<'w>(
+    text: &str,
+    words: impl IntoIterator<Item = &'w str>,
+) -> Option<usize> {
     let lowered;
     let text = if text.is_ascii() {
         text
@@ -67,9 +77,8 @@ pub(crate) fn word_value<T: Copy>(text: &str, words: &[(&str, T)]) -> Option<T> 
         &lowered
     };
     words
-        .iter()
-        .find(|(word, _)| text.eq_ignore_ascii_case(word))
-        .map(|&(_, value)| value)
+        .into_iter()
+        .position(|word| text.eq_ignore_ascii_case(word))
 }
 
 /// Parses a whole number of at least `min` and at most `max` written as plain digits.
@@ -366,13 +375,7 @@ const NONE: [&str; 14] = [
 /// Whether a list item says the list is empty.
 fn says_none(item: &str) -> bool {
     let item = item.trim_end_matches('.');
-    if item.len() > 24 {
-        false
-    } else if item.is_ascii() {
-        NONE.iter().any(|none| item.eq_ignore_ascii_case(none))
-    } else {
-        NONE.contains(&item.to_lowercase().as_str())
-    }
+    item.len() <= 24 && word_place(item, NONE).is_some()
 }
 
 #[cfg(test)]
