@@ -100,7 +100,6 @@ pub(super) fn read<'a>(
     let mut allergies = Vec::new();
     let mut statements: Vec<Statement> = Vec::new();
     let mut patients = 0;
-    // A current Condition that is a pregnancy, for when no Observation gives the status.
     // Pregnancy and breastfeeding recorded as active Conditions.
     let mut status_conditions = Vec::new();
     for at in resources {
@@ -168,15 +167,15 @@ pub(super) fn read<'a>(
     let week = latest(&statements, Kind::GestationalWeek)
         .map(|w| (When::of(&w.date), weeks_on(&w.value, &w.date, as_of)));
     // Stated more than 45 weeks ago.
-    let stale = |p: &Statement| {
-        When::of(&p.date).days().is_some_and(|(_, last)| {
+    let stale = |when: When| {
+        when.days().is_some_and(|(_, last)| {
             (as_of - last).num_days() > i64::from(MAX_GESTATIONAL_WEEK) * 7
         })
     };
     // A pregnancy stated so long ago that it must be over is none now: its status is unknown.
     let over = |p: &Statement| {
         let when = When::of(&p.date);
-        let stale = stale(p);
+        let stale = stale(when);
         // A week recorded no earlier than the statement, past the last week by now.
         let past = week
             .as_ref()
@@ -193,7 +192,7 @@ pub(super) fn read<'a>(
     }
     // Not breastfeeding, so long ago, says nothing of today (breastfeeding then may go on).
     let breastfeeding = latest(&statements, Kind::Breastfeeding);
-    if let Some(b) = breastfeeding.filter(|b| !(b.value == "no" && stale(b))) {
+    if let Some(b) = breastfeeding.filter(|b| !(b.value == "no" && stale(When::of(&b.date)))) {
         chart.fields.push((Field::Breastfeeding, b.value.clone()));
     }
     chart.fields.push((Field::Conditions, conditions.join(";")));

@@ -246,8 +246,9 @@ pub fn parse_cached<'f, 'r>(
     let date = patient::date(rx, dates, out);
     let age = patient::age(rx, dates, date, out);
     let sex = patient::sex(rx, out);
-    let pregnancy = patient::pregnancy(rx, sex, out);
-    let breastfeeding = patient::breastfeeding(rx, sex, out);
+    let (coded_pregnancy, coded_lactation) = patient::status_codes(rx.conditions);
+    let pregnancy = patient::pregnancy(rx, sex, coded_pregnancy, out);
+    let breastfeeding = patient::breastfeeding(rx, sex, coded_lactation, out);
     let conditions = cache.conditions(formulary, rx.conditions, out);
     let times_per_day = regimen::times_per_day(rx, out);
     let duration = regimen::duration(rx, out);

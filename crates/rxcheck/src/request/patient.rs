@@ -156,9 +156,15 @@ pub(super) fn sex(rx: &Prescription<'_>, out: &mut Assessment<'_>) -> Sex {
     })
 }
 
-/// Pregnancy from the flag and the gestational week (a week alone says pregnant); a man
+/// Pregnancy from the flag, the gestational week (a week alone says pregnant) and a pregnancy
+/// code among the conditions (`coded_pregnancy`, from [`status_codes`]); a man
 /// said to be pregnant is recorded as invalid input.
-pub(super) fn pregnancy(rx: &Prescription<'_>, sex: Sex, out: &mut Assessment<'_>) -> Pregnancy {
+pub(super) fn pregnancy(
+    rx: &Prescription<'_>,
+    sex: Sex,
+    coded_pregnancy: Option<&str>,
+    out: &mut Assessment<'_>,
+) -> Pregnancy {
     let flag = parse_flag(rx.pregnant);
     if flag.is_none() {
         Input::Pregnant.invalid(
@@ -185,7 +191,7 @@ pub(super) fn pregnancy(rx: &Prescription<'_>, sex: Sex, out: &mut Assessment<'_
         week
     };
     // A pregnancy code among the conditions says the patient is pregnant.
-    let coded = coded_in(rx.conditions, &PREGNANCY_ICD10);
+    let coded = coded_pregnancy;
     let flag = match (flag, coded) {
         (Some(Flag::No), Some(code)) => {
             Input::Pregnant.invalid(
@@ -225,7 +231,12 @@ pub(super) fn pregnancy(rx: &Prescription<'_>, sex: Sex, out: &mut Assessment<'_
 /// Breastfeeding: yes, no or unknown (unreadable counts as unknown, and is recorded); a
 /// lactation code among the conditions says yes. A man said to be breastfeeding is recorded
 /// as invalid input.
-pub(super) fn breastfeeding(rx: &Prescription<'_>, sex: Sex, out: &mut Assessment<'_>) -> Flag {
+pub(super) fn breastfeeding(
+    rx: &Prescription<'_>,
+    sex: Sex,
+    coded_lactation: Option<&str>,
+    out: &mut Assessment<'_>,
+) -> Flag {
     let flag = parse_flag(rx.breastfeeding).unwrap_or_else(|| {
         Input::Breastfeeding.invalid(
             out,
@@ -236,7 +247,7 @@ pub(super) fn breastfeeding(rx: &Prescription<'_>, sex: Sex, out: &mut Assessmen
         );
         Flag::Unknown
     });
-    let flag = match (flag, coded_in(rx.conditions, &BREASTFEEDING_ICD10)) {
+    let flag = match (flag, coded_lactation) {
         (Flag::No, Some(code)) => {
             Input::Breastfeeding.invalid(
                 out,
@@ -267,26 +278,39 @@ pub const PREGNANCY_ICD10: [&str; 4] = ["Z33", "Z34", "Z3A", "O09"];
 /// mother).
 pub const BREASTFEEDING_ICD10: [&str; 1] = ["Z391"];
 
-/// The first item of a conditions list that is an ICD-10 code under one of `prefixes`
-/// (dotless, upper case), as written.
-fn coded_in<'r>(conditions: &'r str, prefixes: &[&str]) -> Option<&'r str> {
+/// The first pregnancy code and the first lactation code of a conditions list, as written
+/// ([`PREGNANCY_ICD10`], [`BREASTFEEDING_ICD10`]): one pass, for both statuses.
+pub(super) fn status_codes(conditions: &str) -> (Option<&str>, Option<&str>) {
+    let lists = [&PREGNANCY_ICD10[..], &BREASTFEEDING_ICD10[..]];
     let head = |b: &u8| {
         let b = b.to_ascii_uppercase();
-        prefixes.iter().any(|p| p.as_bytes().first() == Some(&b))
+        lists
+            .iter()
+            .flat_map(|l| l.iter())
+            .any(|p| p.as_bytes().first() == Some(&b))
     };
     // Most rows hold no such code: a letter of one before a digit is looked for first.
     let may_hold = conditions
         .as_bytes()
         .windows(2)
         .any(|pair| matches!(pair, [letter, digit] if head(letter) && digit.is_ascii_digit()));
+    let (mut pregnancy, mut lactation) = (None, None);
     if !may_hold {
-        return None;
+        return (pregnancy, lactation);
     }
-    list_items(conditions).find(|item| {
-        item.as_bytes().first().is_some_and(head)
-            && normalize_icd10(item)
-                .is_some_and(|code| prefixes.iter().any(|p| code.starts_with(p)))
-    })
+    for item in list_items(conditions).filter(|item| item.as_bytes().first().is_some_and(head)) {
+        let Some(code) = normalize_icd10(item) else {
+            continue;
+        };
+        let under = |list: &[&str]| list.iter().any(|p| code.starts_with(p));
+        if pregnancy.is_none() && under(&PREGNANCY_ICD10) {
+            pregnancy = Some(item);
+        }
+        if lactation.is_none() && under(&BREASTFEEDING_ICD10) {
+            lactation = Some(item);
+        }
+    }
+    (pregnancy, lactation)
 }
 
 /// Every condition the patient has, by id or ICD-10 code, with everything each implies.
