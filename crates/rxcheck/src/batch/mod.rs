@@ -1190,11 +1190,9 @@ pub fn run(
 
 /// Whether a drug as written may be one of the formulary's, so that its row is checked (and
 /// is `invalid` if it cannot be read) rather than skipped as outside the formulary: it or
-/// its leading words name one (`Diclofenac Sodium 75 MG Oral Tablet`), or it or its first
-/// word is a misspelling of one's name (`diclofenak`).
+/// its leading words name one (`Diclofenac Sodium 75 MG Oral Tablet`), or it misspells one's
+/// name (`diclofenak`, `diclofenak 50 mg`).
 fn may_be_covered(formulary: &Formulary, drug: &str) -> bool {
-    let first = drug.split_whitespace().next().unwrap_or(drug);
     named_part(drug, |part| formulary.find_drug(part)).is_some()
         || formulary.misspelt_drug(drug).is_some()
-        || formulary.misspelt_drug(first).is_some()
 }

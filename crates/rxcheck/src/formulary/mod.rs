@@ -880,9 +880,13 @@ impl Formulary {
     /// drug's (not only to hint at it): one it starts with (`Diclofenac-Teva`,
     /// `DiclofenacTeva`), or one it misspells, six letters or more at one edit, nine or more
     /// at two (`diclofenak`, `dicolfenac`; not `Nix` for `Nise` nor `Methadol` for
-    /// `Metindol`).
+    /// `Metindol`); a name with words after it (`diclofenak 50 mg`) by its first word too.
     pub fn misspelt_drug(&self, name: &str) -> Option<String> {
-        self.remembered(Suggestion::Misspelt, name, || self.work_out_misspelt(name))
+        let first = name.split_whitespace().next().unwrap_or(name);
+        let remembered = |name: &str| {
+            self.remembered(Suggestion::Misspelt, name, || self.work_out_misspelt(name))
+        };
+        remembered(name).or_else(|| (first != name.trim()).then(|| remembered(first)).flatten())
     }
 
     /// [`Formulary::misspelt_drug`], worked out.

@@ -109,10 +109,7 @@ impl<'f> CourseDrug<'f> {
                 // A near miss of a formulary drug's name (`diclofenak`) is taken for that drug,
                 // whose course it may be.
                 let known = known.or_else(|| {
-                    let first = drug.split_whitespace().next().unwrap_or(drug);
-                    let meant = formulary
-                        .misspelt_drug(drug)
-                        .or_else(|| formulary.misspelt_drug(first))?;
+                    let meant = formulary.misspelt_drug(drug)?;
                     formulary.substance(&meant).filter(|s| s.drug.is_some())
                 });
                 CourseDrug::Other {
