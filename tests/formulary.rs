@@ -357,7 +357,7 @@ fn show_conditions_lists_names_and_codes_by_edition() {
     let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
     for expected in [
         "proctitis: proctitis\n",
-        "  ICD-10: K51.2, K62.7, K62.8\n  except in ICD-10-CM: K62.81, K62.82\n",
+        "  ICD-10: K51.2, K62.7, K62.8, A54.6, A56.3\n  except in ICD-10-CM: K62.81, K62.82\n",
         "aspirin_asthma: aspirin-induced (NSAID-exacerbated) asthma\n  also named: aspirin asthma,",
         "  implies: nsaid_intolerance, bronchial_asthma\n",
     ] {

@@ -1441,6 +1441,10 @@ mod round_two {
         with(&NIM, &[("dose", "100 mg"), ("times", "2")])
     }
 
+    fn dic() -> Vec<(&'static str, &'static str)> {
+        with(&DIC_TAB, &[("dose", "50 mg"), ("times", "3")])
+    }
+
     #[test]
     fn hepatotoxic_co_medications_by_generic_salt_and_brand() {
         for name in [
@@ -1885,6 +1889,147 @@ mod round_two {
             &child("25 mg", "2"),
             Warn,
             &["warn dose_single:diclofenac.tablet.dosage.age_not_covered"],
+        );
+    }
+
+    #[test]
+    fn a_form_or_route_before_the_name_and_names_after_a_name_are_read() {
+        let duplicate = "warn duplicate_therapy:nsaid_class.duplicate_therapy.nsaid";
+        let hepatotoxic = "warn interaction:nimesulide.interaction.hepatotoxic";
+        // As Indian and Russian prescriptions write them: the form first.
+        for co in [
+            "Tab. Diclofenac",
+            "Inj. Diclofenac 75 mg",
+            "oral ibuprofen",
+            "табл. ибупрофен",
+        ] {
+            expect(
+                &with(&nim(), &[("co", co)]),
+                Warn,
+                &[duplicate, hepatotoxic],
+            );
+        }
+        // A topical word before the name, or any topical product of an NSAID outside the
+        // formulary, is only advice.
+        for co in [
+            "topical diclofenac",
+            "gel diclofenac",
+            "ketoprofen gel 2.5%",
+            "Fastum gel",
+            "topical ibuprofen",
+        ] {
+            let (verdict, found) = check(&with(&dic(), &[("co", co)]));
+            assert_eq!(verdict, Ok, "{co}: {found:?}");
+            assert!(
+                found
+                    .iter()
+                    .any(|f| f.starts_with("info duplicate_therapy")),
+                "{co}: {found:?}"
+            );
+        }
+        // Drops may be taken by mouth; a systemic word beside a topical one wins.
+        for co in ["ibuprofen drops", "ibuprofen gel and tablets"] {
+            expect(&with(&dic(), &[("co", co)]), Warn, &[duplicate]);
+        }
+        // Every name is read, not only the first.
+        for allergy in [
+            "penicillin (rash) ibuprofen (asthma)",
+            "codeine aspirin",
+            "Amoxicillin rash ibuprofen",
+            "Tab. aspirin",
+        ] {
+            expect(
+                &with(&nim(), &[("allergies", allergy)]),
+                Reject,
+                &["reject allergy:nimesulide.allergy"],
+            );
+        }
+        expect(
+            &with(&dic(), &[("co", "omeprazole ibuprofen")]),
+            Warn,
+            &[duplicate],
+        );
+        expect(
+            &with(&nim(), &[("co", "heparin methotrexate")]),
+            Warn,
+            &[hepatotoxic],
+        );
+        expect(
+            &with(&nim(), &[("co", "omeprazole 20 mg once daily")]),
+            Ok,
+            &[],
+        );
+    }
+
+    #[test]
+    fn more_nsaids_hepatotoxic_names_and_bleeding_codes() {
+        let duplicate = "warn duplicate_therapy:nsaid_class.duplicate_therapy.nsaid";
+        for co in [
+            "sulindac",
+            "Clinoril",
+            "Voveran",
+            "Flanax",
+            "Feldene",
+            "Zerodol",
+            "Combiflam",
+            "Citramon",
+            "Pentalgin",
+            "Neurodiclovit",
+            "diflunisal",
+            "acemetacin",
+            "Indocap",
+        ] {
+            expect(&with(&dic(), &[("co", co)]), Warn, &[duplicate]);
+        }
+        expect(
+            &with(
+                &IND_TAB,
+                &[("dose", "25 mg"), ("times", "3"), ("allergies", "sulindac")],
+            ),
+            Reject,
+            &["reject allergy:indomethacin.allergy"],
+        );
+        for co in ["MTX", "Crocin", "Dolo 650", "Teraflu", "Rinza"] {
+            expect(
+                &with(&nim(), &[("co", co)]),
+                Warn,
+                &["warn interaction:nimesulide.interaction.hepatotoxic"],
+            );
+        }
+        // "Any bleeding", indeterminate colitis, NSAID adverse effects: contraindications.
+        for code in [
+            "S06.5", "D62", "H35.6", "O72.1", "K52.3", "T39.395A", "Y45.3", "bleeding", "PUD",
+        ] {
+            expect(&with(&nim(), &[("conditions", code)]), Reject, &[]);
+        }
+        // Dialysis, hypertensive renal or heart failure: use with caution.
+        for code in [
+            "Z99.2",
+            "I12.0",
+            "I11.0",
+            "I13.2",
+            "heart failure",
+            "cirrhosis",
+        ] {
+            expect(&with(&nim(), &[("conditions", code)]), Warn, &[]);
+        }
+        // The injection's disorders of blood formation; haemorrhoids coded in pregnancy.
+        let injection = with(
+            &DIC_INJ,
+            &[("dose", "75 mg"), ("times", "2"), ("days", "2")],
+        );
+        for code in ["D51.0", "C92.0", "D47.1", "D72.8"] {
+            let mut fields = injection.clone();
+            fields.push(("conditions", code));
+            expect(&fields, Reject, &[]);
+        }
+        expect(
+            &with(
+                &IND_SUP,
+                &[("dose", "50 mg"), ("times", "3"), ("conditions", "O87.2")],
+            ),
+            Reject,
+            &["reject condition:indomethacin.suppository"],
         );
     }
 }

@@ -25,8 +25,8 @@ type Table<T> = WordMap<Box<[u8]>, (T, Recorded)>;
 /// Conditions, each with where the name it was given by is in the list.
 type Listed = Box<[(usize, Span<usize>)]>;
 
-/// Names of a list, each with where it is in the list and what it is known as.
-type Names = Box<[(Span<usize>, Known)]>;
+/// Each name's place in the list, what it is known as, and whether it is written as topical.
+type Names = Box<[(Span<usize>, Known, bool)]>;
 
 /// What a name is known as ([`KnownName`]), its substance kept by name.
 #[derive(Debug)]
@@ -149,7 +149,7 @@ impl ParseCache {
                         class: named.known.class,
                         allergen: named.known.allergen,
                     };
-                    (span(text, named.text), known)
+                    (span(text, named.text), known, named.topical)
                 })
                 .collect()
         };
@@ -157,8 +157,9 @@ impl ParseCache {
         remembered(&mut self.names, &self.key, &mut none, resolve, |names| {
             names
                 .iter()
-                .map(|(at, known)| Named {
+                .map(|(at, known, topical)| Named {
                     text: text.get(at.clone()).unwrap_or_default(),
+                    topical: *topical,
                     known: KnownName {
                         drug: known.drug,
                         substance: known.substance.and_then(|i| f.substance_at(i)),

@@ -11,6 +11,9 @@ pub struct Named<'f, 'r> {
     /// The name as written, trimmed.
     pub text: &'r str,
     pub known: KnownName<'f>,
+    /// Written as a topical product of a drug outside the formulary (`ketoprofen gel`,
+    /// `Fastum gel`); a formulary drug's form is in [`KnownName::drug`].
+    pub topical: bool,
 }
 
 /// The names of a list, each resolved; an item that names nothing as a whole but joins
@@ -27,6 +30,7 @@ pub(super) fn resolve<'f, 'r>(f: &'f Formulary, list: &'r str) -> Vec<Named<'f, 
             .filter(|_| !named_whole)
             .map(|parts| parts.into_iter().map(|p| lookup_item(f, p)).collect())
             .unwrap_or_default();
+        let first_of_item = names.len();
         match parts.split_first() {
             Some((_, rest)) if rest.iter().any(|p| p.known.is_known()) => names.extend(parts),
             Some((&first, _)) if !whole.known.is_known() && first.known.is_known() => {
@@ -34,9 +38,55 @@ pub(super) fn resolve<'f, 'r>(f: &'f Formulary, list: &'r str) -> Vec<Named<'f, 
             }
             _ => names.push(whole),
         }
+        names_after_names(f, item, &mut names, first_of_item);
     }
     forms_of_the_drug_before(f, &mut names);
     names
+}
+
+/// Adds the names written after each name of `item` (from `names[first..]`; past its first
+/// word when it is unknown as a whole), up to the next one: `penicillin (rash) ibuprofen
+/// (asthma)`, `codeine aspirin`, `omeprazole ibuprofen` name two each.
+fn names_after_names<'f, 'r>(
+    f: &'f Formulary,
+    item: &'r str,
+    names: &mut Vec<Named<'f, 'r>>,
+    first: usize,
+) {
+    let place = |text: &str| text.as_ptr() as usize - item.as_ptr() as usize;
+    let mut found = Vec::new();
+    let of_item = names.get(first..).unwrap_or_default();
+    for (at, named) in of_item.iter().enumerate() {
+        let end = of_item
+            .get(at + 1)
+            .map_or(item.len(), |next| place(next.text));
+        let read = if named.known.is_known() {
+            named.text.len()
+        } else {
+            named
+                .text
+                .find(char::is_whitespace)
+                .unwrap_or(named.text.len())
+        };
+        let mut from = place(named.text) + read;
+        let rest = item.get(from..end).unwrap_or("");
+        // Each word of the rest that starts a name, past the name it starts.
+        let mut previous = ' ';
+        for (i, c) in rest.char_indices() {
+            let starts_word = c.is_alphabetic() && !previous.is_alphanumeric();
+            previous = c;
+            let at = place(rest) + i;
+            if !starts_word || at < from {
+                continue;
+            }
+            let next = lookup_item(f, item.get(at..end).unwrap_or(""));
+            if next.known.is_known() {
+                from = place(next.text) + next.text.len();
+                found.push(next);
+            }
+        }
+    }
+    names.extend(found);
 }
 
 /// An item that names only a form or route (`diclofenac gel, tablets`; `omeprazole +
@@ -48,7 +98,7 @@ fn forms_of_the_drug_before(f: &Formulary, names: &mut Vec<Named<'_, '_>>) {
     while let Some(named) = names.get(at).copied() {
         let form = drug_at.and_then(|i| {
             let drug = f.drugs.get(names.get(i)?.known.drug?.drug)?;
-            let form = form_written(drug, named.text)?;
+            let form = form_written(drug, named.text, "")?;
             Some((i, form, drug.forms.get(form.form)?.systemic))
         });
         match (named.known.is_known(), form) {
@@ -149,13 +199,90 @@ fn lookup_item<'f, 'r>(f: &'f Formulary, item: &'r str) -> Named<'f, 'r> {
         .or_else(|| named_part(item, misspelt))
         .unwrap_or((item, KnownName::default()));
     if let Some(named) = known.drug.as_mut() {
-        let after = (text.as_ptr() as usize - item.as_ptr() as usize) + text.len();
-        let rest = item.get(after..).unwrap_or("");
+        let start = text.as_ptr() as usize - item.as_ptr() as usize;
+        let before = item.get(..start).unwrap_or("");
+        let rest = item.get(start + text.len()..).unwrap_or("");
         if let Some(drug) = f.drugs.get(named.drug) {
-            named.product = form_written(drug, rest).or(named.product);
+            named.product = form_written(drug, rest, before).or(named.product);
         }
     }
-    Named { text, known }
+    let topical = known.drug.is_none() && known.substance.is_some() && written_topical(item);
+    Named {
+        text,
+        known,
+        topical,
+    }
+}
+
+/// Words of a product applied to the skin (`gel`, `cream`, `мазь`), or of that route
+/// (`topical`).
+const TOPICAL_PRODUCT_WORDS: [&str; 20] = [
+    "gel",
+    "emulgel",
+    "cream",
+    "ointment",
+    "oint",
+    "lotion",
+    "foam",
+    "liniment",
+    "balm",
+    "patch",
+    "plaster",
+    "spray",
+    "topical",
+    "external",
+    "transdermal",
+    "мазь",
+    "гель",
+    "крем",
+    "пластырь",
+    "спрей",
+];
+
+/// Words of a product or route acting on the whole body (`tablets`, `oral`, `inj`).
+const SYSTEMIC_PRODUCT_WORDS: [&str; 26] = [
+    "tab",
+    "tabs",
+    "tablet",
+    "tablets",
+    "cap",
+    "caps",
+    "capsule",
+    "capsules",
+    "inj",
+    "injection",
+    "susp",
+    "suspension",
+    "syrup",
+    "syp",
+    "sachet",
+    "granules",
+    "supp",
+    "suppository",
+    "suppositories",
+    "drops",
+    "табл",
+    "таблетки",
+    "капсулы",
+    "уколы",
+    "свечи",
+    "капли",
+];
+
+/// Whether a drug outside the formulary is written as a topical product: a word of one
+/// (`ketoprofen gel`, `Fastum gel`, `topical ibuprofen`), and no word of a product or route
+/// acting on the whole body (`ibuprofen gel and tablets`; `drops` may be taken by mouth).
+fn written_topical(item: &str) -> bool {
+    let mut words = item
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty());
+    let is = |list: &[&str], w: &str| word_place(w, list.iter().copied()).is_some();
+    let (mut topical, mut systemic) = (false, false);
+    for word in words.by_ref() {
+        topical |= is(&TOPICAL_PRODUCT_WORDS, word);
+        systemic |= is(&SYSTEMIC_PRODUCT_WORDS, word) || is(&SYSTEMIC_ROUTES, word);
+    }
+    topical && !systemic
 }
 
 /// Words of a systemic route (`diclofenac gel + oral`).
@@ -183,19 +310,32 @@ const TOPICAL_WORDS: [&str; 8] = [
     "emulgel",
 ];
 
-/// The form written after a drug's name (`rest`): a systemic one if any word names one or a
-/// systemic route (`gel and tablets`, `gel + oral`); else a topical form named first, past
-/// a strength (`gel 1%`, `50 mg gel`, `patch`; a salt is part of the name the formulary
-/// knows, `diclofenac diethylamine`), not a word that only describes (`75 mg (external
-/// prescriber)`); `None` when none is written.
-fn form_written(drug: &Drug, rest: &str) -> Option<FormRef> {
-    let words: Vec<&str> = rest
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| w.chars().any(char::is_alphabetic))
-        .collect();
+/// The form written with a drug's name, after it (`rest`) or before it (`before`): a
+/// systemic one if any word names one or a systemic route (`gel and tablets`, `gel + oral`,
+/// `Tab. diclofenac`); else a topical form named first after it, past a strength (`gel 1%`,
+/// `50 mg gel`, `patch`; a salt is part of the name the formulary knows, `diclofenac
+/// diethylamine`), not a word that only describes (`75 mg (external prescriber)`), or a
+/// topical form or word before it (`topical diclofenac`); `None` when none is written.
+fn form_written(drug: &Drug, rest: &str, before: &str) -> Option<FormRef> {
+    fn words_of(text: &str) -> Vec<&str> {
+        text.split(|c: char| !c.is_alphanumeric())
+            .filter(|w| w.chars().any(char::is_alphabetic))
+            .collect()
+    }
+    let (words, words_before) = (words_of(rest), words_of(before));
     let is = |list: &[&str], w: &str| word_place(w, list.iter().copied()).is_some();
     let systemic_form = |at: &FormRef| drug.forms.get(at.form).is_some_and(|f| f.systemic);
-    let systemic = words.iter().find_map(|w| {
+    let any_topical_form = || {
+        drug.forms
+            .iter()
+            .position(|f| !f.systemic)
+            .map(|form| FormRef {
+                form,
+                equivalent: None,
+            })
+    };
+    let described = ["external", "topical", "local", "transdermal"];
+    let systemic = words.iter().chain(&words_before).find_map(|w| {
         let form = drug.find_form(w).filter(systemic_form);
         let route = || is(&SYSTEMIC_ROUTES, w).then(|| drug.forms.iter().position(|f| f.systemic));
         form.or_else(|| {
@@ -205,31 +345,98 @@ fn form_written(drug: &Drug, rest: &str) -> Option<FormRef> {
             })
         })
     });
-    let topical = || {
+    let topical_after = || {
         let first = words.iter().find(|w| physical_unit(w).is_none())?;
-        let described = ["external", "topical", "local"];
         let form = drug.find_form(first).filter(|_| !is(&described, first));
-        form.or_else(|| {
-            let form = drug.forms.iter().position(|f| !f.systemic)?;
-            is(&TOPICAL_WORDS, first).then_some(FormRef {
-                form,
-                equivalent: None,
-            })
+        form.or_else(|| is(&TOPICAL_WORDS, first).then(any_topical_form).flatten())
+    };
+    let topical_before = || {
+        words_before.iter().find_map(|w| {
+            let topical_word = is(&TOPICAL_WORDS, w) || is(&described, w);
+            drug.find_form(w)
+                .or_else(|| topical_word.then(any_topical_form).flatten())
         })
     };
-    systemic.or_else(topical)
+    systemic.or_else(topical_after).or_else(topical_before)
+}
+
+/// Words of a dosage form or route that prescriptions write before a drug's name (`Tab.
+/// Nimesulide`, `Inj. Diclofenac`, `topical ibuprofen`, `табл. нимесулид`).
+const LEADING_FORM_WORDS: [&str; 46] = [
+    "tab",
+    "tabs",
+    "tablet",
+    "tablets",
+    "cap",
+    "caps",
+    "capsule",
+    "capsules",
+    "inj",
+    "injection",
+    "amp",
+    "syp",
+    "syr",
+    "syrup",
+    "susp",
+    "suspension",
+    "supp",
+    "gel",
+    "oint",
+    "ointment",
+    "cream",
+    "topical",
+    "oral",
+    "local",
+    "external",
+    "transdermal",
+    "rectal",
+    "im",
+    "iv",
+    "po",
+    "sachet",
+    "comp",
+    "comprimido",
+    "comprimidos",
+    "crema",
+    "pomada",
+    "табл",
+    "таб",
+    "таблетки",
+    "капс",
+    "капсулы",
+    "мазь",
+    "гель",
+    "крем",
+    "свечи",
+    "уколы",
+];
+
+/// The words of a form or route written before a drug's name, with the rest of the text:
+/// `Tab. ` and `Nimesulide 100 mg` for `Tab. Nimesulide 100 mg`; `None` when it starts with
+/// no such word.
+fn leading_form_words(written: &str) -> Option<(&str, &str)> {
+    let mut rest = written.trim_start();
+    while let Some((word, after)) = rest.split_once(char::is_whitespace) {
+        if word_place(word.trim_end_matches('.'), LEADING_FORM_WORDS).is_none() {
+            break;
+        }
+        rest = after.trim_start();
+    }
+    let before = written.get(..written.len() - rest.len())?;
+    (!before.trim().is_empty() && !rest.is_empty()).then_some((before, rest))
 }
 
 /// The part of a drug as written that names something (`find` says what): the whole of it, or
 /// else its longest run of leading words that does, as drugs written with a salt, strength or
 /// form read (`methotrexate sodium`, `methotrexate 2.5 mg weekly`, `Ibuprofen 400 MG Oral
-/// Tablet`, `Diclofenac-Teva`); with what it names.
+/// Tablet`, `Diclofenac-Teva`), past the words of a form or route before it (`Tab.
+/// Nimesulide`); with what it names.
 pub fn named_part<'w, T>(
     written: &'w str,
     find: impl Fn(&str) -> Option<T>,
 ) -> Option<(&'w str, T)> {
     let found = |part: &'w str| find(part).map(|it| (part, it));
-    found(written).or_else(|| {
+    let leading_words = |written: &'w str| {
         // Words end at blanks, and at a hyphen before a maker's name (`Diclofenac-Teva`).
         let word_ends: Vec<usize> = written
             .char_indices()
@@ -240,8 +447,15 @@ pub fn named_part<'w, T>(
         word_ends
             .iter()
             .rev()
-            .filter_map(|&end| written.get(..end).map(str::trim_end))
+            .filter_map(|&end| written.get(..end))
+            .map(|part| part.trim_end_matches(|c: char| c.is_whitespace() || c == '-'))
             .filter(|part| !part.is_empty())
             .find_map(found)
-    })
+    };
+    found(written)
+        .or_else(|| leading_words(written))
+        .or_else(|| {
+            let (_, rest) = leading_form_words(written)?;
+            found(rest).or_else(|| leading_words(rest))
+        })
 }

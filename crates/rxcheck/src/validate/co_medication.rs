@@ -16,7 +16,8 @@ pub(super) fn check<'f>(req: &Request<'f, '_>, t: &Target<'f>, out: &mut Assessm
         let Some(substance) = named.known.substance else {
             continue;
         };
-        // Taken to act on the whole body, unless named as a topical form (`Voltaren gel`).
+        // Taken to act on the whole body, unless named as a topical form (`Voltaren gel`,
+        // `ketoprofen gel`).
         let form = named.known.drug.and_then(|d| {
             let at = d.product?;
             f.drugs.get(d.drug)?.forms.get(at.form)
@@ -24,7 +25,7 @@ pub(super) fn check<'f>(req: &Request<'f, '_>, t: &Target<'f>, out: &mut Assessm
         let other = OtherDrug {
             drug: substance.drug,
             classes: &substance.classes,
-            systemic: form.is_none_or(|form| form.systemic),
+            systemic: form.is_none_or(|form| form.systemic) && !named.topical,
         };
         let same_drug = other.drug == Some(t.drug_index);
         // An interaction of a topical form (either side) is only advice, as a duplicate is.
