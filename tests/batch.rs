@@ -808,3 +808,53 @@ fn a_reader_that_stops_reading_is_not_told_every_row_was_checked() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("broken pipe"), "{stderr}");
 }
+
+#[test]
+fn a_column_in_another_unit_a_foreign_list_header_and_a_nameless_value_are_not_read_as_none() {
+    let row = "R1,30,male,diclofenac,tablet,50 mg,3,5";
+    // A note naming another unit than rxcheck reads the field in stops the run.
+    for (header, unit) in [
+        (
+            "rx_id,age (months),sex,drug,form,dose,times_per_day,duration_days",
+            "months",
+        ),
+        (
+            "rx_id,Age (mo),sex,drug,form,dose,times_per_day,duration_days",
+            "months",
+        ),
+        (
+            "rx_id,age,sex,drug,form,dose,times_per_day,duration (weeks)",
+            "weeks",
+        ),
+    ] {
+        let (code, stdout, stderr) = batch(format!("{header}\n{row}\n"), &[]);
+        assert_eq!(code, 3, "{header}: {stderr}");
+        assert!(stdout.is_empty());
+        assert!(stderr.contains(&format!("in {unit}")), "{stderr}");
+    }
+    // The unit rxcheck reads, written out, is fine.
+    let header = "rx_id,age (years),sex,drug,form,dose,times_per_day,duration (days)";
+    let (code, _, stderr) = batch(format!("{header}\n{row}\n"), &[]);
+    assert!(code < 3, "{stderr}");
+    // Lists and clinical columns in other languages and words stop the run.
+    for column in [
+        "Alergias",
+        "Intolérances",
+        "Renal impairment",
+        "Contraindications",
+        "History",
+        "Vorerkrankungen",
+        "Begleitmedikation",
+    ] {
+        let input = format!("rx_id,age,sex,drug,form,dose,times_per_day,{column}\n{row},x\n");
+        let (code, _, stderr) = batch(input, &[]);
+        assert_eq!(code, 3, "{column}: {stderr}");
+        assert!(stderr.contains("did you mean"), "{stderr}");
+    }
+    // A value under a column the header gives no name (a trailing delimiter) is invalid.
+    let input = "rx_id,age,sex,drug,form,dose,times_per_day,allergies,\nR1,40,male,diclofenac,tablet,50 mg,2,,ibuprofen\nR2,40,male,diclofenac,tablet,50 mg,2,,\n";
+    assert_eq!(
+        records(input, &[]),
+        [rec(2, "R1", "invalid"), rec(3, "R2", "ok")]
+    );
+}

@@ -237,6 +237,8 @@ pub struct Columns {
     pub width: usize,
     /// Columns no field took, as written: listed once in the summary.
     pub ignored: Vec<String>,
+    /// Columns the header gives no name (a row's value there cannot be told what it is).
+    pub nameless: Vec<usize>,
 }
 
 /// A header rxcheck cannot read safely.
@@ -272,6 +274,15 @@ pub enum HeaderError {
     },
     #[error("the mapping names column `{0}`, which the header does not have")]
     MappedNotFound(String),
+    #[error(
+        "column `{column}` gives {field} in {unit}, but rxcheck reads {field} in {expected}; convert the column to {expected}, or skip it with --ignore-column \"{column}\""
+    )]
+    OtherUnit {
+        column: String,
+        field: &'static str,
+        unit: &'static str,
+        expected: &'static str,
+    },
 }
 
 impl Columns {
@@ -355,7 +366,11 @@ impl Columns {
             match target {
                 // A user's mapping for the target wins over a column that merely looks like it.
                 Some(t) if mapped(t) => displaced.push((at, t)),
-                Some(t) => place(&mut columns, &mut taken, t, at)?,
+                Some(t) => {
+                    let column = written.get(at).copied().unwrap_or("");
+                    other_unit(column, t)?;
+                    place(&mut columns, &mut taken, t, at)?;
+                }
                 None => unknown.push(at),
             }
         }
@@ -379,6 +394,9 @@ impl Columns {
         }
         for at in unknown {
             let column = written.get(at).copied().unwrap_or("");
+            if column.is_empty() {
+                columns.nameless.push(at);
+            }
             let key = keys.get(at).map_or("", String::as_str);
             if !ignored.contains(&at) {
                 let field =
@@ -447,6 +465,102 @@ impl Columns {
     }
 }
 
+/// Units of time as headers write them in a note (`age (months)`, `Duration, weeks`), each
+/// with its name; lower case.
+const TIME_UNITS: [(&str, &[&str]); 5] = [
+    (
+        "years",
+        &[
+            "y", "yr", "yrs", "year", "years", "лет", "год", "года", "anos", "jahre",
+        ],
+    ),
+    (
+        "months",
+        &[
+            "mo",
+            "mos",
+            "mon",
+            "month",
+            "months",
+            "мес",
+            "месяцев",
+            "месяца",
+            "meses",
+            "monate",
+        ],
+    ),
+    (
+        "weeks",
+        &[
+            "w",
+            "wk",
+            "wks",
+            "week",
+            "weeks",
+            "нед",
+            "недель",
+            "недели",
+            "semanas",
+            "wochen",
+        ],
+    ),
+    (
+        "days",
+        &[
+            "d",
+            "day",
+            "days",
+            "дн",
+            "дней",
+            "дни",
+            "сут",
+            "суток",
+            "dias",
+            "tage",
+        ],
+    ),
+    (
+        "hours",
+        &[
+            "h",
+            "hr",
+            "hrs",
+            "hour",
+            "hours",
+            "ч",
+            "час",
+            "часов",
+            "horas",
+            "stunden",
+        ],
+    ),
+];
+
+/// Stops a header that gives a field of time in another unit than rxcheck reads it in (`age
+/// (months)` read as years, `duration (weeks)` as days).
+fn other_unit(column: &str, target: ColumnTarget) -> Result<(), HeaderError> {
+    let expected = match target {
+        ColumnTarget::Field(Field::AgeYears) => "years",
+        ColumnTarget::Field(Field::DurationDays) => "days",
+        ColumnTarget::Field(Field::GestationalWeek) => "weeks",
+        _ => return Ok(()),
+    };
+    let words = header_words(column);
+    let unit = TIME_UNITS.iter().find_map(|(unit, names)| {
+        let named = words.iter().any(|w| names.contains(&w.as_str()));
+        (named && *unit != expected).then_some(*unit)
+    });
+    match unit {
+        Some(unit) => Err(HeaderError::OtherUnit {
+            column: column.to_string(),
+            field: target.name(),
+            unit,
+            expected,
+        }),
+        None => Ok(()),
+    }
+}
+
 /// Stems a word of a header starts with when it names a list whose column, unread, would hide
 /// a rule: a patient's allergies, conditions and other drugs. Lower case.
 const SPEAKS_OF: [(&str, &[&str]); 3] = [
@@ -464,6 +578,11 @@ const SPEAKS_OF: [(&str, &[&str]); 3] = [
             "adversereaction",
             "adversedrug",
             "contraindicateddrug",
+            "alergi",
+            "intoler",
+            "unvertr",
+            "reaccionadversa",
+            "reaccionesadversa",
         ],
     ),
     (
@@ -488,6 +607,22 @@ const SPEAKS_OF: [(&str, &[&str]); 3] = [
             "illnesses",
             "pastillness",
             "chronicillness",
+            "contraindicat",
+            "history",
+            "vorerkrank",
+            "krankheit",
+            "enfermedad",
+            "patolog",
+            "patholog",
+            "antecedent",
+            "maladie",
+            "doenca",
+            "renal",
+            "kidney",
+            "hepat",
+            "liver",
+            "cardiac",
+            "bleed",
         ],
     ),
     (
@@ -513,6 +648,10 @@ const SPEAKS_OF: [(&str, &[&str]); 3] = [
             "принимаем",
             "лекарств",
             "concurrenttherap",
+            "begleit",
+            "otrosmedicament",
+            "otrosfarmaco",
+            "autresmedicament",
         ],
     ),
 ];
@@ -580,12 +719,27 @@ fn header_words(column: &str) -> Vec<String> {
             words.push(String::new());
         }
         if let (true, Some(word)) = (c.is_alphanumeric(), words.last_mut()) {
-            word.extend(c.to_lowercase());
+            word.extend(c.to_lowercase().map(without_accent));
         }
         previous_lower = c.is_lowercase();
     }
     words.retain(|w| !w.is_empty());
     words
+}
+
+/// A Latin letter without its accent (`é` is `e`, `ä` `a`), as headers in other languages
+/// write the words [`SPEAKS_OF`] lists.
+fn without_accent(c: char) -> char {
+    match c {
+        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' => 'a',
+        'ç' => 'c',
+        'è' | 'é' | 'ê' | 'ë' => 'e',
+        'ì' | 'í' | 'î' | 'ï' => 'i',
+        'ñ' => 'n',
+        'ò' | 'ó' | 'ô' | 'õ' | 'ö' => 'o',
+        'ù' | 'ú' | 'û' | 'ü' => 'u',
+        other => other,
+    }
 }
 
 /// The field a header speaks of ([`SPEAKS_OF`], `meds`, and a person's id when the header has

@@ -765,6 +765,20 @@ impl<'f> Job<'_, 'f> {
         if trim(rx.rx_id).is_empty() {
             Input::RxId.invalid(assessment, "rx_id is empty".into());
         }
+        // A value under no column name cannot be told what it is (a list's item shifted
+        // there by a delimiter too many, say): the row cannot be checked as written.
+        for &at in &c.nameless {
+            let value = row.get(at).trim();
+            if !value.is_empty() {
+                Input::Row.invalid(
+                    assessment,
+                    format!(
+                        "field {} (`{value}`) is under a column the header gives no name; name the column, or remove the value or the delimiter before it",
+                        at + 1
+                    ),
+                );
+            }
+        }
         checked(&rx, assessment);
     }
 
