@@ -1216,3 +1216,46 @@ fn statuses_are_dated_by_any_effective_time_expire_and_end_with_their_condition(
         assert_eq!(v, "reject", "{coding}: {rules:?}");
     }
 }
+
+#[test]
+fn timing_read_at_its_worst_and_a_period_or_duration_without_a_unit_is_not_guessed() {
+    let tablet = "Diclofenac 50 mg oral tablet";
+    let fifty = |timing: Value| json!({"timing": timing, "doseAndRate": [{"doseQuantity": {"value": 50, "code": "mg"}}]});
+    let over = "diclofenac.tablet.dosage.over_15.dose_per_day.max";
+    // A code and a repeat that disagree, or times of day beyond the frequency: the most.
+    let qid_once = json!({"code": {"coding": [{"code": "QID"}]},
+        "repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}});
+    let four_times = json!({"repeat": {"frequency": 1, "period": 1, "periodUnit": "d",
+        "timeOfDay": ["08:00:00", "12:00:00", "16:00:00", "20:00:00"]}});
+    for timing in [qid_once, four_times] {
+        let rules = rules_of(tablet, fifty(timing.clone()), json!({}));
+        assert!(rules.contains(over), "{timing}: {rules:?}");
+    }
+    // A period without its unit, a frequency without its period, a duration without a unit.
+    let invalid = "input.fhir";
+    for timing in [
+        json!({"repeat": {"frequency": 1, "period": 4}}),
+        json!({"repeat": {"frequency": 3}}),
+    ] {
+        let rules = rules_of(tablet, fifty(timing.clone()), json!({}));
+        assert!(rules.contains(invalid), "{timing}: {rules:?}");
+    }
+    let injection = "Diclofenac 75 mg/3 ml injection";
+    let twice = |bounds: Value| {
+        let mut repeat = json!({"frequency": 2, "period": 1, "periodUnit": "d"});
+        if let (Some(r), Some(b)) = (repeat.as_object_mut(), bounds.as_object()) {
+            r.extend(b.clone());
+        }
+        json!({"timing": {"repeat": repeat}, "doseAndRate": [{"doseQuantity": {"value": 75, "code": "mg"}}]})
+    };
+    let rules = rules_of(
+        injection,
+        twice(json!({"boundsDuration": {"value": 2}})),
+        json!({}),
+    );
+    assert!(rules.contains(invalid), "{rules:?}");
+    // A course given as a range is read at its high end.
+    let too_long = "diclofenac.injection.dosage.max_duration_days";
+    let range = json!({"boundsRange": {"low": {"value": 1, "code": "d"}, "high": {"value": 5, "code": "d"}}});
+    assert!(rules_of(injection, twice(range), json!({})).contains(too_long));
+}

@@ -675,3 +675,54 @@ fn a_browser_may_call_the_service() {
         .unwrap();
     assert_eq!(discovery.header("access-control-allow-origin"), Some("*"));
 }
+
+#[test]
+fn a_prefetch_or_draft_order_that_cannot_be_read_whole_is_refused_not_read_as_none() {
+    let server = Server::start(&[]);
+    let call: Value = serde_json::from_str(&fixture("pddi-diclofenac-order-sign.json")).unwrap();
+    let with = |pointer: &str, value: Value| {
+        let mut changed = call.clone();
+        *changed.pointer_mut(pointer).unwrap() = value;
+        server.post(SIGN, &changed.to_string())
+    };
+    let diagnostics = |body: &Value| {
+        body["issue"][0]["diagnostics"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    // A prefetch value that is no resource, or one page of a search: 412.
+    let page = json!({"resourceType": "Bundle", "type": "searchset", "total": 3, "entry": [],
+        "link": [{"relation": "next", "url": "https://ehr.example/fhir/Condition?page=2"}]});
+    for (key, value) in [
+        ("conditions", json!({})),
+        ("allergies", json!("AllergyIntolerance?patient=f101")),
+        ("allergies", json!([])),
+        ("conditions", page),
+        (
+            "medications",
+            json!({"resourceType": "Bundle", "entry": {"resource": {}}}),
+        ),
+    ] {
+        let (status, body) = with(&format!("/prefetch/{key}"), value.clone());
+        assert_eq!(status, 412, "{key} {value}: {body}");
+        assert!(
+            diagnostics(&body).contains(&format!("prefetch.{key}")),
+            "{body}"
+        );
+    }
+    // A draft order list that is not a list of resources: 400.
+    let (status, body) = with("/context/draftOrders/entry", json!({"resource": {}}));
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = with(
+        "/context/draftOrders/entry/0/resource/resourceType",
+        Value::Null,
+    );
+    assert_eq!(status, 400, "{body}");
+    // Another patient's Patient resource does not give this patient's age.
+    let other =
+        json!({"resourceType": "Patient", "id": "p2", "gender": "male", "birthDate": "1986-01-01"});
+    let (status, body) = with("/prefetch/patient", other);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.to_string().contains("Cannot check"), "{body}");
+}

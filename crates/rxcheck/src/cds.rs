@@ -135,6 +135,9 @@ pub fn answer(
     else {
         return bad("`context.draftOrders` is missing or not a Bundle".into());
     };
+    if let Some(problem) = unusable(draft, "context.draftOrders") {
+        return bad(problem);
+    }
     let mut resources = Vec::new();
     fhir::collect(draft.clone(), "context.draftOrders", &mut resources);
     let selected = match selections(context, &resources) {
@@ -156,6 +159,15 @@ pub fn answer(
         return cards(formulary, first, options, user, uuid);
     }
     let prefetch = call.get("prefetch");
+    // A prefetch value that is not a resource or a whole Bundle is no list of the patient's:
+    // checking as if the patient had none would be silent.
+    let unread = PREFETCH.iter().find_map(|(key, _)| {
+        let value = prefetch.and_then(|p| p.get(key)).filter(|v| !v.is_null())?;
+        unusable(value, &format!("prefetch.{key}"))
+    });
+    if let Some(problem) = unread {
+        return Answer::Precondition(operation_outcome("incomplete", &problem));
+    }
     let missing: Vec<&str> = REQUIRED
         .iter()
         .copied()
@@ -198,6 +210,44 @@ pub fn answer(
     }
     let checked = fhir::check(formulary, &resources, &orders, patient, options.dates);
     cards(formulary, checked, options, user, uuid)
+}
+
+/// Why a resource or Bundle sent at `path` cannot be read whole, if it cannot: not a
+/// resource, a Bundle whose entries are not a list of resources, or only a page of a search
+/// (a `next` link, or fewer entries than its `total`).
+fn unusable(value: &Value, path: &str) -> Option<String> {
+    let Some(kind) = value.get("resourceType").and_then(Value::as_str) else {
+        return Some(format!("`{path}` is not a FHIR resource or Bundle"));
+    };
+    if kind != "Bundle" {
+        return None;
+    }
+    let entries = match value.get("entry") {
+        None => &[][..],
+        Some(Value::Array(entries)) => entries.as_slice(),
+        Some(_) => return Some(format!("`{path}.entry` is not a list")),
+    };
+    for (i, entry) in entries.iter().enumerate() {
+        let resource = entry.get("resource");
+        let typed =
+            resource.is_some_and(|r| r.get("resourceType").and_then(Value::as_str).is_some());
+        if !typed {
+            return Some(format!("`{path}.entry[{i}]` holds no FHIR resource"));
+        }
+    }
+    let links = value.get("link").and_then(Value::as_array);
+    let paged = links.is_some_and(|links| {
+        links
+            .iter()
+            .any(|l| l.get("relation").and_then(Value::as_str) == Some("next"))
+    });
+    let total = value.get("total").and_then(Value::as_u64);
+    if paged || total.is_some_and(|t| t > entries.len() as u64) {
+        return Some(format!(
+            "`{path}` is one page of a search (it has a `next` link, or fewer entries than its `total`): send every entry"
+        ));
+    }
+    None
 }
 
 /// The draft orders (indices into `resources`) that `context.selections` names, by

@@ -213,32 +213,38 @@ impl Read {
     }
 }
 
-/// The ids of the patient the orders are for: `patient` (a hook's `context.patientId`), the
-/// Patient resource's, and those the orders' subjects name.
+/// The ids of the patient the orders are for: `patient` (a hook's `context.patientId`) and
+/// those the orders' subjects name; when neither names one, the Patient resource's.
 fn patient_ids<'a>(
     resources: &'a [Located],
     orders: &[usize],
     patient: Option<&'a str>,
 ) -> Vec<&'a str> {
-    let patients = resources.iter().filter(|r| r.kind() == "Patient");
     let subjects = orders
         .iter()
         .filter_map(|&i| resources.get(i)?.subject())
         .filter_map(|s| referenced_id(s, "Patient"));
-    patient
-        .into_iter()
-        .chain(patients.filter_map(Located::id))
-        .chain(subjects)
-        .collect()
+    let named: Vec<&str> = patient.into_iter().chain(subjects).collect();
+    if !named.is_empty() {
+        return named;
+    }
+    let patients = resources.iter().filter(|r| r.kind() == "Patient");
+    patients.filter_map(Located::id).collect()
 }
 
-/// Whether a resource is about another patient: its subject names a Patient whose id is not
-/// one of `ids`. One with no subject, or one not named by id, is taken as the patient's.
+/// Whether a resource is about another patient: a Patient whose id is not one of `ids`, or a
+/// resource whose subject names such a Patient. One with no subject, or one not named by id,
+/// is taken as the patient's.
 fn about_another(r: &Located, ids: &[&str]) -> bool {
+    let other = |id: &str| !ids.contains(&id);
     !ids.is_empty()
-        && r.subject()
-            .and_then(|s| referenced_id(s, "Patient"))
-            .is_some_and(|id| !ids.contains(&id))
+        && match r.kind() {
+            "Patient" => r.id().is_some_and(other),
+            _ => r
+                .subject()
+                .and_then(|s| referenced_id(s, "Patient"))
+                .is_some_and(other),
+        }
 }
 
 /// Checks the orders `orders` (indices into `resources`) against the formulary and against

@@ -75,6 +75,8 @@ pub struct Timing {
 pub struct Repeat {
     pub bounds_duration: Option<Quantity>,
     pub bounds_period: Option<Period>,
+    /// A course given as a range of durations: read at its high end.
+    pub bounds_range: Option<Range>,
     pub frequency: Option<u32>,
     pub frequency_max: Option<u32>,
     /// How many administrations in all (`countMax`: at most).

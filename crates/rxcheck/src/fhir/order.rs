@@ -469,7 +469,9 @@ fn dose(d: &Dosage, path: &str) -> Result<String, Finding<'static>> {
 }
 
 /// Times a day from the timing, as a whole number: the most a day can hold (`frequencyMax`
-/// over `period` in `periodUnit`, rounded up), or the timing's code (BID, TID, Q8H).
+/// over `period` in `periodUnit`, rounded up, or as many as `timeOfDay` lists), and the
+/// timing's code (BID, TID, Q8H); when both are given, the more (the code and the structured
+/// data may each be what the prescriber meant).
 fn times_per_day(d: &Dosage, path: &str) -> Result<u32, Finding<'static>> {
     let missing = || {
         finding(
@@ -480,10 +482,13 @@ fn times_per_day(d: &Dosage, path: &str) -> Result<u32, Finding<'static>> {
         )
     };
     let timing = d.timing.as_ref().ok_or_else(missing)?;
-    if let Some(repeat) = timing.repeat.as_ref().filter(|r| has_schedule(r)) {
-        return repeat_per_day(repeat, &format!("{path}.timing.repeat"));
-    }
-    let code = timing.code.as_ref().ok_or_else(missing)?;
+    let repeated = timing.repeat.as_ref().filter(|r| has_schedule(r));
+    let repeated = repeated
+        .map(|r| repeat_per_day(r, &format!("{path}.timing.repeat")))
+        .transpose()?;
+    let Some(code) = timing.code.as_ref() else {
+        return repeated.ok_or_else(missing);
+    };
     let named = code
         .coding
         .iter()
@@ -493,12 +498,15 @@ fn times_per_day(d: &Dosage, path: &str) -> Result<u32, Finding<'static>> {
             "QOD" | "AM" | "PM" | "WK" | "MO" => Some(1),
             other => parse_frequency(other).ok(),
         });
-    named.ok_or_else(|| {
-        finding(
-            Severity::Invalid,
-            format!("`{path}.timing.code` is not a frequency rxcheck reads (BID, TID, QID, QD, Q8H, ...)"),
-        )
-    })
+    match (named, repeated) {
+        (Some(named), Some(repeated)) => Ok(named.max(repeated)),
+        (named, repeated) => named.or(repeated).ok_or_else(|| {
+            finding(
+                Severity::Invalid,
+                format!("`{path}.timing.code` is not a frequency rxcheck reads (BID, TID, QID, QD, Q8H, ...)"),
+            )
+        }),
+    }
 }
 
 /// Whether a repeat gives its own schedule (else the timing's code does).
@@ -536,6 +544,18 @@ fn rate(times: u32, period: Decimal, (in_a_day, days): (Decimal, Decimal)) -> Op
 
 fn repeat_per_day(r: &Repeat, path: &str) -> Result<u32, Finding<'static>> {
     let (times, period) = schedule(r, true);
+    // A frequency needs its period and a period its unit (FHIR's tim-2): neither is
+    // guessed. `timeOfDay` alone is a daily schedule.
+    let frequency = r.frequency.is_some() || r.frequency_max.is_some();
+    let period_given = r.period.is_some() || r.period_max.is_some();
+    if (frequency && !period_given) || (period_given && r.period_unit.is_none()) {
+        return Err(finding(
+            Severity::Invalid,
+            format!(
+                "`{path}` gives a frequency without its period and periodUnit: give both (1 per 1 d)"
+            ),
+        ));
+    }
     let unit = r.period_unit.as_deref().unwrap_or("d");
     let Some((in_a_day, days)) = day_fraction(unit) else {
         return Err(finding(
@@ -555,12 +575,17 @@ fn repeat_per_day(r: &Repeat, path: &str) -> Result<u32, Finding<'static>> {
         .map(|x| x.ceil())
         .and_then(|x| u32::try_from(x).ok())
         .filter(|x| *x <= MAX_TIMES_PER_DAY);
-    per_day.map(|n| n.max(1)).ok_or_else(|| {
-        finding(
-            Severity::Invalid,
-            format!("`{path}`: {times} per {period} {unit} is too often to be a schedule"),
-        )
-    })
+    // Times of day listed are each a dose that day, whatever the frequency says.
+    let listed = u32::try_from(r.time_of_day.len()).unwrap_or(u32::MAX);
+    let listed = (unit == "d" && period == Decimal::ONE).then_some(listed);
+    per_day
+        .map(|n| n.max(1).max(listed.unwrap_or(0)))
+        .ok_or_else(|| {
+            finding(
+                Severity::Invalid,
+                format!("`{path}`: {times} per {period} {unit} is too often to be a schedule"),
+            )
+        })
 }
 
 /// The course length in days: the longest of boundsDuration, boundsPeriod, the days the
@@ -591,6 +616,15 @@ fn course_days(
                 )
             })?);
         }
+    }
+    if let Some(high) = repeat
+        .and_then(|r| r.bounds_range.as_ref())
+        .and_then(|range| range.high.as_ref())
+    {
+        lengths.push(duration_days(
+            high,
+            &format!("{path}.dosageInstruction[0].timing.repeat.boundsRange.high"),
+        )?);
     }
     if let Some(days) = repeat.and_then(|r| count_days(r, per_day)) {
         lengths.push(days);
@@ -666,11 +700,12 @@ fn day_fraction(unit: &str) -> Option<(Decimal, Decimal)> {
 
 /// A Duration in whole days, rounded up.
 fn duration_days(q: &Quantity, path: &str) -> Result<Decimal, Finding<'static>> {
+    // A duration needs its unit (FHIR's drt-1): a bare number is not taken for days.
     let unit = q
         .code
         .as_deref()
         .or(q.unit.as_deref())
-        .unwrap_or("d")
+        .unwrap_or("")
         .trim()
         .to_ascii_lowercase();
     let unit = match unit.as_str() {
