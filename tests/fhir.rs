@@ -1259,3 +1259,28 @@ fn timing_read_at_its_worst_and_a_period_or_duration_without_a_unit_is_not_guess
     let range = json!({"boundsRange": {"low": {"value": 1, "code": "d"}, "high": {"value": 5, "code": "d"}}});
     assert!(rules_of(injection, twice(range), json!({})).contains(too_long));
 }
+
+#[test]
+fn several_doses_none_typed_ordered_cannot_be_told_apart() {
+    let tablet = "Diclofenac 50 mg oral tablet";
+    let typed = |code: &str, dose: Value| json!({"type": {"coding": [{"code": code}]}, "doseQuantity": dose});
+    let dosage = |entries: Value| json!({"timing": {"repeat": {"frequency": 3, "period": 1, "periodUnit": "d"}}, "doseAndRate": entries});
+    let mg = json!({"value": 50, "code": "mg"});
+    let tablets = json!({"value": 2, "unit": "tablet", "code": "{tbl}"});
+    let calculated_first = json!([
+        typed("calculated", mg.clone()),
+        typed("admin-amount", tablets.clone())
+    ]);
+    let rules = rules_of(tablet, dosage(calculated_first), json!({}));
+    assert!(rules.contains("input.fhir"), "{rules:?}");
+    // The one typed `ordered` is the dose, wherever it is; the same dose twice is one.
+    let ordered_second = json!([typed("calculated", mg.clone()), typed("ordered", tablets)]);
+    let rules = rules_of(tablet, dosage(ordered_second), json!({}));
+    assert!(
+        rules.contains("diclofenac.tablet.dosage.over_15.dose_per_day.max"),
+        "{rules:?}"
+    );
+    let twice = json!([typed("calculated", mg.clone()), typed("admin-amount", mg)]);
+    let rules = rules_of(tablet, dosage(twice), json!({}));
+    assert!(!rules.contains("input.fhir"), "{rules:?}");
+}

@@ -4,7 +4,8 @@
 //! date.
 
 use super::model::{
-    CodeableConcept, Dosage, Medication, MedicationRequest, Quantity, Ratio, Reference, Repeat,
+    CodeableConcept, Dosage, DoseAndRate, Medication, MedicationRequest, Quantity, Ratio,
+    Reference, Repeat,
 };
 use super::text::{self, find_words, is_system, quantity, strength_in, texts};
 use super::{Located, Read, finding};
@@ -398,22 +399,45 @@ fn dosage_quantity(d: &Dosage) -> Option<&Quantity> {
 }
 
 /// The dose per administration: a doseQuantity, or a doseRange written `low-high unit` (it
-/// is checked at its high).
+/// is checked at its high); of several, the one typed `ordered`. Several that differ, none
+/// of them typed so, cannot be told apart (one may be calculated, one what is given).
 fn dose(d: &Dosage, path: &str) -> Result<String, Finding<'static>> {
-    let ordered = d
+    let is_ordered = |r: &&DoseAndRate| {
+        r.kind.as_ref().is_some_and(|k| {
+            k.coding
+                .iter()
+                .any(|c| c.code.as_deref() == Some("ordered"))
+        })
+    };
+    let doses: Vec<(usize, &DoseAndRate)> = d
         .dose_and_rate
         .0
         .iter()
         .enumerate()
         .filter(|(_, r)| r.dose_quantity.is_some() || r.dose_range.is_some())
-        .min_by_key(|(_, r)| {
-            let ordered = r.kind.as_ref().is_some_and(|k| {
-                k.coding
-                    .iter()
-                    .any(|c| c.code.as_deref() == Some("ordered"))
-            });
-            !ordered
-        });
+        .collect();
+    let written = |r: &DoseAndRate| {
+        let q = r
+            .dose_quantity
+            .as_ref()
+            .or(r.dose_range.as_ref().and_then(|r| r.high.as_ref()));
+        q.and_then(quantity)
+    };
+    if !doses.iter().any(|(_, r)| is_ordered(r)) {
+        let mut given: Vec<String> = doses.iter().filter_map(|(_, r)| written(r)).collect();
+        given.dedup();
+        if given.len() > 1 {
+            return Err(finding(
+                Severity::Invalid,
+                format!(
+                    "`{path}.doseAndRate` gives {} doses ({}) and types none `ordered`: type the one ordered",
+                    given.len(),
+                    given.join(", ")
+                ),
+            ));
+        }
+    }
+    let ordered = doses.iter().min_by_key(|(_, r)| !is_ordered(r));
     let (at, quantity_given, range) = match ordered {
         Some((i, r)) => (
             format!("{path}.doseAndRate[{i}]"),
