@@ -858,3 +858,43 @@ fn a_column_in_another_unit_a_foreign_list_header_and_a_nameless_value_are_not_r
         [rec(2, "R1", "invalid"), rec(3, "R2", "ok")]
     );
 }
+
+#[test]
+fn a_spreadsheet_delimiter_line_is_read_and_control_characters_are_not_replayed() {
+    // Excel's `sep=;` line names the delimiter; the rows keep their line numbers.
+    let input = "sep=;\r\nrx_id;age;sex;drug;form;dose;times_per_day\r\nA;40;m;diclofenac;tablet;50 mg;2\r\n";
+    assert_eq!(records(input, &[]), [rec(3, "A", "ok")]);
+    // An escape sequence in a field is shown, not sent to the terminal.
+    let input = "rx_id,age,sex,drug,form,dose,times_per_day\n\"A\u{1b}[2J\",40,m,diclofenac\u{7},tablet,50 mg,2\n";
+    let (code, stdout, _) = batch(input, &["--format", "text", "-q"]);
+    assert_eq!(code, 2);
+    assert!(
+        !stdout.contains('\u{1b}') && !stdout.contains('\u{7}'),
+        "{stdout:?}"
+    );
+    assert!(stdout.contains("A\\u{1b}[2J"), "{stdout}");
+}
+
+#[test]
+fn an_output_may_not_be_where_another_is_first_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.csv");
+    std::fs::write(
+        &input,
+        format!("{HEADER}\nA,40,no,no,diclofenac,tablet,50 mg,2\n"),
+    )
+    .unwrap();
+    let out = dir.path().join("out.jsonl");
+    let (code, _, stderr) = batch(
+        "",
+        &[
+            input.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--summary-json",
+            &format!("{}.partial", out.display()),
+        ],
+    );
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stderr.contains("is where -o is first written"), "{stderr}");
+}

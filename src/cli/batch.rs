@@ -96,7 +96,7 @@ pub struct Args {
     /// [default: UTF-8, or UTF-16 when the file starts with its byte order mark]
     #[arg(long, value_parser = parse_encoding, value_name = "NAME")]
     encoding: Option<&'static encoding_rs::Encoding>,
-    /// Field delimiter: `,`, `;` or `tab` [default: detected from the header]
+    /// Field delimiter: `,`, `;`, `tab` or `|` [default: detected from the header]
     #[arg(long, value_parser = parse_delimiter)]
     delimiter: Option<u8>,
     /// A quoted field longer than this many bytes is an unbalanced quote
@@ -212,14 +212,21 @@ fn refuse_overwriting_input(args: &Args) -> Result<(), Fatal> {
             .iter()
             .take(i)
             .filter_map(|(o, f)| Some((o.as_ref()?, *f)));
+        // An earlier output is written to its own `NAME.partial` first: that is taken too.
         let clashes = inputs
             .iter()
-            .filter_map(|(p, what)| Some((p.as_ref()?, what.to_string())))
-            .chain(earlier.map(|(p, f)| (p, format!("the file of {f}"))));
+            .filter_map(|(p, what)| Some(((*p)?.to_path_buf(), what.to_string())))
+            .chain(earlier.flat_map(|(p, f)| {
+                [
+                    (p.to_path_buf(), format!("the file of {f}")),
+                    (partial_path(p), format!("where {f} is first written")),
+                ]
+            }));
         // A file is written beside its name first (see `OutputFile`): that name must not be
         // an input either.
         let partial = partial_path(output);
         for (other, what) in clashes {
+            let other = &other;
             if same_file(other, output) {
                 return Err(Fatal(format!(
                     "{flag} `{}` is {what}; write it to another file",
@@ -285,7 +292,7 @@ fn excel_delimiter(args: &Args, stdin_header: &[u8]) -> Result<Option<u8>, Fatal
         Some(path) => {
             let file = File::open(path)
                 .map_err(|e| Fatal(format!("cannot open `{}`: {e}", path.display())))?;
-            read_first_line(
+            read_header_line(
                 &mut io::BufReader::new(decoded(file, args.encoding)),
                 &mut header,
             )
@@ -346,7 +353,7 @@ pub fn run(mut args: Args) -> Result<i32, Fatal> {
     let mut stdin = io::BufReader::new(decoded(io::stdin(), args.encoding));
     let mut stdin_header = Vec::new();
     if from_stdin {
-        read_first_line(&mut stdin, &mut stdin_header)
+        read_header_line(&mut stdin, &mut stdin_header)
             .map_err(|e| Fatal(format!("cannot read input: {e}")))?;
     }
     let header_delimiter = excel_delimiter(&args, &stdin_header)?;
@@ -864,6 +871,21 @@ fn summary_json(args: &Args, summary: &Summary) -> serde_json::Value {
         "site": path(args.formulary.site.as_ref()),
         "acknowledged": path(args.acknowledged.as_ref()),
     })
+}
+
+/// Appends the header line of `input` to `line`, with its line break, and the spreadsheet's
+/// delimiter line before it (`sep=;`) if there is one.
+fn read_header_line(input: &mut impl io::BufRead, line: &mut Vec<u8>) -> io::Result<()> {
+    read_first_line(input, line)?;
+    let first = line.trim_ascii_end();
+    if first.len() == 5
+        && first
+            .get(..4)
+            .is_some_and(|s| s.eq_ignore_ascii_case(b"sep="))
+    {
+        read_first_line(input, line)?;
+    }
+    Ok(())
 }
 
 /// Appends the first line of `input` to `line`, with its line break: a `\n`, a `\r\n`, or a

@@ -904,17 +904,26 @@ fn read_header<R: Read>(
 ) -> Result<(Columns, u8), BatchError> {
     let mut header_bytes = Vec::new();
     let probe = options.delimiter.unwrap_or(b',');
-    let header = match splitter
-        .next_row(probe, &mut header_bytes)
-        .map_err(BatchError::Read)?
-    {
-        Some(span) if span.kind == RowKind::Complete => span,
-        Some(_) => return Err(BatchError::HeaderShape),
-        None => return Err(BatchError::NoHeader),
-    };
+    let mut next_row =
+        |bytes: &mut Vec<u8>| match splitter.next_row(probe, bytes).map_err(BatchError::Read)? {
+            Some(span) if span.kind == RowKind::Complete => Ok(span),
+            Some(_) => Err(BatchError::HeaderShape),
+            None => Err(BatchError::NoHeader),
+        };
+    let mut header = next_row(&mut header_bytes)?;
+    // Spreadsheets write the delimiter on a line of its own before the header (`sep=;`).
+    let mut hinted = None;
+    if let [s, e, p, b'=', delimiter] = header_bytes.get(header.bytes.clone()).unwrap_or(&[]) {
+        if [s, e, p].map(u8::to_ascii_lowercase) == [b's', b'e', b'p'] {
+            hinted = Some(*delimiter);
+            header_bytes.clear();
+            header = next_row(&mut header_bytes)?;
+        }
+    }
     let header_row = header_bytes.get(header.bytes.clone()).unwrap_or(&[]);
     let delimiter = options
         .delimiter
+        .or(hinted)
         .unwrap_or_else(|| detect_delimiter(header_row));
     let mut header_worker = Worker::new(delimiter);
     let Some(header_fields) = header_worker.split(header_row, header.plain) else {

@@ -53,7 +53,7 @@ impl Printer for TextPrinter {
             &verdict.as_str().to_uppercase(),
         );
         if let Some(id) = record.rx_id {
-            let _ = write!(out, "  {id}");
+            let _ = write!(out, "  {}", visible(id));
         }
         if let Some(line) = record.line {
             let _ = write!(out, "  (line {line})");
@@ -70,18 +70,31 @@ impl Printer for TextPrinter {
                 &format!("{:<7}", f.severity.as_str()),
             );
             if self.detail == Detail::Compact {
-                let _ = writeln!(out, " {}", f.shown_rule());
+                let _ = writeln!(out, " {}", visible(&f.shown_rule()));
                 continue;
             }
-            let _ = writeln!(out, " {:<17} {}", f.category.as_str(), f.message);
-            let _ = writeln!(out, "          rule:   {}", f.shown_rule());
-            let _ = writeln!(out, "          source: {}", f.source);
+            let _ = writeln!(out, " {:<17} {}", f.category.as_str(), visible(&f.message));
+            let _ = writeln!(out, "          rule:   {}", visible(&f.shown_rule()));
+            let _ = writeln!(out, "          source: {}", visible(&f.source));
             for note in [f.overlay_note(), f.acknowledgement_note()]
                 .into_iter()
                 .flatten()
             {
-                let _ = writeln!(out, "          note:   {note}");
+                let _ = writeln!(out, "          note:   {}", visible(&note));
             }
         }
     }
+}
+
+/// Text with its control characters escaped (`\u{1b}`), so that input quoted in a report
+/// cannot move the cursor, clear the screen or hide lines of a terminal.
+fn visible(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let escaped = text.chars().map(|c| match c.is_control() {
+        true => c.escape_default().to_string(),
+        false => c.to_string(),
+    });
+    std::borrow::Cow::Owned(escaped.collect())
 }
