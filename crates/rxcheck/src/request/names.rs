@@ -426,6 +426,13 @@ fn leading_form_words(written: &str) -> Option<(&str, &str)> {
     (!before.trim().is_empty() && !rest.is_empty()).then_some((before, rest))
 }
 
+/// The first word of a name as written, past the words of a form or route before it
+/// (`Omeprazole` of `Cap. Omeprazole 20 mg`).
+pub fn first_word(written: &str) -> &str {
+    let rest = leading_form_words(written).map_or(written, |(_, rest)| rest);
+    rest.split_whitespace().next().unwrap_or(rest)
+}
+
 /// The part of a drug as written that names something (`find` says what): the whole of it, or
 /// else its longest run of leading words that does, as drugs written with a salt, strength or
 /// form read (`methotrexate sodium`, `methotrexate 2.5 mg weekly`, `Ibuprofen 400 MG Oral

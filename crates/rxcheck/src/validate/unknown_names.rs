@@ -4,7 +4,7 @@
 //! (allergens of kinds no rule is about, such as penicillins or latex, are known and quiet).
 
 use crate::finding::{Assessment, Category, Severity};
-use crate::request::{Input, Named, Request, Target};
+use crate::request::{Input, Named, Request, Target, first_word};
 
 pub(super) fn check<'f>(req: &Request<'f, '_>, t: &Target<'f>, out: &mut Assessment<'f>) {
     let lists: [(&[Named<'f, '_>], &str, Category, Input); 2] = [
@@ -23,8 +23,9 @@ pub(super) fn check<'f>(req: &Request<'f, '_>, t: &Target<'f>, out: &mut Assessm
     ];
     for (names, what, category, input) in lists {
         for named in names.iter().filter(|n| !n.known.is_known()) {
-            // A near miss written whole, or with words after it (`methotrexat 15 mg`).
-            let first = named.text.split_whitespace().next().unwrap_or(named.text);
+            // A near miss written whole, or with words after it (`methotrexat 15 mg`), or a
+            // form before it (`Tab. methotrexat`).
+            let first = first_word(named.text);
             let suggestion = req
                 .formulary
                 .suggest_name_remembered(named.text)
