@@ -1959,6 +1959,8 @@ mod round_two {
             Ok,
             &[],
         );
+        // A form word before a drug outside the vocabulary is no near miss of anything.
+        expect(&with(&dic(), &[("co", "Cap. Omeprazole")]), Ok, &[]);
     }
 
     #[test]
