@@ -1284,3 +1284,36 @@ fn several_doses_none_typed_ordered_cannot_be_told_apart() {
     let rules = rules_of(tablet, dosage(twice), json!({}));
     assert!(!rules.contains("input.fhir"), "{rules:?}");
 }
+
+#[test]
+fn a_route_that_does_not_fit_the_form_is_invalid() {
+    let route = |code: &str, display: &str| json!({"coding": [{"system": "http://snomed.info/sct", "code": code, "display": display}]});
+    let dosage = |route: Value, dose: Value, per_day: u32| {
+        json!({"route": route,
+        "timing": {"repeat": {"frequency": per_day, "period": 1, "periodUnit": "d", "boundsDuration": {"value": 2, "code": "d"}}},
+        "doseAndRate": [{"doseQuantity": dose}]})
+    };
+    let mg = |n: u32| json!({"value": n, "code": "mg"});
+    let intravenous = route("47625008", "Intravenous route");
+    for (medication, dose, per_day) in [
+        ("Diclofenac 50 mg oral tablet", mg(50), 2),
+        ("Diclofenac 75 mg/3 ml injection", mg(75), 2),
+    ] {
+        let rules = rules_of(
+            medication,
+            dosage(intravenous.clone(), dose, per_day),
+            json!({}),
+        );
+        assert!(rules.contains("input.fhir"), "{medication}: {rules:?}");
+    }
+    let gel_by_mouth = dosage(
+        route("26643006", "Oral route"),
+        json!({"value": 4, "code": "g"}),
+        3,
+    );
+    assert!(rules_of("Voltaren gel", gel_by_mouth, json!({})).contains("input.fhir"));
+    // The route the form is given by is no finding.
+    let intramuscular = dosage(route("78421000", "Intramuscular route"), mg(75), 2);
+    let rules = rules_of("Diclofenac 75 mg/3 ml injection", intramuscular, json!({}));
+    assert!(!rules.contains("input.fhir"), "{rules:?}");
+}

@@ -63,6 +63,12 @@ pub(super) fn read(formulary: &Formulary, at: &Located, resources: &[Located]) -
     let medication = medication(&mr, at, resources, &mut findings);
     let product = product(formulary, &mr, medication.as_ref(), &mut findings);
     let drug = product.as_ref().and_then(|p| p.drug_index);
+    if let Some(problem) = product
+        .as_ref()
+        .and_then(|p| route_misfit(formulary, p, &mr, path))
+    {
+        findings.push(problem);
+    }
     if let Some(p) = product {
         set(Field::Drug, p.drug);
         set(Field::Form, p.form);
@@ -346,21 +352,64 @@ fn dose_unit_form(drug: &Drug, mr: &MedicationRequest) -> Option<String> {
     drug.find_form(&unit).map(|_| unit)
 }
 
+/// The route of an order's dosage, as the formulary names routes (oral, rectal,
+/// intramuscular, cutaneous), or another it is not given by (intravenous, subcutaneous); by
+/// its SNOMED CT code or its words. `None` when none is given or it is none of these.
+fn route_of(mr: &MedicationRequest) -> Option<&'static str> {
+    let route = mr.dosage_instruction.first()?.route.as_ref()?;
+    let by_code = route.coding.iter().find_map(|c| match c.code.as_deref()? {
+        "26643006" => Some("oral"),
+        "37161004" => Some("rectal"),
+        "78421000" => Some("intramuscular"),
+        "6064005" | "45890007" => Some("cutaneous"),
+        "47625008" => Some("intravenous"),
+        "34206005" => Some("subcutaneous"),
+        _ => None,
+    });
+    let words: String = texts(route).collect::<Vec<_>>().join(" ").to_lowercase();
+    by_code.or(if words.contains("oral") || words.contains("mouth") {
+        Some("oral")
+    } else if words.contains("rect") {
+        Some("rectal")
+    } else if words.contains("intramuscular") {
+        Some("intramuscular")
+    } else if words.contains("intravenous") {
+        Some("intravenous")
+    } else if words.contains("subcutaneous") {
+        Some("subcutaneous")
+    } else if words.contains("topical") || words.contains("cutaneous") || words.contains("skin") {
+        Some("cutaneous")
+    } else {
+        None
+    })
+}
+
+/// Why the order's route does not fit the form it orders (a tablet given intravenously, a
+/// gel by mouth, the injection into a vein where the reference says into a muscle), if it
+/// does not: the order cannot be checked as written.
+fn route_misfit(
+    formulary: &Formulary,
+    product: &Product,
+    mr: &MedicationRequest,
+    path: &str,
+) -> Option<Finding<'static>> {
+    let drug = formulary.drugs.get(product.drug_index?)?;
+    let form = drug.forms.get(drug.find_form(&product.form)?.form)?;
+    let route = route_of(mr)?;
+    (route != form.route).then(|| {
+        finding(
+            Severity::Invalid,
+            format!(
+                "`{path}.dosageInstruction[0].route` is {route}, but {} {} is given {}: correct the route or the form",
+                drug.id, form.id, form.route
+            ),
+        )
+    })
+}
+
 /// The one form of the drug given by the route (oral, rectal, intramuscular, cutaneous).
 fn route_form(drug: &Drug, mr: &MedicationRequest) -> Option<String> {
-    let route = mr.dosage_instruction.first()?.route.as_ref()?;
-    let words: String = texts(route).collect::<Vec<_>>().join(" ").to_lowercase();
-    let route = if words.contains("oral") || words.contains("mouth") {
-        "oral"
-    } else if words.contains("rect") {
-        "rectal"
-    } else if words.contains("intramuscular") {
-        "intramuscular"
-    } else if words.contains("topical") || words.contains("cutaneous") || words.contains("skin") {
-        "cutaneous"
-    } else {
-        return None;
-    };
+    let route = route_of(mr)?;
     let mut forms = drug.forms.iter().filter(|f| f.route == route);
     match (forms.next(), forms.next()) {
         (Some(one), None) => Some(one.id.clone()),
