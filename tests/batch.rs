@@ -823,6 +823,10 @@ fn a_column_in_another_unit_a_foreign_list_header_and_a_nameless_value_are_not_r
             "months",
         ),
         (
+            "rx_id,age (mths),sex,drug,form,dose,times_per_day,duration_days",
+            "months",
+        ),
+        (
             "rx_id,age,sex,drug,form,dose,times_per_day,duration (weeks)",
             "weeks",
         ),
@@ -850,6 +854,22 @@ fn a_column_in_another_unit_a_foreign_list_header_and_a_nameless_value_are_not_r
         let (code, _, stderr) = batch(input, &[]);
         assert_eq!(code, 3, "{column}: {stderr}");
         assert!(stderr.contains("did you mean"), "{stderr}");
+    }
+    // German comorbidities are conditions; a list's id, flag or score, or another's history,
+    // is not the list.
+    let input =
+        format!("rx_id,age,sex,drug,form,dose,times_per_day,Begleiterkrankungen\n{row},x\n");
+    let (_, _, stderr) = batch(input, &[]);
+    assert!(stderr.contains("looks like `conditions`"), "{stderr}");
+    for column in [
+        "history_id",
+        "renal_dose_adjusted",
+        "family_history",
+        "bleeding_score",
+    ] {
+        let input = format!("rx_id,age,sex,drug,form,dose,times_per_day,{column}\n{row},x\n");
+        let (code, _, stderr) = batch(input, &[]);
+        assert!(code < 3, "{column}: {stderr}");
     }
     // A value under a column the header gives no name (a trailing delimiter) is invalid.
     let input = "rx_id,age,sex,drug,form,dose,times_per_day,allergies,\nR1,40,male,diclofenac,tablet,50 mg,2,,ibuprofen\nR2,40,male,diclofenac,tablet,50 mg,2,,\n";

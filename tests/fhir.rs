@@ -1227,10 +1227,17 @@ fn timing_read_at_its_worst_and_a_period_or_duration_without_a_unit_is_not_guess
         "repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}});
     let four_times = json!({"repeat": {"frequency": 1, "period": 1, "periodUnit": "d",
         "timeOfDay": ["08:00:00", "12:00:00", "16:00:00", "20:00:00"]}});
-    for timing in [qid_once, four_times] {
+    let four_events = json!({"repeat": {"frequency": 1, "period": 1, "periodUnit": "d",
+        "when": ["MORN", "NOON", "EVE", "NIGHT"]}});
+    for timing in [qid_once, four_times, four_events] {
         let rules = rules_of(tablet, fifty(timing.clone()), json!({}));
         assert!(rules.contains(over), "{timing}: {rules:?}");
     }
+    // A site's own timing code is no count of times a day (`5`, shown as `BID`).
+    let local = json!({"code": {"coding": [{"system": "urn:oid:1.2.840.114350.1.13.0.1.7.10.798268.30", "code": "5", "display": "BID"}], "text": "BID"},
+        "repeat": {"frequency": 2, "period": 1, "periodUnit": "d"}});
+    let rules = rules_of(tablet, fifty(local), json!({}));
+    assert!(!rules.contains(over), "{rules:?}");
     // A period without its unit, a frequency without its period, a duration without a unit.
     let invalid = "input.fhir";
     for timing in [
@@ -1280,6 +1287,13 @@ fn several_doses_none_typed_ordered_cannot_be_told_apart() {
         rules.contains("diclofenac.tablet.dosage.over_15.dose_per_day.max"),
         "{rules:?}"
     );
+    let grams = json!({"value": 0.05, "code": "g"});
+    let in_grams = json!([
+        typed("calculated", mg.clone()),
+        typed("admin-amount", grams)
+    ]);
+    let rules = rules_of(tablet, dosage(in_grams), json!({}));
+    assert!(!rules.contains("input.fhir"), "{rules:?}");
     let twice = json!([typed("calculated", mg.clone()), typed("admin-amount", mg)]);
     let rules = rules_of(tablet, dosage(twice), json!({}));
     assert!(!rules.contains("input.fhir"), "{rules:?}");

@@ -1961,6 +1961,20 @@ mod round_two {
         );
         // A form word before a drug outside the vocabulary is no near miss of anything.
         expect(&with(&dic(), &[("co", "Cap. Omeprazole")]), Ok, &[]);
+        // A spray may be nasal (systemic); a systemic form as the next item makes a topical
+        // product systemic; an inhaler's `inh` is no isoniazid.
+        for co in [
+            "ketorolac nasal spray",
+            "ketoprofen gel, tablets",
+            "мелоксикам",
+        ] {
+            expect(&with(&dic(), &[("co", co)]), Warn, &[duplicate]);
+        }
+        expect(
+            &with(&nim(), &[("co", "salbutamol inh 2 puffs prn")]),
+            Ok,
+            &[],
+        );
     }
 
     #[test]
@@ -2004,6 +2018,8 @@ mod round_two {
         ] {
             expect(&with(&nim(), &[("conditions", code)]), Reject, &[]);
         }
+        // ICD-10-CM's raised white cell count and kidney disease of stages 1-4 are neither.
+        expect(&with(&nim(), &[("conditions", "I13.10")]), Ok, &[]);
         // Dialysis, hypertensive renal or heart failure: use with caution.
         for code in [
             "Z99.2",
@@ -2025,6 +2041,9 @@ mod round_two {
             fields.push(("conditions", code));
             expect(&fields, Reject, &[]);
         }
+        let mut raised_white_count = injection.clone();
+        raised_white_count.push(("conditions", "D72.829"));
+        expect(&raised_white_count, Ok, &[]);
         expect(
             &with(
                 &IND_SUP,

@@ -256,10 +256,20 @@ fn redirected(stream: &str) -> Option<PathBuf> {
 
 /// Whether two paths name the same file (the same path, or one file by a link).
 fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
-    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
-        (Ok(a), Ok(b)) => a == b || same_inode(&a, &b),
+    match (resolved(a), resolved(b)) {
+        (Some(a), Some(b)) => a == b || same_inode(&a, &b),
         _ => a == b,
     }
+}
+
+/// A path made absolute with links resolved; for a file not yet written, its folder's
+/// (`./out.jsonl.partial` and `out.jsonl.partial` are one file).
+fn resolved(path: &std::path::Path) -> Option<PathBuf> {
+    std::fs::canonicalize(path).ok().or_else(|| {
+        let folder = path.parent().filter(|p| !p.as_os_str().is_empty());
+        let folder = std::fs::canonicalize(folder.unwrap_or(std::path::Path::new("."))).ok()?;
+        Some(folder.join(path.file_name()?))
+    })
 }
 
 #[cfg(unix)]

@@ -467,25 +467,31 @@ impl Columns {
 
 /// Units of time as headers write them in a note (`age (months)`, `Duration, weeks`), each
 /// with its name; lower case.
-const TIME_UNITS: [(&str, &[&str]); 5] = [
+const TIME_UNITS: [(&str, &[&str]); 6] = [
     (
         "years",
         &[
-            "y", "yr", "yrs", "year", "years", "лет", "год", "года", "anos", "jahre",
+            "y", "yr", "yrs", "year", "years", "лет", "год", "года", "anos", "ans", "jahre",
         ],
     ),
     (
         "months",
         &[
+            "m",
             "mo",
             "mos",
             "mon",
+            "mth",
+            "mths",
+            "mnth",
+            "mnths",
             "month",
             "months",
             "мес",
             "месяцев",
             "месяца",
             "meses",
+            "mois",
             "monate",
         ],
     ),
@@ -501,6 +507,8 @@ const TIME_UNITS: [(&str, &[&str]); 5] = [
             "недель",
             "недели",
             "semanas",
+            "semaine",
+            "semaines",
             "wochen",
         ],
     ),
@@ -516,6 +524,7 @@ const TIME_UNITS: [(&str, &[&str]); 5] = [
             "сут",
             "суток",
             "dias",
+            "jours",
             "tage",
         ],
     ),
@@ -531,8 +540,13 @@ const TIME_UNITS: [(&str, &[&str]); 5] = [
             "час",
             "часов",
             "horas",
+            "heures",
             "stunden",
         ],
+    ),
+    (
+        "minutes",
+        &["min", "mins", "minute", "minutes", "мин", "минут"],
     ),
 ];
 
@@ -610,6 +624,7 @@ const SPEAKS_OF: [(&str, &[&str]); 3] = [
             "contraindicat",
             "history",
             "vorerkrank",
+            "begleiterkrank",
             "krankheit",
             "enfermedad",
             "patolog",
@@ -648,7 +663,8 @@ const SPEAKS_OF: [(&str, &[&str]); 3] = [
             "принимаем",
             "лекарств",
             "concurrenttherap",
-            "begleit",
+            "begleitmed",
+            "begleittherap",
             "otrosmedicament",
             "otrosfarmaco",
             "autresmedicament",
@@ -657,8 +673,9 @@ const SPEAKS_OF: [(&str, &[&str]); 3] = [
 ];
 
 /// Words that make a header about a list something other than the list (`dx_date`,
-/// `allergy_reviewed_by`, `current_drug_price`).
-const ABOUT_THE_LIST: [&str; 17] = [
+/// `allergy_reviewed_by`, `current_drug_price`, `history_id`, `renal_dose_adjusted`,
+/// `family_history`, `order_history`).
+const ABOUT_THE_LIST: [&str; 27] = [
     "date",
     "dt",
     "time",
@@ -676,6 +693,16 @@ const ABOUT_THE_LIST: [&str; 17] = [
     "count",
     "форма",
     "стоимость",
+    "id",
+    "checked",
+    "override",
+    "alert",
+    "adjusted",
+    "score",
+    "family",
+    "travel",
+    "smoking",
+    "order",
 ];
 
 /// Words that name a person, endings that make a header their id, and other words such an id

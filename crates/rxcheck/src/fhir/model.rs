@@ -91,6 +91,9 @@ pub struct Repeat {
     pub period_unit: Option<String>,
     #[serde(default)]
     pub time_of_day: Vec<String>,
+    /// Events of the day a dose is tied to (`MORN`, `NOON`, `EVE`): one dose each.
+    #[serde(default)]
+    pub when: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

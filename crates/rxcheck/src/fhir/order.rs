@@ -473,9 +473,12 @@ fn dose(d: &Dosage, path: &str) -> Result<String, Finding<'static>> {
         q.and_then(quantity)
     };
     if !doses.iter().any(|(_, r)| is_ordered(r)) {
-        let mut given: Vec<String> = doses.iter().filter_map(|(_, r)| written(r)).collect();
-        given.dedup();
-        if given.len() > 1 {
+        let given: Vec<String> = doses.iter().filter_map(|(_, r)| written(r)).collect();
+        // The same amount in other units (`50 mg`, `0.05 g`) is one dose.
+        let mut amounts: Vec<String> = given.iter().map(|g| amount(g)).collect();
+        amounts.sort_unstable();
+        amounts.dedup();
+        if amounts.len() > 1 {
             return Err(finding(
                 Severity::Invalid,
                 format!(
@@ -541,6 +544,21 @@ fn dose(d: &Dosage, path: &str) -> Result<String, Finding<'static>> {
     ))
 }
 
+/// A dose as written, as an amount to compare: in the base unit of its dimension when it is
+/// a measure (`0.05 g` is `Mass 50`), else as written.
+fn amount(dose: &str) -> String {
+    let Ok(q) = crate::units::parse_quantity(dose) else {
+        return dose.to_string();
+    };
+    match crate::units::physical_unit(q.unit) {
+        Some((dimension, factor)) => match q.value.checked_mul(factor) {
+            Some(base) => format!("{dimension:?} {}", base.normalize()),
+            None => dose.to_string(),
+        },
+        None => format!("{} {}", q.value.normalize(), q.unit.to_lowercase()),
+    }
+}
+
 /// Times a day from the timing, as a whole number: the most a day can hold (`frequencyMax`
 /// over `period` in `periodUnit`, rounded up, or as many as `timeOfDay` lists), and the
 /// timing's code (BID, TID, Q8H); when both are given, the more (the code and the structured
@@ -562,11 +580,15 @@ fn times_per_day(d: &Dosage, path: &str) -> Result<u32, Finding<'static>> {
     let Some(code) = timing.code.as_ref() else {
         return repeated.ok_or_else(missing);
     };
+    // Codes of HL7's timing abbreviations (or of no system), and the words shown for any:
+    // a site's own code (`5`, displayed `BID`) is no count of times a day.
     let named = code
         .coding
         .iter()
+        .filter(|c| c.system.is_none() || is_system(c.system.as_deref(), "gts"))
         .filter_map(|c| c.code.as_deref())
         .chain(texts(code))
+        .filter(|c| !c.trim().bytes().all(|b| b.is_ascii_digit()))
         .find_map(|c| match c.trim().to_ascii_uppercase().as_str() {
             "QOD" | "AM" | "PM" | "WK" | "MO" => Some(1),
             other => parse_frequency(other).ok(),
@@ -582,9 +604,16 @@ fn times_per_day(d: &Dosage, path: &str) -> Result<u32, Finding<'static>> {
     }
 }
 
+/// The doses a day a repeat lists: its times of day, or the events of the day (`when`) it
+/// ties doses to, whichever are more.
+fn daily_listed(r: &Repeat) -> u32 {
+    let most = r.time_of_day.len().max(r.when.len());
+    u32::try_from(most).unwrap_or(u32::MAX)
+}
+
 /// Whether a repeat gives its own schedule (else the timing's code does).
 fn has_schedule(r: &Repeat) -> bool {
-    r.frequency.is_some() || r.period.is_some() || !r.time_of_day.is_empty()
+    r.frequency.is_some() || r.period.is_some() || daily_listed(r) > 0
 }
 
 /// The administrations in each period, and the period: the most the repeat allows
@@ -597,7 +626,7 @@ fn schedule(r: &Repeat, most: bool) -> (u32, Decimal) {
     };
     let times = first
         .or(then)
-        .or_else(|| u32::try_from(r.time_of_day.len()).ok().filter(|n| *n > 0))
+        .or_else(|| Some(daily_listed(r)).filter(|n| *n > 0))
         .unwrap_or(1);
     let period = match (r.period, r.period_max) {
         (Some(p), Some(max)) if most => p.min(max),
@@ -648,8 +677,9 @@ fn repeat_per_day(r: &Repeat, path: &str) -> Result<u32, Finding<'static>> {
         .map(|x| x.ceil())
         .and_then(|x| u32::try_from(x).ok())
         .filter(|x| *x <= MAX_TIMES_PER_DAY);
-    // Times of day listed are each a dose that day, whatever the frequency says.
-    let listed = u32::try_from(r.time_of_day.len()).unwrap_or(u32::MAX);
+    // Times or events of the day listed are each a dose that day, whatever the frequency
+    // says.
+    let listed = daily_listed(r);
     let listed = (unit == "d" && period == Decimal::ONE).then_some(listed);
     per_day
         .map(|n| n.max(1).max(listed.unwrap_or(0)))

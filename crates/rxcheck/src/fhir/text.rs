@@ -65,6 +65,7 @@ pub fn is_system(system: Option<&str>, marker: &str) -> bool {
         "atc" => s.contains("whocc.no/atc") || s.ends_with("/atc"),
         "icd-10" => s.contains("icd-10") || s.contains("icd10"),
         "loinc" => s.contains("loinc"),
+        "gts" => s.contains("gtsabbreviation"),
         _ => false,
     }
 }

@@ -86,14 +86,19 @@ impl Printer for TextPrinter {
     }
 }
 
-/// Text with its control characters escaped (`\u{1b}`), so that input quoted in a report
-/// cannot move the cursor, clear the screen or hide lines of a terminal.
+/// Text with its control characters escaped (`\u{1b}`), and the marks that reorder or break
+/// lines (right-to-left overrides, line separators), so that input quoted in a report cannot
+/// move the cursor, clear the screen or hide or disguise lines of a terminal.
 fn visible(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.chars().any(char::is_control) {
+    let hidden = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{2028}' | '\u{2029}')
+    };
+    if !text.chars().any(hidden) {
         return std::borrow::Cow::Borrowed(text);
     }
-    let escaped = text.chars().map(|c| match c.is_control() {
-        true => c.escape_default().to_string(),
+    let escaped = text.chars().map(|c| match hidden(c) {
+        true => c.escape_unicode().to_string(),
         false => c.to_string(),
     });
     std::borrow::Cow::Owned(escaped.collect())

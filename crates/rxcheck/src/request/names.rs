@@ -70,13 +70,22 @@ fn names_after_names<'f, 'r>(
         };
         let mut from = place(named.text) + read;
         let rest = item.get(from..end).unwrap_or("");
-        // Each word of the rest that starts a name, past the name it starts.
+        // Each word of the rest that starts a name, past the name it starts; not a word of
+        // a form or route (`salbutamol inh`: an inhaler, not isoniazid).
         let mut previous = ' ';
         for (i, c) in rest.char_indices() {
             let starts_word = c.is_alphabetic() && !previous.is_alphanumeric();
             previous = c;
             let at = place(rest) + i;
             if !starts_word || at < from {
+                continue;
+            }
+            let word = item.get(at..end).unwrap_or("");
+            let word = word
+                .split(|c: char| !c.is_alphanumeric())
+                .next()
+                .unwrap_or("");
+            if is_form_word(word) {
                 continue;
             }
             let next = lookup_item(f, item.get(at..end).unwrap_or(""));
@@ -96,6 +105,21 @@ fn forms_of_the_drug_before(f: &Formulary, names: &mut Vec<Named<'_, '_>>) {
     let mut drug_at: Option<usize> = None;
     let mut at = 0;
     while let Some(named) = names.get(at).copied() {
+        // After a topical product of a drug outside the formulary (`ketoprofen gel,
+        // tablets`), a systemic form or route makes it systemic.
+        let before = at.checked_sub(1).and_then(|i| names.get(i)).copied();
+        if before.is_some_and(|b| b.topical) && !named.known.is_known() {
+            let mut words = named.text.split(|c: char| !c.is_alphanumeric());
+            if words.all(|w| w.is_empty() || is_form_word(w) || written_topical(w)) {
+                if !written_topical(named.text) {
+                    if let Some(product) = at.checked_sub(1).and_then(|i| names.get_mut(i)) {
+                        product.topical = false;
+                    }
+                }
+                names.remove(at);
+                continue;
+            }
+        }
         let form = drug_at.and_then(|i| {
             let drug = f.drugs.get(names.get(i)?.known.drug?.drug)?;
             let form = form_written(drug, named.text, "")?;
@@ -216,7 +240,8 @@ fn lookup_item<'f, 'r>(f: &'f Formulary, item: &'r str) -> Named<'f, 'r> {
 
 /// Words of a product applied to the skin (`gel`, `cream`, `мазь`), or of that route
 /// (`topical`).
-const TOPICAL_PRODUCT_WORDS: [&str; 20] = [
+/// A spray is not among them: a nasal spray acts on the whole body.
+const TOPICAL_PRODUCT_WORDS: [&str; 18] = [
     "gel",
     "emulgel",
     "cream",
@@ -228,7 +253,6 @@ const TOPICAL_PRODUCT_WORDS: [&str; 20] = [
     "balm",
     "patch",
     "plaster",
-    "spray",
     "topical",
     "external",
     "transdermal",
@@ -236,11 +260,10 @@ const TOPICAL_PRODUCT_WORDS: [&str; 20] = [
     "гель",
     "крем",
     "пластырь",
-    "спрей",
 ];
 
 /// Words of a product or route acting on the whole body (`tablets`, `oral`, `inj`).
-const SYSTEMIC_PRODUCT_WORDS: [&str; 26] = [
+const SYSTEMIC_PRODUCT_WORDS: [&str; 28] = [
     "tab",
     "tabs",
     "tablet",
@@ -261,6 +284,8 @@ const SYSTEMIC_PRODUCT_WORDS: [&str; 26] = [
     "suppository",
     "suppositories",
     "drops",
+    "nasal",
+    "inh",
     "табл",
     "таблетки",
     "капсулы",
@@ -410,6 +435,18 @@ const LEADING_FORM_WORDS: [&str; 46] = [
     "свечи",
     "уколы",
 ];
+
+/// Words of how a drug is taken that are no drug's name, though some vocabulary may hold them
+/// as one (`inh` is also isoniazid's abbreviation).
+const ROUTE_WORDS: [&str; 10] = [
+    "inh", "inhaler", "inhal", "neb", "nebs", "puff", "puffs", "mdi", "nasal", "spray",
+];
+
+/// Whether a word is one of a form or route ([`LEADING_FORM_WORDS`], [`ROUTE_WORDS`]).
+fn is_form_word(word: &str) -> bool {
+    let word = word.trim_end_matches('.');
+    word_place(word, LEADING_FORM_WORDS).is_some() || word_place(word, ROUTE_WORDS).is_some()
+}
 
 /// The words of a form or route written before a drug's name, with the rest of the text:
 /// `Tab. ` and `Nimesulide 100 mg` for `Tab. Nimesulide 100 mg`; `None` when it starts with
