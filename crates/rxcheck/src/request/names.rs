@@ -492,7 +492,9 @@ pub fn named_part<'w, T>(
             .iter()
             .rev()
             .filter_map(|&end| written.get(..end))
-            .map(|part| part.trim_end_matches(|c: char| c.is_whitespace() || c == '-'))
+            .map(|part| {
+                part.trim_end_matches(|c: char| c.is_whitespace() || matches!(c, '-' | ':'))
+            })
             .filter(|part| !part.is_empty())
             .find_map(found)
     };

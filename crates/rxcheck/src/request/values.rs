@@ -309,14 +309,21 @@ pub fn completed_years(birth: NaiveDate, on: NaiveDate) -> Option<u32> {
 
 /// The non-empty items of a list, trimmed, but for one that says the list is empty (`NKDA`).
 /// Items are separated by `;`, as documented, and by what other systems separate them with: a
-/// line break, `|`, or a comma that is not a decimal comma (`2,5 mg`). No drug, allergen or
-/// condition name holds one of these.
+/// line break, `|`, or a comma that is not a decimal comma (`2,5 mg`) nor in brackets. No
+/// drug, allergen or condition name holds one of these.
 pub fn list_items(text: &str) -> impl Iterator<Item = &str> {
     let bytes = text.as_bytes();
+    // A comma in brackets lists reactions or notes of one item (`penicillin (rash, hives)`).
+    let mut depth = 0_u32;
     let separators = bytes.iter().enumerate().filter_map(move |(i, &b)| {
+        match b {
+            b'(' | b'[' => depth += 1,
+            b')' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
         let separates = match b {
             b';' | b'|' | b'\n' | b'\r' => true,
-            b',' => !is_decimal_comma(bytes, i),
+            b',' => depth == 0 && !is_decimal_comma(bytes, i),
             _ => false,
         };
         separates.then_some(i)
@@ -421,6 +428,10 @@ mod tests {
             ["K25.4", "K50.9", "M17.1"]
         );
         assert_eq!(items("0,1 g"), ["0,1 g"]);
+        assert_eq!(
+            items("penicillin (skin rash, swelling), ibuprofen"),
+            ["penicillin (skin rash, swelling)", "ibuprofen"]
+        );
     }
 
     #[test]
