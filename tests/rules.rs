@@ -1975,6 +1975,21 @@ mod round_two {
             Ok,
             &[],
         );
+        // A reaction after a colon, or listed in brackets, is no item of its own.
+        for allergy in [
+            "penicillin: anaphylaxis",
+            "penicillin (skin rash, swelling)",
+        ] {
+            expect(&with(&dic(), &[("allergies", allergy)]), Ok, &[]);
+        }
+        expect(
+            &with(
+                &dic(),
+                &[("allergies", "penicillin (rash, hives), ibuprofen")],
+            ),
+            Reject,
+            &["reject allergy:diclofenac.allergy"],
+        );
     }
 
     #[test]
