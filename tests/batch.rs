@@ -877,6 +877,10 @@ fn a_column_in_another_unit_a_foreign_list_header_and_a_nameless_value_are_not_r
         records(input, &[]),
         [rec(2, "R1", "invalid"), rec(3, "R2", "ok")]
     );
+    // A nameless first column is a data frame's row number.
+    let input =
+        ",rx_id,age,sex,drug,form,dose,times_per_day\n0,R1,40,male,diclofenac,tablet,50 mg,2\n";
+    assert_eq!(records(input, &[]), [rec(2, "R1", "ok")]);
 }
 
 #[test]

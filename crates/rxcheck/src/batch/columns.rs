@@ -394,7 +394,8 @@ impl Columns {
         }
         for at in unknown {
             let column = written.get(at).copied().unwrap_or("");
-            if column.is_empty() {
+            // A nameless first column is a row number, as data frames write one (`,rx_id,...`).
+            if column.is_empty() && at > 0 {
                 columns.nameless.push(at);
             }
             let key = keys.get(at).map_or("", String::as_str);

@@ -919,20 +919,30 @@ impl Formulary {
     }
 }
 
-/// The candidate nearest to `name` by edit distance, when it is near enough to be a typo. A
-/// name of one or two letters is no one's typo (`iv` is not `im`).
+/// The candidate nearest to `name` by edit distance, when it is near enough to be a typo: one
+/// edit from a name of up to eight letters, two from one of up to twelve, a fifth of the
+/// letters beyond (so that `Flomax` is not taken for `Flanax`, nor `кетотифен` for
+/// `кетопрофен`). A name of one or two letters is no one's typo (`iv` is not `im`). Lengths
+/// are in letters, not bytes (a Cyrillic letter takes two).
 pub fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
-    if name.chars().count() < 3 {
+    let letters = name.chars().count();
+    if letters < 3 {
         return None;
     }
+    let edits = |length: usize| match length {
+        0..=8 => 1,
+        9..=12 => 2,
+        _ => length / 5,
+    };
     let first = name.chars().next();
     candidates
-        .filter(|c| c.len().abs_diff(name.len()) <= 2.max(c.len() / 4))
-        .filter(|c| c.chars().next() == first || c.chars().last() == name.chars().last())
-        .map(|c| (strsim::damerau_levenshtein(name, c), c))
-        .filter(|&(d, c)| d > 0 && d <= 2.max(c.len() / 4))
+        .map(|c| (c, c.chars().count()))
+        .filter(|&(_, length)| length.abs_diff(letters) <= edits(length))
+        .filter(|(c, _)| c.chars().next() == first || c.chars().last() == name.chars().last())
+        .map(|(c, length)| (strsim::damerau_levenshtein(name, c), c, length))
+        .filter(|&(d, _, length)| d > 0 && d <= edits(length))
         .min()
-        .map(|(_, c)| c)
+        .map(|(_, c, _)| c)
 }
 
 #[cfg(test)]
