@@ -922,3 +922,11 @@ fn an_output_may_not_be_where_another_is_first_written() {
     assert_eq!(code, 3, "{stderr}");
     assert!(stderr.contains("is where -o is first written"), "{stderr}");
 }
+
+#[test]
+fn another_row_of_a_topical_nsaid_outside_the_formulary_is_a_topical_duplicate() {
+    let input = "rx_id,patient_id,age,sex,drug,form,dose,times_per_day\nA,P,40,m,diclofenac,tablet,50 mg,2\nB,P,40,m,topical ibuprofen,gel,2 g,3\nC,Q,40,m,diclofenac,tablet,50 mg,2\nD,Q,40,m,ibuprofen,tablet,400 mg,3\n";
+    let got = records(input, &[]);
+    assert_eq!(got[0], rec(2, "A", "ok"));
+    assert_eq!(got[2], rec(4, "C", "warn"));
+}

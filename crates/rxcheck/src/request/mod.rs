@@ -15,7 +15,7 @@ mod values;
 pub use cache::ParseCache;
 pub use fields::{Field, FieldInfo};
 pub use input::Input;
-pub use names::{Named, first_word, named_part};
+pub use names::{Named, first_word, named_part, written_topical};
 pub use patient::{BREASTFEEDING_ICD10, GivenCondition, PREGNANCY_ICD10, Pregnancy, Sex};
 pub use regimen::{Duration, Range, StrengthGiven};
 pub use target::Target;

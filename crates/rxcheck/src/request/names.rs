@@ -297,7 +297,7 @@ const SYSTEMIC_PRODUCT_WORDS: [&str; 28] = [
 /// Whether a drug outside the formulary is written as a topical product: a word of one
 /// (`ketoprofen gel`, `Fastum gel`, `topical ibuprofen`), and no word of a product or route
 /// acting on the whole body (`ibuprofen gel and tablets`; `drops` may be taken by mouth).
-fn written_topical(item: &str) -> bool {
+pub fn written_topical(item: &str) -> bool {
     let mut words = item
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty());

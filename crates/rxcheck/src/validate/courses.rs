@@ -18,7 +18,7 @@ use crate::formulary::{
     ClassRule, CombinedMax, Drug, DuplicateRule, Formulary, Profile, Substance, normalize_name,
 };
 use crate::packed::{Put, Take};
-use crate::request::{Duration, Range, Request, Target, named_part};
+use crate::request::{Duration, Range, Request, Target, named_part, written_topical};
 use crate::units::Dimension;
 use chrono::{Datelike, Days, NaiveDate};
 use overlaps::{CourseSets, FirstCourses, Query};
@@ -50,10 +50,12 @@ pub enum CourseDrug<'f> {
         daily_mg: Option<Decimal>,
         systemic: bool,
     },
-    /// Any other drug: it still counts as a co-medication of the patient.
+    /// Any other drug: it still counts as a co-medication of the patient; `systemic` unless
+    /// written as a product for the skin (`ketoprofen gel`, `topical ibuprofen`).
     Other {
         name: Box<str>,
         known: Option<&'f Substance>,
+        systemic: bool,
     },
 }
 
@@ -104,6 +106,7 @@ impl<'f> CourseDrug<'f> {
                 systemic: t.form.systemic,
             },
             None => {
+                let written = drug;
                 let named = named_part(drug, |part| formulary.substance(part));
                 let (drug, known) = named.map_or((drug, None), |(part, s)| (part, Some(s)));
                 // A near miss of a formulary drug's name (`diclofenak`) is taken for that drug,
@@ -115,6 +118,7 @@ impl<'f> CourseDrug<'f> {
                 CourseDrug::Other {
                     name: normalize_name(drug).into(),
                     known,
+                    systemic: !written_topical(written),
                 }
             }
         })
@@ -167,10 +171,12 @@ impl<'f> Course<'f> {
                     .map_or(&[], |d| d.classes.as_slice()),
                 systemic: *systemic,
             },
-            CourseDrug::Other { known, .. } => OtherDrug {
+            CourseDrug::Other {
+                known, systemic, ..
+            } => OtherDrug {
                 drug: known.and_then(|s| s.drug),
                 classes: known.map_or(&[], |s| s.classes.as_slice()),
-                systemic: true,
+                systemic: *systemic,
             },
         }
     }
@@ -609,6 +615,7 @@ impl Course<'_> {
             _ => CourseDrug::Other {
                 name: take.str()?.into(),
                 known: None,
+                systemic: true,
             },
         };
         Some(Course {

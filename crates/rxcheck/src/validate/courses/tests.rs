@@ -348,6 +348,7 @@ fn make(i: usize, spec: (u32, Option<u32>, usize, usize, usize, Option<u32>)) ->
         CourseDrug::Other {
             name: name.into(),
             known: f.substance(name),
+            systemic: true,
         }
     };
     Course {
