@@ -841,8 +841,19 @@ fn near_miss(key: &str) -> Option<&'static str> {
                 .map(move |name| (t, normalize_header(name)))
         })
         .filter(|(_, name)| name.chars().next() == key.chars().next())
-        .map(|(t, name)| (strsim::damerau_levenshtein(key, &name), name.len(), t))
-        .filter(|&(d, len, _)| d > 0 && d <= if len < 7 { 1 } else { 2 })
+        // Two edits only with the first two letters alike (`alergies`, not `location` for
+        // `lactation`).
+        .map(|(t, name)| {
+            let alike = name.chars().take(2).eq(key.chars().take(2));
+            (
+                strsim::damerau_levenshtein(key, &name),
+                name.len(),
+                alike,
+                t,
+            )
+        })
+        .filter(|&(d, len, alike, _)| d > 0 && d <= if len < 7 || !alike { 1 } else { 2 })
+        .map(|(d, len, _, t)| (d, len, t))
         .min_by_key(|&(d, _, _)| d)
         .map(|(_, _, t)| t.name())
 }
@@ -998,6 +1009,9 @@ mod tests {
         map.add_pair("allergies=alergies").unwrap();
         let c = Columns::from_header(header.split(','), &map).unwrap();
         assert_eq!(c.get(Field::Allergies), Some(6));
+        // Two edits from a name, but not alike from its start: another column.
+        let c = columns("rx_id,drug,form,dose,times_per_day,age_years,location").unwrap();
+        assert_eq!(c.ignored, ["location"]);
     }
 
     #[test]
