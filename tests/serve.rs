@@ -237,6 +237,12 @@ fn the_cds_service_end_to_end() {
         r#"{"feedback":[{"card":"x","outcome":"maybe"}]}"#,
     );
     assert_eq!(status, 400);
+    // A reason the cards never offered is refused, and nothing is written.
+    let unoffered = json!({"feedback": [{"card": uuid, "outcome": "overridden",
+        "overrideReason": {"reason": {"code": "zzz", "system": "urn:rxcheck:override-reason"}},
+        "outcomeTimestamp": "2026-03-01T10:06:00Z"}]});
+    let (status, _) = server.post(&format!("{SIGN}/feedback"), &unoffered.to_string());
+    assert_eq!(status, 400);
 
     let audit = server.audit.clone();
     let written = std::fs::read_to_string(&audit).unwrap();

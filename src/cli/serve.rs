@@ -369,6 +369,18 @@ fn audit_lines(service: &Service, id: &str, call: &Value) -> Result<String, Stri
         let time = text("outcomeTimestamp")
             .ok_or_else(|| format!("`feedback[{i}].outcomeTimestamp` is missing"))?;
         let reason = item.get("overrideReason");
+        // A reason is one of those the cards offer (a Coding of `overrideReasons`).
+        let code = reason.and_then(|r| r.get("reason")).map(|c| c.get("code"));
+        if let Some(code) = code {
+            let offered = code
+                .and_then(Value::as_str)
+                .is_some_and(|code| rxcheck::ack::REASONS.iter().any(|(c, _)| *c == code));
+            if !offered {
+                return Err(format!(
+                    "`feedback[{i}].overrideReason.reason.code` is not one of the card's `overrideReasons`"
+                ));
+            }
+        }
         let issued = cards.0.get(card);
         let line = json!({
             "received": received,
