@@ -725,6 +725,13 @@ fn a_prefetch_or_draft_order_that_cannot_be_read_whole_is_refused_not_read_as_no
         Value::Null,
     );
     assert_eq!(status, 400, "{body}");
+    // Two dosages in one order: the summary names that, not the fields it leaves unread.
+    let order = "/context/draftOrders/entry/0/resource/dosageInstruction";
+    let dosage = call.pointer(&format!("{order}/0")).unwrap().clone();
+    let (status, body) = with(order, json!([dosage.clone(), dosage]));
+    assert_eq!(status, 200, "{body}");
+    let summary = body["cards"][0]["summary"].as_str().unwrap().to_string();
+    assert!(summary.contains("dosageInstruction` holds 2"), "{summary}");
     // Another patient's Patient resource does not give this patient's age.
     let other =
         json!({"resourceType": "Patient", "id": "p2", "gender": "male", "birthDate": "1986-01-01"});

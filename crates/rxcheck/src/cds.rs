@@ -324,9 +324,12 @@ fn cards(
             Severity::Warn => ("warning", "Caution"),
             Severity::Info => ("info", "Note"),
         };
+        // Of the worst, a FHIR element that cannot be read is the cause of the fields it
+        // leaves missing: it is the one the summary names.
         let first = shown
             .iter()
-            .find(|f| f.severity == worst)
+            .filter(|f| f.severity == worst)
+            .min_by_key(|f| f.rule != fhir::RULE)
             .map_or("", |f| f.message.as_ref());
         let name = drug.map_or("drug not identified", |d| d.name.as_str());
         let summary = match drug {
