@@ -1331,3 +1331,21 @@ fn a_route_that_does_not_fit_the_form_is_invalid() {
     let rules = rules_of("Diclofenac 75 mg/3 ml injection", intramuscular, json!({}));
     assert!(!rules.contains("input.fhir"), "{rules:?}");
 }
+
+#[test]
+fn a_condition_named_after_one_no_rule_is_about_is_not_checked_by_hand() {
+    let condition = |code: &str, display: &str| {
+        json!({"resourceType": "Condition", "clinicalStatus": {"coding": [{"code": "active"}]},
+        "code": {"coding": [{"system": "http://snomed.info/sct", "code": code, "display": display}]}})
+    };
+    let patient = json!({"resourceType": "Patient", "gender": "male", "birthDate": "1986-05-01"});
+    let order = json!({"resourceType": "MedicationRequest", "id": "o", "status": "draft", "authoredOn": AS_OF,
+        "medicationCodeableConcept": {"text": "Diclofenac 50 mg oral tablet"},
+        "dosageInstruction": [{"timing": {"repeat": {"frequency": 2, "period": 1, "periodUnit": "d"}},
+            "doseAndRate": [{"doseQuantity": {"value": 50, "code": "mg"}}]}]});
+    let doc = json!({"resourceType": "Bundle", "entry": [{"resource": patient}, {"resource": order},
+        {"resource": condition("59621000", "Essential hypertension (disorder)")},
+        {"resource": condition("69896004", "Rheumatoid arthritis (disorder)")}]});
+    let (_, records) = check_fhir(&doc.to_string());
+    assert_eq!(records[0]["verdict"], "ok", "{}", records[0]);
+}

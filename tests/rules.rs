@@ -2041,6 +2041,19 @@ mod round_two {
         }
         // ICD-10-CM's raised white cell count and kidney disease of stages 1-4 are neither.
         expect(&with(&nim(), &[("conditions", "I13.10")]), Ok, &[]);
+        // What NSAIDs are prescribed for, and common conditions no rule is about, are read.
+        for named in [
+            "osteoarthritis",
+            "rheumatoid arthritis",
+            "gout",
+            "back pain",
+            "hypertension",
+            "type 2 diabetes",
+            "COPD",
+            "остеохондроз",
+        ] {
+            expect(&with(&nim(), &[("conditions", named)]), Ok, &[]);
+        }
         // Dialysis, hypertensive renal or heart failure: use with caution.
         for code in [
             "Z99.2",

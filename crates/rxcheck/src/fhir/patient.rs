@@ -529,7 +529,14 @@ fn condition(
     };
     let hinted = texts(code)
         .filter(about_the_patient)
-        .find_map(|t| find_words(t, |w| formulary.find_condition(w)).map(|(_, id)| id))
+        .find_map(|t| {
+            let about = |w: &str| {
+                formulary
+                    .find_condition(w)
+                    .filter(|&id| formulary.has_rules_about(id))
+            };
+            find_words(t, about).map(|(_, id)| id)
+        })
         .and_then(|id| formulary.conditions.get(id));
     let name = texts(code).next().map(str::to_string);
     match (code.coding.iter().any(|c| c.code.is_some()), name) {

@@ -651,6 +651,24 @@ impl Formulary {
         )
     }
 
+    /// Whether a rule of any drug, form or brand is about condition `id` or one it implies
+    /// (the formulary also names conditions no rule is about, so that lists naming them read).
+    pub fn has_rules_about(&self, id: usize) -> bool {
+        let implied = self
+            .conditions
+            .get(id)
+            .map_or(&[][..], |c| c.implies.as_slice());
+        self.drugs.iter().any(|drug| {
+            let brands = std::iter::once(None).chain((0..drug.brands.len()).map(Some));
+            let profiles = brands.flat_map(|brand| {
+                (0..drug.forms.len()).filter_map(move |form| drug.profile(form, brand))
+            });
+            profiles
+                .flat_map(|p| &p.contraindications)
+                .any(|rule| implied.contains(&rule.condition))
+        })
+    }
+
     /// Finds a condition by its id, label or a synonym (any case).
     pub fn find_condition(&self, name: &str) -> Option<usize> {
         self.condition_ids
