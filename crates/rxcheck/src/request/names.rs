@@ -110,7 +110,7 @@ fn forms_of_the_drug_before(f: &Formulary, names: &mut Vec<Named<'_, '_>>) {
         let before = at.checked_sub(1).and_then(|i| names.get(i)).copied();
         if before.is_some_and(|b| b.topical) && !named.known.is_known() {
             let mut words = named.text.split(|c: char| !c.is_alphanumeric());
-            if words.all(|w| w.is_empty() || is_form_word(w) || written_topical(w)) {
+            if words.all(|w| w.is_empty() || is_form_word(w)) {
                 if !written_topical(named.text) {
                     if let Some(product) = at.checked_sub(1).and_then(|i| names.get_mut(i)) {
                         product.topical = false;
@@ -385,67 +385,44 @@ fn form_written(drug: &Drug, rest: &str, before: &str) -> Option<FormRef> {
     systemic.or_else(topical_after).or_else(topical_before)
 }
 
-/// Words of a dosage form or route that prescriptions write before a drug's name (`Tab.
-/// Nimesulide`, `Inj. Diclofenac`, `topical ibuprofen`, `табл. нимесулид`).
-const LEADING_FORM_WORDS: [&str; 46] = [
-    "tab",
-    "tabs",
-    "tablet",
-    "tablets",
-    "cap",
-    "caps",
-    "capsule",
-    "capsules",
-    "inj",
-    "injection",
+/// Words of forms and routes besides those of [`SYSTEMIC_PRODUCT_WORDS`],
+/// [`TOPICAL_PRODUCT_WORDS`] and [`SYSTEMIC_ROUTES`], as prescriptions write them before a
+/// drug's name (`Amp. Diclofenac`, `comp. ibuprofeno`) or after it (`salbutamol inh`).
+const OTHER_FORM_WORDS: [&str; 19] = [
     "amp",
-    "syp",
     "syr",
-    "syrup",
-    "susp",
-    "suspension",
-    "supp",
-    "gel",
-    "oint",
-    "ointment",
-    "cream",
-    "topical",
-    "oral",
-    "local",
-    "external",
-    "transdermal",
     "rectal",
-    "im",
-    "iv",
-    "po",
-    "sachet",
+    "local",
     "comp",
     "comprimido",
     "comprimidos",
     "crema",
     "pomada",
-    "табл",
     "таб",
-    "таблетки",
     "капс",
-    "капсулы",
-    "мазь",
-    "гель",
-    "крем",
-    "свечи",
-    "уколы",
+    "inhaler",
+    "inhal",
+    "neb",
+    "nebs",
+    "puff",
+    "puffs",
+    "mdi",
+    "spray",
 ];
 
-/// Words of how a drug is taken that are no drug's name, though some vocabulary may hold them
-/// as one (`inh` is also isoniazid's abbreviation).
-const ROUTE_WORDS: [&str; 10] = [
-    "inh", "inhaler", "inhal", "neb", "nebs", "puff", "puffs", "mdi", "nasal", "spray",
-];
-
-/// Whether a word is one of a form or route ([`LEADING_FORM_WORDS`], [`ROUTE_WORDS`]).
+/// Whether a word (a trailing `.` aside) is one of a form or route: no drug's name, though a
+/// vocabulary may hold one (`inh` is also isoniazid's).
 fn is_form_word(word: &str) -> bool {
     let word = word.trim_end_matches('.');
-    word_place(word, LEADING_FORM_WORDS).is_some() || word_place(word, ROUTE_WORDS).is_some()
+    let lists: [&[&str]; 4] = [
+        &SYSTEMIC_PRODUCT_WORDS,
+        &TOPICAL_PRODUCT_WORDS,
+        &SYSTEMIC_ROUTES,
+        &OTHER_FORM_WORDS,
+    ];
+    lists
+        .iter()
+        .any(|list| word_place(word, list.iter().copied()).is_some())
 }
 
 /// The words of a form or route written before a drug's name, with the rest of the text:
@@ -454,7 +431,7 @@ fn is_form_word(word: &str) -> bool {
 fn leading_form_words(written: &str) -> Option<(&str, &str)> {
     let mut rest = written.trim_start();
     while let Some((word, after)) = rest.split_once(char::is_whitespace) {
-        if word_place(word.trim_end_matches('.'), LEADING_FORM_WORDS).is_none() {
+        if !is_form_word(word) {
             break;
         }
         rest = after.trim_start();
@@ -473,7 +450,7 @@ pub fn first_word(written: &str) -> &str {
 /// The part of a drug as written that names something (`find` says what): the whole of it, or
 /// else its longest run of leading words that does, as drugs written with a salt, strength or
 /// form read (`methotrexate sodium`, `methotrexate 2.5 mg weekly`, `Ibuprofen 400 MG Oral
-/// Tablet`, `Diclofenac-Teva`), past the words of a form or route before it (`Tab.
+/// Tablet`, `Diclofenac-Teva`), past the words of a form or route ([`is_form_word`]) before it (`Tab.
 /// Nimesulide`); with what it names.
 pub fn named_part<'w, T>(
     written: &'w str,
