@@ -450,8 +450,8 @@ pub fn first_word(written: &str) -> &str {
 /// The part of a drug as written that names something (`find` says what): the whole of it, or
 /// else its longest run of leading words that does, as drugs written with a salt, strength or
 /// form read (`methotrexate sodium`, `methotrexate 2.5 mg weekly`, `Ibuprofen 400 MG Oral
-/// Tablet`, `Diclofenac-Teva`), past the words of a form or route ([`is_form_word`]) before it (`Tab.
-/// Nimesulide`); with what it names.
+/// Tablet`, `Diclofenac-Teva`), past the words of a form or route ([`is_form_word`]) before
+/// it (`Tab. Nimesulide`); with what it names.
 pub fn named_part<'w, T>(
     written: &'w str,
     find: impl Fn(&str) -> Option<T>,
