@@ -165,16 +165,8 @@ pub(super) fn pregnancy(
     coded_pregnancy: Option<&str>,
     out: &mut Assessment<'_>,
 ) -> Pregnancy {
-    let flag = parse_flag(rx.pregnant);
-    if flag.is_none() {
-        Input::Pregnant.invalid(
-            out,
-            format!(
-                "pregnant `{}` is not `yes`, `no` or `unknown`",
-                rx.pregnant.trim()
-            ),
-        );
-    }
+    let status = (Input::Pregnant, "pregnant", "pregnancy", "pregnancy");
+    let flag = status_flag(status, rx.pregnant, coded_pregnancy, out);
     let week = if trim(rx.gestational_week).is_empty() {
         None
     } else {
@@ -189,19 +181,6 @@ pub(super) fn pregnancy(
             );
         }
         week
-    };
-    // A pregnancy code among the conditions says the patient is pregnant.
-    let coded = coded_pregnancy;
-    let flag = match (flag, coded) {
-        (Some(Flag::No), Some(code)) => {
-            Input::Pregnant.invalid(
-                out,
-                format!("pregnant is `no`, but the conditions list `{code}`, a pregnancy code; check the pregnancy and conditions fields"),
-            );
-            Some(Flag::Unknown)
-        }
-        (Some(Flag::Unknown) | None, Some(_)) => Some(Flag::Yes),
-        (flag, _) => flag,
     };
     let pregnancy = match (flag, week) {
         (Some(Flag::No), Some(w)) => {
@@ -237,27 +216,13 @@ pub(super) fn breastfeeding(
     coded_lactation: Option<&str>,
     out: &mut Assessment<'_>,
 ) -> Flag {
-    let flag = parse_flag(rx.breastfeeding).unwrap_or_else(|| {
-        Input::Breastfeeding.invalid(
-            out,
-            format!(
-                "breastfeeding `{}` is not `yes`, `no` or `unknown`",
-                rx.breastfeeding.trim()
-            ),
-        );
-        Flag::Unknown
-    });
-    let flag = match (flag, coded_lactation) {
-        (Flag::No, Some(code)) => {
-            Input::Breastfeeding.invalid(
-                out,
-                format!("breastfeeding is `no`, but the conditions list `{code}`, a lactation code; check the breastfeeding and conditions fields"),
-            );
-            Flag::Unknown
-        }
-        (Flag::Unknown, Some(_)) => Flag::Yes,
-        (flag, _) => flag,
-    };
+    let status = (
+        Input::Breastfeeding,
+        "breastfeeding",
+        "lactation",
+        "breastfeeding",
+    );
+    let flag = status_flag(status, rx.breastfeeding, coded_lactation, out).unwrap_or(Flag::Unknown);
     if sex == Sex::Male && flag == Flag::Yes {
         Input::Sex.invalid(
             out,
@@ -266,6 +231,36 @@ pub(super) fn breastfeeding(
         );
     }
     flag
+}
+
+/// A status flag as written (`field`, of `input`) beside a code of that status (`kind`) among
+/// the conditions (`coded`): an unreadable flag is recorded and `None`; a code makes an
+/// unknown or unreadable flag yes; `no` beside a code is recorded as a conflict (the fields
+/// to check: `fields` and conditions), and unknown.
+fn status_flag(
+    (input, field, kind, fields): (Input, &str, &str, &str),
+    text: &str,
+    coded: Option<&str>,
+    out: &mut Assessment<'_>,
+) -> Option<Flag> {
+    let flag = parse_flag(text);
+    if flag.is_none() {
+        input.invalid(
+            out,
+            format!("{field} `{}` is not `yes`, `no` or `unknown`", text.trim()),
+        );
+    }
+    match (flag, coded) {
+        (Some(Flag::No), Some(code)) => {
+            input.invalid(
+                out,
+                format!("{field} is `no`, but the conditions list `{code}`, a {kind} code; check the {fields} and conditions fields"),
+            );
+            Some(Flag::Unknown)
+        }
+        (Some(Flag::Unknown) | None, Some(_)) => Some(Flag::Yes),
+        (flag, _) => flag,
+    }
 }
 
 /// ICD-10 codes that record a pregnancy, by prefix: Z33 (pregnant state), Z34 (supervision of
