@@ -1752,12 +1752,18 @@ mod round_two {
     fn pregnancy_and_lactation_codes_among_the_conditions_count() {
         let indomethacin = with(&IND_TAB, &[("dose", "25 mg"), ("times", "3")]);
         let pregnancy = "reject pregnancy:indomethacin_systemic_contraindications.pregnancy";
-        for code in ["Z34.0", "z33.1", "O09.9", "Z34"] {
+        for code in ["Z34.0", "z33.1", "O09.9", "Z34", "O36.5", "O21.0", "O48"] {
             let unknown = with(&indomethacin, &[("pregnant", ""), ("conditions", code)]);
             expect(&unknown, Reject, &[pregnancy]);
             // Said not to be pregnant, with a pregnancy code: the fields disagree.
             let no = with(&indomethacin, &[("conditions", code)]);
             expect(&no, Invalid, &["invalid input:input.pregnant"]);
+        }
+        // Codes of conditions that may follow a delivery say nothing of a pregnancy now.
+        for code in ["O24.4", "O85", "O15.2", "O99.0"] {
+            let unknown = with(&indomethacin, &[("pregnant", ""), ("conditions", code)]);
+            let (verdict, found) = check(&unknown);
+            assert_eq!(verdict, Warn, "{code}: {found:#?}");
         }
         let lactating = with(
             &indomethacin,

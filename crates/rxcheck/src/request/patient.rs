@@ -264,10 +264,16 @@ fn status_flag(
 }
 
 /// ICD-10 codes that record a pregnancy, by prefix: Z33 (pregnant state), Z34 (supervision of
-/// normal pregnancy), Z3A (weeks of gestation, ICD-10-CM) and O09 (supervision of high-risk
-/// pregnancy). Not the other O codes, which also name conditions after a pregnancy (in the
-/// puerperium, O15.2, O24.43) or of one that ended.
-pub const PREGNANCY_ICD10: [&str; 4] = ["Z33", "Z34", "Z3A", "O09"];
+/// normal pregnancy), Z3A (weeks of gestation, ICD-10-CM), O09 (supervision of high-risk
+/// pregnancy), O20-O21 (haemorrhage in early pregnancy, hyperemesis) and O30-O48 (maternal
+/// care for the fetus and amniotic cavity, up to prolonged pregnancy): codes given only
+/// while the fetus is carried. Not the other O codes, which also name conditions after a
+/// pregnancy (in the puerperium, O15.2, O24.43; a haemorrhage after delivery, O72) or of one
+/// that ended.
+pub const PREGNANCY_ICD10: [&str; 25] = [
+    "Z33", "Z34", "Z3A", "O09", "O20", "O21", "O30", "O31", "O32", "O33", "O34", "O35", "O36",
+    "O37", "O38", "O39", "O40", "O41", "O42", "O43", "O44", "O45", "O46", "O47", "O48",
+];
 
 /// ICD-10 codes that record breastfeeding: Z39.1 (care and examination of the lactating
 /// mother).
