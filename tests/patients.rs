@@ -607,3 +607,29 @@ fn rows_of_no_patient_end_a_batch_and_one_patient_past_two_batches_takes_two_pas
         .collect();
     same_records_to_a_file(&rows, "9000 rows of 1 patients checked together\n");
 }
+
+#[test]
+fn a_row_of_the_wrong_width_leaves_its_patient_s_other_rows_unverified_across_rows() {
+    let rows = [
+        "A1,P1,2026-11-01,40,no,no,diclofenac,tablet,50 mg,2,10",
+        "B1,P2,2026-11-01,40,no,no,diclofenac,tablet,50 mg,2,10",
+        // A delimiter too many: what, and when, it prescribes cannot be read.
+        "A2,P1,2026-11-02,40,no,no,ibuprofen,tablet,400 mg,3,5,extra",
+        "C1,P3,2026-11-01,40,no,no,diclofenac,tablet,50 mg,2,10",
+    ];
+    let unreadable = "input:input.row(A1,A2)".to_string();
+    let got = run(&csv(&rows), &[]);
+    assert_eq!(got[0].1, "warn", "{got:?}");
+    assert!(got[0].2.contains(&unreadable), "{got:?}");
+    assert_eq!(got[1].1, "ok", "another patient's: {got:?}");
+    assert_eq!(got[2].1, "invalid", "{got:?}");
+    assert_eq!(got[3].1, "ok", "{got:?}");
+    // Row by row, the row is invalid and the others are not concerned.
+    let alone = run(&csv(&rows), &["--no-by-patient"]);
+    assert_eq!(alone[0].1, "ok", "{alone:?}");
+    // Sorted by patient, in one pass, the same records as in two.
+    let mut sorted: Vec<String> = rows.iter().map(|r| r.to_string()).collect();
+    sorted.sort_by_key(|r| r.split(',').nth(1).unwrap().to_string());
+    let records = same_records_to_a_file(&sorted, "(the file is sorted by patient)");
+    assert!(records.contains("a row that cannot be read"), "{records}");
+}

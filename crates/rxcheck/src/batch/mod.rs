@@ -24,7 +24,7 @@ use crate::report::{Printer, Record};
 use crate::request::{
     Dates, Field, Input, ParseCache, Prescription, named_part, parse_cached, trim,
 };
-use crate::validate::courses::{CourseFacts, course_facts};
+use crate::validate::courses::{CourseFacts, course_facts, unreadable_facts};
 use crate::validate::validate_then;
 
 use std::cell::RefCell;
@@ -490,14 +490,19 @@ impl<'w> RowFields<'w> {
     }
 }
 
-/// The patient id a row names (trimmed); `None` when it names none or is not as wide as the
-/// header.
+/// The patient id a row names (trimmed); `None` when it names none. A row not as wide as the
+/// header names the one in the `patient_id` column, as far as it can be read: it is a row of
+/// that patient's that cannot be read
+/// ([`crate::validate::courses::CourseDrug::Unreadable`]).
 fn patient_of<'a>(columns: &Columns, fields: &RowFields<'a>) -> Option<&'a str> {
-    if fields.count() != columns.width {
-        return None;
-    }
     let patient = fields.get(columns.patient_id?).trim();
     (!patient.is_empty()).then_some(patient)
+}
+
+/// The rx id of a row not as wide as the header, whose fields may be out of place: the one in
+/// its column, or in the first of those it is joined from.
+fn misfit_rx_id<'a>(columns: &Columns, fields: &RowFields<'a>) -> &'a str {
+    fields.get(columns.first(Field::RxId).unwrap_or(0))
 }
 
 /// Everything a worker needs to check a row.
@@ -729,9 +734,10 @@ impl<'f> Job<'_, 'f> {
         let c = self.columns;
         let count = row.count();
         if count != c.width {
-            // Its fields may be out of place: the rx id is the one in its column, or in the
-            // first of those it is joined from.
-            rx_id.push_str(row.get(c.first(Field::RxId).unwrap_or(0)));
+            rx_id.push_str(misfit_rx_id(c, row));
+            if let Some(course) = course {
+                *course = Some(unreadable_facts());
+            }
             Input::Row.invalid(
                 assessment,
                 format!("row has {count} fields; the header has {}", c.width),

@@ -14,7 +14,7 @@
 use super::spill::{SpillTo, Stream};
 use super::{
     BatchError, BatchOptions, Columns, FirstAndLast, RowKind, RowSpan, RowSplitter, Waiting,
-    Worker, patient_of, prescription, read_header, read_in_batches,
+    Worker, misfit_rx_id, patient_of, prescription, read_header, read_in_batches,
 };
 use crate::fasthash::{FastMap, FnvHasher};
 use crate::finding::Assessment;
@@ -24,7 +24,7 @@ use crate::request::{
     Field, Input, ParseCache, Prescription, parse_course_days, parse_regimen_cached,
 };
 use crate::validate::courses::{
-    Course, CourseDrug, CrossCheck, CrossFinding, course_days, spans_overlap,
+    Course, CourseDrug, CrossCheck, CrossFinding, course_days, spans_overlap, unreadable_facts,
 };
 use chrono::{Datelike, NaiveDate};
 use rayon::prelude::*;
@@ -288,17 +288,25 @@ fn course_records(
         let Ok(row) = u32::try_from(index) else {
             continue;
         };
-        let mut joined = Vec::new();
-        let rx = prescription(columns, &fields, &mut joined, &slots);
-        if rx.drug.trim().is_empty() {
-            continue;
+        if fields.count() != columns.width {
+            let (days, _) = unreadable_facts();
+            let rx_id = misfit_rx_id(columns, &fields);
+            frame(&mut records.bytes, |r| {
+                put_course(r, (patient, row, days), Written::Unreadable(rx_id))
+            });
+        } else {
+            let mut joined = Vec::new();
+            let rx = prescription(columns, &fields, &mut joined, &slots);
+            if rx.drug.trim().is_empty() {
+                continue;
+            }
+            scratch.clear();
+            let (date, duration) = parse_course_days(&rx, &options.dates, &mut scratch);
+            let days = course_days(date, duration);
+            frame(&mut records.bytes, |r| {
+                put_course(r, (patient, row, days), Written::Fields(&rx))
+            });
         }
-        scratch.clear();
-        let (date, duration) = parse_course_days(&rx, &options.dates, &mut scratch);
-        let days = course_days(date, duration);
-        frame(&mut records.bytes, |r| {
-            put_course(r, (patient, row, days), &rx)
-        });
         records
             .ends
             .push((patient_hash(patient.as_bytes()), records.bytes.len()));
@@ -733,12 +741,20 @@ struct Head {
     record: Range<usize>,
 }
 
-/// Writes a course record: its patient, row, first and last days, then the row's rx id and
-/// regimen fields as written.
+/// What a course record keeps of its row.
+enum Written<'a> {
+    /// Its rx id and regimen fields as written.
+    Fields(&'a Prescription<'a>),
+    /// Its rx id alone: the row cannot be read.
+    Unreadable(&'a str),
+}
+
+/// Writes a course record: its patient, row, first and last days, then what it keeps of its
+/// row.
 fn put_course(
     out: &mut Vec<u8>,
     (patient, row, (start, end)): (&str, u32, (NaiveDate, Option<NaiveDate>)),
-    rx: &Prescription<'_>,
+    written: Written<'_>,
 ) {
     out.put_str(patient);
     out.put_u32(row);
@@ -750,6 +766,15 @@ fn put_course(
         }
         None => out.put_u8(0),
     }
+    let rx = match written {
+        Written::Fields(rx) => rx,
+        Written::Unreadable(rx_id) => {
+            out.put_u8(1);
+            out.put_str(rx_id);
+            return;
+        }
+    };
+    out.put_u8(0);
     let written = [
         rx.rx_id,
         rx.drug,
@@ -783,12 +808,13 @@ fn take_course<'f>(
     formulary: &'f Formulary,
     (scratch, cache): (&mut Assessment<'f>, &mut ParseCache),
 ) -> io::Result<Option<Course<'f>>> {
-    /// The row, days, rx id and regimen of a course record.
+    /// The row, days, rx id and regimen of a course record; no regimen when its row cannot
+    /// be read.
     type Read<'b> = (
         u32,
         (NaiveDate, Option<NaiveDate>),
         &'b str,
-        Prescription<'b>,
+        Option<Prescription<'b>>,
     );
     fn read<'b>(take: &mut Take<'b>) -> Option<Read<'b>> {
         let (_, row, (start, end)) = take_head(take)?;
@@ -798,7 +824,11 @@ fn take_course<'f>(
             i32::MAX => None,
             end => Some(date(end)?),
         };
+        let readable = take.u8()? == 0;
         let rx_id = take.str()?;
+        if !readable {
+            return Some((row, (start, end), rx_id, None));
+        }
         let rx = Prescription {
             drug: take.str()?,
             form: take.str()?,
@@ -808,9 +838,12 @@ fn take_course<'f>(
             times_per_day: take.str()?,
             ..Prescription::default()
         };
-        Some((row, (start, end), rx_id, rx))
+        Some((row, (start, end), rx_id, Some(rx)))
     }
     let (row, (start, end), rx_id, rx) = read(take).ok_or_else(|| corrupt("a course"))?;
+    let Some(rx) = rx else {
+        return Ok(Some(Course::unreadable(row, rx_id)));
+    };
     scratch.clear();
     let regimen = parse_regimen_cached(formulary, &rx, scratch, cache);
     let parsed = (regimen.target.as_ref(), regimen.daily);

@@ -18,11 +18,12 @@ use crate::formulary::{
     ClassRule, CombinedMax, Drug, DuplicateRule, Formulary, Profile, Substance, normalize_name,
 };
 use crate::packed::{Put, Take};
-use crate::request::{Duration, Range, Request, Target, named_part, written_topical};
+use crate::request::{Duration, Input, Range, Request, Target, named_part, written_topical};
 use crate::units::Dimension;
 use chrono::{Datelike, Days, NaiveDate};
 use overlaps::{CourseSets, FirstCourses, Query};
 use rust_decimal::Decimal;
+use std::borrow::Cow;
 use std::fmt::Write;
 use totals::DailyTotals;
 
@@ -57,6 +58,9 @@ pub enum CourseDrug<'f> {
         known: Option<&'f Substance>,
         systemic: bool,
     },
+    /// A row of the patient's that cannot be read (it has not the header's fields): what it
+    /// prescribes, and when, is not known.
+    Unreadable,
 }
 
 /// The first and last days of a course that starts on `date` and lasts `duration` (open-ended
@@ -134,6 +138,11 @@ pub fn course_facts<'f>(request: &Request<'f, '_>) -> Option<CourseFacts<'f>> {
     Some((days, CourseDrug::from_request(request)?))
 }
 
+/// A row of the patient's that cannot be read as a course: of any drug, on any day.
+pub fn unreadable_facts<'f>() -> CourseFacts<'f> {
+    ((NaiveDate::MIN, None), CourseDrug::Unreadable)
+}
+
 impl<'f> Course<'f> {
     /// The course a parsed row describes; `None` without a drug.
     pub fn from_request(request: &Request<'f, '_>, row: u32, rx_id: &str) -> Option<Course<'f>> {
@@ -152,11 +161,23 @@ impl<'f> Course<'f> {
         self.end.unwrap_or(NaiveDate::MAX)
     }
 
+    /// The course of a row of the patient's that cannot be read ([`unreadable_facts`]).
+    pub fn unreadable(row: u32, rx_id: &str) -> Course<'f> {
+        let ((start, end), drug) = unreadable_facts();
+        Course {
+            row,
+            rx_id: rx_id.trim().into(),
+            start,
+            end,
+            drug,
+        }
+    }
+
     /// The daily dose in mg of a course of a formulary drug, when it is known.
     fn daily_mg(&self) -> Option<Decimal> {
         match self.drug {
             CourseDrug::Covered { daily_mg, .. } => daily_mg,
-            CourseDrug::Other { .. } => None,
+            CourseDrug::Other { .. } | CourseDrug::Unreadable => None,
         }
     }
 
@@ -177,6 +198,12 @@ impl<'f> Course<'f> {
                 drug: known.and_then(|s| s.drug),
                 classes: known.map_or(&[], |s| s.classes.as_slice()),
                 systemic: *systemic,
+            },
+            // No rule matches it: its own finding says what cannot be verified.
+            CourseDrug::Unreadable => OtherDrug {
+                drug: None,
+                classes: &[],
+                systemic: true,
             },
         }
     }
@@ -233,6 +260,9 @@ enum Cross<'f> {
         class: usize,
         systemic: bool,
     },
+    /// Other rows of the patient's that cannot be read: the findings across rows cannot be
+    /// verified with them.
+    Unreadable,
 }
 
 impl<'f> CrossFinding<'f> {
@@ -273,6 +303,7 @@ impl<'f> CrossFinding<'f> {
         let rows = courses
             .get(self.course())
             .map(|own| Box::new(rows(&others, own, involved)));
+        let citation = |source: usize| -> Cow<'f, str> { formulary.citation(source).into() };
         let (severity, category, rule, message, source) = match self.what {
             Cross::DailyTotal {
                 drug,
@@ -291,7 +322,7 @@ impl<'f> CrossFinding<'f> {
                         limit.max_mg.normalize()
                     )
                 }),
-                limit.source,
+                citation(limit.source),
             ),
             Cross::DailyTotalUnknown { drug, limit } => (
                 Severity::Warn,
@@ -304,7 +335,7 @@ impl<'f> CrossFinding<'f> {
                         limit.max_mg.normalize()
                     )
                 }),
-                limit.source,
+                citation(limit.source),
             ),
             Cross::Duplicate {
                 rule,
@@ -334,7 +365,7 @@ impl<'f> CrossFinding<'f> {
                         ]
                         .concat()
                     }),
-                    rule.rule.source,
+                    citation(rule.rule.source),
                 )
             }
             Cross::InteractionFrom {
@@ -371,7 +402,7 @@ impl<'f> CrossFinding<'f> {
                         ]
                         .concat()
                     }),
-                    rule.rule.source,
+                    citation(rule.rule.source),
                 )
             }
             Cross::Interaction {
@@ -397,19 +428,24 @@ impl<'f> CrossFinding<'f> {
                         ]
                         .concat()
                     }),
-                    rule.rule.source,
+                    citation(rule.rule.source),
                 )
             }
+            Cross::Unreadable => (
+                Severity::Warn,
+                Category::Input,
+                Input::Row.rule(),
+                message(&|text| {
+                    format!(
+                        "prescribed for the same patient as {text}: what that row prescribes, and when, is not known, so duplicate therapy, interactions and the total daily dose across the patient's rows cannot be verified; correct the row and check the file again"
+                    )
+                }),
+                Input::Row.source().into(),
+            ),
         };
         Finding {
             rows,
-            ..Finding::new(
-                severity,
-                category,
-                rule,
-                message,
-                formulary.citation(source),
-            )
+            ..Finding::new(severity, category, rule, message, source)
         }
     }
 }
@@ -434,6 +470,7 @@ impl<'f> CrossFinding<'f> {
                 out.put_decimal(total);
             }
             Cross::DailyTotalUnknown { .. } => out.put_u8(3),
+            Cross::Unreadable => out.put_u8(5),
             Cross::Duplicate {
                 rule,
                 both_systemic,
@@ -503,7 +540,7 @@ impl<'f> CrossFinding<'f> {
                 (Some(day), take.decimal()?, 0, 0)
             }
             1 => (None, Decimal::ZERO, take.u32()?, u32::from(take.u8()?)),
-            3 => (None, Decimal::ZERO, 0, 0),
+            3 | 5 => (None, Decimal::ZERO, 0, 0),
             4 => {
                 let drug = formulary.drugs.get(take.u32()? as usize)?;
                 let place = take.u32()? as usize;
@@ -542,6 +579,7 @@ impl<'f> CrossFinding<'f> {
                 limit: drug.combined_daily_max.as_ref()?,
             },
             4 => from?,
+            5 => Cross::Unreadable,
             1 => Cross::Duplicate {
                 rule: profile?.duplicate_therapy.get(place as usize)?,
                 both_systemic: flag != 0,
@@ -594,6 +632,7 @@ impl Course<'_> {
                 out.put_u8(1);
                 out.put_str(name);
             }
+            CourseDrug::Unreadable => out.put_u8(2),
         }
     }
 
@@ -612,11 +651,12 @@ impl Course<'_> {
                 daily_mg: None,
                 systemic: false,
             },
-            _ => CourseDrug::Other {
+            1 => CourseDrug::Other {
                 name: take.str()?.into(),
                 known: None,
                 systemic: true,
             },
+            _ => CourseDrug::Unreadable,
         };
         Some(Course {
             row,
@@ -663,7 +703,8 @@ fn describe_all(formulary: &Formulary, first: &[&Course<'_>], involved: usize) -
     text
 }
 
-/// Writes "`RX` (drug form)", or "`RX` (name)" for a drug outside the formulary.
+/// Writes "`RX` (drug form)", or "`RX` (name)" for a drug outside the formulary, or says the
+/// row cannot be read.
 fn describe(text: &mut String, formulary: &Formulary, course: &Course<'_>) {
     for part in ["`", &course.rx_id, "` ("] {
         text.push_str(part);
@@ -677,6 +718,7 @@ fn describe(text: &mut String, formulary: &Formulary, course: &Course<'_>) {
             text.push_str(form.map_or("", |f| f.id.as_str()));
         }
         CourseDrug::Other { name, .. } => text.push_str(name),
+        CourseDrug::Unreadable => text.push_str("a row that cannot be read"),
     }
     text.push(')');
 }
@@ -747,6 +789,7 @@ impl<'f> CrossCheck<'f> {
         for (index, course) in (0..).zip(courses) {
             self.co_therapy(formulary, course, index);
         }
+        self.unreadable(formulary, courses);
         let (pending, asked_for) = (&mut self.pending, &self.asked_for);
         self.sets.answer(&self.queries, |query, first| {
             let Some((finding, class)) = asked_for
@@ -888,6 +931,35 @@ impl<'f> CrossCheck<'f> {
                 self.queries.push(query);
                 self.pending.push(CrossFinding::new(index, what, involved));
             }
+        }
+    }
+
+    /// For each course of a formulary drug, the patient's rows that cannot be read (of any
+    /// day, so every one overlaps it): the checks across rows cannot be verified with them.
+    fn unreadable(&mut self, formulary: &'f Formulary, courses: &[Course<'f>]) {
+        let unreadable = |c: &Course<'_>| matches!(c.drug, CourseDrug::Unreadable);
+        if !courses.iter().any(unreadable) {
+            return;
+        }
+        let set = self.sets.add(
+            (0..)
+                .zip(courses)
+                .filter(|(_, c)| unreadable(c))
+                .map(|(i, c)| (c.start, c.last_day(), i)),
+        );
+        for (index, course) in (0..).zip(courses) {
+            if course.profile(formulary).is_none() {
+                continue;
+            }
+            let (from, to) = (course.start, course.last_day());
+            let involved = self.sets.count(set, from, to);
+            if involved == 0 {
+                continue;
+            }
+            self.asked_for.push((self.pending.len() as u32, 0));
+            self.queries.push(Query { set, from, to });
+            self.pending
+                .push(CrossFinding::new(index, Cross::Unreadable, involved));
         }
     }
 

@@ -250,6 +250,25 @@ where
             )
         });
     }
+    // Rows that cannot be read, last.
+    let unreadable: Vec<&Course<'f>> = others
+        .iter()
+        .filter(|c| matches!(c.drug, CourseDrug::Unreadable))
+        .copied()
+        .collect();
+    if !unreadable.is_empty() {
+        let text = describe_all(formulary, &unreadable, unreadable.len());
+        found.push(Finding {
+            rows: Some(Box::new(rows(&unreadable, course, unreadable.len()))),
+            ..Finding::new(
+                Severity::Warn,
+                Category::Input,
+                "input.row",
+                format!("prescribed for the same patient as {text}: what that row prescribes, and when, is not known, so duplicate therapy, interactions and the total daily dose across the patient's rows cannot be verified; correct the row and check the file again"),
+                Input::Row.source(),
+            )
+        });
+    }
     found
 }
 
@@ -315,7 +334,7 @@ const OTHERS: [&str; 8] = [
 ];
 
 /// A course: its first day, length (none: open-ended), and what it prescribes: a drug form,
-/// brand and daily dose of the formulary, or another drug.
+/// brand and daily dose of the formulary, another drug, or a row that cannot be read.
 fn course() -> impl Strategy<Value = (u32, Option<u32>, usize, usize, usize, Option<u32>)> {
     (
         0u32..60,
@@ -343,6 +362,8 @@ fn make(i: usize, spec: (u32, Option<u32>, usize, usize, usize, Option<u32>)) ->
             daily_mg: daily.map(|n| Decimal::new(i64::from(n) * 125, 1)),
             systemic: d.forms[form].systemic,
         }
+    } else if drug == 7 && form == 0 {
+        return Course::unreadable(i as u32 * 3 + 1, &format!("R{i}"));
     } else {
         let name = OTHERS[(form + brand) % OTHERS.len()];
         CourseDrug::Other {
