@@ -344,6 +344,22 @@ fn a_request_that_outlasts_the_timeout_gets_408_and_the_server_goes_on() {
     assert!(server.stop().success());
 }
 
+#[test]
+fn a_connection_that_never_finishes_its_headers_is_closed() {
+    let mut server = Server::start(&["--timeout", "1"]);
+    let started = std::time::Instant::now();
+    // No blank line after the headers: the request never starts.
+    let answer = raw_response(&server, "X-Slow: 1\r\n", "");
+    assert_eq!(answer, "", "closed without an answer");
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(server.get("/cds-services").0, 200);
+    assert!(server.stop().success());
+}
+
 /// Sends an order-sign request's headers (`Content-Type` and then `headers`) and `body` over a
 /// plain connection, and returns the status line's first 12 bytes (`HTTP/1.1 413`).
 fn raw_status(server: &Server, headers: &str, body: &str) -> String {

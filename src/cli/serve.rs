@@ -1,8 +1,8 @@
 //! `rxcheck serve`: the CDS Hooks service an EHR calls when an order is selected or about to
 //! be signed. The formulary is loaded once at start; each call is answered by the library's
 //! `cds` module; feedback goes to an append-only JSON-lines audit file, synced before the
-//! answer. Bounded bodies, a timeout per request, a panic answered as 500 (the server stays
-//! up), and a graceful stop on SIGTERM or Ctrl-C.
+//! answer. Bounded bodies, a timeout per request and per idle connection, a panic answered as
+//! 500 (the server stays up), and a graceful stop on SIGTERM or Ctrl-C.
 
 use super::{DateArgs, Fatal, FormularyArgs, load_formulary};
 use axum::Router;
@@ -23,6 +23,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio_io_timeout::TimeoutStream;
 
 #[derive(clap::Args)]
 #[command(after_help = "Examples:
@@ -43,7 +44,8 @@ pub struct Args {
     /// The largest request body accepted, in bytes
     #[arg(long, default_value_t = 4 << 20, value_name = "BYTES")]
     max_body_bytes: usize,
-    /// Time allowed for one request, in seconds
+    /// Time allowed for one request, in seconds; a connection that sends nothing for twice as
+    /// long (headers never finished, a kept-alive connection unused) is closed
     #[arg(long, default_value_t = 10, value_name = "SECONDS")]
     timeout: u64,
     /// For tests of panic handling: a call with this hookInstance panics in its handler
@@ -133,12 +135,40 @@ async fn serve(args: Args, service: Shared) -> Result<i32, Fatal> {
         std::io::stderr(),
         "rxcheck serve: listening on http://{address}"
     );
+    // Past a request's own timeout, so that a request stalled in its body is answered 408.
+    let listener = IdleTimeout {
+        listener,
+        timeout: Duration::from_secs(args.timeout.max(1).saturating_mul(2)),
+    };
     axum::serve(listener, app)
         .with_graceful_shutdown(stop_signal())
         .await
         .map_err(|e| Fatal(format!("server error: {e}")))?;
     let _ = writeln!(std::io::stderr(), "rxcheck serve: stopped");
     Ok(0)
+}
+
+/// Accepts connections whose reads time out: a client that leaves one idle, or never finishes
+/// its headers, does not hold it open.
+struct IdleTimeout {
+    listener: tokio::net::TcpListener,
+    timeout: Duration,
+}
+
+impl axum::serve::Listener for IdleTimeout {
+    type Io = std::pin::Pin<Box<TimeoutStream<tokio::net::TcpStream>>>;
+    type Addr = std::net::SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        let (stream, address) = axum::serve::Listener::accept(&mut self.listener).await;
+        let mut stream = TimeoutStream::new(stream);
+        stream.set_read_timeout(Some(self.timeout));
+        (Box::pin(stream), address)
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.listener.local_addr()
+    }
 }
 
 /// Resolves on SIGTERM or Ctrl-C: requests in flight then finish, new ones are refused.
