@@ -1680,6 +1680,48 @@ mod round_two {
     }
 
     #[test]
+    fn inflammatory_bowel_disease_and_a_gi_bleed_exclude_the_injection() {
+        let inj = with(
+            &DIC_INJ,
+            &[("dose", "75 mg"), ("times", "2"), ("days", "2")],
+        );
+        for condition in ["K51.9", "K50.0", "ulcerative colitis", "K52.3"] {
+            expect(
+                &with(&inj, &[("conditions", condition)]),
+                Reject,
+                &["reject condition:diclofenac.injection.contraindication.ibd"],
+            );
+        }
+        expect(
+            &with(&inj, &[("conditions", "K92.2")]),
+            Reject,
+            &["reject condition:diclofenac.injection.contraindication.gi_bleeding"],
+        );
+    }
+
+    #[test]
+    fn disease_of_unknown_severity_and_an_unnamed_analgesic_allergy_warn() {
+        let nim = with(&NIM, &[("dose", "100 mg"), ("times", "2")]);
+        for (condition, rule) in [
+            ("N18.9", "renal_disease_unstaged"),
+            ("CKD", "renal_disease_unstaged"),
+            ("K76.9", "hepatic_disease_unstaged"),
+            ("Z88.6", "analgesic_intolerance"),
+            ("Y45.9", "analgesic_intolerance"),
+        ] {
+            expect(&with(&nim, &[("conditions", condition)]), Warn, &[rule]);
+        }
+        // A stage that is not severe stays quiet.
+        expect(&with(&nim, &[("conditions", "N18.3")]), Ok, &[]);
+        let gel = with(&DIC_GEL, &[("dose", "2 g"), ("times", "3")]);
+        expect(
+            &with(&gel, &[("conditions", "Z88.6")]),
+            Warn,
+            &["diclofenac.contraindication.analgesic_intolerance"],
+        );
+    }
+
+    #[test]
     fn russian_and_ukrainian_names_with_case_folding() {
         expect(
             &[
