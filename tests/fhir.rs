@@ -640,6 +640,44 @@ fn a_recorded_no_known_allergy_is_no_allergy() {
 }
 
 #[test]
+fn an_allergy_or_order_coded_only_by_its_ingredient_or_substance_is_read() {
+    let order = draft(
+        "Diclofenac 50 mg oral tablet",
+        2,
+        json!({"value": 50, "code": "mg"}),
+    );
+    let patient = json!({"resourceType": "Patient", "gender": "male", "birthDate": "1986-05-01"});
+    let rxnorm = "http://www.nlm.nih.gov/research/umls/rxnorm";
+    let snomed = "http://snomed.info/sct";
+    // Ibuprofen and aspirin (RxNorm ingredients), the NSAID class and an NSAID allergy
+    // (SNOMED CT), with no display.
+    for (system, code) in [
+        (rxnorm, "5640"),
+        (rxnorm, "1191"),
+        (snomed, "372665008"),
+        (snomed, "293610009"),
+    ] {
+        let allergy = json!({"resourceType": "AllergyIntolerance", "clinicalStatus": {"coding": [{"code": "active"}]},
+            "code": {"coding": [{"system": system, "code": code}]}});
+        let doc = json!({"resourceType": "Bundle", "entry": [{"resource": patient}, {"resource": order}, {"resource": allergy}]});
+        let (exit, records) = check_fhir(&doc.to_string());
+        let (verdict, rules) = verdict_and_rules(&records[0]);
+        assert_eq!((exit, verdict.as_str()), (2, "reject"), "{code}: {rules:?}");
+    }
+    // An order coded only by its ingredient is that drug's (here without a form: invalid).
+    let coded = json!({"resourceType": "MedicationRequest", "id": "o", "status": "draft", "authoredOn": AS_OF,
+        "medicationCodeableConcept": {"coding": [{"system": rxnorm, "code": "3355"}]},
+        "dosageInstruction": [{"timing": {"repeat": {"frequency": 2, "period": 1, "periodUnit": "d"}},
+            "doseAndRate": [{"doseQuantity": {"value": 50, "code": "mg"}}]}]});
+    let doc =
+        json!({"resourceType": "Bundle", "entry": [{"resource": patient}, {"resource": coded}]});
+    let (_, records) = check_fhir(&doc.to_string());
+    let (verdict, rules) = verdict_and_rules(&records[0]);
+    assert_eq!(verdict, "invalid", "{rules:?}");
+    assert!(rules.iter().any(|r| r.contains("input.form")), "{rules:?}");
+}
+
+#[test]
 fn a_condition_in_remission_counts_and_a_coded_breastfeeding_answer_needs_no_display() {
     let order = draft(
         "Diclofenac 50 mg oral tablet",

@@ -424,6 +424,20 @@ fn codes_lint() {
                 7,
                 "ATC code `M02AA15` is given for `y` and for `x.tablet`".to_string()
             ),
+            (
+                Error,
+                53,
+                10,
+                "`nothing known` is not a drug, substance, class or allergen of the formulary"
+                    .to_string()
+            ),
+            (Error, 54, 9, "`12a` is not an RxNorm code".to_string()),
+            (
+                Error,
+                60,
+                13,
+                "`[codes.atc]` names no terminology rxcheck reads".to_string()
+            ),
         ]
     );
 }

@@ -7,7 +7,7 @@ use super::model::{
     CodeableConcept, Dosage, DoseAndRate, Medication, MedicationRequest, Quantity, Ratio,
     Reference, Repeat,
 };
-use super::text::{self, find_words, is_system, quantity, strength_in, texts};
+use super::text::{self, coded_name, find_words, is_system, quantity, strength_in, texts};
 use super::{Located, Read, finding};
 use crate::finding::{Finding, Severity};
 use crate::formulary::{Drug, FormRef, Formulary};
@@ -227,7 +227,8 @@ struct Product {
 }
 
 /// The drug, form and strength of an order: from an RxNorm code the formulary lists, an ATC
-/// code, or the names given, in that order; `None` when nothing names a drug at all.
+/// code, or the names given (and those its ingredient codes mean), in that order; `None`
+/// when nothing names a drug at all.
 fn product(
     formulary: &Formulary,
     mr: &MedicationRequest,
@@ -241,11 +242,18 @@ fn product(
         .chain(medication.and_then(|m| m.code.as_ref()))
         .collect();
     let reference_display = reference(mr).and_then(|r| r.display.clone());
+    // What its ingredient's code means, after what it is called.
+    let coded = concepts
+        .iter()
+        .flat_map(|c| &c.coding)
+        .filter_map(|c| coded_name(formulary, c))
+        .map(str::to_string);
     let names: Vec<String> = concepts
         .iter()
         .flat_map(|c| texts(c))
         .map(str::to_string)
         .chain(reference_display)
+        .chain(coded)
         .collect();
     let codings = concepts.iter().flat_map(|c| &c.coding);
     let form_concept = medication.and_then(|m| m.form.as_ref().or(m.dose_form.as_ref()));

@@ -8,7 +8,7 @@
 
 use super::model::{CodeableConcept, Observation, Patient, Quantity, Recorded, Value};
 use super::order::date_part;
-use super::text::{find_words, is_system, texts};
+use super::text::{coded_name, find_words, is_system, texts};
 use super::{Located, finding};
 use crate::finding::{Finding, Severity};
 use crate::formulary::{Formulary, normalize_icd10};
@@ -612,7 +612,7 @@ fn says_no_allergy(code: &CodeableConcept) -> bool {
 }
 
 /// An allergy's substance as the allergies field names it: the formulary drug of an RxNorm
-/// code, a known name found in its text, its text as written, else its code (`RxNorm 723`)
+/// code, the name an ingredient or substance code means, a known name found in its text, its text as written, else its code (`RxNorm 723`)
 /// or, with none, where it is. A name the vocabulary does not know is then reported as an
 /// allergy that could not be screened, as in any prescription.
 fn allergen(formulary: &Formulary, code: Option<&CodeableConcept>, at: &Located) -> String {
@@ -627,6 +627,10 @@ fn allergen(formulary: &Formulary, code: Option<&CodeableConcept>, at: &Located)
         formulary.drugs.get(drug).map(|d| d.id.clone())
     });
     by_code
+        .or_else(|| {
+            let coded = code.coding.iter().find_map(|c| coded_name(formulary, c));
+            coded.map(str::to_string)
+        })
         .or_else(|| {
             texts(code).find_map(|t| {
                 find_words(t, |w| formulary.lookup_name(w).is_known().then_some(())).map(|f| f.0)

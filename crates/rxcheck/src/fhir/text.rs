@@ -2,8 +2,8 @@
 //! medication name ("Diclofenac Sodium 75 MG Delayed Release Oral Tablet"), a strength in
 //! such a name, and a Quantity's unit as the dose parser reads units.
 
-use super::model::{CodeableConcept, Quantity};
-use crate::formulary::normalize_name;
+use super::model::{CodeableConcept, Coding, Quantity};
+use crate::formulary::{Formulary, normalize_name};
 use rust_decimal::Decimal;
 
 /// The longest run of up to four words of `text` that `known` accepts, as the words.
@@ -54,6 +54,16 @@ pub fn strength_in(text: &str) -> Option<String> {
 
 /// True when `system` is one of the terminologies named by `marker` (`rxnorm`, `snomed`,
 /// `atc`, `icd-10`, `loinc`), by the usual system URIs.
+/// The name a coding's RxNorm ingredient or SNOMED CT substance code means in the
+/// formulary's `[codes]`, when it lists it.
+pub fn coded_name<'f>(formulary: &'f Formulary, coding: &Coding) -> Option<&'f str> {
+    let code = coding.code.as_deref()?;
+    ["rxnorm", "snomed"]
+        .into_iter()
+        .find(|&system| is_system(coding.system.as_deref(), system))
+        .and_then(|system| formulary.name_for_code(system, code))
+}
+
 pub fn is_system(system: Option<&str>, marker: &str) -> bool {
     let Some(system) = system else {
         return false;

@@ -77,6 +77,8 @@ struct CodeIndex {
     rxnorm: FastMap<String, (usize, usize)>,
     /// ATC code: the drug, and the form when the code is one form's own.
     atc: FastMap<String, (usize, Option<usize>)>,
+    /// An RxNorm ingredient or SNOMED CT substance code (`"rxnorm 5640"`): the name it means.
+    names: FastMap<String, String>,
 }
 
 /// An RxNorm drug: a form of a formulary drug, with its brand and strength when it has them.
@@ -773,6 +775,13 @@ impl Formulary {
     pub fn rxnorm_product(&self, code: &str) -> Option<(usize, &RxNormProduct)> {
         let &(drug, index) = self.codes.rxnorm.get(code.trim())?;
         Some((drug, self.drugs.get(drug)?.rxnorm.get(index)?))
+    }
+
+    /// The name a code of `system` (`rxnorm` or `snomed`) means, as the vocabulary knows it:
+    /// an ingredient, a substance, a class.
+    pub fn name_for_code(&self, system: &str, code: &str) -> Option<&str> {
+        let key = [system, " ", code.trim()].concat();
+        self.codes.names.get(&key).map(String::as_str)
     }
 
     /// The formulary drug an ATC code means, with the form when the code is one form's own.

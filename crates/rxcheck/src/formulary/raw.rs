@@ -24,6 +24,10 @@ pub struct RawFile {
     pub rule_sets: BTreeMap<String, Spanned<RawRuleSet>>,
     #[serde(default)]
     pub drugs: BTreeMap<String, Spanned<RawDrug>>,
+    /// Codes that name a substance, drug or class for FHIR input, by terminology
+    /// (`rxnorm`, `snomed`): each code and the name the vocabulary knows it by.
+    #[serde(default)]
+    pub codes: BTreeMap<String, BTreeMap<String, Text>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -228,6 +228,70 @@ pub(super) fn code_index(conditions: &[Condition], drugs: &[Drug]) -> CodeIndex 
     index
 }
 
+impl Builder<'_> {
+    /// The names codes mean (`[codes.rxnorm]`, `[codes.snomed]`), by `"system code"`; each
+    /// code is checked for its shape and for being given once.
+    pub(super) fn code_names(
+        &mut self,
+        parts: Vec<(usize, BTreeMap<String, BTreeMap<String, Text>>)>,
+    ) -> FastMap<String, String> {
+        let mut names = FastMap::default();
+        for (file, systems) in parts {
+            for (system, codes) in systems {
+                type Shape = fn(&str) -> bool;
+                let (label, what, well_formed): (&str, &str, Shape) = match system.as_str() {
+                    "rxnorm" => ("RxNorm", "an RxNorm code", |c| {
+                        !c.is_empty() && c.bytes().all(|b| b.is_ascii_digit())
+                    }),
+                    "snomed" => ("SNOMED CT", "a SNOMED CT concept id", is_snomed_concept),
+                    _ => {
+                        let span = codes.values().next().map_or(0..0, |n| n.span());
+                        self.error(
+                            file,
+                            span,
+                            format!("`[codes.{system}]` names no terminology rxcheck reads"),
+                            Some("use `[codes.rxnorm]` or `[codes.snomed]`".into()),
+                        );
+                        continue;
+                    }
+                };
+                for (code, name) in codes {
+                    if !well_formed(&code) {
+                        self.error(
+                            file,
+                            name.span(),
+                            format!("`{code}` is not {what}"),
+                            Some("copy the code from the terminology: an RxNorm RXCUI is digits; a SNOMED CT id ends in its Verhoeff check digit".into()),
+                        );
+                        continue;
+                    }
+                    self.claim_code(file, name.span(), label, &code, name.get_ref());
+                    self.code_spans
+                        .push((file, name.span(), name.get_ref().clone()));
+                    names.insert(format!("{system} {code}"), name.into_inner());
+                }
+            }
+        }
+        names
+    }
+
+    /// Errors for a code whose name the vocabulary does not know.
+    pub(super) fn check_code_names(&mut self, formulary: &Formulary) {
+        for (file, span, name) in std::mem::take(&mut self.code_spans) {
+            if !formulary.lookup_name(&name).is_known() {
+                self.error(
+                    file,
+                    span,
+                    format!(
+                        "`{name}` is not a drug, substance, class or allergen of the formulary"
+                    ),
+                    Some("give a code the name the vocabulary lists it by".into()),
+                );
+            }
+        }
+    }
+}
+
 /// Whether `code` is an ATC code of a substance: a letter, two digits, two letters, two
 /// digits (`M01AB05`).
 fn is_atc(code: &str) -> bool {

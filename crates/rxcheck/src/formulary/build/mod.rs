@@ -69,6 +69,8 @@ struct Builder<'a> {
     allergen_names: FastMap<String, usize>,
     /// Every code of another terminology seen so far (`RxNorm 855942`), with its owner.
     codes_seen: FastMap<String, String>,
+    /// Where each name of `[codes]` is, to check once the vocabulary is built.
+    code_spans: Vec<(usize, Range<usize>, String)>,
 }
 
 pub(super) fn build(files: &[SourceFile]) -> Result<Formulary, LoadError> {
@@ -88,6 +90,7 @@ pub(super) fn build(files: &[SourceFile]) -> Result<Formulary, LoadError> {
         class_names: FastMap::default(),
         allergen_names: FastMap::default(),
         codes_seen: FastMap::default(),
+        code_spans: Vec::new(),
     };
     let mut parsed = Vec::new();
     for (index, file) in files.iter().enumerate() {
@@ -232,6 +235,7 @@ impl Builder<'_> {
         let mut sources = Vec::new();
         let mut rule_sets = Vec::new();
         let mut drugs = Vec::new();
+        let mut code_names = Vec::new();
         for (file, raw) in parsed {
             if let Some(m) = raw.formulary {
                 if meta.is_some() {
@@ -250,6 +254,7 @@ impl Builder<'_> {
             sources.push((file, raw.sources));
             rule_sets.push((file, raw.rule_sets));
             drugs.push((file, raw.drugs));
+            code_names.push((file, raw.codes));
         }
         let Some((meta_file, meta)) = meta else {
             self.error(
@@ -302,8 +307,9 @@ impl Builder<'_> {
         }
         self.check_class_members();
         let (drug_names, (substance_names, substances)) = self.name_indexes(&drugs, &classes);
-        let codes = codes::code_index(&conditions, &drugs);
-        Some(Formulary {
+        let mut codes = codes::code_index(&conditions, &drugs);
+        codes.names = self.code_names(code_names);
+        let formulary = Formulary {
             name: meta.name,
             version: meta.version,
             reference: meta.reference,
@@ -326,7 +332,9 @@ impl Builder<'_> {
             substance_names,
             substances,
             codes,
-        })
+        };
+        self.check_code_names(&formulary);
+        Some(formulary)
     }
 }
 
