@@ -27,8 +27,11 @@ pub struct RawFile {
     /// Codes that name a substance, drug or class for FHIR input, by terminology
     /// (`rxnorm`, `snomed`): each code and the name the vocabulary knows it by.
     #[serde(default)]
-    pub codes: BTreeMap<String, BTreeMap<String, Text>>,
+    pub codes: RawCodes,
 }
+
+/// `[codes]`: by terminology, each code and the name it means.
+pub type RawCodes = BTreeMap<String, BTreeMap<String, Text>>;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

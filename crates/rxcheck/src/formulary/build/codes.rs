@@ -3,7 +3,7 @@
 //! for its shape (a SNOMED CT id by its Verhoeff check digit) and for being given once.
 
 use super::*;
-use crate::formulary::raw::RawRxNorm;
+use crate::formulary::raw::{RawCodes, RawRxNorm};
 use crate::formulary::{CodeIndex, RxNormProduct};
 
 impl Builder<'_> {
@@ -231,10 +231,7 @@ pub(super) fn code_index(conditions: &[Condition], drugs: &[Drug]) -> CodeIndex 
 impl Builder<'_> {
     /// The names codes mean (`[codes.rxnorm]`, `[codes.snomed]`), by `"system code"`; each
     /// code is checked for its shape and for being given once.
-    pub(super) fn code_names(
-        &mut self,
-        parts: Vec<(usize, BTreeMap<String, BTreeMap<String, Text>>)>,
-    ) -> FastMap<String, String> {
+    pub(super) fn code_names(&mut self, parts: Vec<(usize, RawCodes)>) -> FastMap<String, String> {
         let mut names = FastMap::default();
         for (file, systems) in parts {
             for (system, codes) in systems {
