@@ -59,12 +59,12 @@ fn orders() -> Vec<Order> {
     let ulcer = json!({"resourceType": "Condition", "clinicalStatus": {"coding": [{"code": "active"}]},
         "code": {"coding": [{"system": "http://snomed.info/sct", "code": "12847006"}]}});
     let asthma_icd = json!({"resourceType": "Condition", "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10", "code": "J45.9"}]}});
-    let not_pregnant = json!({"resourceType": "Observation", "status": "final",
+    let not_pregnant = json!({"resourceType": "Observation", "status": "final", "effectiveDateTime": "2026-03-01",
         "code": {"coding": [{"system": "http://loinc.org", "code": "82810-3"}]},
         "valueCodeableConcept": {"coding": [{"system": "http://snomed.info/sct", "code": "60001007"}]}});
-    let pregnant_30 = json!({"resourceType": "Observation", "status": "final",
+    let pregnant_30 = json!({"resourceType": "Observation", "status": "final", "effectiveDateTime": "2026-03-01",
         "code": {"coding": [{"system": "http://loinc.org", "code": "49051-6"}]}, "valueQuantity": {"value": 30, "code": "wk"}});
-    let not_breastfeeding = json!({"resourceType": "Observation", "status": "final",
+    let not_breastfeeding = json!({"resourceType": "Observation", "status": "final", "effectiveDateTime": "2026-03-01",
         "code": {"coding": [{"system": "http://loinc.org", "code": "63895-7"}]}, "valueBoolean": false});
     vec![
         Order {
@@ -685,10 +685,10 @@ fn a_condition_in_remission_counts_and_a_coded_breastfeeding_answer_needs_no_dis
         json!({"value": 50, "code": "mg"}),
     );
     let patient = json!({"resourceType": "Patient", "gender": "female", "birthDate": "1986-05-01"});
-    let not_pregnant = json!({"resourceType": "Observation", "status": "final",
+    let not_pregnant = json!({"resourceType": "Observation", "status": "final", "effectiveDateTime": "2026-03-01",
         "code": {"coding": [{"system": "http://loinc.org", "code": "82810-3"}]},
         "valueCodeableConcept": {"coding": [{"system": "http://snomed.info/sct", "code": "60001007"}]}});
-    let not_breastfeeding = json!({"resourceType": "Observation", "status": "final",
+    let not_breastfeeding = json!({"resourceType": "Observation", "status": "final", "effectiveDateTime": "2026-03-01",
         "code": {"coding": [{"system": "http://loinc.org", "code": "63895-7"}]},
         "valueCodeableConcept": {"coding": [{"system": "http://snomed.info/sct", "code": "169750002"}]}});
     let entries = |extra: Vec<Value>| {
@@ -783,6 +783,58 @@ fn a_recorded_gestational_age_moves_on_to_the_day_of_the_check() {
 }
 
 #[test]
+fn an_undated_or_unconfirmed_status_says_nothing_of_today() {
+    let order = draft("Diclofenac 1% gel", 3, json!({"value": 2, "code": "g"}));
+    let patient = json!({"resourceType": "Patient", "gender": "female", "birthDate": "1990-05-01"});
+    let rules = |observations: Vec<Value>| {
+        let entry: Vec<Value> = [patient.clone(), order.clone()]
+            .into_iter()
+            .chain(observations)
+            .map(|r| json!({"resource": r}))
+            .collect();
+        let (_, records) =
+            check_fhir(&json!({"resourceType": "Bundle", "entry": entry}).to_string());
+        verdict_and_rules(&records[0])
+    };
+    let observation = |code: &str, value: Value, date: Option<&str>| {
+        let mut o = json!({"resourceType": "Observation", "status": "final",
+            "code": {"coding": [{"system": "http://loinc.org", "code": code}]}});
+        let o_map = o.as_object_mut().unwrap();
+        o_map.extend(value.as_object().unwrap().clone());
+        if let Some(date) = date {
+            o_map.insert("effectiveDateTime".into(), json!(date));
+        }
+        o
+    };
+    let snomed = |code: &str, display: &str| json!({"valueCodeableConcept": {"coding": [{"system": "http://snomed.info/sct", "code": code, "display": display}]}});
+    let not_breastfeeding = observation("63895-7", json!({"valueBoolean": false}), Some(AS_OF));
+    // Not pregnant, dated: no pregnancy rule applies.
+    let dated = observation("82810-3", snomed("60001007", "Not pregnant"), Some(AS_OF));
+    let (verdict, _) = rules(vec![dated, not_breastfeeding.clone()]);
+    assert_eq!(verdict, "ok");
+    // Not pregnant at no known time, or a pregnancy not yet confirmed: unknown, a warn.
+    let undated = observation("82810-3", snomed("60001007", "Not pregnant"), None);
+    let unconfirmed = observation(
+        "82810-3",
+        snomed("152231000119106", "Pregnancy not yet confirmed"),
+        Some(AS_OF),
+    );
+    for status in [undated, unconfirmed] {
+        let (verdict, rules) = rules(vec![status, not_breastfeeding.clone()]);
+        assert_eq!(verdict, "warn", "{rules:?}");
+    }
+    // A gestational age of no known date: pregnant, of unknown week (the strictest rule).
+    let weeks = observation(
+        "49051-6",
+        json!({"valueQuantity": {"value": 20, "code": "wk"}}),
+        None,
+    );
+    let (verdict, rules) = rules(vec![weeks, not_breastfeeding]);
+    assert_eq!(verdict, "reject", "{rules:?}");
+    assert!(rules.contains("diclofenac.gel.pregnancy.weeks_28_45"));
+}
+
+#[test]
 fn a_pregnancy_recorded_as_a_condition_is_a_pregnancy() {
     let order = draft(
         "Indomethacin 25 mg tablet",
@@ -825,7 +877,7 @@ fn pregnancy_observations_are_ordered_as_instants_and_a_tie_reports_the_pregnanc
                 "code": {"coding": [{"system": "http://loinc.org", "code": "82810-3"}]},
                 "valueCodeableConcept": {"coding": [{"system": "http://snomed.info/sct", "code": code}]}})
         };
-        let not_breastfeeding = json!({"resourceType": "Observation", "status": "final",
+        let not_breastfeeding = json!({"resourceType": "Observation", "status": "final", "effectiveDateTime": "2026-03-01",
             "code": {"coding": [{"system": "http://loinc.org", "code": "63895-7"}]}, "valueBoolean": false});
         let entry: Vec<Value> = [
             patient,
@@ -948,7 +1000,7 @@ fn a_pregnancy_recorded_so_long_ago_that_it_is_over_is_no_pregnancy() {
         let pregnant = json!({"resourceType": "Observation", "status": "final", "effectiveDateTime": recorded,
             "code": {"coding": [{"system": "http://loinc.org", "code": "82810-3"}]},
             "valueCodeableConcept": {"coding": [{"system": "http://snomed.info/sct", "code": "77386006"}]}});
-        let not_breastfeeding = json!({"resourceType": "Observation", "status": "final",
+        let not_breastfeeding = json!({"resourceType": "Observation", "status": "final", "effectiveDateTime": "2026-03-01",
             "code": {"coding": [{"system": "http://loinc.org", "code": "63895-7"}]}, "valueBoolean": false});
         let mut resources = vec![patient, order, pregnant, not_breastfeeding];
         if let Some(weeks) = weeks {

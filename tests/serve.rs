@@ -568,7 +568,7 @@ fn an_observation_about_another_patient_is_not_the_patients() {
             "effectiveDateTime": date, "code": {"coding": [{"system": "http://loinc.org", "code": "82810-3"}]},
             "valueCodeableConcept": {"coding": [{"system": "http://snomed.info/sct", "code": code}]}})
     };
-    let not_breastfeeding = json!({"resourceType": "Observation", "status": "final",
+    let not_breastfeeding = json!({"resourceType": "Observation", "status": "final", "effectiveDateTime": "2026-03-01",
         "code": {"coding": [{"system": "http://loinc.org", "code": "63895-7"}]}, "valueBoolean": false});
     // The patient is named only by the hook's context: her Patient resource and her order have
     // no id or subject.

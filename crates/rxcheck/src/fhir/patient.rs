@@ -180,9 +180,10 @@ pub(super) fn read<'a>(
         let past = week
             .as_ref()
             .is_some_and(|(recorded, now)| now.is_empty() && !when.after(*recorded));
-        // A "yes" over 45 weeks old is a pregnancy that is over; a "no" as old says nothing
-        // of today either: both leave the status unknown.
-        (p.value == "yes" && (stale || past)) || (p.value == "no" && stale)
+        // A "yes" over 45 weeks old is a pregnancy that is over; a "no" as old, or of no
+        // known date, says nothing of today either: both leave the status unknown.
+        let undated = matches!(when, When::Undated);
+        (p.value == "yes" && (stale || past)) || (p.value == "no" && (stale || undated))
     };
     if let Some(p) = latest(&statements, Kind::Pregnant).filter(|p| !over(p)) {
         chart.fields.push((Field::Pregnant, p.value.clone()));
@@ -190,9 +191,14 @@ pub(super) fn read<'a>(
     if let Some((_, now)) = week {
         chart.fields.push((Field::GestationalWeek, now));
     }
-    // Not breastfeeding, so long ago, says nothing of today (breastfeeding then may go on).
+    // Not breastfeeding, so long ago or at no known time, says nothing of today
+    // (breastfeeding then may go on).
     let breastfeeding = latest(&statements, Kind::Breastfeeding);
-    if let Some(b) = breastfeeding.filter(|b| !(b.value == "no" && stale(When::of(&b.date)))) {
+    let says_nothing = |b: &&Statement| {
+        let when = When::of(&b.date);
+        b.value == "no" && (stale(when) || matches!(when, When::Undated))
+    };
+    if let Some(b) = breastfeeding.filter(|b| !says_nothing(b)) {
         chart.fields.push((Field::Breastfeeding, b.value.clone()));
     }
     chart.fields.push((Field::Conditions, conditions.join(";")));
@@ -363,7 +369,13 @@ fn observation(o: &Observation, at: &Located, chart: &mut Chart, statements: &mu
                 .or(o.issued.as_ref())
                 .cloned()
                 .unwrap_or_default();
-            remember(statements, kind, &date, value);
+            // A week of no known date may be far on by now: a pregnancy of unknown week.
+            match (kind, When::of(&date)) {
+                (Kind::GestationalWeek, When::Undated) => {
+                    remember(statements, Kind::Pregnant, &date, "yes".into());
+                }
+                _ => remember(statements, kind, &date, value),
+            }
         }
         None => chart.findings.push(finding(
             Severity::Invalid,
@@ -417,14 +429,15 @@ fn weeks(q: &Quantity) -> Option<String> {
 }
 
 /// A yes / no / unknown status from a coded answer (SNOMED CT 77386006 pregnant, 60001007
-/// not pregnant, 413712001 breastfeeding, 169750002 not breastfeeding, 261665006 unknown;
-/// LOINC answers LA15173-0, LA26683-5, LA4489-6) or its text.
+/// not pregnant, 413712001 breastfeeding, 169750002 not breastfeeding, 261665006 unknown,
+/// 152231000119106 pregnancy not yet confirmed; LOINC answers LA15173-0, LA26683-5,
+/// LA4489-6) or its text.
 fn flag_concept(kind: Kind, c: &CodeableConcept) -> Option<String> {
     let coded = c
         .coding
         .iter()
         .find_map(|coding| match (kind, coding.code.as_deref()?) {
-            (_, "261665006" | "LA4489-6") => Some("unknown"),
+            (_, "261665006" | "LA4489-6") | (Kind::Pregnant, "152231000119106") => Some("unknown"),
             (Kind::Pregnant, "77386006" | "LA15173-0") => Some("yes"),
             (Kind::Pregnant, "60001007" | "LA26683-5") => Some("no"),
             (Kind::Breastfeeding, "413712001") => Some("yes"),
@@ -436,14 +449,28 @@ fn flag_concept(kind: Kind, c: &CodeableConcept) -> Option<String> {
         .or_else(|| texts(c).find_map(|t| flag_text(kind, t)))
 }
 
-/// A status from words: "not pregnant", "Currently breastfeeding", "yes", "unknown".
+/// Words that leave a status open: "Pregnancy not yet confirmed", "possible pregnancy".
+const OPEN: [&str; 9] = [
+    "unknown",
+    "not yet",
+    "not confirmed",
+    "unconfirmed",
+    "possib",
+    "suspect",
+    "uncertain",
+    "pending",
+    "not sure",
+];
+
+/// A status from words: "not pregnant", "Currently breastfeeding", "yes", "unknown",
+/// "Pregnancy not yet confirmed" (unknown).
 fn flag_text(kind: Kind, text: &str) -> Option<String> {
     let t = text.trim().to_lowercase();
     let word = match kind {
         Kind::Pregnant => "pregnan",
         _ => "breast",
     };
-    let answer = if t.contains("unknown") || t == "unk" {
+    let answer = if OPEN.iter().any(|w| t.contains(w)) || t == "unk" || t == "?" {
         "unknown"
     } else if t.starts_with("no") || t.contains("not ") || t == "false" || t == "n" {
         "no"
