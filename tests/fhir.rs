@@ -678,6 +678,39 @@ fn an_allergy_or_order_coded_only_by_its_ingredient_or_substance_is_read() {
 }
 
 #[test]
+fn conditions_coded_in_snomed_ct_with_their_names_are_read() {
+    let patient = json!({"resourceType": "Patient", "gender": "male", "birthDate": "1986-05-01"});
+    for (medication, code, display, verdict) in [
+        (
+            "Nimesulide 100 mg tablet",
+            "28293008",
+            "Hereditary factor VIII deficiency disease",
+            "reject",
+        ),
+        (
+            "Nimesulide 100 mg tablet",
+            "433146000",
+            "Chronic kidney disease stage 5",
+            "warn",
+        ),
+        (
+            "Indomethacin 25 mg tablet",
+            "30288003",
+            "Ventricular septal defect",
+            "reject",
+        ),
+    ] {
+        let order = draft(medication, 2, json!({"value": 25, "code": "mg"}));
+        let condition = json!({"resourceType": "Condition", "clinicalStatus": {"coding": [{"code": "active"}]},
+            "code": {"coding": [{"system": "http://snomed.info/sct", "code": code, "display": display}]}});
+        let doc = json!({"resourceType": "Bundle", "entry": [{"resource": patient}, {"resource": order}, {"resource": condition}]});
+        let (_, records) = check_fhir(&doc.to_string());
+        let (got, rules) = verdict_and_rules(&records[0]);
+        assert_eq!(got, verdict, "{display}: {rules:?}");
+    }
+}
+
+#[test]
 fn a_condition_in_remission_counts_and_a_coded_breastfeeding_answer_needs_no_display() {
     let order = draft(
         "Diclofenac 50 mg oral tablet",

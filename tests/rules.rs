@@ -1722,6 +1722,41 @@ mod round_two {
     }
 
     #[test]
+    fn conditions_by_their_common_names_and_coding_only_ten_codes() {
+        let nim = with(&NIM, &[("dose", "100 mg"), ("times", "2")]);
+        for name in [
+            "von Willebrand disease",
+            "thrombocytopenia",
+            "factor VIII deficiency",
+        ] {
+            expect(
+                &with(&nim, &[("conditions", name)]),
+                Reject,
+                &["reject condition:"],
+            );
+        }
+        expect(
+            &with(&nim, &[("conditions", "CKD stage 5")]),
+            Warn,
+            &["severe_renal_impairment"],
+        );
+        let ind = with(&IND_TAB, &[("dose", "25 mg"), ("times", "3")]);
+        expect(
+            &with(&ind, &[("conditions", "ventricular septal defect")]),
+            Reject,
+            &["congenital_heart_defect"],
+        );
+        let gel = with(&DIC_GEL, &[("dose", "2 g"), ("times", "3")]);
+        for wound in ["open wound", "abrasion", "T14.8XXA"] {
+            expect(
+                &with(&gel, &[("conditions", wound)]),
+                Reject,
+                &["diclofenac.gel.contraindication.damaged_skin"],
+            );
+        }
+    }
+
+    #[test]
     fn russian_and_ukrainian_names_with_case_folding() {
         expect(
             &[
