@@ -830,6 +830,27 @@ fn a_column_in_another_unit_a_foreign_list_header_and_a_nameless_value_are_not_r
             "rx_id,age,sex,drug,form,dose,times_per_day,duration (weeks)",
             "weeks",
         ),
+        // The unit in the name's words, not a note.
+        (
+            "rx_id,age,sex,drug,form,dose,times_per_day,duration_weeks",
+            "weeks",
+        ),
+        (
+            "rx_id,age_in_months,sex,drug,form,dose,times_per_day,duration_days",
+            "months",
+        ),
+        (
+            "rx_id,age,sex,drug,form,dose,times_per_week,duration_days",
+            "weeks",
+        ),
+        (
+            "rx_id,age,sex,drug,form,dose,frequency (hours),duration_days",
+            "hours",
+        ),
+        (
+            "rx_id,age,sex,drug,form,dose (mg/kg),times_per_day,duration_days",
+            "an amount per kg",
+        ),
     ] {
         let (code, stdout, stderr) = batch(format!("{header}\n{row}\n"), &[]);
         assert_eq!(code, 3, "{header}: {stderr}");
@@ -837,9 +858,15 @@ fn a_column_in_another_unit_a_foreign_list_header_and_a_nameless_value_are_not_r
         assert!(stderr.contains(&format!("in {unit}")), "{stderr}");
     }
     // The unit rxcheck reads, written out, is fine.
-    let header = "rx_id,age (years),sex,drug,form,dose,times_per_day,duration (days)";
-    let (code, _, stderr) = batch(format!("{header}\n{row}\n"), &[]);
-    assert!(code < 3, "{stderr}");
+    for header in [
+        "rx_id,age (years),sex,drug,form,dose,times_per_day,duration (days)",
+        "rx_id,age_in_years,sex,drug,form,dose,frequency (per 24 h),duration_in_days",
+    ] {
+        let (code, stdout, stderr) = batch(format!("{header}\n{row}\n"), &[]);
+        assert!(code < 3, "{stderr}");
+        assert!(!stderr.contains("columns not read"), "{header}: {stderr}");
+        assert!(stdout.contains("\"verdict\":\"ok\""), "{header}: {stdout}");
+    }
     // Lists and clinical columns in other languages and words stop the run.
     for column in [
         "Alergias",

@@ -359,15 +359,19 @@ impl Columns {
             if taken.get(at).copied().flatten().is_some() || ignored.contains(&at) {
                 continue;
             }
-            let target = ColumnTarget::all().find(|t| {
-                normalize_header(t.name()) == *key
-                    || t.synonyms().iter().any(|s| normalize_header(s) == *key)
-            });
+            let column = written.get(at).copied().unwrap_or("");
+            // A field of time named with its unit (`duration_in_days`) is that field; in
+            // another unit (`duration_weeks`), it stops the run (below).
+            let target = ColumnTarget::all()
+                .find(|t| {
+                    normalize_header(t.name()) == *key
+                        || t.synonyms().iter().any(|s| normalize_header(s) == *key)
+                })
+                .or_else(|| named_with_a_unit(column));
             match target {
                 // A user's mapping for the target wins over a column that merely looks like it.
                 Some(t) if mapped(t) => displaced.push((at, t)),
                 Some(t) => {
-                    let column = written.get(at).copied().unwrap_or("");
                     other_unit(column, t)?;
                     place(&mut columns, &mut taken, t, at)?;
                 }
@@ -554,16 +558,28 @@ const TIME_UNITS: [(&str, &[&str]); 6] = [
 /// Stops a header that gives a field of time in another unit than rxcheck reads it in (`age
 /// (months)` read as years, `duration (weeks)` as days).
 fn other_unit(column: &str, target: ColumnTarget) -> Result<(), HeaderError> {
+    let words = header_words(column);
+    // A dose per kg of body weight is not the dose given.
+    if target == ColumnTarget::Field(Field::Dose) && words.iter().any(|w| w == "kg") {
+        return Err(HeaderError::OtherUnit {
+            column: column.to_string(),
+            field: target.name(),
+            unit: "an amount per kg of body weight",
+            expected: "the amount given, with its unit (`50 mg`)",
+        });
+    }
     let expected = match target {
         ColumnTarget::Field(Field::AgeYears) => "years",
         ColumnTarget::Field(Field::DurationDays) => "days",
         ColumnTarget::Field(Field::GestationalWeek) => "weeks",
+        ColumnTarget::Field(Field::TimesPerDay) => "days",
         _ => return Ok(()),
     };
-    let words = header_words(column);
     let unit = TIME_UNITS.iter().find_map(|(unit, names)| {
         let named = words.iter().any(|w| names.contains(&w.as_str()));
-        (named && *unit != expected).then_some(*unit)
+        // Times in 24 hours are times a day.
+        let a_day = *unit == "hours" && words.iter().any(|w| w == "24");
+        (named && *unit != expected && !a_day).then_some(*unit)
     });
     match unit {
         Some(unit) => Err(HeaderError::OtherUnit {
@@ -574,6 +590,44 @@ fn other_unit(column: &str, target: ColumnTarget) -> Result<(), HeaderError> {
         }),
         None => Ok(()),
     }
+}
+
+/// The field of time a header names with a unit in its words (`duration_weeks`,
+/// `age_in_months`, `times_per_week`): the words without the unit (and its `in` or `per`),
+/// or with the field's own unit in its place, name it. Its unit is then checked
+/// ([`other_unit`]). `None` when they name no field of time.
+fn named_with_a_unit(column: &str) -> Option<ColumnTarget> {
+    let words = header_words(column);
+    let is_unit = |w: &str| TIME_UNITS.iter().any(|(_, names)| names.contains(&w));
+    if !words.iter().any(|w| is_unit(w)) {
+        return None;
+    }
+    let fields = [
+        (Field::AgeYears, "year"),
+        (Field::DurationDays, "day"),
+        (Field::GestationalWeek, "week"),
+        (Field::TimesPerDay, "day"),
+    ];
+    fields.into_iter().find_map(|(field, own_unit)| {
+        let target = ColumnTarget::Field(field);
+        let without: Vec<&str> = (words.iter().map(String::as_str))
+            .filter(|w| !is_unit(w) && !matches!(*w, "in" | "per"))
+            .collect();
+        let replaced: Vec<&str> = (words.iter().map(String::as_str))
+            .map(|w| if is_unit(w) { own_unit } else { w })
+            .collect();
+        let names = |key: &String| {
+            normalize_header(target.name()) == *key
+                || target
+                    .synonyms()
+                    .iter()
+                    .any(|s| normalize_header(s) == *key)
+        };
+        [without, replaced]
+            .iter()
+            .any(|w| names(&normalize_header(&w.join("_"))))
+            .then_some(target)
+    })
 }
 
 /// Stems a word of a header starts with when it names a list whose column, unread, would hide
