@@ -876,6 +876,22 @@ fn a_column_in_another_unit_a_foreign_list_header_and_a_nameless_value_are_not_r
         "History",
         "Vorerkrankungen",
         "Begleitmedikation",
+        "hx",
+        "diag",
+        "Nebendiagnosen",
+        "Противопоказания",
+        "CAVE",
+        "Arzneimittelallergie",
+        "medications_other",
+        "drug list",
+        "otc",
+        "Komedikation",
+        "Препараты",
+        // A person's identifier, in a file with no patient_id: the checks across rows.
+        "nhs_number",
+        "patient_hash",
+        "ФИО пациента",
+        "insurance_id",
     ] {
         let input = format!("rx_id,age,sex,drug,form,dose,times_per_day,{column}\n{row},x\n");
         let (code, _, stderr) = batch(input, &[]);
@@ -908,6 +924,21 @@ fn a_column_in_another_unit_a_foreign_list_header_and_a_nameless_value_are_not_r
     let input =
         ",rx_id,age,sex,drug,form,dose,times_per_day\n0,R1,40,male,diclofenac,tablet,50 mg,2\n";
     assert_eq!(records(input, &[]), [rec(2, "R1", "ok")]);
+}
+
+#[test]
+fn a_value_under_a_name_a_tool_made_up_for_a_nameless_column_is_not_read_as_none() {
+    for column in ["Unnamed: 9", "V10", "Field10", "_c9"] {
+        let input = format!(
+            "rx_id,age,sex,drug,form,dose,times_per_day,{column}\nR1,40,m,diclofenac,tablet,50 mg,2,K25.0\nR2,40,m,diclofenac,tablet,50 mg,2,\n"
+        );
+        let got = records(input, &[]);
+        assert_eq!(
+            got,
+            vec![rec(2, "R1", "invalid"), rec(3, "R2", "ok")],
+            "{column}"
+        );
+    }
 }
 
 #[test]

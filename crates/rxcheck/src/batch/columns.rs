@@ -399,7 +399,8 @@ impl Columns {
         for at in unknown {
             let column = written.get(at).copied().unwrap_or("");
             // A nameless first column is a row number, as data frames write one (`,rx_id,...`).
-            if column.is_empty() && at > 0 {
+            // A name a tool made up for a nameless column (`Unnamed: 9`) is no name either.
+            if (column.is_empty() || made_up_name(column)) && at > 0 {
                 columns.nameless.push(at);
             }
             let key = keys.get(at).map_or("", String::as_str);
@@ -652,6 +653,8 @@ const SPEAKS_OF: [(&str, &[&str]); 3] = [
             "unvertr",
             "reaccionadversa",
             "reaccionesadversa",
+            "arzneimittelallerg",
+            "cave",
         ],
     ),
     (
@@ -693,6 +696,10 @@ const SPEAKS_OF: [(&str, &[&str]); 3] = [
             "liver",
             "cardiac",
             "bleed",
+            "hx",
+            "diag",
+            "nebendiag",
+            "противопоказ",
         ],
     ),
     (
@@ -723,9 +730,48 @@ const SPEAKS_OF: [(&str, &[&str]); 3] = [
             "otrosmedicament",
             "otrosfarmaco",
             "autresmedicament",
+            "druglist",
+            "currentrx",
+            "otc",
+            "komedik",
+            "medikament",
+            "препараты",
+            "medicamentos",
         ],
     ),
 ];
+
+/// Whether a header is a name tools give a column that had none: pandas' `Unnamed: 9`,
+/// Spark's `_c9`, R's `V10`, spreadsheet imports' `Field10` and `Column10`.
+fn made_up_name(column: &str) -> bool {
+    let lower = column.trim().to_ascii_lowercase();
+    if lower.starts_with("unnamed") {
+        return true;
+    }
+    ["_c", "v", "field", "column", "col"].iter().any(|prefix| {
+        lower
+            .strip_prefix(prefix)
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    })
+}
+
+/// Words that, beside `medications` or `drugs`, make them a patient's others.
+const OTHER_DRUGS: [&str; 10] = [
+    "other",
+    "current",
+    "home",
+    "list",
+    "active",
+    "concomitant",
+    "concurrent",
+    "additional",
+    "regular",
+    "otc",
+];
+
+/// Headers that name a person's identifier on their own: a medical record number, national
+/// health and insurance numbers, a full name (`ФИО`).
+const IDENTIFIERS: [&str; 7] = ["mrn", "nhs", "snils", "снилс", "ssn", "фио", "pid"];
 
 /// Words that make a header about a list something other than the list (`dx_date`,
 /// `allergy_reviewed_by`, `current_drug_price`, `history_id`, `renal_dose_adjusted`,
@@ -762,7 +808,9 @@ const ABOUT_THE_LIST: [&str; 27] = [
 
 /// Words that name a person, endings that make a header their id, and other words such an id
 /// header may hold (`ehr_patient_id`, `member_no`).
-const PERSON: [&str; 11] = [
+const PERSON: [&str; 13] = [
+    "insurance",
+    "insured",
     "patient",
     "pat",
     "pt",
@@ -775,7 +823,7 @@ const PERSON: [&str; 11] = [
     "customer",
     "пациент",
 ];
-const ID_ENDINGS: [&str; 9] = [
+const ID_ENDINGS: [&str; 16] = [
     "id",
     "number",
     "no",
@@ -785,6 +833,13 @@ const ID_ENDINGS: [&str; 9] = [
     "ид",
     "код",
     "номер",
+    "hash",
+    "token",
+    "key",
+    "ref",
+    "uuid",
+    "guid",
+    "name",
 ];
 const ID_WORDS: [&str; 8] = [
     "ehr", "emr", "internal", "unique", "medical", "record", "account", "master",
@@ -841,7 +896,12 @@ fn speaks_of(column: &str, has_patient_id: bool) -> Option<&'static str> {
         .map(|(field, _)| *field)
         .or_else(|| {
             let meds = words.iter().any(|w| w == "meds" || w == "med");
-            meds.then_some("co_medications")
+            // Medications or drugs said to be other, current, home or listed, in any order
+            // (`medications_other`).
+            let drugs = |w: &String| w.starts_with("medication") || w.starts_with("drug");
+            let whose = |w: &String| OTHER_DRUGS.contains(&w.as_str());
+            let others = words.iter().any(drugs) && words.iter().any(whose);
+            (meds || others).then_some("co_medications")
         })
         .or_else(|| {
             // Adverse drug reactions, as exports shorten them (not `address`).
@@ -853,14 +913,10 @@ fn speaks_of(column: &str, has_patient_id: bool) -> Option<&'static str> {
     let person_id = match words.as_slice() {
         // `memberid`, `pid`, or a person alone (`member`, `Пациент`; not `pt`, which may be a
         // prothrombin time).
-        [one] => {
-            one == "pid"
-                || PERSON.iter().any(|p| {
-                    one.strip_prefix(p).is_some_and(|rest| {
-                        ID_ENDINGS.contains(&rest) || (rest.is_empty() && p.len() > 3)
-                    })
-                })
-        }
+        [one] => PERSON.iter().any(|p| {
+            one.strip_prefix(p)
+                .is_some_and(|rest| ID_ENDINGS.contains(&rest) || (rest.is_empty() && p.len() > 3))
+        }),
         // Words in either order, as Russian headers put them (`ИД пациента`, `Код пациента`).
         [first, rest @ ..]
             if ID_ENDINGS.contains(&first.as_str())
@@ -878,7 +934,8 @@ fn speaks_of(column: &str, has_patient_id: bool) -> Option<&'static str> {
                 })
         }
         [] => false,
-    } || words.iter().any(|w| w == "mrn");
+    } || words.iter().any(|w| IDENTIFIERS.contains(&w.as_str()))
+        || words.first().is_some_and(|w| w == "full") && words.get(1).is_some_and(|w| w == "name");
     list.or((person_id && !has_patient_id).then_some("patient_id"))
 }
 
