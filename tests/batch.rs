@@ -630,6 +630,15 @@ fn encodings_are_given_or_read_from_a_byte_order_mark() {
         records(unmarked, &["--format", "jsonl", "--encoding", "utf-16le"]),
         vec![rec(2, "U1", "ok")]
     );
+    // A byte order mark says the encoding whatever --encoding says (an export saved as UTF-8
+    // with its mark, in a run that gives the encoding of others).
+    let marked = format!(
+        "\u{feff}patient_id,{HEADER}\nP1,U1,40,no,no,diclofenac,tablet,75 mg,2\nP1,U2,40,no,no,diclofenac,tablet,75 mg,2\n"
+    );
+    let (code, stdout, stderr) = batch(marked, &["--encoding", "windows-1251"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(!stderr.contains("columns not read"), "{stderr}");
+    assert_eq!(stdout.matches("combined_daily_max").count(), 2, "{stdout}");
     // An unknown encoding is a fatal error naming it.
     let (code, _, stderr) = run_file(&[&path, "--encoding", "klingon"]);
     assert_eq!(code, 3);

@@ -1,5 +1,5 @@
-//! The input as UTF-8: decoded from `--encoding`, or from UTF-16 when a byte order mark says
-//! so, and otherwise passed through as it is (UTF-8 is checked, with the line of a bad byte,
+//! The input as UTF-8: decoded as its byte order mark says (whatever `--encoding` says), or
+//! from `--encoding`, and otherwise passed through as it is (UTF-8 is checked, with the line of a bad byte,
 //! as the input is split into rows). Decoding stops at the first byte sequence that is not of
 //! the encoding: nothing is replaced or guessed.
 
@@ -9,7 +9,7 @@ use std::io::{self, Read};
 /// How much input is decoded at a time.
 const CHUNK: usize = 64 * 1024;
 
-/// `input` as UTF-8, read as `encoding` says (or as its byte order mark says, without one).
+/// `input` as UTF-8, read as its byte order mark says, else as `encoding` says.
 pub fn decoded<R: Read + Send + 'static>(
     input: R,
     encoding: Option<&'static Encoding>,
@@ -19,7 +19,7 @@ pub fn decoded<R: Read + Send + 'static>(
         .map(Encoding::new_decoder_with_bom_removal);
     Box::new(Decoded {
         input,
-        sniff: encoding.is_none(),
+        sniff: true,
         decoder,
         raw: Vec::new(),
         consumed: 0,
@@ -74,19 +74,19 @@ impl<R: Read> Decoded<R> {
         Ok(())
     }
 
-    /// Looks for a UTF-16 byte order mark (a UTF-8 one is left to the row splitter).
+    /// Looks for a byte order mark, which says the encoding (a UTF-8 one is then left to the
+    /// row splitter); without one, for UTF-16 text without its mark, unless an encoding was
+    /// given.
     fn sniff(&mut self) -> io::Result<()> {
         self.sniff = false;
-        while self.raw.len() < 2 && !self.eof {
-            self.fill(2 - self.raw.len())?;
+        while self.raw.len() < 3 && !self.eof {
+            self.fill(3 - self.raw.len())?;
         }
         if let Some((encoding, _)) = Encoding::for_bom(&self.raw) {
-            if encoding != UTF_8 {
-                self.decoder = Some(encoding.new_decoder_with_bom_removal());
-            }
-        } else if let [first, second, ..] = self.raw[..] {
+            self.decoder = (encoding != UTF_8).then(|| encoding.new_decoder_with_bom_removal());
+        } else if let (None, [first, second, ..]) = (&self.decoder, &self.raw[..]) {
             // Text starting with a NUL byte is UTF-16 without its mark, not UTF-8.
-            let order = match (first, second) {
+            let order = match (*first, *second) {
                 (0, 0) => None,
                 (0, _) => Some("utf-16be"),
                 (_, 0) => Some("utf-16le"),
