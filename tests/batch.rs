@@ -936,6 +936,25 @@ fn a_column_in_another_unit_a_foreign_list_header_and_a_nameless_value_are_not_r
 }
 
 #[test]
+fn a_column_mapped_to_two_fields_stops_the_run() {
+    let input = "rx_id,age,sex,drug,form,dose,times_per_day,allergy_col\nR1,40,m,diclofenac,tablet,50 mg,2,NSAID\n";
+    let args = [
+        "--column",
+        "allergies=allergy_col",
+        "--column",
+        "co_medications=allergy_col",
+    ];
+    let (code, stdout, stderr) = batch(input, &args);
+    assert_eq!((code, stdout.as_str()), (3, ""), "{stderr}");
+    assert!(
+        stderr.contains("as both `allergies` and `co_medications`"),
+        "{stderr}"
+    );
+    let (code, _, _) = batch(input, &args[..2]);
+    assert_eq!(code, 2, "one mapping reads the allergy");
+}
+
+#[test]
 fn a_value_under_a_name_a_tool_made_up_for_a_nameless_column_is_not_read_as_none() {
     for column in ["Unnamed: 9", "V10", "Field10", "_c9"] {
         let input = format!(

@@ -275,6 +275,14 @@ pub enum HeaderError {
     #[error("the mapping names column `{0}`, which the header does not have")]
     MappedNotFound(String),
     #[error(
+        "the mapping reads column `{column}` as both `{first}` and `{second}`; a column holds one field: map it to one"
+    )]
+    MappedTwice {
+        column: String,
+        first: &'static str,
+        second: &'static str,
+    },
+    #[error(
         "column `{column}` gives {field} in {unit}, but rxcheck reads {field} in {expected}; convert the column to {expected}, or skip it with --ignore-column \"{column}\""
     )]
     OtherUnit {
@@ -316,6 +324,13 @@ impl Columns {
                 ColumnTarget::Field(f) => columns.fields.get_mut(f.index()),
                 ColumnTarget::PatientId => Some(&mut columns.patient_id),
             };
+            if let Some(&Some(other)) = taken.get(at).filter(|t| **t != Some(target)) {
+                return Err(HeaderError::MappedTwice {
+                    column: written.get(at).copied().unwrap_or("").to_string(),
+                    first: other.name(),
+                    second: target.name(),
+                });
+            }
             if let Some(slot) = slot {
                 if let Some(first) = *slot {
                     return Err(HeaderError::Twice {
@@ -343,6 +358,13 @@ impl Columns {
                 (_, [one]) => place(&mut columns, &mut taken, *target, *one)?,
                 (ColumnTarget::Field(field), several) => {
                     for &column in several {
+                        if let Some(&Some(other)) = taken.get(column) {
+                            return Err(HeaderError::MappedTwice {
+                                column: written.get(column).copied().unwrap_or("").to_string(),
+                                first: other.name(),
+                                second: target.name(),
+                            });
+                        }
                         if let Some(t) = taken.get_mut(column) {
                             *t = Some(*target);
                         }
