@@ -563,6 +563,36 @@ fn output_never_overwrites_the_input_and_follows_its_extension() {
         assert!(stderr.contains("which is the input file"), "{stderr}");
         assert_eq!(std::fs::read_to_string(partial).unwrap(), text);
     }
+    // Nor is the column mapping, or the formulary: a file of it, or any file in its folder.
+    let mapping = dir.path().join("map.toml");
+    std::fs::write(&mapping, "[columns]\n").unwrap();
+    let mapping = mapping.to_str().unwrap();
+    let (code, _, stderr) = run_file(&[path, "--columns", mapping, "-o", mapping]);
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stderr.contains("is the column mapping"), "{stderr}");
+    let formulary = dir.path().join("formulary");
+    std::fs::create_dir(&formulary).unwrap();
+    let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/formulary");
+    for entry in std::fs::read_dir(shipped).unwrap() {
+        let entry = entry.unwrap();
+        if entry.path().extension().is_some_and(|e| e == "toml") {
+            std::fs::copy(entry.path(), formulary.join(entry.file_name())).unwrap();
+        }
+    }
+    let folder = formulary.to_str().unwrap();
+    for target in ["nimesulide.toml", "report.jsonl"] {
+        let out = formulary.join(target);
+        let (code, _, stderr) =
+            run_file(&[path, "--formulary", folder, "-o", out.to_str().unwrap()]);
+        assert_eq!(code, 3, "{stderr}");
+        assert!(stderr.contains("is in the formulary folder"), "{stderr}");
+    }
+    let one_file = formulary.join("nimesulide.toml");
+    let before = std::fs::read_to_string(&one_file).unwrap();
+    let one_file = one_file.to_str().unwrap();
+    let (code, _, stderr) = run_file(&[path, "--formulary", one_file, "-o", one_file]);
+    assert_eq!(code, 3, "{stderr}");
+    assert_eq!(std::fs::read_to_string(one_file).unwrap(), before);
     // The extension picks the format when --format is not given.
     for (name, starts) in [
         ("out.csv", "line,rx_id"),

@@ -196,7 +196,13 @@ fn refuse_overwriting_input(args: &Args) -> Result<(), Fatal> {
         (file.as_ref(), "the input file"),
         (args.acknowledged.as_ref(), "the acknowledgements file"),
         (args.formulary.site.as_ref(), "the site overlay"),
+        (args.columns.as_ref(), "the column mapping"),
+        (args.formulary.formulary.as_ref(), "the formulary"),
     ];
+    // A formulary folder's files are inputs too: no output goes in it.
+    let formulary_folder = (args.formulary.formulary.as_ref())
+        .filter(|f| f.is_dir())
+        .and_then(|f| Some((resolved(f)?, f)));
     let (output, flag) = match args.output.as_ref() {
         to if standard(to) => (redirected("/dev/stdout"), "standard output"),
         to => (to.cloned(), "-o"),
@@ -225,6 +231,15 @@ fn refuse_overwriting_input(args: &Args) -> Result<(), Fatal> {
         // A file is written beside its name first (see `OutputFile`): that name must not be
         // an input either.
         let partial = partial_path(output);
+        if let Some((folder, given)) = &formulary_folder {
+            if resolved(output).is_some_and(|o| o.starts_with(folder)) {
+                return Err(Fatal(format!(
+                    "{flag} `{}` is in the formulary folder `{}`; write it to another folder",
+                    output.display(),
+                    given.display()
+                )));
+            }
+        }
         for (other, what) in clashes {
             let other = &other;
             if same_file(other, output) {
