@@ -1112,9 +1112,14 @@ mod input {
     }
 
     #[test]
-    fn birth_date_wins_over_age() {
+    fn birth_date_wins_over_an_age_within_a_year_of_it() {
         expect(
-            &with(&BASE, &[("age", "40"), ("birth", "2022-01-01")]),
+            &with(&BASE, &[("age", ""), ("birth", "2022-01-01")]),
+            Reject,
+            &["age:diclofenac.tablet.min_age"],
+        );
+        expect(
+            &with(&BASE, &[("age", "4"), ("birth", "2022-01-01")]),
             Reject,
             &["age:diclofenac.tablet.min_age"],
         );
@@ -1754,6 +1759,30 @@ mod round_two {
                 &["diclofenac.gel.contraindication.damaged_skin"],
             );
         }
+    }
+
+    #[test]
+    fn a_birth_date_and_an_age_more_than_a_year_apart_are_invalid() {
+        let nim = with(
+            &NIM,
+            &[("dose", "100 mg"), ("times", "2"), ("date", "2026-11-02")],
+        );
+        expect(
+            &with(&nim, &[("birth", "1900-01-01"), ("age", "8")]),
+            Invalid,
+            &["invalid input:input.age"],
+        );
+        // A year apart: the age may have been taken on another day; the birth date is used.
+        expect(
+            &with(&nim, &[("birth", "1986-01-01"), ("age", "41")]),
+            Ok,
+            &[],
+        );
+        expect(
+            &with(&nim, &[("birth", "1986-01-01"), ("age", "40")]),
+            Ok,
+            &[],
+        );
     }
 
     #[test]

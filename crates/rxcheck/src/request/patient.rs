@@ -60,7 +60,8 @@ pub(super) fn date(
     parsed
 }
 
-/// Age in completed years at `date`, from the birth date or else the age given.
+/// Age in completed years at `date`, from the birth date or else the age given; both given
+/// and more than a year apart, neither (the input is invalid).
 pub(super) fn age(
     rx: &Prescription<'_>,
     dates: &Dates,
@@ -97,7 +98,20 @@ pub(super) fn age(
                 );
                 None
             }
-            Some(years) => Some(years),
+            // An age given beside it that is more than a year apart (a placeholder birth date
+            // such as 1900-01-01, or another patient's) says one of them is wrong.
+            Some(years) => match parse_whole(rx.age_years, 0, MAX_AGE_YEARS) {
+                Some(given) if given.abs_diff(years) > 1 => {
+                    Input::Age.invalid(
+                        out,
+                        format!(
+                            "birth_date {birth} makes the patient {years} years old, but age_years is {given}; check both"
+                        ),
+                    );
+                    None
+                }
+                _ => Some(years),
+            },
         };
     }
     if !trim(rx.age_years).is_empty() {
