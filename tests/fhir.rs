@@ -1453,6 +1453,19 @@ fn a_route_that_does_not_fit_the_form_is_invalid() {
     let intramuscular = dosage(route("78421000", "Intramuscular route"), mg(75), 2);
     let rules = rules_of("Diclofenac 75 mg/3 ml injection", intramuscular, json!({}));
     assert!(!rules.contains("input.fhir"), "{rules:?}");
+    // A route in the medication's name counts too: an oral solution is no injection.
+    let no_route = json!({"timing": {"repeat": {"frequency": 3, "period": 1, "periodUnit": "d"}},
+        "doseAndRate": [{"doseQuantity": {"value": 1, "code": "mL"}}]});
+    let oral_solution = "Diclofenac potassium 50 mg/mL oral solution";
+    let rules = rules_of(oral_solution, no_route, json!({}));
+    assert!(rules.contains("input.fhir"), "{rules:?}");
+    assert!(
+        !rules.iter().any(|r| r.starts_with("diclofenac.injection")),
+        "{rules:?}"
+    );
+    let tablet = dosage(json!(null), mg(50), 2);
+    let rules = rules_of("Diclofenac Sodium 50 MG Oral Tablet", tablet, json!({}));
+    assert!(!rules.contains("input.fhir"), "{rules:?}");
 }
 
 #[test]

@@ -63,17 +63,18 @@ pub(super) fn read(formulary: &Formulary, at: &Located, resources: &[Located]) -
     let medication = medication(&mr, at, resources, &mut findings);
     let product = product(formulary, &mr, medication.as_ref(), &mut findings);
     let drug = product.as_ref().and_then(|p| p.drug_index);
-    if let Some(problem) = product
+    let misfit = product
         .as_ref()
-        .and_then(|p| route_misfit(formulary, p, &mr, path))
-    {
-        findings.push(problem);
-    }
+        .and_then(|p| route_misfit(formulary, p, &mr, path));
     if let Some(p) = product {
         set(Field::Drug, p.drug);
-        set(Field::Form, p.form);
+        // A form its route contradicts is not known: its rules are not cited.
+        if misfit.is_none() {
+            set(Field::Form, p.form);
+        }
         set(Field::Strength, p.strength);
     }
+    findings.extend(misfit);
 
     let mut per_day = None;
     match mr.dosage_instruction.as_slice() {
@@ -224,6 +225,8 @@ struct Product {
     form: String,
     strength: String,
     drug_index: Option<usize>,
+    /// The route the medication's name or form says (`oral solution`), if any.
+    named_route: Option<&'static str>,
 }
 
 /// The drug, form and strength of an order: from an RxNorm code the formulary lists, an ATC
@@ -284,6 +287,8 @@ fn product(
                     form: drug.form_label(p.form).to_string(),
                     strength: p.strength.clone().or(strength).unwrap_or_default(),
                     drug_index: Some(d),
+                    // The code names the form itself.
+                    named_route: None,
                 });
             }
         } else if is_system(coding.system.as_deref(), "atc") && by_atc.is_none() {
@@ -322,6 +327,7 @@ fn product(
                 form: String::new(),
                 strength: String::new(),
                 drug_index: None,
+                named_route: None,
             });
         }
     };
@@ -344,11 +350,16 @@ fn product(
         .or_else(|| dose_unit_form(drug, mr))
         .or_else(|| route_form(drug, mr))
         .unwrap_or_default();
+    let named_route = form_texts
+        .iter()
+        .chain(&names)
+        .find_map(|t| route_in_words(&t.to_lowercase()));
     Some(Product {
         drug: drug_name,
         form,
         strength: strength.unwrap_or_default(),
         drug_index: Some(drug_index),
+        named_route,
     })
 }
 
@@ -375,7 +386,12 @@ fn route_of(mr: &MedicationRequest) -> Option<&'static str> {
         _ => None,
     });
     let words: String = texts(route).collect::<Vec<_>>().join(" ").to_lowercase();
-    by_code.or(if words.contains("oral") || words.contains("mouth") {
+    by_code.or_else(|| route_in_words(&words))
+}
+
+/// The route lower-case words name: `oral`, `by mouth`, `rectal`, `intramuscular`, ...
+fn route_in_words(words: &str) -> Option<&'static str> {
+    if words.contains("oral") || words.contains("mouth") {
         Some("oral")
     } else if words.contains("rect") {
         Some("rectal")
@@ -389,12 +405,13 @@ fn route_of(mr: &MedicationRequest) -> Option<&'static str> {
         Some("cutaneous")
     } else {
         None
-    })
+    }
 }
 
-/// Why the order's route does not fit the form it orders (a tablet given intravenously, a
-/// gel by mouth, the injection into a vein where the reference says into a muscle), if it
-/// does not: the order cannot be checked as written.
+/// Why the order's route, or the one its medication's name says (`oral solution`), does not
+/// fit the form it orders (a tablet given intravenously, a gel by mouth, the injection into
+/// a vein where the reference says into a muscle), if it does not: the order cannot be
+/// checked as written.
 fn route_misfit(
     formulary: &Formulary,
     product: &Product,
@@ -403,12 +420,16 @@ fn route_misfit(
 ) -> Option<Finding<'static>> {
     let drug = formulary.drugs.get(product.drug_index?)?;
     let form = drug.forms.get(drug.find_form(&product.form)?.form)?;
-    let route = route_of(mr)?;
+    let (route, said) = match (route_of(mr), product.named_route) {
+        (Some(route), _) => (route, format!("`{path}.dosageInstruction[0].route` is")),
+        (None, Some(route)) => (route, "the medication's name says".to_string()),
+        (None, None) => return None,
+    };
     (route != form.route).then(|| {
         finding(
             Severity::Invalid,
             format!(
-                "`{path}.dosageInstruction[0].route` is {route}, but {} {} is given {}: correct the route or the form",
+                "{said} {route}, but {} {} is given {}: correct the route or the form",
                 drug.id, form.id, form.route
             ),
         )
