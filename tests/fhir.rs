@@ -1423,6 +1423,29 @@ fn several_doses_none_typed_ordered_cannot_be_told_apart() {
 }
 
 #[test]
+fn a_strength_written_without_a_space_in_the_name_is_read() {
+    let times = |n: u32, dose: Value| {
+        json!({"timing": {"repeat": {"frequency": n, "period": 1, "periodUnit": "d"}},
+            "doseAndRate": [{"doseQuantity": dose}]})
+    };
+    let cm = json!({"value": 10, "code": "cm"});
+    // Four times a day is the 5 % ointment's use, three the 10 %'s most.
+    let rules = rules_of("Indomethacin 5% ointment", times(4, cm.clone()), json!({}));
+    assert!(
+        !rules.iter().any(|r| r.contains("times_per_day")),
+        "{rules:?}"
+    );
+    let rules = rules_of("Indomethacin 10% ointment", times(4, cm), json!({}));
+    assert!(
+        rules.contains("indomethacin.gel.dosage.10_percent.times_per_day.max"),
+        "{rules:?}"
+    );
+    let tablet = json!({"value": 1, "code": "{tbl}"});
+    let rules = rules_of("Diclofenac 50mg tablet", times(3, tablet), json!({}));
+    assert!(!rules.iter().any(|r| r.starts_with("input.")), "{rules:?}");
+}
+
+#[test]
 fn a_route_that_does_not_fit_the_form_is_invalid() {
     let route = |code: &str, display: &str| json!({"coding": [{"system": "http://snomed.info/sct", "code": code, "display": display}]});
     let dosage = |route: Value, dose: Value, per_day: u32| {

@@ -37,23 +37,29 @@ pub fn texts(concept: &CodeableConcept) -> impl Iterator<Item = &str> {
         .filter(|t| !t.trim().is_empty())
 }
 
-/// A strength written in a medication name: `10 MG` as `10 mg`, `25 MG/ML` as `25 mg/ml`.
+/// A strength written in a medication name: `10 MG` as `10 mg`, `25 MG/ML` as `25 mg/ml`,
+/// and with no space, `50mg` as `50 mg`, `5%` as `5 %`.
 pub fn strength_in(text: &str) -> Option<String> {
     let lower = text.to_lowercase();
     let words: Vec<&str> = lower.split_whitespace().collect();
-    words.windows(2).find_map(|pair| {
-        let (number, unit) = match pair {
-            [number, unit] => (*number, *unit),
-            _ => return None,
-        };
+    let strength = |number: &str, unit: &str| {
         let value: Decimal = number.parse().ok()?;
         matches!(unit, "mg" | "g" | "mcg" | "mg/ml" | "%")
             .then(|| format!("{} {unit}", value.normalize()))
+    };
+    (0..words.len()).find_map(|i| {
+        let word = words.get(i)?;
+        let digits = word
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(word.len());
+        match word.split_at(digits) {
+            ("", _) => None,
+            (number, "") => strength(number, words.get(i + 1)?),
+            (number, unit) => strength(number, unit),
+        }
     })
 }
 
-/// True when `system` is one of the terminologies named by `marker` (`rxnorm`, `snomed`,
-/// `atc`, `icd-10`, `loinc`), by the usual system URIs.
 /// The name a coding's RxNorm ingredient or SNOMED CT substance code means in the
 /// formulary's `[codes]`, when it lists it.
 pub fn coded_name<'f>(formulary: &'f Formulary, coding: &Coding) -> Option<&'f str> {
@@ -64,6 +70,8 @@ pub fn coded_name<'f>(formulary: &'f Formulary, coding: &Coding) -> Option<&'f s
         .and_then(|system| formulary.name_for_code(system, code))
 }
 
+/// True when `system` is one of the terminologies named by `marker` (`rxnorm`, `snomed`,
+/// `atc`, `icd-10`, `loinc`), by the usual system URIs.
 pub fn is_system(system: Option<&str>, marker: &str) -> bool {
     let Some(system) = system else {
         return false;
@@ -145,6 +153,16 @@ mod tests {
             Some("25 mg/ml")
         );
         assert_eq!(strength_in("Diclofenac gel"), None);
+        assert_eq!(
+            strength_in("Diclofenac 50mg tablet").as_deref(),
+            Some("50 mg")
+        );
+        assert_eq!(
+            strength_in("Indomethacin 5% ointment").as_deref(),
+            Some("5 %")
+        );
+        assert_eq!(strength_in("Voltaren 1 % gel").as_deref(), Some("1 %"));
+        assert_eq!(strength_in("Nimesulide 100 tabs"), None);
     }
 
     #[test]
