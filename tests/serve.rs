@@ -755,3 +755,35 @@ fn a_prefetch_or_draft_order_that_cannot_be_read_whole_is_refused_not_read_as_no
     assert_eq!(status, 200, "{body}");
     assert!(body.to_string().contains("Cannot check"), "{body}");
 }
+
+#[test]
+fn an_order_for_another_patient_than_the_call_s_is_refused_and_an_included_patient_is_the_same() {
+    let server = Server::start(&[]);
+    let call = |subject: &str, conditions: Value| {
+        json!({"hook": "order-sign", "hookInstance": "5f1c07e4-5a4b-4e0f-9f43-6c1d0f6a8a12",
+            "context": {"userId": "Practitioner/1", "patientId": "p1",
+                "draftOrders": {"resourceType": "Bundle", "entry": [{"resource": {
+                    "resourceType": "MedicationRequest", "id": "mr1", "status": "draft", "intent": "order",
+                    "subject": {"reference": subject},
+                    "medicationCodeableConcept": {"text": "Nimesulide 100 mg tablet"},
+                    "dosageInstruction": [{"timing": {"repeat": {"frequency": 2, "period": 1, "periodUnit": "d"}},
+                        "doseAndRate": [{"doseQuantity": {"value": 100, "code": "mg"}}]}]}}]}},
+            "prefetch": {"patient": {"resourceType": "Patient", "id": "p1", "gender": "male", "birthDate": "1980-01-01"},
+                "conditions": conditions, "allergies": null, "medications": null, "pregnancy": null}})
+        .to_string()
+    };
+    let (status, body) = server.post(SIGN, &call("Patient/p2", json!(null)));
+    assert_eq!(status, 400, "{body}");
+    assert!(body.to_string().contains("Patient/p2"), "{body}");
+    // A search that includes the patient's own Patient beside her Conditions.
+    let with_patient = json!({"resourceType": "Bundle", "type": "searchset", "entry": [
+        {"resource": {"resourceType": "Condition", "subject": {"reference": "Patient/p1"},
+            "clinicalStatus": {"coding": [{"code": "active"}]},
+            "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10", "code": "J45.9"}]}}},
+        {"resource": {"resourceType": "Patient", "id": "p1", "gender": "male", "birthDate": "1980-01-01"},
+            "search": {"mode": "include"}}]});
+    let (status, body) = server.post(SIGN, &call("Patient/p1", with_patient));
+    assert_eq!(status, 200, "{body}");
+    let summary = body["cards"][0]["summary"].as_str().unwrap_or_default();
+    assert!(summary.contains("asthma"), "{body}");
+}

@@ -154,6 +154,19 @@ pub fn answer(
     // Without a formulary drug among the orders there is nothing to check, nor to fetch:
     // only the orders whose drug cannot be read are said to go unchecked.
     let patient = context.get("patientId").and_then(Value::as_str);
+    // An order for another patient than the call's: whose data would apply is not known.
+    if let Some(patient) = patient {
+        let other = orders.iter().find_map(|&i| {
+            let order = resources.get(i)?;
+            let subject = order.patient_id()?;
+            (subject != patient).then(|| (order.path.clone(), subject.to_string()))
+        });
+        if let Some((path, subject)) = other {
+            return bad(format!(
+                "`{path}` is an order for Patient/{subject}, but context.patientId is `{patient}`: a call is about one patient"
+            ));
+        }
+    }
     let first = fhir::check(formulary, &resources, &orders, patient, options.dates);
     if first.iter().all(|c| c.drug.is_none()) {
         return cards(formulary, first, options, user, uuid);

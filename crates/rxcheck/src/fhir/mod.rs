@@ -93,6 +93,11 @@ impl Located {
         })
     }
 
+    /// The id of the Patient it is about, when its subject names one.
+    pub fn patient_id(&self) -> Option<&str> {
+        referenced_id(self.subject()?, "Patient")
+    }
+
     /// The resource as a typed struct, or an `invalid` finding naming the path that failed.
     fn read<T: DeserializeOwned>(&self) -> Result<T, Finding<'static>> {
         serde_path_to_error::deserialize(&self.value).map_err(|e| {

@@ -100,12 +100,19 @@ pub(super) fn read<'a>(
     let mut allergies = Vec::new();
     let mut statements: Vec<Statement> = Vec::new();
     let mut patients = 0;
+    let mut first_patient = None;
     // Pregnancy and breastfeeding recorded as active Conditions.
     let mut status_conditions = Vec::new();
     for at in resources {
         match at.kind() {
             "Patient" => {
+                // The same Patient again (a search's `_include`, or another prefetch key's
+                // copy) is no second patient.
+                if patients > 0 && at.id().is_some() && at.id() == first_patient {
+                    continue;
+                }
                 patients += 1;
+                first_patient = first_patient.or(at.id());
                 if patients > 1 {
                     chart.findings.push(finding(
                         Severity::Invalid,
