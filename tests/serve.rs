@@ -243,6 +243,22 @@ fn the_cds_service_end_to_end() {
         "outcomeTimestamp": "2026-03-01T10:06:00Z"}]});
     let (status, _) = server.post(&format!("{SIGN}/feedback"), &unoffered.to_string());
     assert_eq!(status, 400);
+    // So is an offered code of another system, and a time that is not an instant.
+    for (reason, time) in [
+        (
+            json!({"code": "benefit-outweighs-risk", "system": "urn:other"}),
+            "2026-03-01T10:06:00Z",
+        ),
+        (
+            json!({"code": "benefit-outweighs-risk", "system": "urn:rxcheck:override-reason"}),
+            "yesterday",
+        ),
+    ] {
+        let item = json!({"feedback": [{"card": uuid, "outcome": "overridden",
+            "overrideReason": {"reason": reason}, "outcomeTimestamp": time}]});
+        let (status, body) = server.post(&format!("{SIGN}/feedback"), &item.to_string());
+        assert_eq!(status, 400, "{body}");
+    }
 
     let audit = server.audit.clone();
     let written = std::fs::read_to_string(&audit).unwrap();
@@ -786,4 +802,40 @@ fn an_order_for_another_patient_than_the_call_s_is_refused_and_an_included_patie
     assert_eq!(status, 200, "{body}");
     let summary = body["cards"][0]["summary"].as_str().unwrap_or_default();
     assert!(summary.contains("asthma"), "{body}");
+}
+
+#[test]
+fn a_body_not_sent_as_json_or_compressed_is_415_and_a_wrong_method_says_why() {
+    let server = Server::start(&[]);
+    let call = fixture("pddi-diclofenac-order-sign.json");
+    let agent = Server::agent();
+    let url = format!("{}{SIGN}", server.base);
+    let (status, body) = answer(
+        agent
+            .post(&url)
+            .set("Content-Type", "text/plain")
+            .send_string(&call),
+    );
+    assert_eq!(status, 415, "{body}");
+    let (status, _) = answer(agent.post(&url).send_string(&call));
+    assert_eq!(status, 415);
+    let (status, body) = answer(
+        agent
+            .post(&url)
+            .set("Content-Type", "application/json")
+            .set("Content-Encoding", "gzip")
+            .send_string(&call),
+    );
+    assert_eq!(status, 415, "{body}");
+    assert_eq!(server.post(SIGN, &call).0, 200);
+    // A method an endpoint does not take: 405, with an OperationOutcome that says why.
+    let (status, body) = answer(agent.get(&url).call());
+    assert_eq!(status, 405);
+    assert_eq!(body["resourceType"], "OperationOutcome");
+    // order-select without its selections cannot tell which orders to check.
+    let mut select: Value = serde_json::from_str(&call).unwrap();
+    select["hook"] = json!("order-select");
+    let (status, body) = server.post("/cds-services/rxcheck-order-select", &select.to_string());
+    assert_eq!(status, 400, "{body}");
+    assert!(body.to_string().contains("selections"), "{body}");
 }

@@ -9,7 +9,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
-use axum::http::{Method, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -112,6 +112,7 @@ async fn serve(args: Args, service: Shared) -> Result<i32, Fatal> {
         .route("/cds-services/{id}", post(hook))
         .route("/cds-services/{id}/feedback", post(feedback))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .with_state(service)
         .layer(DefaultBodyLimit::max(args.max_body_bytes))
         .layer(axum::middleware::from_fn(move |request, next| {
@@ -244,6 +245,14 @@ async fn not_found() -> Response {
     )
 }
 
+async fn method_not_allowed() -> Response {
+    outcome(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "not-supported",
+        "this endpoint does not take that method: GET /cds-services, POST a hook call or its feedback",
+    )
+}
+
 async fn discovery(State(service): State<Shared>) -> Response {
     json_response(StatusCode::OK, &cds::discovery(&service.formulary))
 }
@@ -259,12 +268,13 @@ async fn hook(
     State(service): State<Shared>,
     Path(id): Path<String>,
     Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let Some(hook) = service_hook(&id) else {
         return not_found().await;
     };
-    let call = match read_call(body, service.max_body_bytes) {
+    let call = match read_call(&headers, body, service.max_body_bytes) {
         Ok(call) => call,
         Err(response) => return *response,
     };
@@ -290,9 +300,46 @@ async fn hook(
     }
 }
 
-/// A request body as JSON; a 413 when it is over `limit` bytes, a 400 naming the problem
-/// when it is not JSON.
-fn read_call(body: Result<Bytes, BytesRejection>, limit: usize) -> Result<Value, Box<Response>> {
+/// A request body as JSON; a 415 when it is not sent as JSON (a form or plain text, which a
+/// browser may send to another site unasked) or is compressed, a 413 when it is over `limit`
+/// bytes, a 400 naming the problem when it is not JSON.
+fn read_call(
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+    limit: usize,
+) -> Result<Value, Box<Response>> {
+    let unsupported = |message: String| {
+        Box::new(outcome(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "not-supported",
+            &message,
+        ))
+    };
+    let media = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase());
+    match media.as_deref() {
+        Some("application/json") => {}
+        Some(json) if json.starts_with("application/") && json.ends_with("+json") => {}
+        other => {
+            return Err(unsupported(format!(
+                "the request body is sent as {}: send it as `Content-Type: application/json`",
+                other.map_or_else(|| "nothing named".to_string(), |t| format!("`{t}`"))
+            )));
+        }
+    }
+    let encoding = headers
+        .get(header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|e| !e.eq_ignore_ascii_case("identity"));
+    if let Some(encoding) = encoding {
+        return Err(unsupported(format!(
+            "the request body is encoded `{encoding}`: send it uncompressed"
+        )));
+    }
     let body = body.map_err(|rejection| {
         Box::new(match rejection.status() {
             StatusCode::PAYLOAD_TOO_LARGE => too_large(limit),
@@ -330,12 +377,13 @@ fn remember(service: &Service, issued: Vec<IssuedCard>) {
 async fn feedback(
     State(service): State<Shared>,
     Path(id): Path<String>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     if service_hook(&id).is_none() {
         return not_found().await;
     }
-    let call = match read_call(body, service.max_body_bytes) {
+    let call = match read_call(&headers, body, service.max_body_bytes) {
         Ok(call) => call,
         Err(response) => return *response,
     };
@@ -398,16 +446,22 @@ fn audit_lines(service: &Service, id: &str, call: &Value) -> Result<String, Stri
             .ok_or_else(|| format!("`feedback[{i}].outcome` must be `accepted` or `overridden`"))?;
         let time = text("outcomeTimestamp")
             .ok_or_else(|| format!("`feedback[{i}].outcomeTimestamp` is missing"))?;
+        if chrono::DateTime::parse_from_rfc3339(time).is_err() {
+            return Err(format!(
+                "`feedback[{i}].outcomeTimestamp` `{time}` is not an instant, such as `2026-06-01T10:00:00Z`"
+            ));
+        }
         let reason = item.get("overrideReason");
-        // A reason is one of those the cards offer (a Coding of `overrideReasons`).
-        let code = reason.and_then(|r| r.get("reason")).map(|c| c.get("code"));
-        if let Some(code) = code {
-            let offered = code
-                .and_then(Value::as_str)
-                .is_some_and(|code| rxcheck::ack::REASONS.iter().any(|(c, _)| *c == code));
+        // A reason is one of those the cards offer: a Coding of `overrideReasons`, its system
+        // and code.
+        if let Some(coding) = reason.and_then(|r| r.get("reason")) {
+            let field = |key: &str| coding.get(key).and_then(Value::as_str);
+            let offered = field("system") == Some(rxcheck::ack::REASON_SYSTEM)
+                && field("code")
+                    .is_some_and(|code| rxcheck::ack::REASONS.iter().any(|(c, _)| *c == code));
             if !offered {
                 return Err(format!(
-                    "`feedback[{i}].overrideReason.reason.code` is not one of the card's `overrideReasons`"
+                    "`feedback[{i}].overrideReason.reason` is not one of the card's `overrideReasons` (its system and code)"
                 ));
             }
         }

@@ -140,6 +140,12 @@ pub fn answer(
     }
     let mut resources = Vec::new();
     fhir::collect(draft.clone(), "context.draftOrders", &mut resources);
+    // order-select names the orders selected; without them, which to check is not known.
+    if hook == "order-select" && context.get("selections").is_none() {
+        return bad(
+            "`context.selections` is missing: order-select names the draft orders selected; nothing was checked".into(),
+        );
+    }
     let selected = match selections(context, &resources) {
         Ok(selected) => selected,
         Err(message) => return bad(message),
