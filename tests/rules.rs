@@ -1786,6 +1786,39 @@ mod round_two {
     }
 
     #[test]
+    fn regional_brands_of_nsaids_and_paracetamol_are_known() {
+        let dic = with(&DIC_TAB, &[("dose", "50 mg"), ("times", "3")]);
+        for brand in [
+            "Dicloran",
+            "Rapten",
+            "Дикловит",
+            "Клодифен",
+            "Нимика",
+            "Ecosprin",
+            "Цитрамон",
+            "Кетанов",
+            "Ponstan",
+            "Alka-Seltzer",
+        ] {
+            expect(&with(&dic, &[("co", brand)]), Warn, &["duplicate_therapy"]);
+        }
+        let nim = with(&NIM, &[("dose", "100 mg"), ("times", "2")]);
+        for brand in ["Pacimol", "Tachipirina", "Acamol"] {
+            let (verdict, found) = check(&with(&nim, &[("co", brand)]));
+            assert_eq!(verdict, Warn, "{brand}: {found:?}");
+            assert!(
+                found.iter().any(|f| f.contains("interaction.hepatotoxic")),
+                "{found:?}"
+            );
+            // Paracetamol is no NSAID.
+            assert!(
+                !found.iter().any(|f| f.contains("duplicate_therapy")),
+                "{found:?}"
+            );
+        }
+    }
+
+    #[test]
     fn russian_and_ukrainian_names_with_case_folding() {
         expect(
             &[
