@@ -293,17 +293,13 @@ pub const PREGNANCY_ICD10: [&str; 25] = [
 /// mother).
 pub const BREASTFEEDING_ICD10: [&str; 1] = ["Z391"];
 
+/// The letters the codes of [`PREGNANCY_ICD10`] and [`BREASTFEEDING_ICD10`] begin with.
+const STATUS_LETTERS: [u8; 2] = [b'O', b'Z'];
+
 /// The first pregnancy code and the first lactation code of a conditions list, as written
 /// ([`PREGNANCY_ICD10`], [`BREASTFEEDING_ICD10`]): one pass, for both statuses.
 pub(super) fn status_codes(conditions: &str) -> (Option<&str>, Option<&str>) {
-    let lists = [&PREGNANCY_ICD10[..], &BREASTFEEDING_ICD10[..]];
-    let head = |b: &u8| {
-        let b = b.to_ascii_uppercase();
-        lists
-            .iter()
-            .flat_map(|l| l.iter())
-            .any(|p| p.as_bytes().first() == Some(&b))
-    };
+    let head = |b: &u8| STATUS_LETTERS.contains(&b.to_ascii_uppercase());
     // Most rows hold no such code: a letter of one before a digit is looked for first.
     let may_hold = conditions
         .as_bytes()
@@ -366,4 +362,18 @@ pub(super) fn conditions<'r>(
         }
     }
     found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_status_code_begins_with_a_status_letter() {
+        let codes = PREGNANCY_ICD10.iter().chain(&BREASTFEEDING_ICD10);
+        for code in codes {
+            let first = code.as_bytes().first().copied().unwrap_or_default();
+            assert!(STATUS_LETTERS.contains(&first), "{code}");
+        }
+    }
 }
