@@ -1819,6 +1819,29 @@ mod round_two {
     }
 
     #[test]
+    fn weeks_of_gestation_coded_z3a_are_the_week_and_an_earlier_week_given_disagrees() {
+        let gel = with(
+            &DIC_GEL,
+            &[("dose", "2 g"), ("times", "3"), ("pregnant", "")],
+        );
+        let third = "diclofenac.gel.pregnancy.weeks_28_45";
+        expect(&with(&gel, &[("conditions", "Z3A.30")]), Reject, &[third]);
+        expect(&with(&gel, &[("conditions", "Z3A.10")]), Ok, &[]);
+        expect(&with(&gel, &[("conditions", "Z34.0; Z3A.10")]), Ok, &[]);
+        expect(
+            &with(&gel, &[("conditions", "Z3A.30"), ("week", "10")]),
+            Invalid,
+            &["invalid input:input.gestational_week"],
+        );
+        // A later week than the code's: the code is older.
+        expect(
+            &with(&gel, &[("conditions", "Z3A.30"), ("week", "32")]),
+            Reject,
+            &[third],
+        );
+    }
+
+    #[test]
     fn russian_and_ukrainian_names_with_case_folding() {
         expect(
             &[

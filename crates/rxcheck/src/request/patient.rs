@@ -196,6 +196,23 @@ pub(super) fn pregnancy(
         }
         week
     };
+    // ICD-10-CM's weeks of gestation (Z3A.30 is 30 weeks): a week given may be later (the
+    // code may be older), not earlier.
+    let coded_week = coded_pregnancy.and_then(coded_weeks);
+    let week = match (week, coded_week) {
+        (Some(given), Some(coded)) if coded > given => {
+            Input::GestationalWeek.invalid(
+                out,
+                format!(
+                    "gestational_week {given} is given, but the conditions list `{}`, {coded} weeks of gestation; check both",
+                    coded_pregnancy.unwrap_or_default().trim()
+                ),
+            );
+            Some(given)
+        }
+        (None, coded) => coded,
+        (given, _) => given,
+    };
     let pregnancy = match (flag, week) {
         (Some(Flag::No), Some(w)) => {
             Input::GestationalWeek.invalid(
@@ -289,6 +306,20 @@ pub const PREGNANCY_ICD10: [&str; 25] = [
     "O37", "O38", "O39", "O40", "O41", "O42", "O43", "O44", "O45", "O46", "O47", "O48",
 ];
 
+/// The weeks of gestation an ICD-10-CM Z3A code gives: Z3A.08-Z3A.42 their number, Z3A.01
+/// (under 8 weeks) 7 and Z3A.49 (over 42) 43, the latest each can be; none for Z3A.00 (not
+/// specified) or another code.
+fn coded_weeks(item: &str) -> Option<u32> {
+    let code = normalize_icd10(item)?;
+    let weeks: u32 = code.strip_prefix("Z3A")?.parse().ok()?;
+    match weeks {
+        1 => Some(7),
+        8..=42 => Some(weeks),
+        49 => Some(43),
+        _ => None,
+    }
+}
+
 /// ICD-10 codes that record breastfeeding: Z39.1 (care and examination of the lactating
 /// mother).
 pub const BREASTFEEDING_ICD10: [&str; 1] = ["Z391"];
@@ -314,7 +345,10 @@ pub(super) fn status_codes(conditions: &str) -> (Option<&str>, Option<&str>) {
             continue;
         };
         let under = |list: &[&str]| list.iter().any(|p| code.starts_with(p));
-        if pregnancy.is_none() && under(&PREGNANCY_ICD10) {
+        // A code that gives the weeks of gestation (Z3A) says more than the others.
+        let weeks = coded_weeks(item).is_some();
+        let better = |p: &str| weeks && coded_weeks(p).is_none();
+        if under(&PREGNANCY_ICD10) && pregnancy.is_none_or(better) {
             pregnancy = Some(item);
         }
         if lactation.is_none() && under(&BREASTFEEDING_ICD10) {
