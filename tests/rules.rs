@@ -27,6 +27,7 @@ fn check(fields: &[(&str, &str)]) -> (Verdict, Vec<String>) {
             "drug" => rx.drug = value,
             "form" => rx.form = value,
             "strength" => rx.strength = value,
+            "unit_volume" => rx.unit_volume = value,
             "dose" => rx.dose = value,
             "times" => rx.times_per_day = value,
             "days" => rx.duration_days = value,
@@ -1839,6 +1840,27 @@ mod round_two {
             Reject,
             &[third],
         );
+    }
+
+    #[test]
+    fn an_ampoule_s_strength_and_a_unit_volume_that_disagree_are_invalid() {
+        let inj = |strength: &'static str, volume: &'static str| {
+            let base = with(
+                &DIC_INJ,
+                &[("dose", "1 ampoule"), ("times", "2"), ("days", "2")],
+            );
+            let mut rx = with(&base, &[("strength", strength)]);
+            rx.push(("unit_volume", volume));
+            rx
+        };
+        expect(
+            &inj("75 mg/3 ml", "5 ml"),
+            Invalid,
+            &["invalid input:input.unit_volume"],
+        );
+        expect(&inj("75 mg/3 ml", "3 ml"), Ok, &[]);
+        // A concentration per ml says nothing of the ampoule's volume.
+        expect(&inj("25 mg/ml", "3 ml"), Ok, &[]);
     }
 
     #[test]

@@ -128,6 +128,23 @@ pub(super) fn strength_and_dose(
 ) -> (StrengthGiven, Option<Range>) {
     let strength = strength(rx, t, out);
     let unit_volume = unit_volume(rx, out);
+    // A strength of one container (`75 mg/3 ml`) says its volume: another given is no dose.
+    if let (StrengthGiven::Given(Strength::Concentration { ml, .. }), Some(volume)) =
+        (strength, unit_volume)
+    {
+        if ml != Decimal::ONE && ml != volume {
+            Input::UnitVolume.invalid(
+                out,
+                format!(
+                    "unit_volume `{}` disagrees with strength `{}`, which is {} ml a unit; give one of them, or both alike",
+                    rx.unit_volume.trim(),
+                    rx.strength.trim(),
+                    ml.normalize()
+                ),
+            );
+            return (strength, None);
+        }
+    }
     let single = match strength {
         StrengthGiven::Invalid => None,
         given => single_dose(rx, t, given.strength(), unit_volume, out),
