@@ -1859,6 +1859,8 @@ mod round_two {
             &["invalid input:input.unit_volume"],
         );
         expect(&inj("75 mg/3 ml", "3 ml"), Ok, &[]);
+        // A bare number is in ml, as a `unit_volume_ml` column holds it.
+        expect(&inj("75 mg/3 ml", "3"), Ok, &[]);
         // A concentration per ml says nothing of the ampoule's volume.
         expect(&inj("25 mg/ml", "3 ml"), Ok, &[]);
     }

@@ -88,7 +88,7 @@ impl Input {
                 "rxcheck input rules: a strength is written `100 mg`, `75 mg/3 ml` or `5%`"
             }
             Input::UnitVolume => {
-                "rxcheck input rules: a unit volume is the volume of one ampoule or container, such as `3 ml`"
+                "rxcheck input rules: a unit volume is the volume of one ampoule or container, such as `3 ml` (a bare number is in ml)"
             }
             Input::TimesPerDay => {
                 "rxcheck input rules: times_per_day is a whole number of at least 1, or a frequency notation (bid, q8h, 3x, ...)"

@@ -152,11 +152,17 @@ pub(super) fn strength_and_dose(
     (strength, single)
 }
 
-/// The volume of one ampoule or other container, in ml, when given.
+/// The volume of one ampoule or other container, in ml, when given; a bare number is in ml
+/// (`unit_volume_ml` columns), the unit every ampoule is measured in.
 fn unit_volume(rx: &Prescription<'_>, out: &mut Assessment<'_>) -> Option<Decimal> {
     let text = rx.unit_volume.trim();
     if text.is_empty() {
         return None;
+    }
+    if let Ok(ml) = text.parse::<Decimal>() {
+        if ml > Decimal::ZERO {
+            return Some(ml);
+        }
     }
     match parse_quantity(text).map(|q| q.to_amount()) {
         Ok(Some(Ok(Amount {
