@@ -1423,6 +1423,31 @@ fn several_doses_none_typed_ordered_cannot_be_told_apart() {
 }
 
 #[test]
+fn a_medication_the_patient_says_they_take_counts_as_another_drug() {
+    let order = draft(
+        "Nimesulide 100 mg tablet",
+        2,
+        json!({"value": 100, "code": "mg"}),
+    );
+    let patient = json!({"resourceType": "Patient", "gender": "male", "birthDate": "1986-05-01"});
+    let rules = |status: &str| {
+        let statement = json!({"resourceType": "MedicationStatement", "id": "ms1", "status": status,
+            "medicationCodeableConcept": {"text": "Ibuprofen 400 mg tablet"}});
+        let doc = json!({"resourceType": "Bundle", "entry": [{"resource": patient}, {"resource": order}, {"resource": statement}]});
+        let (_, records) = check_fhir(&doc.to_string());
+        verdict_and_rules(&records[0])
+    };
+    let (verdict, found) = rules("active");
+    assert_eq!(verdict, "warn", "{found:?}");
+    assert!(
+        found.iter().any(|r| r.contains("duplicate_therapy")),
+        "{found:?}"
+    );
+    let (verdict, found) = rules("completed");
+    assert_eq!(verdict, "ok", "{found:?}");
+}
+
+#[test]
 fn a_strength_written_without_a_space_in_the_name_is_read() {
     let times = |n: u32, dose: Value| {
         json!({"timing": {"repeat": {"frequency": n, "period": 1, "periodUnit": "d"}},

@@ -20,9 +20,10 @@ pub const SERVICES: [(&str, &str); 2] = [
 
 /// The prefetch templates: the patient; all conditions (one in remission, inactive or of no
 /// stated status counts too, and those resolved or refuted are set aside when read); active
-/// allergies; the medication requests that count as current (active, on hold, draft); and
+/// allergies; the medication requests that count as current (active, on hold, draft); the
+/// medications the patient says they take (over the counter ones among them); and
 /// pregnancy-related observations.
-const PREFETCH: [(&str, &str); 5] = [
+const PREFETCH: [(&str, &str); 6] = [
     ("patient", "Patient/{{context.patientId}}"),
     ("conditions", "Condition?patient={{context.patientId}}"),
     (
@@ -34,13 +35,18 @@ const PREFETCH: [(&str, &str); 5] = [
         "MedicationRequest?patient={{context.patientId}}&status=active,on-hold,draft",
     ),
     (
+        "statements",
+        "MedicationStatement?patient={{context.patientId}}&status=active,intended,on-hold,unknown",
+    ),
+    (
         "pregnancy",
         "Observation?patient={{context.patientId}}&code=http://loinc.org|82810-3,http://loinc.org|11449-6,http://loinc.org|49051-6,http://loinc.org|63895-7",
     ),
 ];
 
 /// Prefetch keys without which a formulary drug cannot be checked (pregnancy may be absent:
-/// an unknown status is then a warning of its own).
+/// an unknown status is then a warning of its own; statements too, which not every EHR
+/// keeps).
 const REQUIRED: [&str; 4] = ["patient", "conditions", "allergies", "medications"];
 
 /// The discovery document (`GET /cds-services`).
@@ -215,16 +221,13 @@ pub fn answer(
             ),
         ));
     }
-    for (key, _) in PREFETCH {
-        match prefetch.and_then(|p| p.get(key)) {
-            Some(value)
-                if value.is_object()
-                    && value.get("resourceType").and_then(Value::as_str)
-                        != Some("OperationOutcome") =>
-            {
-                fhir::collect(value.clone(), &format!("prefetch.{key}"), &mut resources);
-            }
-            _ => {}
+    // Every key's resources are read, the service's own and any other the EHR sends (its
+    // own name for the patient's medication statements, say).
+    for (key, value) in prefetch.and_then(Value::as_object).into_iter().flatten() {
+        let readable = value.is_object()
+            && value.get("resourceType").and_then(Value::as_str) != Some("OperationOutcome");
+        if readable {
+            fhir::collect(value.clone(), &format!("prefetch.{key}"), &mut resources);
         }
     }
     let checked = fhir::check(formulary, &resources, &orders, patient, options.dates);

@@ -268,11 +268,19 @@ pub fn check<'f>(
     let ids = patient_ids(resources, orders, patient);
     let theirs = resources.iter().filter(|r| !about_another(r, &ids));
     let chart = patient::read(formulary, theirs, dates.as_of);
+    // Other current requests, and what the patient says they take (a MedicationStatement:
+    // an over-the-counter NSAID among them).
     let current = (0..resources.len()).filter(|i| {
         !orders.contains(i)
             && resources.get(*i).is_some_and(|r| {
-                r.kind() == "MedicationRequest"
-                    && matches!(r.status(), "active" | "on-hold" | "draft")
+                let current = match r.kind() {
+                    "MedicationRequest" => matches!(r.status(), "active" | "on-hold" | "draft"),
+                    "MedicationStatement" => {
+                        matches!(r.status(), "active" | "intended" | "on-hold" | "unknown")
+                    }
+                    _ => false,
+                };
+                current
                     && !about_another(r, &ids)
                     && !orders.iter().any(|o| {
                         let id = resources.get(*o).and_then(Located::id);
@@ -280,10 +288,11 @@ pub fn check<'f>(
                     })
             })
     });
+    let current_at: Vec<usize> = current.collect();
     let mut read: Vec<Read> = orders
         .iter()
         .copied()
-        .chain(current)
+        .chain(current_at.iter().copied())
         .filter_map(|i| resources.get(i))
         .map(|r| {
             let mut one = order::read(formulary, r, resources);
@@ -309,14 +318,21 @@ pub fn check<'f>(
     CrossCheck::default().check(formulary, &courses, |f| cross.push(f));
     // The patient's other requests (drafts among them) whose drug cannot be read may be of
     // any drug: what they would find with an order is said to be unchecked.
+    let kinds: Vec<&str> = orders
+        .iter()
+        .copied()
+        .chain(current_at)
+        .filter_map(|i| resources.get(i).map(Located::kind))
+        .collect();
     let unread: Vec<(usize, Finding<'static>)> = (0..)
         .zip(&read)
         .filter(|(_, r)| r.prescription().drug.trim().is_empty())
         .map(|(at, r)| {
             let id = r.fields.get(Field::RxId.index()).map_or("", String::as_str);
+            let kind = kinds.get(at).copied().unwrap_or("MedicationRequest");
             let finding = finding(
                 Severity::Warn,
-                format!("the patient's other MedicationRequest `{id}` names no drug rxcheck can read, so duplicate therapy and interactions with it cannot be checked: check it by hand"),
+                format!("the patient's other {kind} `{id}` names no drug rxcheck can read, so duplicate therapy and interactions with it cannot be checked: check it by hand"),
             );
             (at, finding)
         })
