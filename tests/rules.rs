@@ -1866,6 +1866,18 @@ mod round_two {
     }
 
     #[test]
+    fn a_gel_dose_under_a_gram_in_mg_may_be_of_the_substance_and_is_invalid() {
+        let gel = with(&DIC_GEL, &[("strength", "1%"), ("times", "3")]);
+        expect(
+            &with(&gel, &[("dose", "80 mg")]),
+            Invalid,
+            &["invalid input:input.dose"],
+        );
+        expect(&with(&gel, &[("dose", "2000 mg")]), Ok, &[]);
+        expect(&with(&gel, &[("dose", "2 g")]), Ok, &[]);
+    }
+
+    #[test]
     fn russian_and_ukrainian_names_with_case_folding() {
         expect(
             &[

@@ -214,6 +214,30 @@ fn single_dose(
         .iter()
         .chain(t.equivalent.iter().flat_map(|e| &e.unit_names))
         .any(|u| u.as_str() == unit_word.as_ref());
+    // A product for the skin is dosed in grams of it: less than a gram written in mg may be
+    // of the active substance (80 mg of diclofenac is 8 g of a 1 % gel), so the dose cannot
+    // be read.
+    if let Unit::Measure {
+        dimension: Dimension::Mass,
+        factor,
+    } = top.unit_kind()
+    {
+        let under_a_gram = top.value.checked_mul(factor) < Some(Decimal::ONE_THOUSAND);
+        let small_unit = factor < Decimal::ONE_THOUSAND;
+        if !t.form.systemic && dimension == Dimension::Mass && small_unit && under_a_gram {
+            Input::Dose.invalid(
+                out,
+                format!(
+                    "dose `{}` of {} is in {}, which may be of the active substance rather than of the {}: give the amount of it in g (such as `2 g`)",
+                    rx.dose.trim(),
+                    t.name(),
+                    top.unit,
+                    t.form.id
+                ),
+            );
+            return None;
+        }
+    }
     // How many base units one written unit is.
     let factor = match (top.unit_kind(), dimension) {
         (
