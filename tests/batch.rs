@@ -150,7 +150,7 @@ fn an_unbalanced_quote_does_not_swallow_the_file() {
     );
     assert_eq!(
         records(input, &[]),
-        vec![rec(2, "A", "ok"), rec(3, "", "invalid")]
+        vec![rec(2, "A", "ok"), rec(3, "B", "invalid")]
     );
 }
 
@@ -496,13 +496,37 @@ fn a_stray_quote_costs_only_its_own_line() {
             )
         })
         .collect();
-    let mut expected = vec![rec(2, "", "invalid")];
+    // Its rx id comes before the stray quote, and is read.
+    let mut expected = vec![rec(2, "R1", "invalid")];
     for (line, id) in (3..=9).zip(["R2", "R3", "R4", "R5", "R6", "R7", "R8"]) {
         expected.push(rec(line, id, "ok"));
     }
     // Line 10's quoted field spans two lines legally: one row.
     expected.push(rec(10, "R9", "ok"));
     assert_eq!(lines, expected, "{stderr}");
+}
+
+#[test]
+fn a_quote_closed_rows_later_does_not_swallow_the_rows_between() {
+    // A note left open on R1, closed by an inch mark on R4: R2 and R3 are rows (each a
+    // reject), not R1's note.
+    let input = "rx_id,patient_id,age_years,sex,drug,form,dose,times_per_day,notes\n\
+        R1,P1,40,male,diclofenac,tablet,50 mg,2,\"forte\n\
+        R2,P2,40,male,diclofenac,tablet,100 mg,3,\n\
+        R3,P3,40,male,nimesulide,tablet,100 mg,4,\n\
+        R4,P4,40,male,diclofenac,tablet,50 mg,2,knee brace 12\"\n\
+        R5,P5,40,male,diclofenac,tablet,50 mg,2,\n";
+    let got = records(input, &[]);
+    assert_eq!(
+        got,
+        vec![
+            rec(2, "R1", "invalid"),
+            rec(3, "R2", "reject"),
+            rec(4, "R3", "reject"),
+            rec(5, "R4", "ok"),
+            rec(6, "R5", "ok"),
+        ]
+    );
 }
 
 #[test]

@@ -560,7 +560,10 @@ impl<'f> Job<'_, 'f> {
                         inputs = self.conclude(rx.rx_id, || rx.fingerprint(), assessment);
                     });
                 }
-                _ => self.unreadable(span, &mut assessment),
+                _ => {
+                    rx_id.push_str(self.rx_id_before_quote(span, row));
+                    self.unreadable(span, &mut assessment);
+                }
             }
             let record = (span.line, rx_id.as_str(), patient_id, inputs.as_str());
             self.write(record, &assessment, out.0, &mut *out.1, &mut summary);
@@ -641,7 +644,12 @@ impl<'f> Job<'_, 'f> {
                     });
                     w.rx_id = start..text.len();
                 }
-                _ => self.unreadable(span, &mut w.assessment),
+                _ => {
+                    let start = text.len();
+                    text.push_str(self.rx_id_before_quote(span, row));
+                    w.rx_id = start..text.len();
+                    self.unreadable(span, &mut w.assessment);
+                }
             }
             count += 1;
             let Some(id) = of_patient.filter(|_| w.course.is_some()) else {
@@ -676,6 +684,23 @@ impl<'f> Job<'_, 'f> {
             &mut summary,
         );
         Ok((summary, batch))
+    }
+
+    /// The rx id of a row with a stray quote, when its column comes before the quote (the
+    /// fields before it are as written); empty otherwise.
+    fn rx_id_before_quote<'r>(&self, span: &RowSpan, row: &'r [u8]) -> &'r str {
+        let column = self.columns.first(Field::RxId).unwrap_or(0);
+        let before = match memchr::memchr(b'"', row) {
+            Some(quote) if span.kind == RowKind::UnbalancedQuote => row.get(..quote),
+            _ => None,
+        };
+        let field = before.and_then(|b| b.split(|&c| c == self.delimiter).nth(column));
+        // The last piece before the quote is the quoted field's own start, not a whole field.
+        let whole = before.is_some_and(|b| b.split(|&c| c == self.delimiter).count() > column + 1);
+        field
+            .filter(|_| whole)
+            .and_then(|f| std::str::from_utf8(f).ok())
+            .map_or("", str::trim)
     }
 
     /// Records why a row that could not be read as a whole row is invalid.

@@ -199,6 +199,12 @@ impl<R: Read> RowSplitter<R> {
         // The quote whose field first ran over a line end, if one did.
         let mut spanning: Option<usize> = None;
         let mut breaks = 0;
+        // Delimiters on the current line inside a quoted field: a line after its first with
+        // as many as a row has is a row the field swallowed (a stray quote that a later one
+        // closes, `12"`), not text.
+        let mut line_delimiters = 0;
+        let swallowed =
+            |delimiters: usize| self.width.is_some_and(|w| w > 3 && delimiters + 1 >= w);
         let row_end = |end: usize, fields: usize, spanning: Option<usize>, breaks: u64| match (
             spanning,
             self.after_break(data, end),
@@ -231,12 +237,21 @@ impl<R: Read> RowSplitter<R> {
                 }
                 2 => {
                     if b == b'"' {
+                        if spanning.is_some() && swallowed(line_delimiters) {
+                            return Scan::Unbalanced { quote: quote_at };
+                        }
                         state = 3;
                     } else if i - quote_at > self.max_field_bytes {
                         return Scan::Unbalanced { quote: quote_at };
                     } else if b == b'\n' || (b == b'\r' && data.get(i + 1) != Some(&b'\n')) {
+                        if spanning.is_some() && swallowed(line_delimiters) {
+                            return Scan::Unbalanced { quote: quote_at };
+                        }
                         breaks += 1;
                         spanning.get_or_insert(quote_at);
+                        line_delimiters = 0;
+                    } else if b == delimiter {
+                        line_delimiters += 1;
                     }
                 }
                 4 => {
@@ -513,6 +528,34 @@ mod tests {
         let got = rows(b"a,b\n1,\"x\ny\"\n2,z\n", 100);
         assert_eq!(got[1], (2, RowKind::Complete, "1,\"x\ny\"".into()));
         assert_eq!(got[2], (4, RowKind::Complete, "2,z".into()));
+    }
+
+    #[test]
+    fn a_quoted_field_that_swallows_whole_rows_was_a_stray_quote() {
+        // A quote left open in the last field, closed by an inch mark rows later: the lines
+        // between are rows of the header's width, not text.
+        let rows = |input: &[u8]| {
+            let mut splitter = RowSplitter::new(input, 100);
+            splitter.set_width(4);
+            let mut sink = Vec::new();
+            let mut out = Vec::new();
+            while let Some(row) = splitter.next_row(b',', &mut sink).unwrap() {
+                let text = String::from_utf8_lossy(&sink[row.bytes.clone()]).into_owned();
+                out.push((row.line, row.kind, text));
+            }
+            out
+        };
+        let got = rows(b"a,b,c,d\n1,2,3,\"x\n4,5,6,7\n8,9,10,12\"\n");
+        assert_eq!(got[1], (2, RowKind::UnbalancedQuote, "1,2,3,\"x".into()));
+        assert_eq!(got[2], (3, RowKind::Complete, "4,5,6,7".into()));
+        assert_eq!(got[3], (4, RowKind::Complete, "8,9,10,12\"".into()));
+        // A note over lines with a comma or two is text.
+        let got = rows(b"a,b,c,d\n1,2,3,\"x, y\nz, w\"\n4,5,6,7\n");
+        assert_eq!(
+            got[1],
+            (2, RowKind::Complete, "1,2,3,\"x, y\nz, w\"".into())
+        );
+        assert_eq!(got[2], (4, RowKind::Complete, "4,5,6,7".into()));
     }
 
     #[test]
