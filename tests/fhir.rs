@@ -856,6 +856,21 @@ fn an_undated_or_unconfirmed_status_says_nothing_of_today() {
         let (verdict, rules) = rules(vec![status, not_breastfeeding.clone()]);
         assert_eq!(verdict, "warn", "{rules:?}");
     }
+    // Words that say no, whatever else they name.
+    for words in [
+        "Pregnancy ruled out",
+        "Pregnancy test negative",
+        "Denies pregnancy",
+        "Pregnancy: no",
+    ] {
+        let status = observation(
+            "82810-3",
+            json!({"valueCodeableConcept": {"text": words}}),
+            Some(AS_OF),
+        );
+        let (verdict, found) = rules(vec![status, not_breastfeeding.clone()]);
+        assert_eq!(verdict, "ok", "{words}: {found:?}");
+    }
     // A gestational age of no known date: pregnant, of unknown week (the strictest rule).
     let weeks = observation(
         "49051-6",

@@ -1719,6 +1719,7 @@ mod round_two {
         }
         // A stage that is not severe stays quiet.
         expect(&with(&nim, &[("conditions", "N18.3")]), Ok, &[]);
+        expect(&with(&nim, &[("conditions", "CKD stage 3")]), Ok, &[]);
         let gel = with(&DIC_GEL, &[("dose", "2 g"), ("times", "3")]);
         expect(
             &with(&gel, &[("conditions", "Z88.6")]),
@@ -1781,6 +1782,16 @@ mod round_two {
         );
         expect(
             &with(&nim, &[("birth", "1986-01-01"), ("age", "40")]),
+            Ok,
+            &[],
+        );
+        // An age of the day of the check (an export's) beside an older prescription's date.
+        let older = with(
+            &NIM,
+            &[("dose", "100 mg"), ("times", "2"), ("date", "2024-01-15")],
+        );
+        expect(
+            &with(&older, &[("birth", "1986-06-01"), ("age", "40")]),
             Ok,
             &[],
         );

@@ -165,7 +165,11 @@ pub fn answer(
         .collect();
     // Without a formulary drug among the orders there is nothing to check, nor to fetch:
     // only the orders whose drug cannot be read are said to go unchecked.
-    let patient = context.get("patientId").and_then(Value::as_str);
+    // The id alone, as the specification gives it (`Patient/p1` read as `p1`).
+    let patient = context
+        .get("patientId")
+        .and_then(Value::as_str)
+        .map(|id| id.trim().trim_start_matches("Patient/"));
     // An order for another patient than the call's: whose data would apply is not known.
     if let Some(patient) = patient {
         let other = orders.iter().find_map(|&i| {

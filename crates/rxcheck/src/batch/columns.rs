@@ -422,7 +422,7 @@ impl Columns {
             let column = written.get(at).copied().unwrap_or("");
             // A nameless first column is a row number, as data frames write one (`,rx_id,...`).
             // A name a tool made up for a nameless column (`Unnamed: 9`) is no name either.
-            if (column.is_empty() || made_up_name(column)) && at > 0 {
+            if (column.is_empty() || made_up_name(column, at)) && at > 0 {
                 columns.nameless.push(at);
             }
             let key = keys.get(at).map_or("", String::as_str);
@@ -754,7 +754,6 @@ const SPEAKS_OF: [(&str, &[&str]); 3] = [
             "autresmedicament",
             "druglist",
             "currentrx",
-            "otc",
             "komedik",
             "medikament",
             "препараты",
@@ -763,22 +762,31 @@ const SPEAKS_OF: [(&str, &[&str]); 3] = [
     ),
 ];
 
-/// Whether a header is a name tools give a column that had none: pandas' `Unnamed: 9`,
-/// Spark's `_c9`, R's `V10`, spreadsheet imports' `Field10` and `Column10`.
-fn made_up_name(column: &str) -> bool {
+/// Whether a header is the name a tool gives the column at `at` (0-based) that had none:
+/// pandas' `Unnamed: 9` and Spark's `_c9` count from 0, R's `V10` and spreadsheet imports'
+/// `Field10` and `Column10` from 1. A name of that shape elsewhere is a real column's.
+fn made_up_name(column: &str, at: usize) -> bool {
     let lower = column.trim().to_ascii_lowercase();
-    if lower.starts_with("unnamed") {
-        return true;
-    }
-    ["_c", "v", "field", "column", "col"].iter().any(|prefix| {
-        lower
-            .strip_prefix(prefix)
-            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-    })
+    let number = |prefix: &str| {
+        let n = lower
+            .strip_prefix(prefix)?
+            .trim_start_matches([':', '_', ' ']);
+        n.parse::<usize>().ok()
+    };
+    [
+        ("unnamed", 0),
+        ("_c", 0),
+        ("v", 1),
+        ("field", 1),
+        ("column", 1),
+        ("col", 1),
+    ]
+    .iter()
+    .any(|&(prefix, from)| number(prefix) == Some(at + from))
 }
 
 /// Words that, beside `medications` or `drugs`, make them a patient's others.
-const OTHER_DRUGS: [&str; 10] = [
+const OTHER_DRUGS: [&str; 9] = [
     "other",
     "current",
     "home",
@@ -788,7 +796,6 @@ const OTHER_DRUGS: [&str; 10] = [
     "concurrent",
     "additional",
     "regular",
-    "otc",
 ];
 
 /// Headers that name a person's identifier on their own: a medical record number, national
@@ -797,8 +804,9 @@ const IDENTIFIERS: [&str; 7] = ["mrn", "nhs", "snils", "снилс", "ssn", "ф�
 
 /// Words that make a header about a list something other than the list (`dx_date`,
 /// `allergy_reviewed_by`, `current_drug_price`, `history_id`, `renal_dose_adjusted`,
-/// `family_history`, `order_history`).
-const ABOUT_THE_LIST: [&str; 27] = [
+/// `family_history`, `order_history`, `refill_history`, `dx_version`, `diag_seq`,
+/// `med_rec_done`).
+const ABOUT_THE_LIST: [&str; 44] = [
     "date",
     "dt",
     "time",
@@ -826,6 +834,23 @@ const ABOUT_THE_LIST: [&str; 27] = [
     "travel",
     "smoking",
     "order",
+    "refill",
+    "claim",
+    "dispense",
+    "dispensing",
+    "fill",
+    "version",
+    "type",
+    "system",
+    "seq",
+    "sequence",
+    "pointer",
+    "rec",
+    "reconciliation",
+    "reconciled",
+    "done",
+    "zip",
+    "postcode",
 ];
 
 /// Words that name a person, endings that make a header their id, and other words such an id
@@ -923,7 +948,9 @@ fn speaks_of(column: &str, has_patient_id: bool) -> Option<&'static str> {
             let drugs = |w: &String| w.starts_with("medication") || w.starts_with("drug");
             let whose = |w: &String| OTHER_DRUGS.contains(&w.as_str());
             let others = words.iter().any(drugs) && words.iter().any(whose);
-            (meds || others).then_some("co_medications")
+            // Over-the-counter drugs as a list of their own (`otc`, not `otc_status`).
+            let otc = words.len() == 1 && words.first().is_some_and(|w| w == "otc");
+            (meds || others || otc).then_some("co_medications")
         })
         .or_else(|| {
             // Adverse drug reactions, as exports shorten them (not `address`).

@@ -199,9 +199,9 @@ impl<R: Read> RowSplitter<R> {
         // The quote whose field first ran over a line end, if one did.
         let mut spanning: Option<usize> = None;
         let mut breaks = 0;
-        // Delimiters on the current line inside a quoted field: a line after its first with
-        // as many as a row has is a row the field swallowed (a stray quote that a later one
-        // closes, `12"`), not text.
+        // Delimiters with no blank after them on the current line inside a quoted field: a
+        // line after its first with as many as a row has is a row the field swallowed (a
+        // stray quote that a later one closes, `12"`), not text.
         let mut line_delimiters = 0;
         let swallowed =
             |delimiters: usize| self.width.is_some_and(|w| w > 3 && delimiters + 1 >= w);
@@ -250,7 +250,9 @@ impl<R: Read> RowSplitter<R> {
                         breaks += 1;
                         spanning.get_or_insert(quote_at);
                         line_delimiters = 0;
-                    } else if b == delimiter {
+                    } else if b == delimiter && !matches!(data.get(i + 1), Some(b' ' | b'\t')) {
+                        // Prose puts a blank after a comma (`lisinopril, metformin`); a row
+                        // does not.
                         line_delimiters += 1;
                     }
                 }
@@ -549,7 +551,11 @@ mod tests {
         assert_eq!(got[1], (2, RowKind::UnbalancedQuote, "1,2,3,\"x".into()));
         assert_eq!(got[2], (3, RowKind::Complete, "4,5,6,7".into()));
         assert_eq!(got[3], (4, RowKind::Complete, "8,9,10,12\"".into()));
-        // A note over lines with a comma or two is text.
+        // A note over lines with a comma or two is text, and so is a list over lines, as
+        // prose writes one (a blank after each comma).
+        let got = rows(b"a,b,c,d\n1,2,3,\"meds:\nx, y, z, w, v\"\n4,5,6,7\n");
+        assert_eq!(got[1].1, RowKind::Complete);
+        assert_eq!(got[2], (4, RowKind::Complete, "4,5,6,7".into()));
         let got = rows(b"a,b,c,d\n1,2,3,\"x, y\nz, w\"\n4,5,6,7\n");
         assert_eq!(
             got[1],

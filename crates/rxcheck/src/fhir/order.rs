@@ -382,6 +382,8 @@ fn route_of(mr: &MedicationRequest) -> Option<&'static str> {
         "78421000" => Some("intramuscular"),
         "6064005" | "45890007" => Some("cutaneous"),
         "47625008" => Some("intravenous"),
+        "54485002" => Some("ophthalmic"),
+        "46713006" => Some("nasal"),
         "34206005" => Some("subcutaneous"),
         _ => None,
     });
@@ -401,6 +403,10 @@ fn route_in_words(words: &str) -> Option<&'static str> {
         Some("intravenous")
     } else if words.contains("subcutaneous") {
         Some("subcutaneous")
+    } else if words.contains("ophthalmic") || words.contains("eye") {
+        Some("ophthalmic")
+    } else if words.contains("nasal") {
+        Some("nasal")
     } else if words.contains("topical") || words.contains("cutaneous") || words.contains("skin") {
         Some("cutaneous")
     } else {

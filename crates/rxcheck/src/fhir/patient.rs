@@ -437,7 +437,7 @@ fn weeks(q: &Quantity) -> Option<String> {
 
 /// A yes / no / unknown status from a coded answer (SNOMED CT 77386006 pregnant, 60001007
 /// not pregnant, 413712001 breastfeeding, 169750002 not breastfeeding, 261665006 unknown,
-/// 152231000119106 pregnancy not yet confirmed; LOINC answers LA15173-0, LA26683-5,
+/// 152231000119106 pregnancy not yet confirmed, 271903000 pregnancy ruled out; LOINC answers LA15173-0, LA26683-5,
 /// LA4489-6) or its text.
 fn flag_concept(kind: Kind, c: &CodeableConcept) -> Option<String> {
     let coded = c
@@ -446,7 +446,7 @@ fn flag_concept(kind: Kind, c: &CodeableConcept) -> Option<String> {
         .find_map(|coding| match (kind, coding.code.as_deref()?) {
             (_, "261665006" | "LA4489-6") | (Kind::Pregnant, "152231000119106") => Some("unknown"),
             (Kind::Pregnant, "77386006" | "LA15173-0") => Some("yes"),
-            (Kind::Pregnant, "60001007" | "LA26683-5") => Some("no"),
+            (Kind::Pregnant, "60001007" | "LA26683-5" | "271903000") => Some("no"),
             (Kind::Breastfeeding, "413712001") => Some("yes"),
             (Kind::Breastfeeding, "169750002") => Some("no"),
             _ => None,
@@ -456,8 +456,21 @@ fn flag_concept(kind: Kind, c: &CodeableConcept) -> Option<String> {
         .or_else(|| texts(c).find_map(|t| flag_text(kind, t)))
 }
 
+/// Words that say a status is not so, whatever else the text names: "Pregnancy ruled out",
+/// "Pregnancy test negative", "Denies pregnancy", "Postmenopausal".
+const NEGATIVE: [&str; 8] = [
+    "ruled out",
+    "excluded",
+    "negative",
+    "denies",
+    "denied",
+    "absent",
+    "postmenopaus",
+    "not currently",
+];
+
 /// Words that leave a status open: "Pregnancy not yet confirmed", "possible pregnancy".
-const OPEN: [&str; 9] = [
+const OPEN: [&str; 10] = [
     "unknown",
     "not yet",
     "not confirmed",
@@ -467,6 +480,7 @@ const OPEN: [&str; 9] = [
     "uncertain",
     "pending",
     "not sure",
+    "unlikely",
 ];
 
 /// A status from words: "not pregnant", "Currently breastfeeding", "yes", "unknown",
@@ -477,7 +491,9 @@ fn flag_text(kind: Kind, text: &str) -> Option<String> {
         Kind::Pregnant => "pregnan",
         _ => "breast",
     };
-    let answer = if OPEN.iter().any(|w| t.contains(w)) || t == "unk" || t == "?" {
+    let answer = if NEGATIVE.iter().any(|w| t.contains(w)) || t.ends_with(": no") {
+        "no"
+    } else if OPEN.iter().any(|w| t.contains(w)) || t == "unk" || t == "?" {
         "unknown"
     } else if t.starts_with("no") || t.contains("not ") || t == "false" || t == "n" {
         "no"

@@ -98,10 +98,15 @@ pub(super) fn age(
                 );
                 None
             }
-            // An age given beside it that is more than a year apart (a placeholder birth date
-            // such as 1900-01-01, or another patient's) says one of them is wrong.
+            // An age given beside it that is more than a year apart, both at the prescription
+            // date and on the day of the check (an export's age is often its own day's), says
+            // one of them is wrong (a placeholder birth date such as 1900-01-01).
             Some(years) => match parse_whole(rx.age_years, 0, MAX_AGE_YEARS) {
-                Some(given) if given.abs_diff(years) > 1 => {
+                Some(given)
+                    if given.abs_diff(years) > 1
+                        && completed_years(birth, dates.as_of)
+                            .is_none_or(|now| given.abs_diff(now) > 1) =>
+                {
                     Input::Age.invalid(
                         out,
                         format!(

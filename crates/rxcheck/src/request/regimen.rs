@@ -179,8 +179,10 @@ fn unit_volume(rx: &Prescription<'_>, out: &mut Assessment<'_>) -> Option<Decima
     }
 }
 
-fn example_unit(dimension: Dimension) -> &'static str {
+/// A dose of `dimension` as an example: a gel's in grams (`systemic` false), else in mg.
+fn example_unit(dimension: Dimension, systemic: bool) -> &'static str {
     match dimension {
+        Dimension::Mass if !systemic => "2 g",
         Dimension::Mass => "50 mg",
         Dimension::Volume => "3 ml",
         Dimension::Length => "10 cm",
@@ -305,7 +307,7 @@ fn single_dose(
                     top.unit,
                     t.name(),
                     dimension.as_str(),
-                    example_unit(dimension)
+                    example_unit(dimension, t.form.systemic)
                 ),
             );
             return None;
@@ -319,7 +321,7 @@ fn single_dose(
                     d.as_str(),
                     t.name(),
                     want.as_str(),
-                    example_unit(want)
+                    example_unit(want, t.form.systemic)
                 ),
             );
             return None;
