@@ -36,6 +36,12 @@ impl ColumnTarget {
         Self::all().find(|t| normalize_header(t.name()) == key)
     }
 
+    /// Whether a normalised header (`key`) is this target's name or one of its synonyms.
+    fn is_named(self, key: &str) -> bool {
+        normalize_header(self.name()) == key
+            || self.synonyms().iter().any(|s| normalize_header(s) == key)
+    }
+
     /// Other header names that mean the same column, as exports write them.
     pub fn synonyms(self) -> &'static [&'static str] {
         match self {
@@ -311,6 +317,22 @@ impl Columns {
                 })
         };
         let mut taken: Vec<Option<ColumnTarget>> = vec![None; written.len()];
+        // A column holds one field: a mapping that reads it as two is refused.
+        let claim =
+            |taken: &mut Vec<Option<ColumnTarget>>, at: usize, target: ColumnTarget| match taken
+                .get_mut(at)
+            {
+                Some(Some(other)) if *other != target => Err(HeaderError::MappedTwice {
+                    column: written.get(at).copied().unwrap_or("").to_string(),
+                    first: other.name(),
+                    second: target.name(),
+                }),
+                Some(t) => {
+                    *t = Some(target);
+                    Ok(())
+                }
+                None => Ok(()),
+            };
         let mut columns = Columns {
             width: written.len(),
             ..Columns::default()
@@ -324,13 +346,7 @@ impl Columns {
                 ColumnTarget::Field(f) => columns.fields.get_mut(f.index()),
                 ColumnTarget::PatientId => Some(&mut columns.patient_id),
             };
-            if let Some(&Some(other)) = taken.get(at).filter(|t| **t != Some(target)) {
-                return Err(HeaderError::MappedTwice {
-                    column: written.get(at).copied().unwrap_or("").to_string(),
-                    first: other.name(),
-                    second: target.name(),
-                });
-            }
+            claim(taken, at, target)?;
             if let Some(slot) = slot {
                 if let Some(first) = *slot {
                     return Err(HeaderError::Twice {
@@ -340,9 +356,6 @@ impl Columns {
                     });
                 }
                 *slot = Some(at);
-            }
-            if let Some(t) = taken.get_mut(at) {
-                *t = Some(target);
             }
             Ok(())
         };
@@ -358,16 +371,7 @@ impl Columns {
                 (_, [one]) => place(&mut columns, &mut taken, *target, *one)?,
                 (ColumnTarget::Field(field), several) => {
                     for &column in several {
-                        if let Some(&Some(other)) = taken.get(column) {
-                            return Err(HeaderError::MappedTwice {
-                                column: written.get(column).copied().unwrap_or("").to_string(),
-                                first: other.name(),
-                                second: target.name(),
-                            });
-                        }
-                        if let Some(t) = taken.get_mut(column) {
-                            *t = Some(*target);
-                        }
+                        claim(&mut taken, column, *target)?;
                     }
                     columns.joined.push((*field, several.to_vec()));
                 }
@@ -385,10 +389,7 @@ impl Columns {
             // A field of time named with its unit (`duration_in_days`) is that field; in
             // another unit (`duration_weeks`), it stops the run (below).
             let target = ColumnTarget::all()
-                .find(|t| {
-                    normalize_header(t.name()) == *key
-                        || t.synonyms().iter().any(|s| normalize_header(s) == *key)
-                })
+                .find(|t| t.is_named(key))
                 .or_else(|| named_with_a_unit(column));
             match target {
                 // A user's mapping for the target wins over a column that merely looks like it.
@@ -482,6 +483,12 @@ impl Columns {
     /// The column of a field, if the header has one.
     pub fn get(&self, field: Field) -> Option<usize> {
         self.fields.get(field.index()).copied().flatten()
+    }
+
+    /// Where a row's rx id is as written: its column, or the first of those it is joined
+    /// from; the first column when there is none.
+    pub fn rx_id_at(&self) -> usize {
+        self.first(Field::RxId).unwrap_or(0)
     }
 
     /// The column of a field, or the first of the columns it is joined from.
@@ -578,6 +585,14 @@ const TIME_UNITS: [(&str, &[&str]); 6] = [
     ),
 ];
 
+/// The fields of time, each with the unit rxcheck reads it in (times a day: per day).
+const TIME_FIELDS: [(Field, &str); 4] = [
+    (Field::AgeYears, "years"),
+    (Field::DurationDays, "days"),
+    (Field::GestationalWeek, "weeks"),
+    (Field::TimesPerDay, "days"),
+];
+
 /// Stops a header that gives a field of time in another unit than rxcheck reads it in (`age
 /// (months)` read as years, `duration (weeks)` as days).
 fn other_unit(column: &str, target: ColumnTarget) -> Result<(), HeaderError> {
@@ -591,12 +606,11 @@ fn other_unit(column: &str, target: ColumnTarget) -> Result<(), HeaderError> {
             expected: "the amount given, with its unit (`50 mg`)",
         });
     }
-    let expected = match target {
-        ColumnTarget::Field(Field::AgeYears) => "years",
-        ColumnTarget::Field(Field::DurationDays) => "days",
-        ColumnTarget::Field(Field::GestationalWeek) => "weeks",
-        ColumnTarget::Field(Field::TimesPerDay) => "days",
-        _ => return Ok(()),
+    let Some(&(_, expected)) = TIME_FIELDS
+        .iter()
+        .find(|(field, _)| target == ColumnTarget::Field(*field))
+    else {
+        return Ok(());
     };
     let unit = TIME_UNITS.iter().find_map(|(unit, names)| {
         let named = words.iter().any(|w| names.contains(&w.as_str()));
@@ -625,31 +639,17 @@ fn named_with_a_unit(column: &str) -> Option<ColumnTarget> {
     if !words.iter().any(|w| is_unit(w)) {
         return None;
     }
-    let fields = [
-        (Field::AgeYears, "year"),
-        (Field::DurationDays, "day"),
-        (Field::GestationalWeek, "week"),
-        (Field::TimesPerDay, "day"),
-    ];
-    fields.into_iter().find_map(|(field, own_unit)| {
+    let without: Vec<&str> = (words.iter().map(String::as_str))
+        .filter(|w| !is_unit(w) && !matches!(*w, "in" | "per"))
+        .collect();
+    let without = normalize_header(&without.join("_"));
+    TIME_FIELDS.iter().find_map(|&(field, own_unit)| {
         let target = ColumnTarget::Field(field);
-        let without: Vec<&str> = (words.iter().map(String::as_str))
-            .filter(|w| !is_unit(w) && !matches!(*w, "in" | "per"))
-            .collect();
         let replaced: Vec<&str> = (words.iter().map(String::as_str))
             .map(|w| if is_unit(w) { own_unit } else { w })
             .collect();
-        let names = |key: &String| {
-            normalize_header(target.name()) == *key
-                || target
-                    .synonyms()
-                    .iter()
-                    .any(|s| normalize_header(s) == *key)
-        };
-        [without, replaced]
-            .iter()
-            .any(|w| names(&normalize_header(&w.join("_"))))
-            .then_some(target)
+        let replaced = normalize_header(&replaced.join("_"));
+        (target.is_named(&without) || target.is_named(&replaced)).then_some(target)
     })
 }
 
@@ -1005,15 +1005,10 @@ fn near_miss(key: &str) -> Option<&'static str> {
         // `lactation`).
         .map(|(t, name)| {
             let alike = name.chars().take(2).eq(key.chars().take(2));
-            (
-                strsim::damerau_levenshtein(key, &name),
-                name.len(),
-                alike,
-                t,
-            )
+            let most = if name.len() < 7 || !alike { 1 } else { 2 };
+            (strsim::damerau_levenshtein(key, &name), most, t)
         })
-        .filter(|&(d, len, alike, _)| d > 0 && d <= if len < 7 || !alike { 1 } else { 2 })
-        .map(|(d, len, _, t)| (d, len, t))
+        .filter(|&(d, most, _)| d > 0 && d <= most)
         .min_by_key(|&(d, _, _)| d)
         .map(|(_, _, t)| t.name())
 }

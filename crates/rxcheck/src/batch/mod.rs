@@ -502,7 +502,7 @@ fn patient_of<'a>(columns: &Columns, fields: &RowFields<'a>) -> Option<&'a str> 
 /// The rx id of a row not as wide as the header, whose fields may be out of place: the one in
 /// its column, or in the first of those it is joined from.
 fn misfit_rx_id<'a>(columns: &Columns, fields: &RowFields<'a>) -> &'a str {
-    fields.get(columns.first(Field::RxId).unwrap_or(0))
+    fields.get(columns.rx_id_at())
 }
 
 /// Everything a worker needs to check a row.
@@ -645,9 +645,7 @@ impl<'f> Job<'_, 'f> {
                     w.rx_id = start..text.len();
                 }
                 _ => {
-                    let start = text.len();
-                    text.push_str(self.rx_id_before_quote(span, row));
-                    w.rx_id = start..text.len();
+                    w.rx_id = push_text(text, self.rx_id_before_quote(span, row));
                     self.unreadable(span, &mut w.assessment);
                 }
             }
@@ -689,16 +687,18 @@ impl<'f> Job<'_, 'f> {
     /// The rx id of a row with a stray quote, when its column comes before the quote (the
     /// fields before it are as written); empty otherwise.
     fn rx_id_before_quote<'r>(&self, span: &RowSpan, row: &'r [u8]) -> &'r str {
-        let column = self.columns.first(Field::RxId).unwrap_or(0);
         let before = match memchr::memchr(b'"', row) {
             Some(quote) if span.kind == RowKind::UnbalancedQuote => row.get(..quote),
             _ => None,
         };
-        let field = before.and_then(|b| b.split(|&c| c == self.delimiter).nth(column));
+        let mut pieces = before
+            .unwrap_or_default()
+            .split(|&c| c == self.delimiter)
+            .skip(self.columns.rx_id_at());
+        let field = pieces.next();
         // The last piece before the quote is the quoted field's own start, not a whole field.
-        let whole = before.is_some_and(|b| b.split(|&c| c == self.delimiter).count() > column + 1);
         field
-            .filter(|_| whole)
+            .filter(|_| pieces.next().is_some())
             .and_then(|f| std::str::from_utf8(f).ok())
             .map_or("", str::trim)
     }

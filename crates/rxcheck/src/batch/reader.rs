@@ -236,17 +236,18 @@ impl<R: Read> RowSplitter<R> {
                     }
                 }
                 2 => {
+                    let line_ends = b == b'\n' || (b == b'\r' && data.get(i + 1) != Some(&b'\n'));
+                    // A line taken in after the field's first ends here (at its quote or its
+                    // line end): it may have been a row.
+                    let line_done = b == b'"' || line_ends;
+                    if line_done && spanning.is_some() && swallowed(line_delimiters) {
+                        return Scan::Unbalanced { quote: quote_at };
+                    }
                     if b == b'"' {
-                        if spanning.is_some() && swallowed(line_delimiters) {
-                            return Scan::Unbalanced { quote: quote_at };
-                        }
                         state = 3;
                     } else if i - quote_at > self.max_field_bytes {
                         return Scan::Unbalanced { quote: quote_at };
-                    } else if b == b'\n' || (b == b'\r' && data.get(i + 1) != Some(&b'\n')) {
-                        if spanning.is_some() && swallowed(line_delimiters) {
-                            return Scan::Unbalanced { quote: quote_at };
-                        }
+                    } else if line_ends {
                         breaks += 1;
                         spanning.get_or_insert(quote_at);
                         line_delimiters = 0;
@@ -432,7 +433,11 @@ mod tests {
     use super::*;
 
     fn rows(input: &[u8], max_field: usize) -> Vec<(u64, RowKind, String)> {
-        let mut splitter = RowSplitter::new(input, max_field);
+        rows_of(RowSplitter::new(input, max_field))
+    }
+
+    /// The rows `splitter` gives: line, kind and text.
+    fn rows_of(mut splitter: RowSplitter<&[u8]>) -> Vec<(u64, RowKind, String)> {
         let mut sink = Vec::new();
         let mut out = Vec::new();
         while let Some(row) = splitter.next_row(b',', &mut sink).unwrap() {
@@ -536,16 +541,10 @@ mod tests {
     fn a_quoted_field_that_swallows_whole_rows_was_a_stray_quote() {
         // A quote left open in the last field, closed by an inch mark rows later: the lines
         // between are rows of the header's width, not text.
-        let rows = |input: &[u8]| {
+        let rows = |input: &'static [u8]| {
             let mut splitter = RowSplitter::new(input, 100);
             splitter.set_width(4);
-            let mut sink = Vec::new();
-            let mut out = Vec::new();
-            while let Some(row) = splitter.next_row(b',', &mut sink).unwrap() {
-                let text = String::from_utf8_lossy(&sink[row.bytes.clone()]).into_owned();
-                out.push((row.line, row.kind, text));
-            }
-            out
+            rows_of(splitter)
         };
         let got = rows(b"a,b,c,d\n1,2,3,\"x\n4,5,6,7\n8,9,10,12\"\n");
         assert_eq!(got[1], (2, RowKind::UnbalancedQuote, "1,2,3,\"x".into()));

@@ -288,12 +288,15 @@ pub fn check<'f>(
                     })
             })
     });
-    let current_at: Vec<usize> = current.collect();
-    let mut read: Vec<Read> = orders
+    // The orders, then the patient's others: what each row of `read` was read from.
+    let sources: Vec<&Located> = orders
         .iter()
         .copied()
-        .chain(current_at.iter().copied())
+        .chain(current)
         .filter_map(|i| resources.get(i))
+        .collect();
+    let mut read: Vec<Read> = sources
+        .iter()
         .map(|r| {
             let mut one = order::read(formulary, r, resources);
             for (field, value) in &chart.fields {
@@ -318,18 +321,12 @@ pub fn check<'f>(
     CrossCheck::default().check(formulary, &courses, |f| cross.push(f));
     // The patient's other requests (drafts among them) whose drug cannot be read may be of
     // any drug: what they would find with an order is said to be unchecked.
-    let kinds: Vec<&str> = orders
-        .iter()
-        .copied()
-        .chain(current_at)
-        .filter_map(|i| resources.get(i).map(Located::kind))
-        .collect();
     let unread: Vec<(usize, Finding<'static>)> = (0..)
         .zip(&read)
         .filter(|(_, r)| r.prescription().drug.trim().is_empty())
         .map(|(at, r)| {
             let id = r.fields.get(Field::RxId.index()).map_or("", String::as_str);
-            let kind = kinds.get(at).copied().unwrap_or("MedicationRequest");
+            let kind = sources.get(at).map_or("MedicationRequest", |r| r.kind());
             let finding = finding(
                 Severity::Warn,
                 format!("the patient's other {kind} `{id}` names no drug rxcheck can read, so duplicate therapy and interactions with it cannot be checked: check it by hand"),

@@ -585,11 +585,9 @@ fn amount(dose: &str) -> String {
     let Ok(q) = crate::units::parse_quantity(dose) else {
         return dose.to_string();
     };
-    match crate::units::physical_unit(q.unit) {
-        Some((dimension, factor)) => match q.value.checked_mul(factor) {
-            Some(base) => format!("{dimension:?} {}", base.normalize()),
-            None => dose.to_string(),
-        },
+    match q.to_amount() {
+        Some(Ok(base)) => format!("{:?} {}", base.dimension, base.value.normalize()),
+        Some(Err(_)) => dose.to_string(),
         None => format!("{} {}", q.value.normalize(), q.unit.to_lowercase()),
     }
 }

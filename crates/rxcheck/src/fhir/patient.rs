@@ -108,7 +108,7 @@ pub(super) fn read<'a>(
             "Patient" => {
                 // The same Patient again (a search's `_include`, or another prefetch key's
                 // copy) is no second patient.
-                if patients > 0 && at.id().is_some() && at.id() == first_patient {
+                if at.id().is_some() && at.id() == first_patient {
                     continue;
                 }
                 patients += 1;
@@ -179,18 +179,20 @@ pub(super) fn read<'a>(
             (as_of - last).num_days() > i64::from(MAX_GESTATIONAL_WEEK) * 7
         })
     };
+    // A "no" over 45 weeks old, or of no known date, says nothing of today (a pregnancy or
+    // breastfeeding may have begun since): the status is unknown.
+    let silent_no = |s: &Statement| {
+        let when = When::of(&s.date);
+        s.value == "no" && (stale(when) || matches!(when, When::Undated))
+    };
     // A pregnancy stated so long ago that it must be over is none now: its status is unknown.
     let over = |p: &Statement| {
         let when = When::of(&p.date);
-        let stale = stale(when);
         // A week recorded no earlier than the statement, past the last week by now.
         let past = week
             .as_ref()
             .is_some_and(|(recorded, now)| now.is_empty() && !when.after(*recorded));
-        // A "yes" over 45 weeks old is a pregnancy that is over; a "no" as old, or of no
-        // known date, says nothing of today either: both leave the status unknown.
-        let undated = matches!(when, When::Undated);
-        (p.value == "yes" && (stale || past)) || (p.value == "no" && (stale || undated))
+        (p.value == "yes" && (stale(when) || past)) || silent_no(p)
     };
     if let Some(p) = latest(&statements, Kind::Pregnant).filter(|p| !over(p)) {
         chart.fields.push((Field::Pregnant, p.value.clone()));
@@ -198,14 +200,8 @@ pub(super) fn read<'a>(
     if let Some((_, now)) = week {
         chart.fields.push((Field::GestationalWeek, now));
     }
-    // Not breastfeeding, so long ago or at no known time, says nothing of today
-    // (breastfeeding then may go on).
     let breastfeeding = latest(&statements, Kind::Breastfeeding);
-    let says_nothing = |b: &&Statement| {
-        let when = When::of(&b.date);
-        b.value == "no" && (stale(when) || matches!(when, When::Undated))
-    };
-    if let Some(b) = breastfeeding.filter(|b| !says_nothing(b)) {
+    if let Some(b) = breastfeeding.filter(|b| !silent_no(b)) {
         chart.fields.push((Field::Breastfeeding, b.value.clone()));
     }
     chart.fields.push((Field::Conditions, conditions.join(";")));
@@ -437,8 +433,8 @@ fn weeks(q: &Quantity) -> Option<String> {
 
 /// A yes / no / unknown status from a coded answer (SNOMED CT 77386006 pregnant, 60001007
 /// not pregnant, 413712001 breastfeeding, 169750002 not breastfeeding, 261665006 unknown,
-/// 152231000119106 pregnancy not yet confirmed, 271903000 pregnancy ruled out; LOINC answers LA15173-0, LA26683-5,
-/// LA4489-6) or its text.
+/// 152231000119106 pregnancy not yet confirmed, 271903000 pregnancy ruled out; LOINC
+/// answers LA15173-0, LA26683-5, LA4489-6) or its text.
 fn flag_concept(kind: Kind, c: &CodeableConcept) -> Option<String> {
     let coded = c
         .coding
@@ -662,9 +658,10 @@ fn says_no_allergy(code: &CodeableConcept) -> bool {
 }
 
 /// An allergy's substance as the allergies field names it: the formulary drug of an RxNorm
-/// code, the name an ingredient or substance code means, a known name found in its text, its text as written, else its code (`RxNorm 723`)
-/// or, with none, where it is. A name the vocabulary does not know is then reported as an
-/// allergy that could not be screened, as in any prescription.
+/// code, the name an ingredient or substance code means, a known name found in its text, its
+/// text as written, else its code (`RxNorm 723`) or, with none, where it is. A name the
+/// vocabulary does not know is then reported as an allergy that could not be screened, as in
+/// any prescription.
 fn allergen(formulary: &Formulary, code: Option<&CodeableConcept>, at: &Located) -> String {
     let Some(code) = code else {
         return at.path.clone();

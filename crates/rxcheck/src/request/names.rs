@@ -80,15 +80,12 @@ fn names_after_names<'f, 'r>(
             if !starts_word || at < from {
                 continue;
             }
-            let word = item.get(at..end).unwrap_or("");
-            let word = word
-                .split(|c: char| !c.is_alphanumeric())
-                .next()
-                .unwrap_or("");
-            if is_form_word(word) {
+            let here = item.get(at..end).unwrap_or("");
+            let word = here.split(|c: char| !c.is_alphanumeric()).next();
+            if word.is_some_and(is_form_word) {
                 continue;
             }
-            let next = lookup_item(f, item.get(at..end).unwrap_or(""));
+            let next = lookup_item(f, here);
             if next.known.is_known() {
                 from = place(next.text) + next.text.len();
                 found.push(next);
@@ -107,18 +104,21 @@ fn forms_of_the_drug_before(f: &Formulary, names: &mut Vec<Named<'_, '_>>) {
     while let Some(named) = names.get(at).copied() {
         // After a topical product of a drug outside the formulary (`ketoprofen gel,
         // tablets`), a systemic form or route makes it systemic.
-        let before = at.checked_sub(1).and_then(|i| names.get(i)).copied();
-        if before.is_some_and(|b| b.topical) && !named.known.is_known() {
-            let mut words = named.text.split(|c: char| !c.is_alphanumeric());
-            if words.all(|w| w.is_empty() || is_form_word(w)) {
-                if !written_topical(named.text) {
-                    if let Some(product) = at.checked_sub(1).and_then(|i| names.get_mut(i)) {
-                        product.topical = false;
-                    }
-                }
-                names.remove(at);
-                continue;
+        let product = at.checked_sub(1);
+        let after_topical = product
+            .and_then(|i| names.get(i))
+            .is_some_and(|b| b.topical);
+        let only_forms = || {
+            (named.text.split(|c: char| !c.is_alphanumeric()))
+                .all(|w| w.is_empty() || is_form_word(w))
+        };
+        if after_topical && !named.known.is_known() && only_forms() {
+            let systemic = !written_topical(named.text);
+            if let Some(product) = product.and_then(|i| names.get_mut(i)).filter(|_| systemic) {
+                product.topical = false;
             }
+            names.remove(at);
+            continue;
         }
         let form = drug_at.and_then(|i| {
             let drug = f.drugs.get(names.get(i)?.known.drug?.drug)?;

@@ -219,10 +219,11 @@ fn single_dose(
     // A product for the skin is dosed in grams of it: less than a gram written in mg may be
     // of the active substance (80 mg of diclofenac is 8 g of a 1 % gel), so the dose cannot
     // be read.
+    let unit = top.unit_kind();
     if let Unit::Measure {
         dimension: Dimension::Mass,
         factor,
-    } = top.unit_kind()
+    } = unit
     {
         let under_a_gram = top.value.checked_mul(factor) < Some(Decimal::ONE_THOUSAND);
         let small_unit = factor < Decimal::ONE_THOUSAND;
@@ -241,7 +242,7 @@ fn single_dose(
         }
     }
     // How many base units one written unit is.
-    let factor = match (top.unit_kind(), dimension) {
+    let factor = match (unit, dimension) {
         (
             Unit::Measure {
                 dimension: d,
